@@ -1,0 +1,67 @@
+"""The ``synthloom`` command line.
+
+Each command lives in its own module of this package and only parses arguments, calls a library
+function a Python user could call the same way, and prints a summary. Errors that are the
+user's to fix (``SynthloomError``) become one line on stderr and their exit code, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from synthloom import __version__
+from synthloom.errors import SynthloomError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="synthloom",
+    help="Generate synthetic training data for LLMs and prove it fit to train on.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"synthloom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """synthloom: generate → curate → assay → export."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 gate not met, 2 bad input)."""
+    try:
+        result = app(args=argv, prog_name="synthloom", standalone_mode=False)
+    except SynthloomError as exc:
+        print(f"synthloom: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        print("synthloom: aborted", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("synthloom: interrupted", file=sys.stderr)
+        return 130
+    return int(result) if isinstance(result, int) else 0
+
+
+# Command modules register themselves on `app` when imported.
+from synthloom.cli import assay as _assay  # noqa: E402,F401

@@ -1,0 +1,48 @@
+"""``synthloom assay``: measure a synthetic dataset against real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from synthloom.cli import app
+
+
+@app.command()
+def assay(
+    synthetic: Path = typer.Argument(..., help="The synthetic dataset (JSONL, JSON, Parquet, CSV)."),
+    reference: Path = typer.Option(..., "--reference", "-r", help="The real dataset to compare with."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html and metrics.json."),
+    private: list[Path] = typer.Option(
+        [], "--private", help="Documents or records the synthetic data must not copy (repeatable)."
+    ),
+    gate: Path | None = typer.Option(None, "--gate", help="YAML of thresholds on metrics.json paths."),
+    sensitive: list[str] = typer.Option(
+        [], "--sensitive", help="Table columns whose categories must be represented (repeatable)."
+    ),
+    embedder: str = typer.Option(
+        "auto", "--embedder", help="auto | minilm | tfidf: the sentence-embedding model to use."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for every sampled step."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the gate."),
+) -> int:
+    """Measure SYNTHETIC against REFERENCE: fidelity, diversity, privacy, bias, tails, gate."""
+    from synthloom.assay import AssayOptions, run_assay
+    from synthloom.assay.summary import print_summary
+
+    result = run_assay(
+        synthetic,
+        reference,
+        out,
+        AssayOptions(
+            private=list(private),
+            gate=gate,
+            sensitive=list(sensitive),
+            embedder=embedder,
+            seed=seed,
+        ),
+    )
+    if not quiet:
+        print_summary(result)
+    return result.exit_code

@@ -1,0 +1,566 @@
+"""The canonical instruction record, and reading / writing datasets.
+
+A record is a plain ``dict``::
+
+    {"id": str, "messages": [{"role": "system"|"user"|"assistant", "content": str}, ...],
+     "meta": dict}
+
+Preference records add ``chosen`` and ``rejected`` (each a messages list sharing the prompt).
+
+Readers stream: JSONL line by line, Parquet batch by batch. They accept the shapes people
+already have and normalise them:
+
+* OpenAI chat: ``{"messages": [{"role", "content"}]}``
+* ShareGPT: ``{"conversations": [{"from": "human"|"gpt"|"system", "value"}]}``
+* Alpaca: ``{"instruction", "input"?, "output"}``
+* plain pairs: ``{"prompt", "response"}`` (also ``completion``, ``question``/``answer``)
+
+Tables (CSV, TSV, Parquet, or JSONL of flat objects) are read into pandas DataFrames.
+Parquet is the storage format; ``meta`` is kept there as a JSON string so that records with
+different meta keys share one schema.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthloom.errors import DataFormatError
+
+__all__ = [
+    "MESSAGES_TYPE",
+    "ROLES",
+    "Dataset",
+    "ParquetShardWriter",
+    "detect_kind",
+    "load_dataset",
+    "make_record",
+    "normalize_record",
+    "read_records",
+    "read_table",
+    "record_id",
+    "records_schema",
+    "write_jsonl",
+    "write_parquet",
+    "write_records",
+]
+
+ROLES = frozenset({"system", "user", "assistant"})
+_SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "model": "assistant",
+    "chatgpt": "assistant",
+    "bing": "assistant",
+    "bard": "assistant",
+    "system": "system",
+}
+_PROMPT_KEYS = ("prompt", "question", "query")
+_RESPONSE_KEYS = ("response", "completion", "answer", "output")
+_TABLE_SUFFIXES = {".csv", ".tsv"}
+_JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+MESSAGES_TYPE = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+
+DatasetKind = Literal["table", "instruction"]
+
+
+def records_schema(preference: bool = False) -> pa.Schema:
+    """The Arrow schema records are stored with."""
+    fields = [
+        pa.field("id", pa.string()),
+        pa.field("messages", MESSAGES_TYPE),
+        pa.field("meta", pa.string()),
+    ]
+    if preference:
+        fields += [pa.field("chosen", MESSAGES_TYPE), pa.field("rejected", MESSAGES_TYPE)]
+    return pa.schema(fields)
+
+
+def record_id(messages: list[dict[str, str]], extra: Any = None) -> str:
+    """A stable content hash of a conversation (and optionally anything else that defines it)."""
+    payload = json.dumps([messages, extra], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+def make_record(
+    messages: list[dict[str, str]], meta: Mapping[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Build a canonical record; its id is a hash of its messages (and chosen/rejected)."""
+    rec: dict[str, Any] = {
+        "id": record_id(messages, extra or None),
+        "messages": messages,
+        "meta": dict(meta or {}),
+    }
+    rec.update(extra)
+    return rec
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation of the shapes people have
+
+
+def _check_messages(messages: Any, where: str, field: str) -> list[dict[str, str]]:
+    if not isinstance(messages, list) or not messages:
+        raise DataFormatError("must be a non-empty list of {role, content}", path=where, field=field)
+    out = []
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, Mapping):
+            raise DataFormatError("must be an object {role, content}", path=where, field=f"{field}[{i}]")
+        role = msg.get("role")
+        content = msg.get("content")
+        if role not in ROLES:
+            raise DataFormatError(
+                f"role {role!r} is not one of system, user, assistant",
+                path=where,
+                field=f"{field}[{i}].role",
+            )
+        if not isinstance(content, str):
+            raise DataFormatError(
+                f"content must be a string, got {type(content).__name__}",
+                path=where,
+                field=f"{field}[{i}].content",
+            )
+        out.append({"role": str(role), "content": content})
+    return out
+
+
+def _sharegpt(turns: Any, where: str) -> list[dict[str, str]]:
+    if not isinstance(turns, list) or not turns:
+        raise DataFormatError(
+            "must be a non-empty list of {from, value}", path=where, field="conversations"
+        )
+    out = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, Mapping):
+            raise DataFormatError(
+                "must be an object {from, value}", path=where, field=f"conversations[{i}]"
+            )
+        speaker = str(turn.get("from", "")).lower()
+        role = _SHAREGPT_ROLES.get(speaker)
+        if role is None:
+            raise DataFormatError(
+                f"speaker {turn.get('from')!r} is not one of human, gpt, system",
+                path=where,
+                field=f"conversations[{i}].from",
+            )
+        value = turn.get("value")
+        if not isinstance(value, str):
+            raise DataFormatError(
+                "value must be a string", path=where, field=f"conversations[{i}].value"
+            )
+        out.append({"role": role, "content": value})
+    return out
+
+
+def _as_meta(raw: Any, where: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw else {}
+        except json.JSONDecodeError as exc:
+            raise DataFormatError("meta is not valid JSON", path=where, field="meta") from exc
+    if not isinstance(raw, Mapping):
+        raise DataFormatError("meta must be an object", path=where, field="meta")
+    return dict(raw)
+
+
+def normalize_record(obj: Any, where: str = "<record>") -> dict[str, Any]:
+    """Turn any supported shape into a canonical record (raises DataFormatError naming `where`)."""
+    if not isinstance(obj, Mapping):
+        raise DataFormatError(f"expected a JSON object, got {type(obj).__name__}", path=where)
+    meta = _as_meta(obj.get("meta"), where)
+    extra: dict[str, Any] = {}
+    if "messages" in obj:
+        messages = _check_messages(obj["messages"], where, "messages")
+    elif "conversations" in obj:
+        messages = _sharegpt(obj["conversations"], where)
+    elif "instruction" in obj and "output" in obj:
+        instruction, inp, output = obj["instruction"], obj.get("input") or "", obj["output"]
+        for name, value in (("instruction", instruction), ("input", inp), ("output", output)):
+            if not isinstance(value, str):
+                raise DataFormatError("must be a string", path=where, field=name)
+        prompt = f"{instruction}\n\n{inp}" if inp else instruction
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
+    elif "prompt" in obj and ("chosen" in obj or "rejected" in obj):
+        prompt = obj["prompt"]
+        if isinstance(prompt, str):
+            messages = [{"role": "user", "content": prompt}]
+        else:
+            messages = _check_messages(prompt, where, "prompt")
+    else:
+        pkey = next((k for k in _PROMPT_KEYS if k in obj), None)
+        rkey = next((k for k in _RESPONSE_KEYS if k in obj), None)
+        if pkey is None or rkey is None:
+            keys = ", ".join(sorted(map(str, obj.keys()))) or "none"
+            raise DataFormatError(
+                "not an instruction record: expected 'messages', 'conversations', "
+                f"'instruction'+'output' or 'prompt'+'response' (keys found: {keys})",
+                path=where,
+            )
+        for name in (pkey, rkey):
+            if not isinstance(obj[name], str):
+                raise DataFormatError("must be a string", path=where, field=name)
+        messages = [
+            {"role": "user", "content": obj[pkey]},
+            {"role": "assistant", "content": obj[rkey]},
+        ]
+    for pref in ("chosen", "rejected"):
+        if pref in obj and obj[pref] is not None:
+            value = obj[pref]
+            if isinstance(value, str):
+                value = [{"role": "assistant", "content": value}]
+            extra[pref] = _check_messages(value, where, pref)
+    rid = obj.get("id")
+    rec = make_record(messages, meta, **extra)
+    if isinstance(rid, str) and rid:
+        rec["id"] = rid
+    return rec
+
+
+# --------------------------------------------------------------------------------------------
+# Readers
+
+
+def _require_file(path: Path) -> None:
+    if not path.exists():
+        raise DataFormatError("file not found; check the path", path=path)
+    if path.is_dir():
+        raise DataFormatError("is a directory; give a data file", path=path)
+
+
+def _iter_jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(
+                    f"not UTF-8 text (byte {exc.start}); re-encode the file as UTF-8",
+                    path=path,
+                    line=lineno,
+                ) from exc
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(
+                    f"invalid JSON ({exc.msg} at column {exc.colno})", path=path, line=lineno
+                ) from exc
+
+
+def _read_json_array(path: Path) -> list[Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError("not UTF-8 text; re-encode the file as UTF-8", path=path) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"invalid JSON ({exc.msg})", path=path, line=exc.lineno) from exc
+    if isinstance(data, Mapping):
+        for key in ("data", "records", "rows"):
+            if isinstance(data.get(key), list):
+                return list(data[key])
+        return [data]
+    if not isinstance(data, list):
+        raise DataFormatError("expected a JSON array of records", path=path)
+    return data
+
+
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataFormatError(f"not a readable Parquet file ({exc})", path=path) from exc
+
+
+def _parquet_rows(path: Path, batch_size: int = 8192) -> Iterator[tuple[int, dict[str, Any]]]:
+    pf = _parquet_file(path)
+    row = 0
+    for batch in pf.iter_batches(batch_size=batch_size):
+        for obj in batch.to_pylist():
+            row += 1
+            yield row, obj
+
+
+def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Stream canonical records from JSONL, JSON or Parquet (any supported shape)."""
+    path = Path(path)
+    _require_file(path)
+    suffix = path.suffix.lower()
+    if suffix in _JSONL_SUFFIXES:
+        for lineno, obj in _iter_jsonl_objects(path):
+            yield normalize_record(obj, f"{path}:{lineno}")
+    elif suffix == ".json":
+        for i, obj in enumerate(_read_json_array(path)):
+            yield normalize_record(obj, f"{path}[{i}]")
+    elif suffix in _PARQUET_SUFFIXES:
+        for row, obj in _parquet_rows(path):
+            yield normalize_record(obj, f"{path} row {row}")
+    else:
+        raise DataFormatError(
+            f"unknown format '{suffix or '(no suffix)'}' for instruction data; "
+            "use .jsonl, .json or .parquet",
+            path=path,
+        )
+
+
+def _sniff_delimiter(path: Path) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    try:
+        sample = head.decode("utf-8")
+    except UnicodeDecodeError:
+        sample = head.decode("utf-8", errors="ignore")
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a table from CSV, TSV, Parquet, or JSONL/JSON of flat objects."""
+    path = Path(path)
+    _require_file(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _TABLE_SUFFIXES or suffix == ".txt":
+            raw = path.read_bytes()
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = raw[: exc.start].count(b"\n") + 1
+                raise DataFormatError(
+                    "not UTF-8 text; re-encode the file as UTF-8", path=path, line=line
+                ) from exc
+            try:
+                df = pd.read_csv(io.BytesIO(raw), sep=_sniff_delimiter(path))
+            except pd.errors.EmptyDataError as exc:
+                raise DataFormatError("the file is empty; it needs a header and rows", path=path) from exc
+            except pd.errors.ParserError as exc:
+                msg = str(exc).strip().splitlines()[-1]
+                raise DataFormatError(f"malformed CSV ({msg})", path=path) from exc
+        elif suffix in _PARQUET_SUFFIXES:
+            df = _parquet_file(path).read().to_pandas()
+        elif suffix in _JSONL_SUFFIXES:
+            rows = []
+            for lineno, obj in _iter_jsonl_objects(path):
+                if not isinstance(obj, Mapping):
+                    raise DataFormatError("expected a JSON object per line", path=path, line=lineno)
+                rows.append(obj)
+            df = pd.DataFrame.from_records(rows)
+        elif suffix == ".json":
+            df = pd.DataFrame.from_records(_read_json_array(path))
+        else:
+            raise DataFormatError(
+                f"unknown table format '{suffix or '(no suffix)'}'; use .csv, .tsv, .parquet or .jsonl",
+                path=path,
+            )
+    except MemoryError as exc:  # pragma: no cover - depends on the machine
+        raise DataFormatError("too large to load in memory", path=path) from exc
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets of either kind
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: a table, or a list of instruction records, plus where it came from."""
+
+    path: Path
+    kind: DatasetKind
+    table: pd.DataFrame | None = None
+    records: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        if self.kind == "table":
+            assert self.table is not None
+            return len(self.table)
+        assert self.records is not None
+        return len(self.records)
+
+
+_INSTRUCTION_KEYS = {"messages", "conversations", "instruction", "chosen", *_PROMPT_KEYS}
+
+
+def _looks_instruction(keys: Iterable[str]) -> bool:
+    keyset = set(keys)
+    if "messages" in keyset or "conversations" in keyset:
+        return True
+    if "instruction" in keyset and "output" in keyset:
+        return True
+    return bool(keyset & set(_PROMPT_KEYS)) and bool(keyset & set(_RESPONSE_KEYS))
+
+
+def detect_kind(path: str | Path) -> DatasetKind:
+    """Guess whether a file holds a table or instruction records, from its first record."""
+    path = Path(path)
+    _require_file(path)
+    suffix = path.suffix.lower()
+    if suffix in _TABLE_SUFFIXES:
+        return "table"
+    if suffix in _PARQUET_SUFFIXES:
+        names = _parquet_file(path).schema_arrow.names
+        return "instruction" if _looks_instruction(names) else "table"
+    if suffix in _JSONL_SUFFIXES:
+        for lineno, obj in _iter_jsonl_objects(path):
+            if not isinstance(obj, Mapping):
+                raise DataFormatError("expected a JSON object per line", path=path, line=lineno)
+            return "instruction" if _looks_instruction(obj.keys()) else "table"
+        raise DataFormatError("the dataset is empty; it needs at least one record", path=path)
+    if suffix == ".json":
+        data = _read_json_array(path)
+        if not data:
+            raise DataFormatError("the dataset is empty; it needs at least one record", path=path)
+        first = data[0]
+        if isinstance(first, Mapping) and _looks_instruction(first.keys()):
+            return "instruction"
+        return "table"
+    raise DataFormatError(
+        f"unknown format '{suffix or '(no suffix)'}'; use .jsonl, .json, .parquet, .csv or .tsv",
+        path=path,
+    )
+
+
+def load_dataset(path: str | Path, kind: DatasetKind | None = None) -> Dataset:
+    """Load a whole dataset (table or instruction records); raises DataFormatError if empty."""
+    path = Path(path)
+    kind = kind or detect_kind(path)
+    if kind == "table":
+        table = read_table(path)
+        if table.shape[0] == 0 or table.shape[1] == 0:
+            raise DataFormatError("the dataset is empty; it needs a header and rows", path=path)
+        return Dataset(path=path, kind="table", table=table)
+    records = list(read_records(path))
+    if not records:
+        raise DataFormatError("the dataset is empty; it needs at least one record", path=path)
+    return Dataset(path=path, kind="instruction", records=records)
+
+
+# --------------------------------------------------------------------------------------------
+# Writers
+
+
+def _to_arrow_rows(records: Iterable[Mapping[str, Any]], preference: bool) -> dict[str, list[Any]]:
+    cols: dict[str, list[Any]] = {"id": [], "messages": [], "meta": []}
+    if preference:
+        cols["chosen"], cols["rejected"] = [], []
+    for rec in records:
+        cols["id"].append(rec["id"])
+        cols["messages"].append(rec["messages"])
+        cols["meta"].append(json.dumps(rec.get("meta") or {}, ensure_ascii=False, sort_keys=True))
+        if preference:
+            cols["chosen"].append(rec.get("chosen"))
+            cols["rejected"].append(rec.get("rejected"))
+    return cols
+
+
+def records_to_table(records: Iterable[Mapping[str, Any]], preference: bool = False) -> pa.Table:
+    """Convert records to an Arrow table with the canonical schema."""
+    return pa.Table.from_pydict(
+        _to_arrow_rows(records, preference), schema=records_schema(preference)
+    )
+
+
+def write_parquet(records: Iterable[Mapping[str, Any]], path: str | Path) -> int:
+    """Write records to one Parquet file (atomically: a temp file renamed into place)."""
+    records = list(records)
+    preference = any("chosen" in r for r in records)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(records_to_table(records, preference), tmp)
+    tmp.replace(path)
+    return len(records)
+
+
+def write_jsonl(records: Iterable[Mapping[str, Any]], path: str | Path) -> int:
+    """Write records as JSONL, one object per line (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    n = 0
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(dict(rec), ensure_ascii=False) + "\n")
+            n += 1
+    tmp.replace(path)
+    return n
+
+
+def write_records(records: Iterable[Mapping[str, Any]], path: str | Path) -> int:
+    """Write records in the format the path's suffix names (.jsonl or .parquet)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _JSONL_SUFFIXES:
+        return write_jsonl(records, path)
+    if suffix in _PARQUET_SUFFIXES:
+        return write_parquet(records, path)
+    raise DataFormatError(f"cannot write '{suffix}'; use .jsonl or .parquet", path=path)
+
+
+class ParquetShardWriter:
+    """Stream records into numbered Parquet shards (``part-00000.parquet`` ...).
+
+    Each shard is written to a temporary name and renamed when complete, so a crash never
+    leaves a half-written shard that looks finished.
+    """
+
+    def __init__(
+        self, directory: str | Path, rows_per_shard: int = 10_000, preference: bool = False,
+        prefix: str = "part",
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.rows_per_shard = rows_per_shard
+        self.preference = preference
+        self.prefix = prefix
+        self._buffer: list[Mapping[str, Any]] = []
+        existing = sorted(self.directory.glob(f"{prefix}-*.parquet"))
+        self._next_index = len(existing)
+        self.rows_written = 0
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self._buffer.append(record)
+        if len(self._buffer) >= self.rows_per_shard:
+            self.flush()
+
+    def flush(self) -> Path | None:
+        if not self._buffer:
+            return None
+        path = self.directory / f"{self.prefix}-{self._next_index:05d}.parquet"
+        tmp = path.with_name(path.name + ".tmp")
+        pq.write_table(records_to_table(self._buffer, self.preference), tmp)
+        tmp.replace(path)
+        self._next_index += 1
+        self.rows_written += len(self._buffer)
+        self._buffer = []
+        return path
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> ParquetShardWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,81 @@
+"""Text helpers shared by the assay, curation and the collapse lab.
+
+One tokenizer and one definition of "rare n-gram", so that the assay's tail coverage and the
+collapse lab's tail loss speak about the same things.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "RARE_QUANTILE",
+    "count_ngrams",
+    "ngrams",
+    "prompt_text",
+    "rare_ngrams",
+    "record_text",
+    "response_text",
+    "tokenize",
+]
+
+_TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]", re.UNICODE)
+
+#: The bottom share of the frequency distribution that counts as "rare".
+RARE_QUANTILE = 0.10
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word and punctuation tokens."""
+    return _TOKEN.findall(text.lower())
+
+
+def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    """All contiguous n-grams of a token sequence."""
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def count_ngrams(texts: Iterable[str], n: int) -> Counter[tuple[str, ...]]:
+    """Counts of every n-gram over a collection of texts."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for text in texts:
+        counts.update(ngrams(tokenize(text), n))
+    return counts
+
+
+def rare_ngrams(
+    counts: Mapping[tuple[str, ...], int], quantile: float = RARE_QUANTILE
+) -> set[tuple[str, ...]]:
+    """The n-grams in the bottom `quantile` of the frequency distribution.
+
+    The cut-off is the `quantile` of the per-n-gram counts (at least 1), and every n-gram whose
+    count is at or below it is rare. In natural text the cut-off is usually 1: the n-grams seen
+    once, which are the first to vanish when a model is trained on its own output.
+    """
+    if not counts:
+        return set()
+    freqs = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    cutoff = max(1.0, float(np.quantile(freqs, quantile)))
+    return {gram for gram, c in counts.items() if c <= cutoff}
+
+
+def prompt_text(record: Mapping[str, Any]) -> str:
+    """All non-assistant turns of a record, joined."""
+    return "\n".join(m["content"] for m in record["messages"] if m["role"] != "assistant")
+
+
+def response_text(record: Mapping[str, Any]) -> str:
+    """All assistant turns of a record, joined."""
+    return "\n".join(m["content"] for m in record["messages"] if m["role"] == "assistant")
+
+
+def record_text(record: Mapping[str, Any]) -> str:
+    """Every turn of a record, joined."""
+    return "\n".join(m["content"] for m in record["messages"])
