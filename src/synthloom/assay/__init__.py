@@ -1,0 +1,23 @@
+"""The assay: prove a dataset fit to train on.
+
+``run_assay(synthetic, reference, out, AssayOptions(...))`` measures fidelity, diversity,
+privacy, bias / representation and tail coverage, writes ``report.html`` and ``metrics.json``,
+and checks an optional quality gate. The sections live in their own modules:
+
+* ``fidelity``            table metrics with SDMetrics' definitions
+* ``features``            instruction records -> per-record feature table
+* ``embed``               sentence embeddings (all-MiniLM-L6-v2, or TF-IDF + SVD fallback)
+* ``embedding_fidelity``  Fréchet distance, precision / recall / density / coverage, C2ST AUC
+* ``diversity``           distinct-n, compression ratio, self-BLEU, near-duplicates, Vendi
+* ``privacy``             exact copies, verbatim overlap, PII, DCR, membership inference
+* ``bias``                demographic representation from a documented lexicon
+* ``tails``               coverage of the reference's rare content
+* ``gate``                thresholds on metrics.json paths
+* ``report``              the self-contained HTML report
+"""
+
+from __future__ import annotations
+
+from synthloom.assay.run import AssayOptions, AssayResult, run_assay
+
+__all__ = ["AssayOptions", "AssayResult", "run_assay"]

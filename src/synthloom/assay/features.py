@@ -1,0 +1,85 @@
+"""Per-record features of instruction data, so that it goes through the table fidelity metrics.
+
+Each record becomes one row: number of turns, prompt and response length (characters and
+words), vocabulary richness of the response (type-token ratio and Guiraud's root TTR, which
+depends less on length), whether a system prompt is present, and every scalar ``meta`` field
+(nested dicts are flattened with dots: ``meta.scores.helpfulness``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from synthloom.text import prompt_text, response_text, tokenize
+
+__all__ = ["BASE_FEATURES", "flatten_meta", "record_features"]
+
+BASE_FEATURES = (
+    "turns",
+    "prompt_chars",
+    "response_chars",
+    "prompt_words",
+    "response_words",
+    "response_ttr",
+    "response_root_ttr",
+    "has_system",
+)
+
+
+def flatten_meta(meta: Mapping[str, Any], prefix: str = "meta") -> dict[str, Any]:
+    """Scalar meta values keyed by their dotted path; lists and None are left out."""
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_meta(value, name))
+        elif isinstance(value, (bool, int, float, str)):
+            out[name] = value
+    return out
+
+
+def _one(record: Mapping[str, Any]) -> dict[str, Any]:
+    messages = record["messages"]
+    prompt, response = prompt_text(record), response_text(record)
+    tokens = tokenize(response)
+    types = len(set(tokens))
+    row: dict[str, Any] = {
+        "turns": sum(1 for m in messages if m["role"] != "system"),
+        "prompt_chars": len(prompt),
+        "response_chars": len(response),
+        "prompt_words": len(prompt.split()),
+        "response_words": len(response.split()),
+        "response_ttr": types / len(tokens) if tokens else 0.0,
+        "response_root_ttr": types / math.sqrt(len(tokens)) if tokens else 0.0,
+        "has_system": any(m["role"] == "system" for m in messages),
+    }
+    row.update(flatten_meta(record.get("meta") or {}))
+    return row
+
+
+def record_features(
+    records: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One feature row per record. ``meta_columns`` limits which meta fields are kept."""
+    frame = pd.DataFrame.from_records([_one(r) for r in records])
+    for name in BASE_FEATURES:
+        if name not in frame.columns:
+            frame[name] = pd.Series(dtype="float64")
+    keep = list(BASE_FEATURES)
+    metas = [c for c in frame.columns if c.startswith("meta.")]
+    if meta_columns is not None:
+        for name in meta_columns:
+            if name not in frame.columns:
+                frame[name] = None
+        metas = list(meta_columns)
+    frame = frame[keep + metas]
+    # A meta field that is numeric in some records and text in others is treated as text.
+    for name in metas:
+        col = frame[name]
+        if col.dtype == object and col.dropna().map(lambda v: isinstance(v, str)).any():
+            frame[name] = col.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    return frame

@@ -1,0 +1,189 @@
+"""The quality gate: thresholds on metrics.json paths.
+
+A gate file is YAML, either a list of rules or a mapping from path to condition::
+
+    # list form
+    - fidelity.overall >= 0.8
+    - privacy.pii.total == 0
+    # mapping form
+    fidelity.overall: ">= 0.8"
+    privacy.pii.total: "== 0"
+
+Operators: ``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``. A path is a dotted path into
+metrics.json (see the README for the stable ones). A rule whose metric was not computed (null)
+fails. A path that does not exist in metrics.json is a configuration error (exit 2).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthloom.errors import ConfigError
+
+__all__ = ["GateRule", "evaluate_gate", "load_gate", "lookup"]
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+_RULE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
+_CONDITION = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
+_SECTIONS = ("dataset", "fidelity", "diversity", "privacy", "bias", "tails")
+
+
+@dataclass(frozen=True)
+class GateRule:
+    path: str
+    op: str
+    value: float
+    source: str  # "file:line", for messages
+
+    def describe(self) -> str:
+        return f"{self.path} {self.op} {self.value:g}"
+
+
+def _number(text: str, where: str, line: int, path: Path) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(
+            f"threshold {text!r} is not a number", path=path, line=line, field=where
+        ) from None
+    if math.isnan(value):
+        raise ConfigError("threshold must not be NaN", path=path, line=line, field=where)
+    return value
+
+
+def _check_path(metric_path: str, path: Path, line: int) -> None:
+    head = metric_path.split(".", 1)[0]
+    if head not in _SECTIONS:
+        raise ConfigError(
+            f"unknown metric path '{metric_path}': it must start with one of {', '.join(_SECTIONS)}",
+            path=path,
+            line=line,
+        )
+
+
+def load_gate(path: str | Path) -> list[GateRule]:
+    """Parse and check a gate file (syntax and known sections; existence is checked later)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("gate file not found; check the path", path=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", path=path) from exc
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"invalid YAML ({problem})", path=path, line=line) from exc
+    if root is None:
+        raise ConfigError("the gate file is empty; list rules like 'fidelity.overall >= 0.8'", path=path)
+    rules: list[GateRule] = []
+    if isinstance(root, yaml.SequenceNode):
+        for node in root.value:
+            line = node.start_mark.line + 1
+            if not isinstance(node, yaml.ScalarNode):
+                raise ConfigError(
+                    "each rule must be a string like 'fidelity.overall >= 0.8'", path=path, line=line
+                )
+            match = _RULE.match(str(node.value))
+            if not match:
+                raise ConfigError(
+                    f"cannot read rule {node.value!r}; write 'PATH OP NUMBER' with OP one of "
+                    + ", ".join(_OPS),
+                    path=path,
+                    line=line,
+                )
+            metric, op, raw = match.groups()
+            _check_path(metric, path, line)
+            rules.append(GateRule(metric, op, _number(raw, metric, line, path), f"{path}:{line}"))
+    elif isinstance(root, yaml.MappingNode):
+        for key_node, value_node in root.value:
+            line = key_node.start_mark.line + 1
+            metric = str(key_node.value)
+            _check_path(metric, path, line)
+            if not isinstance(value_node, yaml.ScalarNode):
+                raise ConfigError(
+                    "condition must be a string like '>= 0.8'", path=path, line=line, field=metric
+                )
+            match = _CONDITION.match(str(value_node.value))
+            if not match:
+                raise ConfigError(
+                    f"cannot read condition {value_node.value!r}; write 'OP NUMBER' with OP one of "
+                    + ", ".join(_OPS),
+                    path=path,
+                    line=line,
+                    field=metric,
+                )
+            op, raw = match.groups()
+            rules.append(GateRule(metric, op, _number(raw, metric, line, path), f"{path}:{line}"))
+    else:
+        raise ConfigError(
+            "a gate file is a list of rules or a mapping of path to condition", path=path
+        )
+    if not rules:
+        raise ConfigError("the gate file has no rules", path=path)
+    return rules
+
+
+_MISSING = object()
+
+
+def lookup(metrics: Mapping[str, Any], dotted: str) -> Any:
+    """Follow a dotted path into nested dicts (list items by index); _MISSING if absent."""
+    node: Any = metrics
+    for part in dotted.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def evaluate_gate(rules: list[GateRule], metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Check every rule; returns one result dict per rule. Unknown paths raise ConfigError."""
+    results = []
+    for rule in rules:
+        value = lookup(metrics, rule.path)
+        if value is _MISSING:
+            file, _, line = rule.source.rpartition(":")
+            raise ConfigError(
+                f"unknown metric path '{rule.path}': metrics.json has no such value "
+                "(see the README for the paths)",
+                path=file,
+                line=int(line),
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float, type(None))):
+            file, _, line = rule.source.rpartition(":")
+            raise ConfigError(
+                f"metric path '{rule.path}' is not a number; name a numeric value",
+                path=file,
+                line=int(line),
+            )
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            passed, shown = False, "not computed"
+        else:
+            passed, shown = bool(_OPS[rule.op](float(value), rule.value)), f"{float(value):.6g}"
+        results.append(
+            {"rule": rule.describe(), "path": rule.path, "value": value, "passed": passed,
+             "shown": shown}
+        )
+    return results
