@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from synthloom.errors import DataFormatError
+from synthloom.records import (
+    ParquetShardWriter,
+    detect_kind,
+    load_dataset,
+    make_record,
+    normalize_record,
+    read_records,
+    read_table,
+    write_jsonl,
+    write_parquet,
+)
+
+
+def _jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        pytest.param(
+            {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]},
+            [("user", "hi"), ("assistant", "yo")],
+            id="openai",
+        ),
+        pytest.param(
+            {"conversations": [{"from": "system", "value": "s"}, {"from": "human", "value": "hi"},
+                               {"from": "gpt", "value": "yo"}]},
+            [("system", "s"), ("user", "hi"), ("assistant", "yo")],
+            id="sharegpt",
+        ),
+        pytest.param(
+            {"instruction": "Translate", "input": "chat", "output": "cat"},
+            [("user", "Translate\n\nchat"), ("assistant", "cat")],
+            id="alpaca",
+        ),
+        pytest.param(
+            {"instruction": "Say hi", "input": "", "output": "hi"},
+            [("user", "Say hi"), ("assistant", "hi")],
+            id="alpaca-no-input",
+        ),
+        pytest.param({"prompt": "p", "response": "r"}, [("user", "p"), ("assistant", "r")], id="pair"),
+        pytest.param({"question": "q", "answer": "a"}, [("user", "q"), ("assistant", "a")], id="qa"),
+    ],
+)
+def test_normalize_shapes(obj: dict[str, object], expected: list[tuple[str, str]]) -> None:
+    rec = normalize_record(obj)
+    assert [(m["role"], m["content"]) for m in rec["messages"]] == expected
+    assert isinstance(rec["id"], str) and len(rec["id"]) == 24
+    assert rec["meta"] == {}
+
+
+def test_ids_are_content_hashes() -> None:
+    a = make_record([{"role": "user", "content": "x"}])
+    b = make_record([{"role": "user", "content": "x"}])
+    c = make_record([{"role": "user", "content": "y"}])
+    assert a["id"] == b["id"] != c["id"]
+
+
+def test_preference_record_keeps_chosen_and_rejected() -> None:
+    rec = normalize_record({"prompt": "p", "chosen": "good", "rejected": "bad"})
+    assert rec["messages"] == [{"role": "user", "content": "p"}]
+    assert rec["chosen"][0]["content"] == "good"
+    assert rec["rejected"][0]["content"] == "bad"
+
+
+def test_jsonl_and_parquet_round_trip(tmp_path: Path) -> None:
+    records = [
+        make_record(
+            [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
+            {"i": i, "tags": ["x"] if i % 2 else []},
+        )
+        for i in range(50)
+    ]
+    write_jsonl(records, tmp_path / "r.jsonl")
+    write_parquet(records, tmp_path / "r.parquet")
+    assert list(read_records(tmp_path / "r.jsonl")) == records
+    assert list(read_records(tmp_path / "r.parquet")) == records
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_shard_writer_streams_numbered_shards(tmp_path: Path) -> None:
+    with ParquetShardWriter(tmp_path / "out", rows_per_shard=7) as writer:
+        for i in range(20):
+            writer.write(make_record([{"role": "user", "content": str(i)}]))
+    shards = sorted((tmp_path / "out").glob("part-*.parquet"))
+    assert [pq.read_metadata(s).num_rows for s in shards] == [7, 7, 6]
+    # a second writer in the same folder continues the numbering instead of overwriting
+    with ParquetShardWriter(tmp_path / "out", rows_per_shard=7) as writer:
+        writer.write(make_record([{"role": "user", "content": "late"}]))
+    assert len(list((tmp_path / "out").glob("part-*.parquet"))) == 4
+
+
+def test_detect_kind(tmp_path: Path) -> None:
+    chat = _jsonl(tmp_path / "c.jsonl", [{"prompt": "p", "response": "r"}])
+    flat = _jsonl(tmp_path / "t.jsonl", [{"a": 1, "b": "x"}])
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b\n1,x\n", encoding="utf-8")
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "t.parquet")
+    write_parquet([make_record([{"role": "user", "content": "x"}])], tmp_path / "c.parquet")
+    assert detect_kind(chat) == "instruction"
+    assert detect_kind(flat) == "table"
+    assert detect_kind(csv) == "table"
+    assert detect_kind(tmp_path / "t.parquet") == "table"
+    assert detect_kind(tmp_path / "c.parquet") == "instruction"
+
+
+def test_read_table_csv_semicolon_and_tsv(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x;y\n1;2\n3;4\n", encoding="utf-8")
+    (tmp_path / "b.tsv").write_text("x\ty\n1\t2\n", encoding="utf-8")
+    assert list(read_table(tmp_path / "a.csv").columns) == ["x", "y"]
+    assert read_table(tmp_path / "b.tsv")["y"].tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        pytest.param(b'{"prompt": "p", "response": "r"}\n{oops\n', ":2: invalid JSON", id="bad-json"),
+        pytest.param(b'{"prompt": "p", "response": "r"}\n{"prompt": "\xff\xfe"}\n', ":2: not UTF-8", id="not-utf8"),
+        pytest.param(b'{"text": "no shape"}\n', "not an instruction record", id="no-shape"),
+        pytest.param(
+            b'{"messages": [{"role": "robot", "content": "x"}]}\n',
+            "field 'messages[0].role'",
+            id="bad-role",
+        ),
+        pytest.param(
+            b'{"messages": [{"role": "user", "content": 5}]}\n',
+            "field 'messages[0].content'",
+            id="bad-content",
+        ),
+        pytest.param(b'{"conversations": [{"from": "alien", "value": "x"}]}\n', "conversations[0].from", id="sharegpt-speaker"),
+        pytest.param(b'{"prompt": "p", "response": "r", "meta": 3}\n', "field 'meta'", id="bad-meta"),
+    ],
+)
+def test_bad_records_name_file_line_and_field(tmp_path: Path, content: bytes, needle: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError) as err:
+        list(read_records(path))
+    assert needle in str(err.value)
+    assert str(path) in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_file_and_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match="file not found"):
+        load_dataset(tmp_path / "nope.jsonl")
+    odd = tmp_path / "data.xlsx"
+    odd.write_bytes(b"PK")
+    with pytest.raises(DataFormatError, match="unknown format"):
+        load_dataset(odd)
+
+
+def test_empty_datasets_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "e.jsonl").write_text("\n\n", encoding="utf-8")
+    (tmp_path / "e.csv").write_text("", encoding="utf-8")
+    (tmp_path / "h.csv").write_text("a,b\n", encoding="utf-8")
+    for name in ("e.jsonl", "e.csv", "h.csv"):
+        with pytest.raises(DataFormatError, match="empty"):
+            load_dataset(tmp_path / name)
+
+
+def test_non_utf8_csv_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("a,b\n1,ok\n2,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataFormatError, match=r"latin\.csv:3: not UTF-8"):
+        read_table(path)
+
+
+def test_corrupt_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "x.parquet"
+    path.write_bytes(b"not parquet at all")
+    with pytest.raises(DataFormatError, match="not a readable Parquet file"):
+        load_dataset(path)
