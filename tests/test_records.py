@@ -30,13 +30,23 @@ def _jsonl(path: Path, rows: list[object]) -> Path:
     ("obj", "expected"),
     [
         pytest.param(
-            {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]},
+            {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "yo"},
+                ]
+            },
             [("user", "hi"), ("assistant", "yo")],
             id="openai",
         ),
         pytest.param(
-            {"conversations": [{"from": "system", "value": "s"}, {"from": "human", "value": "hi"},
-                               {"from": "gpt", "value": "yo"}]},
+            {
+                "conversations": [
+                    {"from": "system", "value": "s"},
+                    {"from": "human", "value": "hi"},
+                    {"from": "gpt", "value": "yo"},
+                ]
+            },
             [("system", "s"), ("user", "hi"), ("assistant", "yo")],
             id="sharegpt",
         ),
@@ -50,8 +60,12 @@ def _jsonl(path: Path, rows: list[object]) -> Path:
             [("user", "Say hi"), ("assistant", "hi")],
             id="alpaca-no-input",
         ),
-        pytest.param({"prompt": "p", "response": "r"}, [("user", "p"), ("assistant", "r")], id="pair"),
-        pytest.param({"question": "q", "answer": "a"}, [("user", "q"), ("assistant", "a")], id="qa"),
+        pytest.param(
+            {"prompt": "p", "response": "r"}, [("user", "p"), ("assistant", "r")], id="pair"
+        ),
+        pytest.param(
+            {"question": "q", "answer": "a"}, [("user", "q"), ("assistant", "a")], id="qa"
+        ),
     ],
 )
 def test_normalize_shapes(obj: dict[str, object], expected: list[tuple[str, str]]) -> None:
@@ -126,8 +140,14 @@ def test_read_table_csv_semicolon_and_tsv(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
-        pytest.param(b'{"prompt": "p", "response": "r"}\n{oops\n', ":2: invalid JSON", id="bad-json"),
-        pytest.param(b'{"prompt": "p", "response": "r"}\n{"prompt": "\xff\xfe"}\n', ":2: not UTF-8", id="not-utf8"),
+        pytest.param(
+            b'{"prompt": "p", "response": "r"}\n{oops\n', ":2: invalid JSON", id="bad-json"
+        ),
+        pytest.param(
+            b'{"prompt": "p", "response": "r"}\n{"prompt": "\xff\xfe"}\n',
+            ":2: not UTF-8",
+            id="not-utf8",
+        ),
         pytest.param(b'{"text": "no shape"}\n', "not an instruction record", id="no-shape"),
         pytest.param(
             b'{"messages": [{"role": "robot", "content": "x"}]}\n',
@@ -139,8 +159,14 @@ def test_read_table_csv_semicolon_and_tsv(tmp_path: Path) -> None:
             "field 'messages[0].content'",
             id="bad-content",
         ),
-        pytest.param(b'{"conversations": [{"from": "alien", "value": "x"}]}\n', "conversations[0].from", id="sharegpt-speaker"),
-        pytest.param(b'{"prompt": "p", "response": "r", "meta": 3}\n', "field 'meta'", id="bad-meta"),
+        pytest.param(
+            b'{"conversations": [{"from": "alien", "value": "x"}]}\n',
+            "conversations[0].from",
+            id="sharegpt-speaker",
+        ),
+        pytest.param(
+            b'{"prompt": "p", "response": "r", "meta": 3}\n', "field 'meta'", id="bad-meta"
+        ),
     ],
 )
 def test_bad_records_name_file_line_and_field(tmp_path: Path, content: bytes, needle: str) -> None:

@@ -115,11 +115,15 @@ def make_record(
 
 def _check_messages(messages: Any, where: str, field: str) -> list[dict[str, str]]:
     if not isinstance(messages, list) or not messages:
-        raise DataFormatError("must be a non-empty list of {role, content}", path=where, field=field)
+        raise DataFormatError(
+            "must be a non-empty list of {role, content}", path=where, field=field
+        )
     out = []
     for i, msg in enumerate(messages):
         if not isinstance(msg, Mapping):
-            raise DataFormatError("must be an object {role, content}", path=where, field=f"{field}[{i}]")
+            raise DataFormatError(
+                "must be an object {role, content}", path=where, field=f"{field}[{i}]"
+            )
         role = msg.get("role")
         content = msg.get("content")
         if role not in ROLES:
@@ -354,7 +358,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
             try:
                 df = pd.read_csv(io.BytesIO(raw), sep=_sniff_delimiter(path))
             except pd.errors.EmptyDataError as exc:
-                raise DataFormatError("the file is empty; it needs a header and rows", path=path) from exc
+                raise DataFormatError(
+                    "the file is empty; it needs a header and rows", path=path
+                ) from exc
             except pd.errors.ParserError as exc:
                 msg = str(exc).strip().splitlines()[-1]
                 raise DataFormatError(f"malformed CSV ({msg})", path=path) from exc
@@ -371,7 +377,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
             df = pd.DataFrame.from_records(_read_json_array(path))
         else:
             raise DataFormatError(
-                f"unknown table format '{suffix or '(no suffix)'}'; use .csv, .tsv, .parquet or .jsonl",
+                f"unknown table format '{suffix or '(no suffix)'}'; "
+                "use .csv, .tsv, .parquet or .jsonl",
                 path=path,
             )
     except MemoryError as exc:  # pragma: no cover - depends on the machine
@@ -526,7 +533,10 @@ class ParquetShardWriter:
     """
 
     def __init__(
-        self, directory: str | Path, rows_per_shard: int = 10_000, preference: bool = False,
+        self,
+        directory: str | Path,
+        rows_per_shard: int = 10_000,
+        preference: bool = False,
         prefix: str = "part",
     ) -> None:
         self.directory = Path(directory)

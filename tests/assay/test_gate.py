@@ -30,8 +30,14 @@ def test_list_and_mapping_forms_agree(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("op", "threshold", "passed"),
-    [(">=", 0.91, True), (">", 0.91, False), ("<=", 0.91, True), ("<", 0.91, False),
-     ("==", 0.91, True), ("!=", 0.91, False)],
+    [
+        (">=", 0.91, True),
+        (">", 0.91, False),
+        ("<=", 0.91, True),
+        ("<", 0.91, False),
+        ("==", 0.91, True),
+        ("!=", 0.91, False),
+    ],
 )
 def test_operators(tmp_path: Path, op: str, threshold: float, passed: bool) -> None:
     rules = load_gate(_gate(tmp_path, f"- fidelity.overall {op} {threshold}\n"))
@@ -48,15 +54,25 @@ def test_uncomputed_metric_fails_rule(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param("- fidelity.overall >= 0.9\n- fidelity.overal >= 0.9\n", "gate.yaml:2: unknown metric path 'fidelity.overal'", id="unknown-path"),
-        pytest.param("- quality >= 0.9\n", "gate.yaml:1: unknown metric path 'quality'", id="unknown-section"),
-        pytest.param("- fidelity.overall => 0.9\n", "gate.yaml:1: cannot read rule", id="bad-operator"),
+        pytest.param(
+            "- fidelity.overall >= 0.9\n- fidelity.overal >= 0.9\n",
+            "gate.yaml:2: unknown metric path 'fidelity.overal'",
+            id="unknown-path",
+        ),
+        pytest.param(
+            "- quality >= 0.9\n", "gate.yaml:1: unknown metric path 'quality'", id="unknown-section"
+        ),
+        pytest.param(
+            "- fidelity.overall => 0.9\n", "gate.yaml:1: cannot read rule", id="bad-operator"
+        ),
         pytest.param("- fidelity.overall >= high\n", "is not a number", id="not-a-number"),
         pytest.param("- [1, 2\n", "gate.yaml:2: invalid YAML", id="bad-yaml"),
         pytest.param("", "empty", id="empty"),
         pytest.param("just text\n", "a list of rules or a mapping", id="scalar"),
         pytest.param("- fidelity.pii\n", "cannot read rule", id="no-condition"),
-        pytest.param("- privacy.pii >= 1\n", "is not a number; name a numeric value", id="not-numeric-path"),
+        pytest.param(
+            "- privacy.pii >= 1\n", "is not a number; name a numeric value", id="not-numeric-path"
+        ),
     ],
 )
 def test_bad_gate_files(tmp_path: Path, text: str, message: str) -> None:

@@ -70,7 +70,8 @@ def _check_path(metric_path: str, path: Path, line: int) -> None:
     head = metric_path.split(".", 1)[0]
     if head not in _SECTIONS:
         raise ConfigError(
-            f"unknown metric path '{metric_path}': it must start with one of {', '.join(_SECTIONS)}",
+            f"unknown metric path '{metric_path}': "
+            f"it must start with one of {', '.join(_SECTIONS)}",
             path=path,
             line=line,
         )
@@ -93,14 +94,18 @@ def load_gate(path: str | Path) -> list[GateRule]:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"invalid YAML ({problem})", path=path, line=line) from exc
     if root is None:
-        raise ConfigError("the gate file is empty; list rules like 'fidelity.overall >= 0.8'", path=path)
+        raise ConfigError(
+            "the gate file is empty; list rules like 'fidelity.overall >= 0.8'", path=path
+        )
     rules: list[GateRule] = []
     if isinstance(root, yaml.SequenceNode):
         for node in root.value:
             line = node.start_mark.line + 1
             if not isinstance(node, yaml.ScalarNode):
                 raise ConfigError(
-                    "each rule must be a string like 'fidelity.overall >= 0.8'", path=path, line=line
+                    "each rule must be a string like 'fidelity.overall >= 0.8'",
+                    path=path,
+                    line=line,
                 )
             match = _RULE.match(str(node.value))
             if not match:
@@ -183,7 +188,12 @@ def evaluate_gate(rules: list[GateRule], metrics: Mapping[str, Any]) -> list[dic
         else:
             passed, shown = bool(_OPS[rule.op](float(value), rule.value)), f"{float(value):.6g}"
         results.append(
-            {"rule": rule.describe(), "path": rule.path, "value": value, "passed": passed,
-             "shown": shown}
+            {
+                "rule": rule.describe(),
+                "path": rule.path,
+                "value": value,
+                "passed": passed,
+                "shown": shown,
+            }
         )
     return results

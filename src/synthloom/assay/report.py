@@ -91,11 +91,17 @@ def _column_distributions(
                 if len(s):
                     ax.hist(s, bins=bins, density=True, alpha=0.55, color=_SYN, label="synthetic")
         else:
-            rc = real.astype("object").where(real.notna(), "(missing)").astype(str).value_counts(
-                normalize=True
+            rc = (
+                real.astype("object")
+                .where(real.notna(), "(missing)")
+                .astype(str)
+                .value_counts(normalize=True)
             )
-            sc = syn.astype("object").where(syn.notna(), "(missing)").astype(str).value_counts(
-                normalize=True
+            sc = (
+                syn.astype("object")
+                .where(syn.notna(), "(missing)")
+                .astype(str)
+                .value_counts(normalize=True)
             )
             cats = list(rc.index[:8]) + [c for c in sc.index[:8] if c not in rc.index[:8]][:4]
             x = np.arange(len(cats))
@@ -115,10 +121,16 @@ def _correlation_heatmaps(corr: Mapping[str, Any]) -> Any:
     if len(columns) < 2:
         return None
     fig = _figure(4.0 * 3, 3.6)
-    titles = (("real", "reference"), ("synthetic", "synthetic"), ("difference", "synthetic − reference"))
+    titles = (
+        ("real", "reference"),
+        ("synthetic", "synthetic"),
+        ("difference", "synthetic − reference"),
+    )
     for i, (key, title) in enumerate(titles):
         ax = fig.add_subplot(1, 3, i + 1)
-        data = np.array([[np.nan if v is None else v for v in row] for row in corr[key]], dtype=float)
+        data = np.array(
+            [[np.nan if v is None else v for v in row] for row in corr[key]], dtype=float
+        )
         im = ax.imshow(data, vmin=-1, vmax=1, cmap="RdBu_r")
         ax.set_title(title, fontsize=9)
         ticks = [_short(c, 14) for c in columns]
@@ -133,8 +145,16 @@ def _embedding_map(reference: np.ndarray, synthetic: np.ndarray, seed: int = 0) 
 
     rng = np.random.default_rng(seed)
     cap = 3000
-    r = reference[rng.choice(len(reference), cap, replace=False)] if len(reference) > cap else reference
-    s = synthetic[rng.choice(len(synthetic), cap, replace=False)] if len(synthetic) > cap else synthetic
+    r = (
+        reference[rng.choice(len(reference), cap, replace=False)]
+        if len(reference) > cap
+        else reference
+    )
+    s = (
+        synthetic[rng.choice(len(synthetic), cap, replace=False)]
+        if len(synthetic) > cap
+        else synthetic
+    )
     both = np.vstack([r, s])
     if both.shape[0] < 3:
         return None
@@ -174,12 +194,24 @@ def _representation(axes: Mapping[str, Any]) -> Any:
     for i, axis in enumerate(names):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         data = axes[axis]
-        groups = sorted(set(data.get("reference_share") or {}) | set(data.get("synthetic_share") or {}))
+        groups = sorted(
+            set(data.get("reference_share") or {}) | set(data.get("synthetic_share") or {})
+        )
         x = np.arange(len(groups))
-        ax.bar(x - 0.2, [(data.get("reference_share") or {}).get(g, 0) for g in groups], 0.4,
-               color=_REAL, label="reference")
-        ax.bar(x + 0.2, [(data.get("synthetic_share") or {}).get(g, 0) for g in groups], 0.4,
-               color=_SYN, label="synthetic")
+        ax.bar(
+            x - 0.2,
+            [(data.get("reference_share") or {}).get(g, 0) for g in groups],
+            0.4,
+            color=_REAL,
+            label="reference",
+        )
+        ax.bar(
+            x + 0.2,
+            [(data.get("synthetic_share") or {}).get(g, 0) for g in groups],
+            0.4,
+            color=_SYN,
+            label="synthetic",
+        )
         ax.set_xticks(x, [_short(g, 14) for g in groups], rotation=35, ha="right", fontsize=7)
         ax.set_title(axis.replace("_", " "), fontsize=9)
         if i == 0:
@@ -216,10 +248,12 @@ def _tail_bars(tails: Mapping[str, Any]) -> Any:
     ax.bar(range(len(labels)), values, color=colors)
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_ylim(0, 1.05)
-    ax.set_xticks(range(len(labels)), [_short(lbl, 22) for lbl in labels], rotation=35,
-                  ha="right", fontsize=7)
-    ax.set_title("tail coverage (1 = the synthetic data keeps the reference's rare content)",
-                 fontsize=9)
+    ax.set_xticks(
+        range(len(labels)), [_short(lbl, 22) for lbl in labels], rotation=35, ha="right", fontsize=7
+    )
+    ax.set_title(
+        "tail coverage (1 = the synthetic data keeps the reference's rare content)", fontsize=9
+    )
     return fig
 
 
@@ -228,12 +262,22 @@ def _diversity_plot(diversity: Mapping[str, Any]) -> Any:
     ref = diversity.get("reference") or {}
     keys = [
         k
-        for k in ("distinct_1", "distinct_2", "distinct_3", "compression_ratio", "self_bleu",
-                  "near_duplicate_rate")
+        for k in (
+            "distinct_1",
+            "distinct_2",
+            "distinct_3",
+            "compression_ratio",
+            "self_bleu",
+            "near_duplicate_rate",
+        )
         if isinstance(syn.get(k), (int, float)) or isinstance(ref.get(k), (int, float))
     ]
-    return _paired_bars(keys, [ref.get(k) for k in keys], [syn.get(k) for k in keys],
-                        "diversity (synthetic vs reference)")
+    return _paired_bars(
+        keys,
+        [ref.get(k) for k in keys],
+        [syn.get(k) for k in keys],
+        "diversity (synthetic vs reference)",
+    )
 
 
 def render_report(metrics: Mapping[str, Any], extras: Mapping[str, Any] | None = None) -> str:
@@ -244,16 +288,28 @@ def render_report(metrics: Mapping[str, Any], extras: Mapping[str, Any] | None =
     tables = extras.get("tables")
     kinds = extras.get("kinds") or {}
     if tables is not None:
-        _plot(plots, plot_errors, "distributions",
-              lambda: _column_distributions(tables[0], tables[1], kinds))
+        _plot(
+            plots,
+            plot_errors,
+            "distributions",
+            lambda: _column_distributions(tables[0], tables[1], kinds),
+        )
     fidelity = metrics.get("fidelity") or {}
     if fidelity.get("correlation"):
-        _plot(plots, plot_errors, "correlation",
-              lambda: _correlation_heatmaps(fidelity["correlation"]))
+        _plot(
+            plots,
+            plot_errors,
+            "correlation",
+            lambda: _correlation_heatmaps(fidelity["correlation"]),
+        )
     embeddings = extras.get("embeddings")
     if embeddings is not None:
-        _plot(plots, plot_errors, "embedding_map",
-              lambda: _embedding_map(embeddings[0], embeddings[1]))
+        _plot(
+            plots,
+            plot_errors,
+            "embedding_map",
+            lambda: _embedding_map(embeddings[0], embeddings[1]),
+        )
     diversity = metrics.get("diversity") or {}
     _plot(plots, plot_errors, "diversity", lambda: _diversity_plot(diversity))
     bias = metrics.get("bias") or {}

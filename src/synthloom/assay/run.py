@@ -65,7 +65,9 @@ class AssayResult:
 
     @property
     def gate_failures(self) -> list[str]:
-        return [f"{g['rule']} (got {g['shown']})" for g in self.gate_results or [] if not g["passed"]]
+        return [
+            f"{g['rule']} (got {g['shown']})" for g in self.gate_results or [] if not g["passed"]
+        ]
 
     @property
     def exit_code(self) -> int:
@@ -132,11 +134,13 @@ def load_private_texts(paths: Sequence[Path]) -> tuple[list[str], list[str]]:
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES | _RECORD_SUFFIXES | _TABLE_SUFFIXES
+                if p.is_file()
+                and p.suffix.lower() in _TEXT_SUFFIXES | _RECORD_SUFFIXES | _TABLE_SUFFIXES
             )
             if not found:
                 raise DataFormatError(
-                    "private source folder holds no .txt, .md, .jsonl, .json, .parquet or .csv file",
+                    "private source folder holds no .txt, .md, .jsonl, .json, .parquet "
+                    "or .csv file",
                     path=path,
                 )
             files.extend(found)
@@ -179,13 +183,17 @@ def _table_texts(table: pd.DataFrame) -> list[str]:
     text_cols = [c for c in table.columns if table[c].dtype == object]
     if not text_cols:
         return []
-    return [" | ".join(str(v) for v in row if isinstance(v, str)) for row in table[text_cols].itertuples(index=False)]
+    return [
+        " | ".join(str(v) for v in row if isinstance(v, str))
+        for row in table[text_cols].itertuples(index=False)
+    ]
 
 
 def _check_same_kind(synthetic: Dataset, reference: Dataset) -> None:
     if synthetic.kind != reference.kind:
         raise DataFormatError(
-            f"is {synthetic.kind} data but the reference {reference.path} is {reference.kind} data; "
+            f"is {synthetic.kind} data but the reference {reference.path} "
+            f"is {reference.kind} data; "
             "compare datasets of the same kind",
             path=synthetic.path,
         )
@@ -233,8 +241,12 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _assay_table(
-    synthetic: pd.DataFrame, reference: pd.DataFrame, options: AssayOptions, sections: _Sections,
-    private_texts: list[str], extras: dict[str, Any],
+    synthetic: pd.DataFrame,
+    reference: pd.DataFrame,
+    options: AssayOptions,
+    sections: _Sections,
+    private_texts: list[str],
+    extras: dict[str, Any],
 ) -> dict[str, Any]:
     from synthloom.assay import bias, fidelity, privacy, tails
     from synthloom.pii import PiiScanner
@@ -243,8 +255,14 @@ def _assay_table(
     kinds = fidelity.column_kinds(reference, synthetic)
     extras["kinds"] = kinds
     extras["tables"] = (reference, synthetic)
-    fid = sections.run("fidelity", lambda: fidelity.table_fidelity(reference, synthetic, kinds=kinds))
-    metrics["fidelity"] = fid or {"column_shapes": None, "column_pair_trends": None, "overall": None}
+    fid = sections.run(
+        "fidelity", lambda: fidelity.table_fidelity(reference, synthetic, kinds=kinds)
+    )
+    metrics["fidelity"] = fid or {
+        "column_shapes": None,
+        "column_pair_trends": None,
+        "overall": None,
+    }
 
     priv: dict[str, Any] = {}
     priv["exact_copies"] = sections.run(
@@ -298,7 +316,9 @@ def _assay_table(
     metrics["bias"] = (
         sections.run(
             "bias.sensitive",
-            lambda: {"sensitive": bias.table_representation(reference, synthetic, options.sensitive)},
+            lambda: {
+                "sensitive": bias.table_representation(reference, synthetic, options.sensitive)
+            },
         )
         if options.sensitive
         else {"sensitive": {}}
@@ -335,8 +355,13 @@ def _meta_scores(records: Sequence[Mapping[str, Any]]) -> list[float] | None:
 
 
 def _assay_instruction(
-    synthetic: list[dict[str, Any]], reference: list[dict[str, Any]], options: AssayOptions,
-    sections: _Sections, private_texts: list[str], out: Path, extras: dict[str, Any],
+    synthetic: list[dict[str, Any]],
+    reference: list[dict[str, Any]],
+    options: AssayOptions,
+    sections: _Sections,
+    private_texts: list[str],
+    out: Path,
+    extras: dict[str, Any],
 ) -> dict[str, Any]:
     from synthloom.assay import bias, diversity, embed, embedding_fidelity, fidelity, privacy, tails
     from synthloom.assay.features import record_features
@@ -386,17 +411,14 @@ def _assay_instruction(
     metrics["fidelity"] = fid
 
     # Diversity, synthetic and reference side by side.
+    def diversity_of(texts: list[str], vecs: np.ndarray | None) -> Callable[[], Any]:
+        return lambda: diversity.diversity(
+            texts, vecs, seed=options.seed, sample_size=options.sample_size
+        )
+
     metrics["diversity"] = {
-        side: sections.run(
-            f"diversity.{side}",
-            lambda texts=texts, vecs=vecs: diversity.diversity(
-                texts, vecs, seed=options.seed, sample_size=options.sample_size
-            ),
-        )
-        for side, texts, vecs in (
-            ("synthetic", syn_texts, syn_emb),
-            ("reference", ref_texts, ref_emb),
-        )
+        "synthetic": sections.run("diversity.synthetic", diversity_of(syn_texts, syn_emb)),
+        "reference": sections.run("diversity.reference", diversity_of(ref_texts, ref_emb)),
     }
 
     # Privacy.
@@ -485,7 +507,8 @@ def run_assay(
     gate_rules: list[GateRule] | None = load_gate(options.gate) if options.gate else None
     if options.embedder not in ("auto", "minilm", "tfidf"):
         raise InputError(
-            f"unknown embedder '{options.embedder}'; choose auto, minilm or tfidf", field="--embedder"
+            f"unknown embedder '{options.embedder}'; choose auto, minilm or tfidf",
+            field="--embedder",
         )
     syn = load_dataset(synthetic)
     ref = load_dataset(reference)
@@ -513,7 +536,7 @@ def run_assay(
 
     metrics: dict[str, Any] = {
         "synthloom_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "dataset": {
             "kind": syn.kind,
             "synthetic": {"path": str(syn.path), "rows": len(syn)},

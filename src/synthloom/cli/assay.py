@@ -11,13 +11,19 @@ from synthloom.cli import app
 
 @app.command()
 def assay(
-    synthetic: Path = typer.Argument(..., help="The synthetic dataset (JSONL, JSON, Parquet, CSV)."),
-    reference: Path = typer.Option(..., "--reference", "-r", help="The real dataset to compare with."),
+    synthetic: Path = typer.Argument(
+        ..., help="The synthetic dataset (JSONL, JSON, Parquet, CSV)."
+    ),
+    reference: Path = typer.Option(
+        ..., "--reference", "-r", help="The real dataset to compare with."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html and metrics.json."),
     private: list[Path] = typer.Option(
         [], "--private", help="Documents or records the synthetic data must not copy (repeatable)."
     ),
-    gate: Path | None = typer.Option(None, "--gate", help="YAML of thresholds on metrics.json paths."),
+    gate: Path | None = typer.Option(
+        None, "--gate", help="YAML of thresholds on metrics.json paths."
+    ),
     sensitive: list[str] = typer.Option(
         [], "--sensitive", help="Table columns whose categories must be represented (repeatable)."
     ),

@@ -1,0 +1,318 @@
+"""End-to-end tests of ``synthloom assay`` through the real command line entry point."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthloom.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _table(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    return pd.DataFrame(
+        {
+            "x": x + shift,
+            "y": 2 * x + rng.normal(0, 0.3, n),
+            "group": rng.choice(["a", "b", "c"], n, p=[0.6, 0.3, 0.1]),
+            "flag": rng.random(n) < 0.4,
+        }
+    )
+
+
+def _chat(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for prompt, response in rows:
+            fh.write(json.dumps({"prompt": prompt, "response": response}) + "\n")
+    return path
+
+
+@pytest.mark.slow
+def test_example_table_assay_catches_planted_flaws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    code, stdout, _ = _run(
+        [
+            "assay",
+            str(EXAMPLES / "table" / "synthetic.csv"),
+            "--reference",
+            str(EXAMPLES / "table" / "reference.csv"),
+            "--sensitive",
+            "gender",
+            "--gate",
+            str(EXAMPLES / "gate.yaml"),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert code == 1  # the gate is not met: a leaked email and copied rows
+    assert "gate not met" in stdout
+    assert metrics["privacy"]["pii"]["by_type"].get("EMAIL") == 1
+    assert metrics["privacy"]["exact_copies"]["count"] == 2
+    columns = metrics["fidelity"]["columns"]
+    # the shifted income scores below the untouched plan column
+    assert columns["income"]["score"] < columns["employed"]["score"]
+    assert "female" in metrics["bias"]["sensitive"]["gender"]["flagged"]
+    age_tail = metrics["tails"]["numeric"]["columns"]["age"]["coverage"]
+    assert age_tail < 0.2
+    html = (out / "report.html").read_text()
+    assert "maria.keller@example.org" in html or "EMAIL" in html
+
+
+@pytest.mark.slow
+def test_example_chat_assay_catches_planted_flaws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    code, _, _ = _run(
+        [
+            "assay",
+            str(EXAMPLES / "chat" / "synthetic.jsonl"),
+            "--reference",
+            str(EXAMPLES / "chat" / "reference.jsonl"),
+            "--private",
+            str(EXAMPLES / "chat" / "private"),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["errors"] == {}
+    assert m["dataset"]["embedder"]["method"] == "all-MiniLM-L6-v2"
+    assert m["privacy"]["pii"]["by_type"]["EMAIL"] == 1
+    assert m["privacy"]["pii"]["by_type"]["PHONE"] == 1
+    assert m["privacy"]["verbatim"]["records_sharing_span"] == 1
+    assert m["privacy"]["verbatim"]["longest_shared_span"] >= 100
+    # answers are shorter: the response length column scores poorly
+    assert m["fidelity"]["columns"]["response_words"]["score"] < 0.7
+    # the rare topics are gone
+    assert m["tails"]["ngrams"]["coverage"] < m["tails"]["ngrams"]["common_coverage"]
+    flagged = {(f["axis"], f["group"]) for f in m["bias"]["flagged"]}
+    assert ("age", "older") in flagged or any(axis == "age" for axis, _ in flagged)
+    assert (
+        m["diversity"]["synthetic"]["near_duplicate_rate"]
+        > m["diversity"]["reference"]["near_duplicate_rate"]
+    )
+    for path in ("fidelity.column_shapes", "fidelity.column_pair_trends", "fidelity.overall"):
+        section, key = path.split(".")
+        assert isinstance(m[section][key], float)
+
+
+def test_gate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real, syn = tmp_path / "real.csv", tmp_path / "syn.csv"
+    _table(400, 1).to_csv(real, index=False)
+    _table(400, 2).to_csv(syn, index=False)
+    easy, hard = tmp_path / "easy.yaml", tmp_path / "hard.yaml"
+    easy.write_text("- fidelity.overall >= 0.5\n- privacy.pii.total == 0\n", encoding="utf-8")
+    hard.write_text("- fidelity.overall >= 0.9999\n", encoding="utf-8")
+    assert (
+        _run(
+            [
+                "assay",
+                str(syn),
+                "-r",
+                str(real),
+                "--gate",
+                str(easy),
+                "-o",
+                str(tmp_path / "a"),
+                "-q",
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    code, out, _ = _run(
+        ["assay", str(syn), "-r", str(real), "--gate", str(hard), "-o", str(tmp_path / "b")], capsys
+    )
+    assert code == 1
+    assert "fidelity.overall >= 0.9999" in out
+    metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert metrics["gate"]["passed"] is False
+
+
+def test_report_is_self_contained_and_escapes_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = "<script>alert('x')</script>"
+    rows = [
+        (f"Question {i} about {script} and cooking", f"Answer {i}: {script} stir well.")
+        for i in range(30)
+    ]
+    real = _chat(tmp_path / "real.jsonl", rows)
+    syn = _chat(
+        tmp_path / "syn.jsonl",
+        [*rows[::-1][:20], ("hi <b>bold</b>", "contact me at evil@example.com")],
+    )
+    bad_table = tmp_path / "t.csv"
+    frame = _table(200, 3)
+    frame[script] = frame["group"]
+    frame.to_csv(bad_table, index=False)
+    out_chat, out_table = tmp_path / "chat", tmp_path / "table"
+    assert (
+        _run(
+            ["assay", str(syn), "-r", str(real), "-o", str(out_chat), "--embedder", "tfidf", "-q"],
+            capsys,
+        )[0]
+        == 0
+    )
+    assert (
+        _run(["assay", str(bad_table), "-r", str(bad_table), "-o", str(out_table), "-q"], capsys)[0]
+        == 0
+    )
+    for out in (out_chat, out_table):
+        html = (out / "report.html").read_text(encoding="utf-8")
+        assert "<script" not in html.lower()
+        assert not re.search(r"(https?:)?//[a-z0-9]", html, re.IGNORECASE), (
+            "external URL in the report"
+        )
+        assert 'src="data:image/png;base64,' in html
+    assert "&lt;script&gt;" in (out_table / "report.html").read_text(encoding="utf-8")
+
+
+def test_one_odd_column_records_an_error_instead_of_failing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real, syn = tmp_path / "real.csv", tmp_path / "syn.csv"
+    a, b = _table(300, 4), _table(300, 5)
+    a["empty"] = np.nan
+    b["empty"] = np.nan
+    a.to_csv(real, index=False)
+    b.to_csv(syn, index=False)
+    code, _, _ = _run(["assay", str(syn), "-r", str(real), "-o", str(tmp_path / "o"), "-q"], capsys)
+    assert code == 0
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["fidelity"]["columns"]["empty"]["error"]
+    assert m["fidelity"]["columns"]["x"]["score"] > 0.8
+    assert "empty" in (tmp_path / "o" / "report.html").read_text()
+
+
+def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
+    real = tmp / "real.csv"
+    _table(100, 1).to_csv(real, index=False)
+    chat = _chat(tmp / "chat.jsonl", [("q", "a"), ("q2", "a2")])
+    other_cols = tmp / "other.csv"
+    _table(100, 2).rename(columns={"y": "z"}).to_csv(other_cols, index=False)
+    empty = tmp / "empty.csv"
+    empty.write_text("x,y,group,flag\n", encoding="utf-8")
+    latin = tmp / "latin.csv"
+    latin.write_bytes("x,y,group,flag\n1,2,caf\xe9,True\n".encode("latin-1"))
+    bad_json = tmp / "bad.jsonl"
+    bad_json.write_text('{"prompt": "q", "response": "a"}\n{"prompt": \n', encoding="utf-8")
+    gate_bad = tmp / "gate.yaml"
+    gate_bad.write_text("- fidelity.overal >= 0.8\n", encoding="utf-8")
+    odd = tmp / "data.xlsx"
+    odd.write_bytes(b"PK\x03\x04")
+    return [
+        ("missing-file", [str(tmp / "nope.csv"), "-r", str(real)], "nope.csv: file not found"),
+        ("unknown-format", [str(odd), "-r", str(real)], "data.xlsx: unknown format"),
+        ("empty", [str(empty), "-r", str(real)], "empty.csv: the dataset is empty"),
+        ("columns-differ", [str(other_cols), "-r", str(real)], "other.csv: lacks column(s) y"),
+        ("kinds-differ", [str(chat), "-r", str(real)], "chat.jsonl: is instruction data"),
+        ("non-utf8", [str(latin), "-r", str(real)], "latin.csv:2: not UTF-8"),
+        ("bad-json-line", [str(bad_json), "-r", str(chat)], "bad.jsonl:2: invalid JSON"),
+        (
+            "gate-unknown-path",
+            [str(real), "-r", str(real), "--gate", str(gate_bad)],
+            "gate.yaml:1: unknown metric path",
+        ),
+        (
+            "sensitive-unknown",
+            [str(real), "-r", str(real), "--sensitive", "age"],
+            "--sensitive column 'age' does not exist",
+        ),
+        (
+            "private-missing",
+            [str(chat), "-r", str(chat), "--private", str(tmp / "secret")],
+            "secret: private source not found",
+        ),
+        (
+            "bad-embedder",
+            [str(chat), "-r", str(chat), "--embedder", "bert"],
+            "unknown embedder 'bert'",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing-file",
+        "unknown-format",
+        "empty",
+        "columns-differ",
+        "kinds-differ",
+        "non-utf8",
+        "bad-json-line",
+        "gate-unknown-path",
+        "sensitive-unknown",
+        "private-missing",
+        "bad-embedder",
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_keeps_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    cases = {name: (args, msg) for name, args, msg in _bad_input_cases(tmp_path)}
+    args, message = cases[case]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"earlier": true}', encoding="utf-8")
+    code, stdout, stderr = _run(["assay", *args, "--out", str(out)], capsys)
+    assert code == 2
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert message in lines[0]
+    assert "Traceback" not in stderr + stdout
+    assert (out / "metrics.json").read_text() == '{"earlier": true}'
+    assert not (out / "report.html").exists()
+
+
+def test_python_dash_m_runs_the_same_cli(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthloom",
+            "assay",
+            str(tmp_path / "missing.csv"),
+            "-r",
+            "x.csv",
+            "-o",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("synthloom: error:")
+    assert "Traceback" not in proc.stderr
+    version = subprocess.run(
+        [sys.executable, "-m", "synthloom", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert version.returncode == 0 and "synthloom 0.1.0" in version.stdout
