@@ -1,0 +1,584 @@
+"""Response distillation as a stage: answer every prompt of a dataset with the teacher.
+
+``complete_dataset`` reads prompts as a stream (any shape ``synthloom.records`` reads; a record's
+last user turn is the prompt, earlier turns are its context, later turns are dropped), asks the
+teacher for ``n`` samples of each, and streams records with the assistant turn appended into
+Parquet shards under ``<run>/<stage>/``. Answers the parse hook never accepted go to
+``<stage>/rejects/`` with their raw text; requests that could not be answered go to
+``<stage>/failures/`` with the reason and are tried again by the next run.
+
+Resume: a work item is (prompt index, sample). Shards are renamed into place only when complete,
+so the items in them are done; everything else is re-asked, and the cache answers each one the
+server already answered. That is what makes a run killed at any instant finish with no record
+lost, none duplicated, and no stored answer requested twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from synthloom.engine.executor import run_requests
+from synthloom.engine.rundir import RunDir
+from synthloom.errors import DataFormatError, InputError, SynthloomError
+from synthloom.llm.accounting import Accounting
+from synthloom.llm.backends import Backend, OpenAIClientBackend, OpenAIHTTPBackend
+from synthloom.llm.cache import ResponseCache
+from synthloom.llm.client import Result, TeacherClient, estimate_tokens
+from synthloom.llm.limits import RateLimiter
+from synthloom.llm.retry import RetryPolicy
+from synthloom.llm.types import Completion, Request, SamplingParams
+from synthloom.records import ParquetShardWriter, read_records, record_id
+
+__all__ = [
+    "CompleteConfig",
+    "ProgressCallback",
+    "complete_dataset",
+    "complete_dataset_sync",
+    "count_prompts",
+    "dry_run",
+    "make_backend",
+]
+
+#: Called about every ``progress_interval`` seconds with a snapshot (see ``_snapshot``).
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteConfig:
+    """Everything that defines a ``complete`` run. Only names of secrets are kept here."""
+
+    model: str
+    base_url: str
+    n: int = 1
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] | None = None
+    seed: int | None = None
+    #: Ask for ``response_format={"type": "json_object"}`` and reject answers that are not JSON.
+    json_mode: bool = False
+    endpoint: Literal["chat", "completions"] = "chat"
+    backend: Literal["http", "openai"] = "http"
+    api_key_env: str | None = "OPENAI_API_KEY"
+    max_in_flight: int = 64
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    timeout: float = 600.0
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_parse_attempts: int = 3
+    use_cache: bool = True
+    shard_rows: int = 10_000
+    flush_seconds: float = 30.0
+    price_per_1k_prompt: float | None = None
+    price_per_1k_completion: float | None = None
+    stage: str = "complete"
+
+    def validate(self) -> None:
+        checks = [
+            (self.n >= 1, "--n", "must be >= 1"),
+            (self.max_in_flight >= 1, "--max-in-flight", "must be >= 1"),
+            (self.max_attempts >= 1, "--max-attempts", "must be >= 1"),
+            (self.max_parse_attempts >= 1, "--max-parse-attempts", "must be >= 1"),
+            (self.shard_rows >= 1, "--shard-rows", "must be >= 1"),
+            (self.timeout > 0, "--timeout", "must be > 0"),
+            (bool(self.model), "--model", "must not be empty"),
+            (self.endpoint in ("chat", "completions"), "--endpoint", "must be chat or completions"),
+            (self.backend in ("http", "openai"), "--backend", "must be http or openai"),
+        ]
+        for ok, name, message in checks:
+            if not ok:
+                raise InputError(message, field=name)
+
+    def sampling(self, sample: int = 0) -> SamplingParams:
+        """Sampling parameters for one sample; a given seed is offset by the sample index so
+        that the ``n`` samples of a prompt are different draws."""
+        return SamplingParams(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_tokens,
+            stop=self.stop,
+            seed=None if self.seed is None else self.seed + sample,
+            response_format={"type": "json_object"} if self.json_mode else None,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stop"] = list(self.stop) if self.stop else None
+        return data
+
+    def defining(self) -> dict[str, Any]:
+        """The settings that decide what the outputs are (a resumed run must match them)."""
+        return {
+            "model": self.model,
+            "n": self.n,
+            "endpoint": self.endpoint,
+            "params": self.sampling().to_payload(),
+            "seed": self.seed,
+        }
+
+
+def make_backend(config: CompleteConfig) -> Backend:
+    """The backend a config names, reading the API key from ``config.api_key_env``."""
+    if config.backend == "openai":
+        return OpenAIClientBackend(
+            config.base_url, api_key_env=config.api_key_env, timeout=config.timeout
+        )
+    return OpenAIHTTPBackend(
+        config.base_url, api_key_env=config.api_key_env, timeout=config.timeout
+    )
+
+
+def count_prompts(path: str | Path) -> int:
+    """How many records a prompts file holds, cheaply (no parsing of JSONL lines)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFormatError("file not found; check the path", path=path)
+    if path.is_dir():
+        raise DataFormatError("is a directory; give a data file", path=path)
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    if suffix in (".parquet", ".pq"):
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise DataFormatError(f"not a readable Parquet file ({exc})", path=path) from exc
+    return sum(1 for _ in read_records(path))
+
+
+# ------------------------------------------------------------------------------------------
+# Prompts -> requests
+
+
+def _split_prompt(record: dict[str, Any]) -> list[dict[str, str]] | None:
+    """The conversation up to and including the last user turn (None if there is none)."""
+    messages: list[dict[str, str]] = record["messages"]
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i]["role"] == "user":
+            return messages[: i + 1]
+    return None
+
+
+def _as_completion_prompt(context: list[dict[str, str]]) -> str:
+    # Legacy completions take one string: the turns, oldest first, separated by blank lines.
+    return "\n\n".join(m["content"] for m in context)
+
+
+def _request(
+    config: CompleteConfig,
+    params: SamplingParams,
+    context: list[dict[str, str]],
+    sample: int,
+    index: int,
+    record: dict[str, Any],
+) -> Request:
+    meta = {"index": index, "record": record, "context": context}
+    if config.endpoint == "completions":
+        return Request(
+            model=config.model,
+            prompt=_as_completion_prompt(context),
+            params=params,
+            sample=sample,
+            metadata=meta,
+        )
+    return Request(
+        model=config.model, messages=context, params=params, sample=sample, metadata=meta
+    )
+
+
+def _json_parse(completion: Completion, request: Request) -> Any:
+    return [json.loads(text) for text in completion.texts]
+
+
+# ------------------------------------------------------------------------------------------
+# Resume bookkeeping
+
+
+def _fingerprint(prompts: Path, config: CompleteConfig) -> str:
+    stat = prompts.stat()
+    ident = {"input": str(prompts.resolve()), "size": stat.st_size, "config": config.defining()}
+    raw = json.dumps(ident, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _done_keys(directories: list[Path], n: int) -> array[int]:
+    """Sorted work keys (prompt_index * n + sample) already in finished shards."""
+    keys: list[int] = []
+    for directory in directories:
+        for shard in sorted(directory.glob("part-*.parquet")):
+            for meta in pq.read_table(shard, columns=["meta"]).column("meta").to_pylist():
+                teacher = json.loads(meta)["teacher"]
+                keys.append(int(teacher["prompt_index"]) * n + int(teacher["sample"]))
+    ordered = np.unique(np.asarray(keys, dtype=np.int64))
+    out = array("q")
+    out.frombytes(ordered.tobytes())
+    return out
+
+
+def _clean_partial(directory: Path) -> None:
+    for tmp in directory.glob("*.tmp"):
+        tmp.unlink()
+
+
+# ------------------------------------------------------------------------------------------
+# The stage
+
+
+class _Stage:
+    """One invocation of the stage: owns the writers, the counters and run.json updates."""
+
+    def __init__(self, prompts: Path, run: RunDir, config: CompleteConfig) -> None:
+        self.prompts = prompts
+        self.run = run
+        self.config = config
+        self.dir = run.stage_dir(config.stage)
+        self.accounting = Accounting()
+        self.skipped = 0
+        self.written = 0
+        self.previous_records = 0
+        self.total_items = 0
+        self.started = time.monotonic()
+        self.params = [config.sampling(s) for s in range(config.n)]
+        self.params_payload = self.params[0].to_payload()
+        self.data: ParquetShardWriter | None = None
+        self.rejects: ParquetShardWriter | None = None
+        self.failures: ParquetShardWriter | None = None
+
+    # -- work -----------------------------------------------------------------------------
+
+    def requests(self, done: array[int]) -> Iterator[Request]:
+        n = self.config.n
+        pointer = 0
+        n_done = len(done)
+        for index, record in enumerate(read_records(self.prompts)):
+            context = _split_prompt(record)
+            for sample in range(n):
+                key = index * n + sample
+                while pointer < n_done and done[pointer] < key:
+                    pointer += 1
+                if pointer < n_done and done[pointer] == key:
+                    self.skipped += 1
+                    continue
+                if context is None:
+                    self._write_failure(record, index, sample, "the record has no user turn")
+                    continue
+                yield _request(self.config, self.params[sample], context, sample, index, record)
+
+    def _teacher_meta(self, index: int, sample: int, source_id: str) -> dict[str, Any]:
+        return {
+            "model": self.config.model,
+            "endpoint": self.config.endpoint,
+            "params": self.params[sample].to_payload(),
+            "prompt_index": index,
+            "sample": sample,
+            "source_id": source_id,
+        }
+
+    def _write_failure(self, record: dict[str, Any], index: int, sample: int, reason: str) -> None:
+        assert self.failures is not None
+        teacher = self._teacher_meta(index, sample, record["id"])
+        teacher["failure"] = reason
+        self.failures.write(
+            {
+                "id": record["id"],
+                "messages": record["messages"],
+                "meta": {**record["meta"], "teacher": teacher},
+            }
+        )
+        self.accounting.failures += 1
+
+    def handle(self, result: Result[Any]) -> None:
+        meta = result.request.metadata
+        record: dict[str, Any] = meta["record"]
+        index: int = meta["index"]
+        sample = result.request.sample
+        teacher = self._teacher_meta(index, sample, record["id"])
+        if result.status == "ok":
+            assert result.completion is not None and self.data is not None
+            completion = result.completion
+            messages = [*meta["context"], {"role": "assistant", "content": completion.text}]
+            teacher["usage"] = {
+                "prompt_tokens": completion.usage.prompt_tokens,
+                "completion_tokens": completion.usage.completion_tokens,
+            }
+            teacher["finish_reason"] = completion.finish_reasons[0]
+            self.data.write(
+                {
+                    "id": record_id(messages, [record["id"], sample]),
+                    "messages": messages,
+                    "meta": {**record["meta"], "teacher": teacher},
+                }
+            )
+            self.written += 1
+        elif result.status == "rejected":
+            assert self.rejects is not None
+            teacher["reject"] = {
+                "reason": result.error,
+                "raw": result.raw,
+                "attempts": result.attempts,
+            }
+            self.rejects.write(
+                {
+                    "id": record["id"],
+                    "messages": meta["context"],
+                    "meta": {**record["meta"], "teacher": teacher},
+                }
+            )
+        else:
+            assert self.failures is not None
+            teacher["failure"] = result.error
+            self.failures.write(
+                {
+                    "id": record["id"],
+                    "messages": meta["context"],
+                    "meta": {**record["meta"], "teacher": teacher},
+                }
+            )
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        for writer in (self.data, self.rejects, self.failures):
+            if writer is not None:
+                writer.flush()
+
+    def snapshot(self) -> dict[str, Any]:
+        acc = self.accounting
+        return {
+            "total": self.total_items,
+            "skipped": self.skipped,
+            "done": self.skipped + acc.ok + acc.failures + acc.rejects,
+            "ok": acc.ok,
+            "cached": acc.cache_hits,
+            "failed": acc.failures,
+            "rejected": acc.rejects,
+            "requests": acc.requests,
+            "tokens": acc.prompt_tokens + acc.completion_tokens,
+            "elapsed": time.monotonic() - self.started,
+        }
+
+    def stage_fields(self, status: str, previous: Accounting) -> dict[str, Any]:
+        config = self.config
+        prices = (config.price_per_1k_prompt, config.price_per_1k_completion)
+        return {
+            "status": status,
+            "items_total": self.total_items,
+            "records": self.previous_records + self.written,
+            "skipped": self.skipped,
+            "accounting": self.accounting.to_dict(*prices),
+            "accounting_total": previous.add(self.accounting).to_dict(*prices),
+            "elapsed_s": round(time.monotonic() - self.started, 3),
+        }
+
+
+async def complete_dataset(
+    prompts: str | Path,
+    out: str | Path,
+    config: CompleteConfig,
+    *,
+    backend: Backend | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress_interval: float = 0.25,
+) -> dict[str, Any]:
+    """Answer every prompt in ``prompts`` with the teacher; write the run into ``out``.
+
+    Returns the stage's run.json entry (see the README section on ``synthloom complete``).
+    Re-running with the same arguments resumes; different arguments into the same ``out``
+    raise InputError. ``backend`` overrides the one the config names.
+    """
+    config.validate()
+    prompts = Path(prompts)
+    total_prompts = count_prompts(prompts)
+    run = RunDir(out)
+    fingerprint = _fingerprint(prompts, config)
+    existing = run.stage(config.stage) if run.run_json.exists() else None
+    if existing is not None and existing.get("fingerprint") not in (None, fingerprint):
+        raise InputError(
+            f"already holds a '{config.stage}' run with other prompts or settings; "
+            "use the same arguments to resume, or a new --out",
+            path=run.path,
+        )
+    run.open()
+    stage = _Stage(prompts, run, config)
+    stage.total_items = total_prompts * config.n
+    stage.dir.mkdir(parents=True, exist_ok=True)
+    for sub in (stage.dir, stage.dir / "rejects", stage.dir / "failures"):
+        sub.mkdir(exist_ok=True)
+        _clean_partial(sub)
+    # Failures of an earlier run are asked again now, so their old records go.
+    for old in (stage.dir / "failures").glob("part-*.parquet"):
+        old.unlink()
+    done = _done_keys([stage.dir, stage.dir / "rejects"], config.n)
+    stage.previous_records = sum(
+        pq.ParquetFile(p).metadata.num_rows for p in stage.dir.glob("part-*.parquet")
+    )
+    previous = Accounting.from_dict((existing or {}).get("accounting_total", {}))
+    invocations = int((existing or {}).get("invocations", 0)) + 1
+
+    cache = ResponseCache(run.cache_path, read=config.use_cache)
+    client = TeacherClient(
+        backend or make_backend(config),
+        cache=cache,
+        retry=RetryPolicy(
+            max_attempts=config.max_attempts,
+            base_delay=config.base_delay,
+            max_delay=config.max_delay,
+        ),
+        limiter=RateLimiter(
+            requests_per_minute=config.requests_per_minute,
+            tokens_per_minute=config.tokens_per_minute,
+        )
+        if config.requests_per_minute or config.tokens_per_minute
+        else None,
+        accounting=stage.accounting,
+    )
+    stage.data = ParquetShardWriter(stage.dir, rows_per_shard=config.shard_rows)
+    stage.rejects = ParquetShardWriter(stage.dir / "rejects", rows_per_shard=config.shard_rows)
+    stage.failures = ParquetShardWriter(stage.dir / "failures", rows_per_shard=config.shard_rows)
+    run.update_stage(
+        config.stage,
+        fingerprint=fingerprint,
+        input=str(prompts),
+        config=config.snapshot(),
+        started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        invocations=invocations,
+        **stage.stage_fields("running", previous),
+    )
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(progress_interval)
+            if on_progress is not None:
+                on_progress(stage.snapshot())
+
+    reporter = asyncio.ensure_future(report())
+    status = "failed"
+    error: str | None = None
+    try:
+        last_flush = last_save = time.monotonic()
+        async for result in run_requests(
+            stage.requests(done),
+            client,
+            max_in_flight=config.max_in_flight,
+            parse=_json_parse if config.json_mode else None,
+            max_parse_attempts=config.max_parse_attempts,
+        ):
+            stage.handle(result)
+            now = time.monotonic()
+            if now - last_flush >= config.flush_seconds:
+                stage.flush()
+                last_flush = now
+            if now - last_save >= 5.0:
+                run.update_stage(config.stage, **stage.stage_fields("running", previous))
+                last_save = now
+        status = "done"
+    except SynthloomError as exc:
+        error = str(exc)
+        raise
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        status = "interrupted"
+        raise
+    finally:
+        reporter.cancel()
+        await asyncio.gather(reporter, return_exceptions=True)
+        await client.aclose()
+        # Records received so far are real results: keep them even when the run stops.
+        stage.flush()
+        nothing_kept = stage.written == 0 and len(cache) == 0 and stage.previous_records == 0
+        cache.close()
+        if status == "failed" and nothing_kept and run.remove_if_created():
+            pass
+        else:
+            fields = stage.stage_fields(status, previous)
+            if error is not None:
+                fields["error"] = error
+            if status == "done":
+                fields["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            run.update_stage(config.stage, **fields)
+        if on_progress is not None:
+            on_progress(stage.snapshot())
+    entry = run.stage(config.stage) or {}
+    entry["run_dir"] = str(run.path)
+    entry["output"] = str(stage.dir)
+    return entry
+
+
+def complete_dataset_sync(
+    prompts: str | Path,
+    out: str | Path,
+    config: CompleteConfig,
+    *,
+    backend: Backend | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress_interval: float = 0.25,
+) -> dict[str, Any]:
+    """Blocking ``complete_dataset``."""
+    return asyncio.run(
+        complete_dataset(
+            prompts,
+            out,
+            config,
+            backend=backend,
+            on_progress=on_progress,
+            progress_interval=progress_interval,
+        )
+    )
+
+
+def dry_run(prompts: str | Path, config: CompleteConfig, *, show: int = 3) -> dict[str, Any]:
+    """Render every request without calling a model or writing a file.
+
+    Returns ``prompts`` (records read), ``requests`` (prompts x n), ``skipped`` (records with no
+    user turn), ``estimated_prompt_tokens`` (about 4 characters a token),
+    ``max_completion_tokens`` (requests x max_tokens, None without --max-tokens),
+    ``estimated_cost`` (None without prices) and ``examples`` (the first ``show`` request
+    bodies, as they would be sent).
+    """
+    config.validate()
+    prompts = Path(prompts)
+    count_prompts(prompts)  # raises a clear error for a missing or unreadable file
+    n_prompts = n_requests = skipped = prompt_tokens = 0
+    examples: list[dict[str, Any]] = []
+    params = [config.sampling(s) for s in range(config.n)]
+    for index, record in enumerate(read_records(prompts)):
+        n_prompts += 1
+        context = _split_prompt(record)
+        if context is None:
+            skipped += 1
+            continue
+        for sample in range(config.n):
+            request = _request(config, params[sample], context, sample, index, record)
+            n_requests += 1
+            prompt_tokens += estimate_tokens(replace(request, params=SamplingParams()))
+            if len(examples) < show:
+                examples.append(request.payload())
+    max_completion = None if config.max_tokens is None else n_requests * config.max_tokens
+    cost = None
+    if config.price_per_1k_prompt is not None or config.price_per_1k_completion is not None:
+        cost = (
+            prompt_tokens * (config.price_per_1k_prompt or 0.0)
+            + (max_completion or 0) * (config.price_per_1k_completion or 0.0)
+        ) / 1000.0
+    return {
+        "prompts": n_prompts,
+        "requests": n_requests,
+        "skipped": skipped,
+        "estimated_prompt_tokens": prompt_tokens,
+        "max_completion_tokens": max_completion,
+        "estimated_cost": cost,
+        "examples": examples,
+    }

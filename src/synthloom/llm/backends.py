@@ -1,0 +1,299 @@
+"""Teacher backends: one method, ``send(request) -> Completion``, like an httpx transport.
+
+``OpenAIHTTPBackend`` speaks the OpenAI-compatible protocol (``/chat/completions`` and the legacy
+``/completions``) directly over aiohttp: vLLM, NIM, Ollama, llama.cpp's server, TGI, LM Studio
+and hosted APIs all answer it. Talking to aiohttp ourselves, rather than through the official
+client, costs a fraction of the CPU per call (see benchmarks/bench_complete.py), which matters
+when a large deployment answers hundreds of requests a second. ``OpenAIClientBackend`` wraps the
+official ``openai`` client for servers that need its extras.
+
+Backends translate every third-party failure once, here, into synthloom.llm.errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from typing import Any
+
+from synthloom.errors import BackendError, InputError
+from synthloom.llm.errors import MalformedResponse, RequestRejected, TransientError
+from synthloom.llm.retry import parse_retry_after
+from synthloom.llm.types import Completion, Request, Usage
+
+__all__ = [
+    "Backend",
+    "OpenAIClientBackend",
+    "OpenAIHTTPBackend",
+    "api_key_from_env",
+    "parse_completion",
+    "raise_for_status",
+]
+
+_MAX_SHOWN = 200
+
+
+class Backend(ABC):
+    """Sends one request to a model and returns its answer, or raises a synthloom.llm error."""
+
+    @abstractmethod
+    async def send(self, request: Request) -> Completion:
+        """Answer ``request``; raise TransientError / RequestRejected / MalformedResponse /
+        BackendError (fatal) on failure."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Release connections."""
+
+
+def api_key_from_env(env_var: str | None) -> str | None:
+    """The API key from ``env_var`` (None if unset). Keys are only ever read from the env."""
+    if not env_var:
+        return None
+    value = os.environ.get(env_var)
+    return value or None
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _server_message(body: bytes) -> str:
+    """The human part of an error body: ``{"error": {"message": ...}}`` and its cousins."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _one_line(body.decode("utf-8", "replace"))
+    if isinstance(obj, dict):
+        err = obj.get("error", obj.get("detail", obj.get("message")))
+        if isinstance(err, dict):
+            err = err.get("message", err)
+        if err is not None:
+            return _one_line(str(err))
+    return _one_line(str(obj))
+
+
+def parse_completion(body: bytes, endpoint: str) -> Completion:
+    """Turn an OpenAI-style response body into a Completion, or raise MalformedResponse."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedResponse(
+            "the server's answer is not valid JSON", body.decode("utf-8", "replace")
+        ) from exc
+    choices = obj.get("choices") if isinstance(obj, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise MalformedResponse(
+            "the server's answer has no choices", body.decode("utf-8", "replace")
+        )
+    texts: list[str] = []
+    reasons: list[str | None] = []
+    try:
+        for choice in sorted(choices, key=lambda c: c.get("index", 0)):
+            content = choice["message"].get("content") if endpoint == "chat" else choice["text"]
+            texts.append(content if isinstance(content, str) else "")
+            reasons.append(choice.get("finish_reason"))
+        usage = obj.get("usage") or {}
+        return Completion(
+            texts=tuple(texts),
+            finish_reasons=tuple(reasons),
+            usage=Usage(
+                int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+            ),
+            model=str(obj.get("model") or ""),
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise MalformedResponse(
+            f"the server's answer is not an OpenAI {endpoint} completion "
+            f"({type(exc).__name__}: {exc})",
+            body.decode("utf-8", "replace"),
+        ) from exc
+
+
+def raise_for_status(
+    status: int,
+    body: bytes,
+    headers: Any,
+    request: Request,
+    *,
+    base_url: str,
+    api_key_env: str | None,
+) -> None:
+    """Translate a non-200 answer into our errors: retry, fail the item, or stop the run."""
+    said = _server_message(body)
+    if status == 429 or status == 408 or status >= 500:
+        retry_after = parse_retry_after(headers.get("Retry-After"), headers.get("retry-after-ms"))
+        raise TransientError(f"HTTP {status}: {said}", retry_after=retry_after)
+    if status in (401, 403):
+        where = f"${api_key_env}" if api_key_env else "the API key"
+        raise BackendError(
+            f"{base_url} refused the request (HTTP {status}: {said}); check the key in {where}"
+        )
+    path = "/chat/completions" if request.endpoint == "chat" else "/completions"
+    if status == 404:
+        if "model" in said.lower():
+            raise BackendError(
+                f"model {request.model!r} not found at {base_url} ({said}); check --model"
+            )
+        raise BackendError(
+            f"{base_url}{path} does not exist (HTTP 404); check --base-url "
+            "(an OpenAI-compatible API root usually ends in /v1)"
+        )
+    if status in (405, 501):
+        raise BackendError(
+            f"{base_url} does not speak the OpenAI API (HTTP {status} on {path}); check --base-url"
+        )
+    raise RequestRejected(f"HTTP {status}: {said}")
+
+
+class OpenAIHTTPBackend(Backend):
+    """An OpenAI-compatible server reached over HTTP with aiohttp.
+
+    ``base_url`` is the API root (usually ending in ``/v1``). The key is read from the
+    environment variable ``api_key_env`` and kept only in memory, in the Authorization header.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout: float = 600.0,
+        max_connections: int = 0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise InputError(
+                f"base URL {base_url!r} must start with http:// or https://", field="--base-url"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.max_connections = max_connections
+        self._headers = {"Content-Type": "application/json", **(headers or {})}
+        key = api_key_from_env(api_key_env)
+        if key is not None:
+            self._headers["Authorization"] = f"Bearer {key}"
+        self._session: Any = None
+        self._urls = {
+            "chat": f"{self.base_url}/chat/completions",
+            "completions": f"{self.base_url}/completions",
+        }
+
+    def __repr__(self) -> str:  # never show the headers: they hold the key
+        return f"OpenAIHTTPBackend(base_url={self.base_url!r})"
+
+    def _open(self) -> Any:
+        import aiohttp
+
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers=self._headers,
+                # The default serialiser is never used (we send bytes) and cookies are noise.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._session
+
+    async def send(self, request: Request) -> Completion:
+        import aiohttp
+
+        session = self._open()
+        url = self._urls[request.endpoint]
+        data = json.dumps(request.payload(), ensure_ascii=False).encode("utf-8")
+        try:
+            async with session.post(url, data=data) as resp:
+                body = await resp.read()
+                status = resp.status
+                headers = resp.headers
+        except TimeoutError as exc:
+            raise TransientError(f"no answer within {self.timeout:g}s") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise TransientError(
+                f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc.os_error}); "
+                "check --base-url and that the server is running"
+            ) from exc
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise TransientError(f"connection dropped ({type(exc).__name__})") from exc
+        if status == 200:
+            return parse_completion(body, request.endpoint)
+        raise_for_status(
+            status, body, headers, request, base_url=self.base_url, api_key_env=self.api_key_env
+        )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
+class OpenAIClientBackend(Backend):
+    """The official ``openai`` async client as a backend (slower per call; full feature set)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout: float = 600.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self._client: Any = None
+
+    def __repr__(self) -> str:
+        return f"OpenAIClientBackend(base_url={self.base_url!r})"
+
+    def _open(self) -> Any:
+        if self._client is None:
+            try:
+                import openai
+            except ImportError as exc:  # pragma: no cover - openai is a core dependency
+                raise BackendError("the openai backend needs: pip install openai") from exc
+            self._client = openai.AsyncOpenAI(
+                base_url=self.base_url,
+                api_key=api_key_from_env(self.api_key_env) or "none",
+                timeout=self.timeout,
+                max_retries=0,  # our client retries, with our policy and accounting
+            )
+        return self._client
+
+    async def send(self, request: Request) -> Completion:
+        import openai
+
+        client = self._open()
+        body = request.payload()
+        try:
+            if request.endpoint == "chat":
+                raw = await client.chat.completions.with_raw_response.create(**body)
+            else:
+                raw = await client.completions.with_raw_response.create(**body)
+            content = raw.content
+        except openai.APITimeoutError as exc:
+            raise TransientError(f"no answer within {self.timeout:g}s") from exc
+        except openai.APIConnectionError as exc:
+            raise TransientError(
+                f"cannot connect to {self.base_url} ({exc}); check --base-url and the server"
+            ) from exc
+        except openai.APIStatusError as exc:
+            resp = exc.response
+            raise_for_status(
+                resp.status_code,
+                resp.content,
+                resp.headers,
+                request,
+                base_url=self.base_url,
+                api_key_env=self.api_key_env,
+            )
+            raise AssertionError("unreachable") from exc  # pragma: no cover
+        return parse_completion(content, request.endpoint)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        self._client = None

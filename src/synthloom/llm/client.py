@@ -1,0 +1,205 @@
+"""The teacher client: one request in, one checked result out.
+
+``TeacherClient.complete`` sends a request through the cache, the rate limits and the retry
+policy; ``TeacherClient.run`` adds the caller's parse hook and turns every outcome into a
+``Result`` whose status is ``ok``, ``rejected`` (answers never parsed; raw text kept) or
+``failed`` (the request could not be answered; reason kept). Only errors the user must fix
+(bad key, unknown model, wrong URL, a server that never answered) escape as BackendError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from synthloom.errors import BackendError
+from synthloom.llm.accounting import Accounting
+from synthloom.llm.backends import Backend
+from synthloom.llm.cache import ResponseCache
+from synthloom.llm.errors import (
+    MalformedResponse,
+    RequestRejected,
+    RetriesExhausted,
+    TransientError,
+)
+from synthloom.llm.limits import RateLimiter
+from synthloom.llm.retry import RetryPolicy
+from synthloom.llm.types import Completion, Request, cache_key
+
+__all__ = ["ParseHook", "Result", "TeacherClient", "estimate_tokens"]
+
+T = TypeVar("T")
+
+#: Turns an answer into the caller's value; raise ValueError (pydantic's ValidationError and
+#: json.JSONDecodeError are ValueErrors) to have the request asked again.
+ParseHook = Callable[[Completion, Request], Any]
+
+Status = Literal["ok", "rejected", "failed"]
+
+
+def estimate_tokens(request: Request) -> int:
+    """A rough token count for limits and dry runs: about 4 characters per token."""
+    n_messages = len(request.messages) if request.messages is not None else 0
+    prompt = request.prompt_chars() // 4 + 4 * n_messages + 1
+    return prompt + (request.params.max_tokens or 0) * request.params.n
+
+
+@dataclass(slots=True)
+class Result(Generic[T]):
+    """The outcome of one request (its ``metadata`` is ``request.metadata``)."""
+
+    request: Request
+    status: Status
+    completion: Completion | None = None
+    parsed: T | None = None
+    #: Why the item failed or was rejected.
+    error: str | None = None
+    #: The last answer that did not parse (rejected items only).
+    raw: str | None = None
+    #: How many answers were needed (1 unless the parse hook refused some).
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def metadata(self) -> Any:
+        return self.request.metadata
+
+
+class TeacherClient:
+    """Sends requests to a backend with caching, rate limits, retries and accounting.
+
+    Use it as ``async with TeacherClient(backend, ...) as client`` (or call ``aclose``). The
+    cache is optional; with one, every answer is committed as it arrives.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        cache: ResponseCache | None = None,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        accounting: Accounting | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter
+        self.accounting = accounting or Accounting()
+        self._rng = rng or random.Random()
+        #: Set once the server has answered anything: until then a failure that survives all
+        #: retries means the server is unusable (stop the run), afterwards it is one bad item.
+        self.server_answered = False
+
+    async def __aenter__(self) -> TeacherClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+    async def complete(self, request: Request, *, attempt: int = 0) -> Completion:
+        """The answer to ``request``, from the cache or the server.
+
+        Raises RetriesExhausted, RequestRejected or MalformedResponse for this item, and
+        BackendError when the run cannot go on.
+        """
+        acc = self.accounting
+        key = None
+        if self.cache is not None:
+            key = cache_key(request, attempt)
+            hit = self.cache.get(key)
+            if hit is not None:
+                acc.cache_hits += 1
+                acc.cached_prompt_tokens += hit.usage.prompt_tokens
+                acc.cached_completion_tokens += hit.usage.completion_tokens
+                return hit
+        estimate = estimate_tokens(request) if self.limiter is not None else 0
+        last: TransientError | None = None
+        policy = self.retry
+        for send in range(policy.max_attempts):
+            if self.limiter is not None:
+                await self.limiter.acquire(estimate)
+            acc.requests += 1
+            try:
+                completion = await self.backend.send(request)
+            except TransientError as exc:
+                last = exc
+                if send + 1 < policy.max_attempts:
+                    acc.retries += 1
+                    await asyncio.sleep(policy.delay(send, exc.retry_after, self._rng))
+                continue
+            except RequestRejected:
+                self.server_answered = True
+                raise
+            self.server_answered = True
+            acc.responses += 1
+            acc.prompt_tokens += completion.usage.prompt_tokens
+            acc.completion_tokens += completion.usage.completion_tokens
+            if self.limiter is not None and self.limiter.tokens is not None:
+                # Settle the estimate against what the server actually counted.
+                self.limiter.tokens.take(completion.usage.total_tokens - estimate)
+            if self.cache is not None and key is not None:
+                self.cache.put(key, completion)
+            return completion
+        assert last is not None
+        if not self.server_answered:
+            raise BackendError(f"{last.reason} (after {policy.max_attempts} attempts)") from last
+        raise RetriesExhausted(last.reason, policy.max_attempts) from last
+
+    async def run(
+        self,
+        request: Request,
+        *,
+        parse: ParseHook | None = None,
+        max_parse_attempts: int = 3,
+    ) -> Result[Any]:
+        """Answer ``request`` and check the answer with ``parse``; never raises for one item.
+
+        A malformed answer or one ``parse`` refuses is asked again, up to
+        ``max_parse_attempts`` answers, then the item is ``rejected`` with the raw text.
+        """
+        acc = self.accounting
+        reason = ""
+        raw: str | None = None
+        for attempt in range(max_parse_attempts):
+            try:
+                completion = await self.complete(request, attempt=attempt)
+            except (RetriesExhausted, RequestRejected) as exc:
+                acc.failures += 1
+                return Result(request, "failed", error=exc.reason, attempts=attempt + 1)
+            except MalformedResponse as exc:
+                reason, raw = exc.reason, exc.raw
+                continue
+            if parse is None:
+                acc.ok += 1
+                return Result(request, "ok", completion=completion, attempts=attempt + 1)
+            try:
+                parsed = parse(completion, request)
+            except ValueError as exc:
+                reason = f"parse hook refused the answer: {_first_line(exc)}"
+                raw = completion.text
+                continue
+            acc.ok += 1
+            return Result(request, "ok", completion=completion, parsed=parsed, attempts=attempt + 1)
+        if not self.server_answered:
+            raise BackendError(
+                f"{reason}; the server at the base URL does not seem to speak the OpenAI API, "
+                "check --base-url"
+            )
+        acc.rejects += 1
+        return Result(request, "rejected", error=reason, raw=raw, attempts=max_parse_attempts)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
