@@ -1,0 +1,177 @@
+"""``synthloom complete``: answer every prompt of a dataset with a teacher model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from synthloom.cli import app
+
+
+def _progress_bar(quiet: bool) -> Any:
+    """A rich progress bar on stderr (None in quiet mode)."""
+    if quiet:
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]complete"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "cached {task.fields[cached]} · failed {task.fields[failed]} · "
+            "rejected {task.fields[rejected]} · {task.fields[rps]:.0f} req/s · "
+            "{task.fields[tps]:.0f} tok/s"
+        ),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+@app.command()
+def complete(
+    prompts: Path = typer.Argument(
+        ..., help="Prompts: JSONL, JSON or Parquet records of any shape."
+    ),
+    base_url: str = typer.Option(
+        ..., "--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1."
+    ),
+    model: str = typer.Option(..., "--model", help="Model name the server knows."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Run directory (re-run the same command to resume)."
+    ),
+    n: int = typer.Option(1, "--n", help="Samples per prompt."),
+    max_in_flight: int = typer.Option(
+        64, "--max-in-flight", help="Most requests in flight at once."
+    ),
+    temperature: float | None = typer.Option(None, "--temperature"),
+    top_p: float | None = typer.Option(None, "--top-p"),
+    max_tokens: int | None = typer.Option(None, "--max-tokens"),
+    stop: list[str] = typer.Option([], "--stop", help="Stop sequence (repeatable)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed; sample k is sent seed + k."),
+    json_mode: bool = typer.Option(False, "--json", help="Ask for JSON answers; reject non-JSON."),
+    endpoint: str = typer.Option("chat", "--endpoint", help="chat | completions (legacy)."),
+    backend: str = typer.Option(
+        "http", "--backend", help="http (aiohttp) | openai (official client)."
+    ),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+    ),
+    rpm: float | None = typer.Option(None, "--rpm", help="Requests-per-minute limit."),
+    tpm: float | None = typer.Option(None, "--tpm", help="Tokens-per-minute limit."),
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for one answer."),
+    max_attempts: int = typer.Option(
+        6, "--max-attempts", help="Sends per request before it fails."
+    ),
+    retry_base_delay: float = typer.Option(
+        0.5, "--retry-base-delay", help="First backoff ceiling, s."
+    ),
+    retry_max_delay: float = typer.Option(30.0, "--retry-max-delay", help="Largest backoff, s."),
+    max_parse_attempts: int = typer.Option(
+        3, "--max-parse-attempts", help="Answers per request before it is rejected."
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Do not replay stored answers (still store new ones)."
+    ),
+    shard_rows: int = typer.Option(10_000, "--shard-rows", help="Records per Parquet shard."),
+    price_prompt: float | None = typer.Option(
+        None, "--price-per-1k-prompt", help="Price per 1k prompt tokens."
+    ),
+    price_completion: float | None = typer.Option(
+        None, "--price-per-1k-completion", help="Price per 1k completion tokens."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Render and count requests; call no model, write nothing."
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bar; print only the summary line."
+    ),
+) -> int:
+    """Answer every prompt in PROMPTS with the teacher, N samples each, into OUT."""
+    from synthloom.engine import CompleteConfig, complete_dataset_sync
+    from synthloom.engine import dry_run as render
+    from synthloom.errors import InputError
+
+    if endpoint not in ("chat", "completions"):
+        raise InputError("must be chat or completions", field="--endpoint")
+    if backend not in ("http", "openai"):
+        raise InputError("must be http or openai", field="--backend")
+    config = CompleteConfig(
+        model=model,
+        base_url=base_url,
+        n=n,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        stop=tuple(stop) or None,
+        seed=seed,
+        json_mode=json_mode,
+        endpoint=endpoint,  # type: ignore[arg-type]
+        backend=backend,  # type: ignore[arg-type]
+        api_key_env=api_key_env or None,
+        max_in_flight=max_in_flight,
+        requests_per_minute=rpm,
+        tokens_per_minute=tpm,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        base_delay=retry_base_delay,
+        max_delay=retry_max_delay,
+        max_parse_attempts=max_parse_attempts,
+        use_cache=not no_cache,
+        shard_rows=shard_rows,
+        price_per_1k_prompt=price_prompt,
+        price_per_1k_completion=price_completion,
+    )
+    if dry_run:
+        typer.echo(json.dumps(render(prompts, config), indent=2, ensure_ascii=False))
+        return 0
+
+    bar = _progress_bar(quiet)
+    on_progress = None
+    if bar is not None:
+        task = bar.add_task(
+            "complete", total=None, cached=0, failed=0, rejected=0, rps=0.0, tps=0.0
+        )
+
+        def on_progress(snap: dict[str, Any]) -> None:
+            elapsed = max(snap["elapsed"], 1e-9)
+            bar.update(
+                task,
+                total=snap["total"] or None,
+                completed=snap["done"],
+                cached=snap["cached"],
+                failed=snap["failed"],
+                rejected=snap["rejected"],
+                rps=snap["requests"] / elapsed,
+                tps=snap["tokens"] / elapsed,
+            )
+
+        bar.start()
+    try:
+        entry = complete_dataset_sync(prompts, out, config, on_progress=on_progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    acc = entry["accounting"]
+    cost = f", cost {acc['cost']:.4f}" if acc.get("cost") is not None else ""
+    print(
+        f"synthloom complete: {entry['records']} records in {entry['output']} "
+        f"({acc['ok']} new, {entry['skipped']} already done, {acc['cache_hits']} from cache, "
+        f"{acc['failures']} failed, {acc['rejects']} rejected; {acc['requests']} requests, "
+        f"{acc['total_tokens']} tokens{cost})",
+    )
+    return 0

@@ -1,0 +1,19 @@
+"""Fixtures for the engine tests: the fake teacher server (tests/fakeserver) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fakeserver import FakeServer  # noqa: E402
+
+
+@pytest.fixture()
+def server() -> Iterator[FakeServer]:
+    with FakeServer(slow_seconds=0.5) as srv:
+        yield srv

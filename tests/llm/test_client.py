@@ -1,0 +1,158 @@
+"""TeacherClient over real HTTP: every fault ends as a retry or a recorded outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakeserver import FakeServer, answer_for
+from synthloom.errors import BackendError
+from synthloom.llm import (
+    Completion,
+    OpenAIHTTPBackend,
+    Request,
+    ResponseCache,
+    Result,
+    RetryPolicy,
+    SamplingParams,
+    TeacherClient,
+    estimate_tokens,
+)
+
+FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+
+
+def _client(server: FakeServer, cache: ResponseCache | None = None, **kw: Any) -> TeacherClient:
+    return TeacherClient(
+        OpenAIHTTPBackend(server.url, timeout=0.3), cache=cache, retry=kw.pop("retry", FAST), **kw
+    )
+
+
+def _run(client: TeacherClient, request: Request, **kw: Any) -> Result[Any]:
+    async def go() -> Result[Any]:
+        async with client:
+            return await client.run(request, **kw)
+
+    return asyncio.run(go())
+
+
+def _ask(text: str, **kw: Any) -> Request:
+    return Request(model="m", messages=[{"role": "user", "content": text}], **kw)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["429*2", "500*2", "502*1", "503*1", "slow*1", "reset*2", "badjson*1", "empty*2"],
+)
+def test_a_passing_fault_is_retried_into_an_answer(server: FakeServer, fault: str) -> None:
+    client = _client(server)
+    client.server_answered = True  # a warm run: failures are per item
+    text = f"q [fault:{fault}]"
+    result = _run(client, _ask(text))
+    assert result.ok and result.completion is not None
+    assert result.completion.text == answer_for(text)
+    times = int(fault.split("*")[1])
+    assert server.requests == times + 1
+    acc = client.accounting
+    assert acc.requests == times + 1 and acc.responses == 1 and acc.ok == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "requests"),
+    [
+        pytest.param("500*9", "failed", 3, id="5xx-forever"),
+        pytest.param("429*9", "failed", 3, id="429-forever"),
+        pytest.param("slow*9", "failed", 3, id="timeout-forever"),
+        pytest.param("reset*9", "failed", 3, id="reset-forever"),
+        pytest.param("400*1", "failed", 1, id="400-not-retried"),
+        pytest.param("badjson*9", "rejected", 3, id="truncated-json-forever"),
+        pytest.param("empty*9", "rejected", 3, id="empty-choices-forever"),
+    ],
+)
+def test_a_lasting_fault_becomes_a_recorded_outcome(
+    server: FakeServer, fault: str, status: str, requests: int
+) -> None:
+    client = _client(server)
+    client.server_answered = True
+    result = _run(client, _ask(f"q [fault:{fault}]"), max_parse_attempts=3)
+    assert result.status == status and result.error
+    assert server.requests == requests
+    if status == "rejected":
+        assert result.raw is not None and result.raw.startswith("{")
+        assert client.accounting.rejects == 1
+    else:
+        assert client.accounting.failures == 1
+
+
+def test_parse_hook_failures_are_retried_then_rejected_with_raw_text(server: FakeServer) -> None:
+    def parse(done: Completion, request: Request) -> Any:
+        return json.loads(done.text)
+
+    client = _client(server)
+    ok = _run(
+        client,
+        _ask("fine", params=SamplingParams(response_format={"type": "json_object"})),
+        parse=parse,
+    )
+    assert ok.ok and ok.parsed == {"answer": answer_for("fine")}
+
+    client = _client(server)
+    once = _run(
+        client,
+        _ask(
+            "q [fault:wrongformat*1]",
+            params=SamplingParams(response_format={"type": "json_object"}),
+        ),
+        parse=parse,
+    )
+    assert once.ok and once.attempts == 2
+
+    client = _client(server)
+    bad = _run(client, _ask("q [fault:wrongformat*9]"), parse=parse, max_parse_attempts=2)
+    assert bad.status == "rejected" and bad.raw == "Sure! Here it is: {oops"
+    assert "parse hook" in (bad.error or "") and bad.attempts == 2
+
+
+def test_cached_answers_are_not_asked_again_and_are_counted(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    first = _run(_client(server, cache), _ask("hello", sample=1))
+    assert first.completion is not None and not first.completion.cached
+    again = _client(server, cache)
+    second = _run(again, _ask("hello", sample=1))
+    assert second.completion is not None and second.completion.cached
+    assert second.completion.text == first.completion.text
+    assert server.requests == 1
+    acc = again.accounting
+    assert acc.cache_hits == 1 and acc.requests == 0
+    assert acc.cached_prompt_tokens == first.completion.usage.prompt_tokens
+    other_sample = _run(_client(server, cache), _ask("hello", sample=2))
+    assert other_sample.ok and server.requests == 2
+
+
+def test_a_server_that_never_answered_stops_the_run(server: FakeServer) -> None:
+    client = _client(server)
+    assert not client.server_answered
+    with pytest.raises(BackendError, match="HTTP 500"):
+        _run(client, _ask("q [fault:500*9]"))
+
+
+def test_accounting_prices_tokens(server: FakeServer) -> None:
+    client = _client(server)
+    _run(client, _ask("one two three"))
+    acc = client.accounting
+    assert acc.prompt_tokens == 3
+    expected = (3 * 0.5 + acc.completion_tokens * 1.5) / 1000
+    assert acc.cost(0.5, 1.5) == pytest.approx(expected)
+    assert acc.to_dict(0.5, 1.5)["cost"] == pytest.approx(expected)
+    assert acc.cost(None, None) is None
+
+
+def test_estimate_tokens_counts_prompt_and_budget() -> None:
+    request = _ask("x" * 400, params=SamplingParams(max_tokens=50, n=2))
+    assert estimate_tokens(request) == 100 + 4 + 1 + 100
