@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fakeserver import FakeServer  # noqa: E402
+from fakeserver import FakeServer
 
 
 @pytest.fixture()
