@@ -18,6 +18,7 @@ __all__ = [
     "count_ngrams",
     "ngrams",
     "prompt_text",
+    "rare_cutoff",
     "rare_ngrams",
     "record_text",
     "response_text",
@@ -61,9 +62,19 @@ def rare_ngrams(
     """
     if not counts:
         return set()
-    freqs = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-    cutoff = max(1.0, float(np.quantile(freqs, quantile)))
+    cutoff = rare_cutoff(counts.values(), quantile)
     return {gram for gram, c in counts.items() if c <= cutoff}
+
+
+def rare_cutoff(frequencies: Iterable[int], quantile: float = RARE_QUANTILE) -> float:
+    """The count at or below which an item is rare: the `quantile` of the counts, at least 1.
+
+    The same rule as :func:`rare_ngrams`, for anything counted (categories, clusters, words).
+    """
+    freqs = np.fromiter(frequencies, dtype=np.float64)
+    if freqs.size == 0:
+        return 1.0
+    return max(1.0, float(np.quantile(freqs, quantile)))
 
 
 def prompt_text(record: Mapping[str, Any]) -> str:
