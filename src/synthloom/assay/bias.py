@@ -1,0 +1,547 @@
+"""Bias and representation: which groups of people the data talks about, and how often.
+
+This module owns the demographic descriptor lexicon (``lexicon.yaml`` beside it; its header
+documents how it was built and its limits), loading and validating lexicon files, counting
+descriptor mentions in texts, and comparing the representation of groups between a reference
+and a synthetic dataset, for text (lexicon mentions) and for tables (categories of sensitive
+columns).
+
+The under-representation rule, used for texts and tables alike: within one axis (or column),
+a group's *share* is its mentions (rows) divided by all mentions (rows) on that axis. A group is
+flagged when it has at least ``min_reference_count`` reference mentions and
+
+    synthetic_share < under_ratio * reference_share
+
+so with the default ``under_ratio=0.5`` a group the reference gives 20% of the mentions is
+flagged when the synthetic data gives it less than 10%. Groups too rare in the reference to
+judge are never flagged.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from synthloom.errors import ConfigError, DataFormatError, InputError
+from synthloom.text import tokenize
+
+__all__ = [
+    "DEFAULT_LEXICON_PATH",
+    "Lexicon",
+    "count_descriptors",
+    "load_lexicon",
+    "representation",
+    "table_representation",
+]
+
+#: The lexicon synthloom ships and uses when none is given.
+DEFAULT_LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+
+Phrase = tuple[str, ...]
+# first token -> ((axis, ((phrase, groups), ... longest first)), ...); empty groups = excluded
+_Index = dict[str, tuple[tuple[str, tuple[tuple[Phrase, tuple[str, ...]], ...]], ...]]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Descriptor terms per axis and group, plus per-axis phrases that count for nobody.
+
+    ``axes[axis][group]`` holds the terms as written (lower case); ``exclude[axis]`` the phrases
+    that swallow an unrelated sense of a term ("french fries"). Build one with
+    :func:`load_lexicon`; constructing it directly skips the file validation.
+    """
+
+    axes: Mapping[str, Mapping[str, tuple[str, ...]]]
+    exclude: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    source: str = "<memory>"
+    _index: _Index = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", _build_index(self.axes, self.exclude))
+
+    def groups(self, axis: str) -> list[str]:
+        """The group names of one axis, in lexicon order."""
+        return list(self.axes[axis])
+
+
+def _descriptor_tokens(text: str) -> list[str]:
+    """synthloom's tokens with a possessive "'s" dropped, so "women's" matches "women".
+
+    Lexicon terms go through the same function, so "crohn's" and "crohn" are one term.
+    """
+    tokens = tokenize(text)
+    if "'" not in text:
+        return tokens
+    return [t[:-2] if t.endswith("'s") and len(t) > 2 else t for t in tokens]
+
+
+def _build_index(
+    axes: Mapping[str, Mapping[str, tuple[str, ...]]], exclude: Mapping[str, tuple[str, ...]]
+) -> _Index:
+    # phrase -> groups, per axis; a phrase listed in two groups counts for both.
+    per_axis: dict[str, dict[Phrase, list[str]]] = {}
+    for axis, groups in axes.items():
+        phrases = per_axis.setdefault(axis, {})
+        for group, terms in groups.items():
+            for term in terms:
+                members = phrases.setdefault(tuple(_descriptor_tokens(term)), [])
+                if group not in members:
+                    members.append(group)
+        for term in exclude.get(axis, ()):
+            phrases.setdefault(tuple(_descriptor_tokens(term)), [])
+    by_first: dict[str, dict[str, list[tuple[Phrase, tuple[str, ...]]]]] = {}
+    for axis, phrases in per_axis.items():
+        for phrase, members in phrases.items():
+            if not phrase:
+                continue
+            entry = (phrase, tuple(members))
+            by_first.setdefault(phrase[0], {}).setdefault(axis, []).append(entry)
+    return {
+        first: tuple(
+            (axis, tuple(sorted(entries, key=lambda e: -len(e[0]))))
+            for axis, entries in axes_here.items()
+        )
+        for first, axes_here in by_first.items()
+    }
+
+
+def _scan(tokens: Sequence[str], index: _Index) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Yield (axis, groups) for each descriptor mention, longest match first within an axis.
+
+    One pass over the tokens: a token that starts no term costs one dict miss. Each axis keeps
+    its own "consumed up to" position, so axes never block each other.
+    """
+    consumed: dict[str, int] = {}
+    for i, token in enumerate(tokens):
+        entries = index.get(token)
+        if entries is None:
+            continue
+        for axis, candidates in entries:
+            if consumed.get(axis, 0) > i:
+                continue
+            for phrase, groups in candidates:
+                size = len(phrase)
+                if size == 1 or tuple(tokens[i : i + size]) == phrase:
+                    consumed[axis] = i + size
+                    if groups:
+                        yield axis, groups
+                    break
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validating a lexicon file
+# ---------------------------------------------------------------------------------------------
+
+
+def load_lexicon(path: Path | str | None = None) -> Lexicon:
+    """Read and validate a lexicon YAML file; ``None`` gives synthloom's own lexicon.
+
+    The file's shape is documented at the top of ``lexicon.yaml``. A wrong file raises
+    :class:`~synthloom.errors.ConfigError` naming the file, line and field.
+    """
+    if path is None:
+        return _default_lexicon()
+    return _load_lexicon_file(Path(path))
+
+
+@functools.cache
+def _default_lexicon() -> Lexicon:
+    return _load_lexicon_file(DEFAULT_LEXICON_PATH)
+
+
+def _load_lexicon_file(path: Path) -> Lexicon:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError("lexicon file not found; check the path", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the lexicon file ({exc.strerror})", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"lexicon file is not UTF-8 (bad byte at offset {exc.start}); save it as UTF-8",
+            path=path,
+        ) from exc
+    try:
+        root = yaml.compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            f"not valid YAML: {exc.problem}",
+            path=path,
+            line=mark.line + 1 if mark is not None else None,
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", path=path) from exc
+    if root is None:
+        raise ConfigError("lexicon file is empty; it needs an 'axes' mapping", path=path)
+    axes, exclude = _LexiconReader(path).read(root)
+    return Lexicon(axes=axes, exclude=exclude, source=str(path))
+
+
+class _LexiconReader:
+    """Walks the YAML node tree (not the loaded data) so every error can name its line.
+
+    Scalars are taken as the text written, so a term such as ``no`` or ``null`` stays a word
+    instead of turning into a boolean or None.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, node: yaml.Node, field: str, message: str) -> ConfigError:
+        return ConfigError(message, path=self.path, line=node.start_mark.line + 1, field=field)
+
+    def mapping(self, node: yaml.Node, field: str) -> list[tuple[str, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, field, "expected a mapping (key: value lines)")
+        items: list[tuple[str, yaml.Node]] = []
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or not str(key_node.value).strip():
+                raise self.fail(key_node, field, "keys must be non-empty names")
+            key = str(key_node.value).strip()
+            if key in seen:
+                raise self.fail(key_node, f"{field}.{key}", "appears twice; merge the entries")
+            seen.add(key)
+            items.append((key, value_node))
+        return items
+
+    def terms(self, node: yaml.Node, field: str) -> tuple[str, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, field, "expected a list of terms, e.g. [woman, women]")
+        out: list[str] = []
+        for position, item in enumerate(node.value):
+            where = f"{field}[{position}]"
+            if not isinstance(item, yaml.ScalarNode):
+                raise self.fail(item, where, "each term must be a plain string")
+            term = " ".join(str(item.value).lower().split())
+            if not any(ch.isalnum() for ch in term):
+                raise self.fail(item, where, f"term {term!r} has no words to match")
+            if term not in out:
+                out.append(term)
+        return tuple(out)
+
+    def read(
+        self, root: yaml.Node
+    ) -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, tuple[str, ...]]]:
+        axes_node: yaml.Node | None = None
+        for key, value in self.mapping(root, "<top level>"):
+            if key == "version":
+                if not isinstance(value, yaml.ScalarNode) or str(value.value) != "1":
+                    raise self.fail(value, "version", "only lexicon version 1 is supported")
+            elif key == "axes":
+                axes_node = value
+            else:
+                raise self.fail(root, key, "unknown top-level key; expected 'version' or 'axes'")
+        if axes_node is None:
+            raise self.fail(root, "axes", "missing; the lexicon needs an 'axes' mapping")
+        axes: dict[str, dict[str, tuple[str, ...]]] = {}
+        exclude: dict[str, tuple[str, ...]] = {}
+        axis_items = self.mapping(axes_node, "axes")
+        if not axis_items:
+            raise self.fail(axes_node, "axes", "no axes defined")
+        for axis, axis_node in axis_items:
+            groups_node: yaml.Node | None = None
+            for key, value in self.mapping(axis_node, f"axes.{axis}"):
+                if key == "groups":
+                    groups_node = value
+                elif key == "exclude":
+                    exclude[axis] = self.terms(value, f"axes.{axis}.exclude")
+                else:
+                    raise self.fail(
+                        axis_node,
+                        f"axes.{axis}.{key}",
+                        "unknown key; an axis has 'groups' and optionally 'exclude'",
+                    )
+            if groups_node is None:
+                raise self.fail(axis_node, f"axes.{axis}.groups", "missing; list the groups")
+            group_items = self.mapping(groups_node, f"axes.{axis}.groups")
+            if not group_items:
+                raise self.fail(groups_node, f"axes.{axis}.groups", "no groups defined")
+            groups: dict[str, tuple[str, ...]] = {}
+            for group, terms_node in group_items:
+                where = f"axes.{axis}.groups.{group}"
+                groups[group] = self.terms(terms_node, where)
+                if not groups[group]:
+                    raise self.fail(terms_node, where, "a group needs at least one term")
+            axes[axis] = groups
+            self._check_exclusions(axis, axis_node, groups, exclude.get(axis, ()))
+        return axes, exclude
+
+    def _check_exclusions(
+        self,
+        axis: str,
+        axis_node: yaml.Node,
+        groups: Mapping[str, tuple[str, ...]],
+        excluded: tuple[str, ...],
+    ) -> None:
+        counted = {tuple(_descriptor_tokens(t)): g for g, terms in groups.items() for t in terms}
+        for term in excluded:
+            group = counted.get(tuple(_descriptor_tokens(term)))
+            if group is not None:
+                raise self.fail(
+                    axis_node,
+                    f"axes.{axis}.exclude",
+                    f"{term!r} is also a term of group {group!r}; keep it in one place",
+                )
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting and comparing
+# ---------------------------------------------------------------------------------------------
+
+
+def _empty_counts(lexicon: Lexicon) -> dict[str, dict[str, int]]:
+    return {axis: dict.fromkeys(groups, 0) for axis, groups in lexicon.axes.items()}
+
+
+def _check_text(text: object, position: int) -> str | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise DataFormatError(
+            f"text {position} is a {type(text).__name__}, not a string; pass one string per record"
+        )
+    return text
+
+
+def count_descriptors(
+    texts: Iterable[str], lexicon: Lexicon | None = None
+) -> dict[str, dict[str, int]]:
+    """Mentions of each group's descriptors over all texts: ``{axis: {group: count}}``.
+
+    Every group of the lexicon appears, with 0 when never mentioned. ``None`` texts are skipped.
+    """
+    lexicon = lexicon if lexicon is not None else load_lexicon()
+    counts = _empty_counts(lexicon)
+    index = lexicon._index
+    for position, raw in enumerate(texts):
+        text = _check_text(raw, position)
+        if text is None:
+            continue
+        for axis, groups in _scan(_descriptor_tokens(text), index):
+            axis_counts = counts[axis]
+            for group in groups:
+                axis_counts[group] += 1
+    return counts
+
+
+def _shares(counts: Mapping[str, int]) -> dict[str, float]:
+    total = sum(counts.values())
+    return {g: (c / total if total else 0.0) for g, c in counts.items()}
+
+
+def _tvd(p: Mapping[str, float], q: Mapping[str, float]) -> float:
+    keys = set(p) | set(q)
+    return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in keys)
+
+
+def _check_rule(under_ratio: float, min_reference_count: int) -> None:
+    if not (math.isfinite(under_ratio) and under_ratio > 0):
+        raise InputError(f"must be a positive number, got {under_ratio}", field="under_ratio")
+    if min_reference_count < 0:
+        raise InputError(
+            f"must be 0 or more, got {min_reference_count}", field="min_reference_count"
+        )
+
+
+def _flag(
+    reference_counts: Mapping[str, int],
+    reference_share: Mapping[str, float],
+    synthetic_share: Mapping[str, float],
+    *,
+    under_ratio: float,
+    min_reference_count: int,
+) -> list[tuple[str, float]]:
+    """(group, synthetic/reference share ratio) for each under-represented group."""
+    flagged: list[tuple[str, float]] = []
+    for group, ref_count in reference_counts.items():
+        ref = reference_share.get(group, 0.0)
+        syn = synthetic_share.get(group, 0.0)
+        if ref_count >= max(min_reference_count, 1) and syn < under_ratio * ref:
+            flagged.append((group, syn / ref))
+    return flagged
+
+
+def representation(
+    reference_texts: Iterable[str],
+    synthetic_texts: Iterable[str],
+    *,
+    lexicon: Lexicon | None = None,
+    scores: Sequence[float] | None = None,
+    under_ratio: float = 0.5,
+    min_reference_count: int = 5,
+) -> dict[str, Any]:
+    """Compare group representation between reference and synthetic texts.
+
+    Returns::
+
+        {"axes": {axis: {"reference": {group: count}, "synthetic": {group: count},
+                         "reference_share": {group: share}, "synthetic_share": {group: share},
+                         "tvd": float | None, "flagged": [group, ...]}},
+         "flagged": [{"axis", "group", "reference_share", "synthetic_share", "ratio"}, ...],
+         "mean_score_by_group": {axis: {group: float}} | None,
+         "max_tvd": float | None}
+
+    Shares are 0.0 on a side with no mention on that axis, and ``tvd`` is then None (there is
+    no distribution to compare). The flagging rule is in the module docstring; ``ratio`` is
+    synthetic share / reference share. ``scores`` (one per synthetic text, e.g. a reward score)
+    gives ``mean_score_by_group``: the mean score of the synthetic texts that mention each group
+    at least once; groups no scored text mentions are left out, and NaN scores are ignored.
+    """
+    _check_rule(under_ratio, min_reference_count)
+    lexicon = lexicon if lexicon is not None else load_lexicon()
+    reference = count_descriptors(reference_texts, lexicon)
+    synthetic = _empty_counts(lexicon)
+    score_sum: dict[tuple[str, str], float] = {}
+    score_n: dict[tuple[str, str], int] = {}
+    n_synthetic = 0
+    for position, raw in enumerate(synthetic_texts):
+        n_synthetic += 1
+        text = _check_text(raw, position)
+        if text is None:
+            continue
+        mentioned: set[tuple[str, str]] = set()
+        for axis, groups in _scan(_descriptor_tokens(text), lexicon._index):
+            for group in groups:
+                synthetic[axis][group] += 1
+                mentioned.add((axis, group))
+        if scores is not None and position < len(scores):
+            score = float(scores[position])
+            if math.isfinite(score):
+                for key in mentioned:
+                    score_sum[key] = score_sum.get(key, 0.0) + score
+                    score_n[key] = score_n.get(key, 0) + 1
+    if scores is not None and len(scores) != n_synthetic:
+        raise DataFormatError(
+            f"got {len(scores)} scores for {n_synthetic} synthetic texts; pass one per text",
+            field="scores",
+        )
+
+    axes_out: dict[str, Any] = {}
+    flagged_out: list[dict[str, Any]] = []
+    tvds: list[float] = []
+    for axis in lexicon.axes:
+        ref_share = _shares(reference[axis])
+        syn_share = _shares(synthetic[axis])
+        both = sum(reference[axis].values()) > 0 and sum(synthetic[axis].values()) > 0
+        tvd = _tvd(ref_share, syn_share) if both else None
+        if tvd is not None:
+            tvds.append(tvd)
+        flagged = _flag(
+            reference[axis],
+            ref_share,
+            syn_share,
+            under_ratio=under_ratio,
+            min_reference_count=min_reference_count,
+        )
+        axes_out[axis] = {
+            "reference": reference[axis],
+            "synthetic": synthetic[axis],
+            "reference_share": ref_share,
+            "synthetic_share": syn_share,
+            "tvd": tvd,
+            "flagged": [group for group, _ in flagged],
+        }
+        flagged_out.extend(
+            {
+                "axis": axis,
+                "group": group,
+                "reference_share": ref_share[group],
+                "synthetic_share": syn_share[group],
+                "ratio": ratio,
+            }
+            for group, ratio in flagged
+        )
+
+    mean_scores: dict[str, dict[str, float]] | None = None
+    if scores is not None:
+        mean_scores = {
+            axis: {
+                group: score_sum[(axis, group)] / score_n[(axis, group)]
+                for group in groups
+                if (axis, group) in score_n
+            }
+            for axis, groups in lexicon.axes.items()
+        }
+    return {
+        "axes": axes_out,
+        "flagged": flagged_out,
+        "mean_score_by_group": mean_scores,
+        "max_tvd": max(tvds) if tvds else None,
+    }
+
+
+def _category_counts(column: pd.Series) -> dict[str, int]:
+    """Counts per category, keyed by the category's text so 1 and "1" meet across files."""
+    counts: dict[str, int] = {}
+    for value, count in column.dropna().value_counts(sort=True).items():
+        key = str(value)
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def _require_columns(table: pd.DataFrame, columns: Sequence[str], side: str) -> None:
+    existing = [str(c) for c in table.columns]
+    for column in columns:
+        if column not in table.columns:
+            raise DataFormatError(
+                f"column {column!r} is not in the {side} table; its columns are: "
+                + (", ".join(existing) if existing else "(none)"),
+                field=column,
+            )
+
+
+def table_representation(
+    reference: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    under_ratio: float = 0.5,
+    min_reference_count: int = 5,
+) -> dict[str, Any]:
+    """Representation of the categories of sensitive table columns.
+
+    Returns ``{column: {"reference_share": {category: share}, "synthetic_share": {...},
+    "tvd": float, "flagged": [category, ...]}}``; categories are keyed by their text, missing
+    values are left out, and the flagging rule is the module's (category rows instead of
+    mentions). A column with no values on one side gets ``{"error": str}`` instead. A column
+    missing from either table raises :class:`~synthloom.errors.DataFormatError`.
+    """
+    _check_rule(under_ratio, min_reference_count)
+    _require_columns(reference, columns, "reference")
+    _require_columns(synthetic, columns, "synthetic")
+    out: dict[str, Any] = {}
+    for column in columns:
+        ref_counts = _category_counts(reference[column])
+        syn_counts = _category_counts(synthetic[column])
+        if not ref_counts or not syn_counts:
+            side = "reference" if not ref_counts else "synthetic"
+            out[column] = {"error": f"column {column!r} has no values in the {side} data"}
+            continue
+        # Categories only the synthetic data has still count in its shares and the TVD.
+        for category in syn_counts:
+            ref_counts.setdefault(category, 0)
+        ref_share = _shares(ref_counts)
+        syn_share = {c: syn_counts.get(c, 0) / sum(syn_counts.values()) for c in ref_counts}
+        flagged = _flag(
+            ref_counts,
+            ref_share,
+            syn_share,
+            under_ratio=under_ratio,
+            min_reference_count=min_reference_count,
+        )
+        out[column] = {
+            "reference_share": ref_share,
+            "synthetic_share": syn_share,
+            "tvd": _tvd(ref_share, syn_share),
+            "flagged": [category for category, _ in flagged],
+        }
+    return out

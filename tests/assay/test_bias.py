@@ -1,0 +1,304 @@
+"""Tests for synthloom.assay.bias: the lexicon, descriptor counts and representation."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from synthloom.assay.bias import (
+    DEFAULT_LEXICON_PATH,
+    count_descriptors,
+    load_lexicon,
+    representation,
+    table_representation,
+)
+from synthloom.errors import ConfigError, DataFormatError, InputError
+
+AXES = {
+    "gender",
+    "age",
+    "race_ethnicity",
+    "religion",
+    "nationality",
+    "disability",
+    "sexual_orientation",
+    "socioeconomic_status",
+}
+
+
+def _write(tmp_path: Path, text: str, name: str = "lexicon.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+SMALL_LEXICON = """
+axes:
+  colour:
+    groups:
+      red: [red, crimson, red wine]
+      blue: [blue, navy, "no"]
+    exclude: [red herring]
+  size:
+    groups:
+      big: [big, large]
+      small: [small, tiny]
+"""
+
+
+# --- the shipped lexicon --------------------------------------------------------------------
+
+
+def test_default_lexicon_covers_every_axis_with_enough_groups_and_terms() -> None:
+    lexicon = load_lexicon()
+    assert set(lexicon.axes) == AXES
+    for axis, groups in lexicon.axes.items():
+        assert 3 <= len(groups) <= 12, axis
+        for group, terms in groups.items():
+            assert len(terms) >= 4, (axis, group)
+            assert all(term == term.lower() for term in terms), (axis, group)
+    # Most groups have the 10-40 terms the lexicon aims for.
+    sizes = [len(terms) for groups in lexicon.axes.values() for terms in groups.values()]
+    assert sum(10 <= s <= 80 for s in sizes) >= 0.8 * len(sizes)
+
+
+def test_default_lexicon_documents_itself() -> None:
+    header = DEFAULT_LEXICON_PATH.read_text(encoding="utf-8").split("version:")[0]
+    for topic in ("English only", "Descriptors, not identity", "Pronouns", "Ambiguous", "own"):
+        assert topic in header
+
+
+def test_every_default_term_counts_for_its_own_group() -> None:
+    # No term may be shadowed by an exclusion or by a longer phrase of its own axis.
+    lexicon = load_lexicon()
+    for axis, groups in lexicon.axes.items():
+        for group, terms in groups.items():
+            for term in terms:
+                counts = count_descriptors([f"about {term} today"], lexicon)
+                assert counts[axis][group] == 1, (axis, group, term)
+
+
+# --- counting ---------------------------------------------------------------------------------
+
+
+def test_counts_pronouns_and_nouns_as_whole_words() -> None:
+    counts = count_descriptors(["She met two women and a man; the manager hemmed."])
+    assert counts["gender"]["female"] == 2  # she, women
+    assert counts["gender"]["male"] == 1  # man (not manager, not hemmed)
+    assert counts["gender"]["nonbinary"] == 0
+
+
+def test_longest_phrase_wins_within_an_axis_and_axes_are_independent() -> None:
+    counts = count_descriptors(["An older woman spoke with an African American man."])
+    assert counts["age"]["older_adult"] == 1
+    assert counts["gender"] == {"female": 1, "male": 1, "nonbinary": 0, "transgender": 0}
+    assert counts["race_ethnicity"]["black"] == 1
+    assert counts["nationality"]["north_american"] == 1
+    assert counts["nationality"]["african"] == 0
+
+
+def test_excluded_phrases_count_for_nobody() -> None:
+    counts = count_descriptors(["He ordered French fries and wrote the menu in French."])
+    assert sum(counts["nationality"].values()) == 0
+    assert counts["gender"]["male"] == 1
+    assert count_descriptors(["A French chef."])["nationality"]["western_european"] == 1
+
+
+def test_a_term_in_two_groups_counts_for_both_and_possessives_match() -> None:
+    counts = count_descriptors(["A trans woman's story; non-binary people; women's rights."])
+    assert counts["gender"]["transgender"] == 1
+    assert counts["gender"]["female"] == 2  # trans woman's, women's
+    assert counts["gender"]["nonbinary"] == 1  # "non-binary people" is one phrase
+
+
+def test_counts_agree_with_a_naive_count_on_random_texts() -> None:
+    # Texts of filler words with known descriptors planted: the count must equal what was planted.
+    rng = random.Random(7)
+    filler = ["table", "river", "quickly", "green", "seven", "runs", "under", "window"]
+    planted = {"female": ["woman", "she", "girls"], "male": ["men", "his", "boy"]}
+    expected = {"female": 0, "male": 0}
+    texts = []
+    for _ in range(300):
+        words = [rng.choice(filler) for _ in range(rng.randint(0, 15))]
+        for _ in range(rng.randint(0, 4)):
+            group = rng.choice(["female", "male"])
+            words.insert(rng.randint(0, len(words)), rng.choice(planted[group]))
+            expected[group] += 1
+        texts.append(" ".join(words).capitalize() + ".")
+    counts = count_descriptors(texts)
+    assert counts["gender"]["female"] == expected["female"]
+    assert counts["gender"]["male"] == expected["male"]
+
+
+def test_count_skips_none_and_rejects_non_strings() -> None:
+    assert count_descriptors([None, "she"])["gender"]["female"] == 1  # type: ignore[list-item]
+    with pytest.raises(DataFormatError, match="text 1"):
+        count_descriptors(["she", 42])  # type: ignore[list-item]
+
+
+# --- representation -----------------------------------------------------------------------------
+
+
+def test_representation_shares_tvd_and_flag_rule_by_hand() -> None:
+    reference = ["she"] * 6 + ["he"] * 4
+    synthetic = ["she"] * 9 + ["he"] * 1
+    result = representation(reference, synthetic)
+    gender = result["axes"]["gender"]
+    assert gender["reference"]["female"] == 6 and gender["synthetic"]["male"] == 1
+    assert gender["reference_share"]["female"] == pytest.approx(0.6)
+    assert gender["synthetic_share"]["male"] == pytest.approx(0.1)
+    expected_tvd = 0.5 * (abs(0.6 - 0.9) + abs(0.4 - 0.1))
+    assert gender["tvd"] == pytest.approx(expected_tvd)
+    assert result["max_tvd"] == pytest.approx(expected_tvd)
+    # male has 4 reference mentions: below the default minimum of 5, so not judged.
+    assert gender["flagged"] == []
+    # With a lower minimum: 0.1 < 0.5 * 0.4, so male is under-represented.
+    result = representation(reference, synthetic, min_reference_count=4)
+    assert result["axes"]["gender"]["flagged"] == ["male"]
+    assert result["flagged"] == [
+        {
+            "axis": "gender",
+            "group": "male",
+            "reference_share": pytest.approx(0.4),
+            "synthetic_share": pytest.approx(0.1),
+            "ratio": pytest.approx(0.1 / 0.4),
+        }
+    ]
+    # A looser ratio does not flag it: 0.1 >= 0.2 * 0.4.
+    assert (
+        representation(reference, synthetic, min_reference_count=4, under_ratio=0.2)["flagged"]
+        == []
+    )
+
+
+def test_axis_without_mentions_has_no_tvd() -> None:
+    result = representation(["a muslim family"] * 5, ["a family"] * 5)
+    religion = result["axes"]["religion"]
+    assert religion["tvd"] is None
+    assert religion["synthetic_share"]["muslim"] == 0.0
+    assert religion["flagged"] == ["muslim"]  # the synthetic data never mentions them
+    assert result["axes"]["gender"]["tvd"] is None
+    assert result["max_tvd"] is None
+    assert result["mean_score_by_group"] is None
+
+
+def test_mean_score_by_group_counts_each_text_once() -> None:
+    synthetic = ["she ran", "she and he", "he", "she saw her", "nobody"]
+    scores = [1.0, 3.0, 5.0, 10.0, 100.0]
+    result = representation(["she", "he"], synthetic, scores=scores)
+    means = result["mean_score_by_group"]
+    assert means["gender"]["female"] == pytest.approx((1.0 + 3.0 + 10.0) / 3)
+    assert means["gender"]["male"] == pytest.approx((3.0 + 5.0) / 2)
+    assert "nonbinary" not in means["gender"]
+    assert means["religion"] == {}
+
+
+def test_scores_must_match_the_synthetic_texts() -> None:
+    with pytest.raises(DataFormatError, match="2 scores for 3 synthetic texts"):
+        representation(["she"], ["she", "he", "x"], scores=[1.0, 2.0])
+
+
+def test_bad_rule_options_raise_input_error() -> None:
+    with pytest.raises(InputError, match="under_ratio"):
+        representation(["she"], ["she"], under_ratio=0)
+    with pytest.raises(InputError, match="min_reference_count"):
+        table_representation(
+            pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [1]}), ["a"], min_reference_count=-1
+        )
+
+
+# --- custom lexicons and their errors -------------------------------------------------------
+
+
+def test_custom_lexicon_is_used_and_scalars_stay_words(tmp_path: Path) -> None:
+    lexicon = load_lexicon(_write(tmp_path, SMALL_LEXICON))
+    assert lexicon.groups("colour") == ["red", "blue"]
+    counts = count_descriptors(
+        ["No red herring here: a big red wine, navy and crimson, tiny BLUE."], lexicon
+    )
+    assert counts == {"colour": {"red": 2, "blue": 3}, "size": {"big": 1, "small": 1}}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param("", "is empty", id="empty"),
+        pytest.param("axes: [1, 2]\n", r"lexicon.yaml:1, field 'axes'", id="axes-not-mapping"),
+        pytest.param(
+            "axes:\n  g:\n    groups:\n      f: woman\n",
+            r":4, field 'axes.g.groups.f'",
+            id="group-not-list",
+        ),
+        pytest.param(
+            "axes:\n  g:\n    groups:\n      f: []\n", "at least one term", id="empty-group"
+        ),
+        pytest.param("axes:\n  g:\n    grups: {}\n", "field 'axes.g.grups'", id="unknown-axis-key"),
+        pytest.param(
+            "axes:\n  g:\n    groups:\n      f: [she, '!!']\n",
+            r"axes.g.groups.f\[1\]",
+            id="term-without-words",
+        ),
+        pytest.param(
+            "axes:\n  g:\n    groups:\n      f: [she]\n    exclude: [she]\n",
+            "also a term of group 'f'",
+            id="exclude-conflict",
+        ),
+        pytest.param(
+            "axes:\n  g:\n    groups:\n      f: [she]\n      f: [her]\n",
+            "appears twice",
+            id="duplicate-group",
+        ),
+        pytest.param("version: 2\naxes: {}\n", "version 1", id="bad-version"),
+        pytest.param("axis: {}\n", "unknown top-level key", id="unknown-top-key"),
+        pytest.param("axes:\n  g: [unclosed\n", "not valid YAML", id="bad-yaml"),
+    ],
+)
+def test_bad_lexicon_files_raise_config_error(tmp_path: Path, content: str, expected: str) -> None:
+    path = _write(tmp_path, content)
+    with pytest.raises(ConfigError, match=expected) as info:
+        load_lexicon(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_and_non_utf8_lexicon_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_lexicon(tmp_path / "nope.yaml")
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("axes:\n  g:\n    groups:\n      f: [caf\xe9]\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_lexicon(path)
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def test_table_representation_by_hand() -> None:
+    reference = pd.DataFrame({"sex": ["f"] * 5 + ["m"] * 5, "region": ["n"] * 10})
+    synthetic = pd.DataFrame({"sex": ["f"] * 8 + ["m"] * 1 + ["x"], "region": ["n"] * 10})
+    result = table_representation(reference, synthetic, ["sex", "region"])
+    sex = result["sex"]
+    assert sex["reference_share"] == {"f": 0.5, "m": 0.5, "x": 0.0}
+    assert sex["synthetic_share"] == pytest.approx({"f": 0.8, "m": 0.1, "x": 0.1})
+    assert sex["tvd"] == pytest.approx(0.5 * (0.3 + 0.4 + 0.1))
+    assert sex["flagged"] == ["m"]  # 0.1 < 0.5 * 0.5, with 5 reference rows
+    assert result["region"]["tvd"] == 0.0 and result["region"]["flagged"] == []
+
+
+def test_table_representation_unknown_column_lists_the_columns() -> None:
+    reference = pd.DataFrame({"age": [1], "sex": ["f"], "race": ["a"]})
+    synthetic = pd.DataFrame({"age": [1], "sex": ["f"]})
+    with pytest.raises(DataFormatError, match=r"'race' is not in the synthetic .*: age, sex$"):
+        table_representation(reference, synthetic, ["race"])
+    with pytest.raises(DataFormatError, match=r"'income' is not in the reference .*: age, sex"):
+        table_representation(reference, synthetic, ["income"])
+
+
+def test_table_representation_empty_column_is_an_item_error() -> None:
+    reference = pd.DataFrame({"sex": [None, None], "ok": ["a", "b"]})
+    synthetic = pd.DataFrame({"sex": ["f", "m"], "ok": ["a", "b"]})
+    result = table_representation(reference, synthetic, ["sex", "ok"])
+    assert "no values in the reference" in result["sex"]["error"]
+    assert result["ok"]["tvd"] == 0.0
