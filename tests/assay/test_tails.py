@@ -1,0 +1,303 @@
+"""Tests for synthloom.assay.tails: rare n-grams, clusters, numeric tails, rare categories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthloom.assay.tails import (
+    default_cluster_count,
+    numeric_tail_coverage,
+    rare_category_coverage,
+    rare_cluster_coverage,
+    rare_ngram_coverage,
+)
+from synthloom.errors import InputError
+from synthloom.text import count_ngrams, rare_ngrams
+
+# --- rare n-grams -----------------------------------------------------------------------------
+
+
+def test_rare_unigram_coverage_by_hand() -> None:
+    # counts x:4 y:3 z:1 w:1 -> 10th percentile of [1, 1, 3, 4] is 1 -> rare {z, w}, common {x, y}
+    result = rare_ngram_coverage(["x x y z", "x y w", "x y"], ["x z q"], n=1)
+    assert result["rare_cutoff"] == 1.0
+    assert result["rare_reference"] == 2 and result["common_reference"] == 2
+    assert result["covered"] == 1 and result["coverage"] == 0.5  # z
+    assert result["common_covered"] == 1 and result["common_coverage"] == 0.5  # x
+    assert "error" not in result
+
+
+def test_rare_bigram_coverage_by_hand() -> None:
+    # bigrams (a,b) x2, (b,c), (c,a): rare = the two seen once
+    result = rare_ngram_coverage(["a b c a b"], ["b c", "c d"], n=2)
+    assert (result["rare_reference"], result["covered"]) == (2, 1)
+    assert result["coverage"] == 0.5
+    assert result["common_coverage"] == 0.0
+
+
+def _phrase_texts(
+    rng: np.random.Generator, count: int, phrases: int = 800, keep: int | None = None
+) -> list[str]:
+    """One fixed phrase per text, phrases drawn with Zipf weights (rank r has weight 1/r)."""
+    weights = 1.0 / np.arange(1, phrases + 1)
+    if keep is not None:  # a "collapsed" generator that never emits the rarer phrases
+        weights[keep:] = 0.0
+    picks = rng.choice(phrases, size=count, p=weights / weights.sum())
+    return [f"the p{p}a p{p}b p{p}c." for p in picks]
+
+
+def test_dropping_rare_content_lowers_rare_ngram_coverage() -> None:
+    rng = np.random.default_rng(0)
+    reference = _phrase_texts(rng, 3000)
+    independent = _phrase_texts(rng, 3000)
+    collapsed = _phrase_texts(rng, 3000, keep=200)
+    for n in (1, 2, 3):
+        fair = rare_ngram_coverage(reference, independent, n=n)
+        lost = rare_ngram_coverage(reference, collapsed, n=n)
+        assert fair["rare_reference"] == lost["rare_reference"] > 100
+        assert lost["coverage"] < 0.5 * fair["coverage"], n
+        # Common n-grams survive far better than rare ones in the collapsed sample.
+        assert lost["common_coverage"] > 2 * lost["coverage"], n
+
+
+def test_rare_ngram_set_is_the_shared_definition() -> None:
+    reference = ["the cat sat", "the cat ran", "a dog sat"]
+    result = rare_ngram_coverage(reference, reference, n=2)
+    assert result["rare_reference"] == len(rare_ngrams(count_ngrams(reference, 2)))
+    assert result["coverage"] == 1.0 and result["common_coverage"] == 1.0
+
+
+def test_rare_ngram_bad_input_gives_errors_not_exceptions() -> None:
+    empty_ref = rare_ngram_coverage([], ["a b"], n=2)
+    assert empty_ref["coverage"] is None and "no 2-grams" in empty_ref["error"]
+    too_short = rare_ngram_coverage(["a", "b"], ["a b"], n=3)
+    assert too_short["coverage"] is None and "error" in too_short
+    no_synthetic = rare_ngram_coverage(["a b c"], [], n=2)
+    assert no_synthetic["coverage"] is None and "no texts" in no_synthetic["error"]
+    with pytest.raises(InputError, match="'n'"):
+        rare_ngram_coverage(["a b"], ["a b"], n=0)
+    with pytest.raises(InputError, match="quantile"):
+        rare_ngram_coverage(["a b"], ["a b"], quantile=1.5)
+
+
+# --- rare clusters ------------------------------------------------------------------------------
+
+
+def _blobs(rng: np.random.Generator, sizes: list[int], centres: np.ndarray) -> np.ndarray:
+    return np.vstack(
+        [
+            c + rng.normal(scale=0.05, size=(s, centres.shape[1]))
+            for s, c in zip(sizes, centres, strict=True)
+        ]
+    )
+
+
+CENTRES = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+
+
+def test_rare_cluster_coverage_by_hand() -> None:
+    rng = np.random.default_rng(1)
+    reference = _blobs(rng, [90, 60, 10], CENTRES)
+    # 10% of 160 points is 16: the 10-point cluster is rare, adding the 60-point one is too many.
+    with_tail = _blobs(rng, [60, 35, 5], CENTRES)
+    result = rare_cluster_coverage(reference, with_tail, clusters=3)
+    assert result["clusters"] == 3
+    assert result["cluster_sizes_reference"] == [90, 60, 10]
+    assert result["cluster_sizes_synthetic"] == [60, 35, 5]
+    assert result["rare_clusters"] == [2]
+    assert result["rare_reference_share"] == pytest.approx(10 / 160)
+    assert result["rare_synthetic_share"] == pytest.approx(5 / 100)
+    assert result["coverage"] == 1.0  # 0.05 >= 0.25 * 0.0625
+
+    without_tail = _blobs(rng, [60, 40, 0], CENTRES)
+    result = rare_cluster_coverage(reference, without_tail, clusters=3)
+    assert (result["covered"], result["coverage"]) == (0, 0.0)
+    # A trickle below min_ratio x the reference share does not count either: 0.01 < 0.0156.
+    trickle = _blobs(rng, [60, 39, 1], CENTRES)
+    assert rare_cluster_coverage(reference, trickle, clusters=3)["coverage"] == 0.0
+
+
+def test_tail_dropping_sample_covers_fewer_rare_clusters_and_is_deterministic() -> None:
+    rng = np.random.default_rng(2)
+    centres = rng.normal(scale=8.0, size=(24, 8))
+    weights = np.geomspace(1.0, 0.02, num=24)
+    weights /= weights.sum()
+
+    def sample(count: int, keep: int = 24) -> np.ndarray:
+        w = weights.copy()
+        w[keep:] = 0.0
+        w /= w.sum()
+        labels = rng.choice(24, size=count, p=w)
+        return centres[labels] + rng.normal(size=(count, 8))
+
+    reference, independent, collapsed = sample(2000), sample(2000), sample(2000, keep=16)
+    fair = rare_cluster_coverage(reference, independent, seed=3)
+    lost = rare_cluster_coverage(reference, collapsed, seed=3)
+    assert fair["clusters"] == default_cluster_count(2000) == 32
+    assert len(fair["rare_clusters"]) >= 3
+    assert fair["coverage"] >= 0.75
+    assert lost["coverage"] <= 0.5 * fair["coverage"]
+    assert rare_cluster_coverage(reference, collapsed, seed=3) == lost
+
+
+def test_default_cluster_count_is_bounded() -> None:
+    assert default_cluster_count(4) == 2
+    assert default_cluster_count(200) == 10
+    assert default_cluster_count(10**6) == 50
+
+
+@pytest.mark.parametrize(
+    ("reference", "synthetic", "message"),
+    [
+        pytest.param(
+            np.empty((0, 3)), np.ones((4, 3)), "reference embeddings are empty", id="empty"
+        ),
+        pytest.param(np.ones((5, 3)), np.ones((4, 2)), "3 dimensions", id="dim-mismatch"),
+        pytest.param(np.full((5, 3), np.nan), np.ones((4, 3)), "NaN", id="nan"),
+        pytest.param(np.ones((5, 3)), np.ones((4, 3)), "all identical", id="constant"),
+        pytest.param(np.ones(5), np.ones((4, 1)), "2-D", id="vector"),
+        pytest.param([["a", "b"]], np.ones((4, 2)), "not a numeric", id="strings"),
+    ],
+)
+def test_rare_cluster_bad_input_gives_errors(
+    reference: object, synthetic: object, message: str
+) -> None:
+    result = rare_cluster_coverage(reference, synthetic)
+    assert result["coverage"] is None
+    assert message in result["error"]
+
+
+def test_fewer_distinct_points_than_clusters_still_works() -> None:
+    reference = np.array([[0.0], [0.0], [1.0], [1.0], [5.0]])
+    result = rare_cluster_coverage(reference, np.array([[0.0], [1.0]]), clusters=10)
+    assert result["clusters"] == 3
+    assert result["cluster_sizes_reference"] == [2, 2, 1]
+    assert result["rare_clusters"] == [2] and result["coverage"] == 0.0
+
+
+# --- numeric tails ------------------------------------------------------------------------------
+
+
+def test_numeric_tails_by_hand() -> None:
+    reference = pd.DataFrame({"x": np.arange(1, 21, dtype=float)})
+    # np.quantile with linear interpolation: position 0.05 * 19 = 0.95 -> 1 + 0.95 = 1.95;
+    # 0.95 * 19 = 18.05 -> 19.05. Strictly beyond: {1} and {20}, 1/20 each.
+    synthetic = pd.DataFrame({"x": [1.0, 5.0, 10.0, 15.0]})
+    result = numeric_tail_coverage(reference, synthetic, ["x"])
+    column = result["columns"]["x"]
+    assert column["lower_cut"] == pytest.approx(1.95)
+    assert column["upper_cut"] == pytest.approx(19.05)
+    assert column["reference_tail_share"] == pytest.approx(0.10)
+    assert column["synthetic_tail_share"] == pytest.approx(0.25)
+    assert column["coverage"] == 1.0  # min(1, 0.25 / 0.10)
+    assert column["lower_coverage"] == 1.0 and column["upper_coverage"] == 0.0
+    half = numeric_tail_coverage(reference, pd.DataFrame({"x": [2.0] * 19 + [25.0]}), ["x"])
+    assert half["columns"]["x"]["coverage"] == pytest.approx(0.05 / 0.10)
+    assert half["mean_coverage"] == pytest.approx(0.5)
+
+
+def test_clipped_sample_loses_the_tails_and_a_fair_one_keeps_them() -> None:
+    rng = np.random.default_rng(4)
+    reference = pd.DataFrame({"v": rng.normal(size=5000), "w": rng.exponential(size=5000)})
+    fair = pd.DataFrame({"v": rng.normal(size=5000), "w": rng.exponential(size=5000)})
+    clipped = fair.copy()
+    for column in clipped:
+        low, high = np.quantile(reference[column], [0.10, 0.90])
+        clipped[column] = clipped[column].clip(low, high)
+    fair_result = numeric_tail_coverage(reference, fair, ["v", "w"])
+    clipped_result = numeric_tail_coverage(reference, clipped, ["v", "w"])
+    assert fair_result["mean_coverage"] >= 0.85
+    assert clipped_result["mean_coverage"] == 0.0
+    for column in ("v", "w"):
+        assert fair_result["columns"][column]["reference_tail_share"] == pytest.approx(
+            0.10, abs=0.001
+        )
+
+
+def test_numeric_tails_handle_dates() -> None:
+    days = pd.date_range("2024-01-01", periods=20, freq="D")
+    reference = pd.DataFrame({"when": days})
+    synthetic = pd.DataFrame({"when": days[[0, 5, 10, 19]]})
+    column = numeric_tail_coverage(reference, synthetic, ["when"])["columns"]["when"]
+    assert column["reference_tail_share"] == pytest.approx(0.10)
+    assert column["synthetic_tail_share"] == pytest.approx(0.5)
+    # The 5th percentile of 20 daily dates lies 0.95 days (22 h 48 min) after the first one.
+    assert column["lower_cut"] == "2024-01-01T22:48:00"
+
+
+def test_numeric_tails_bad_columns_are_item_errors() -> None:
+    reference = pd.DataFrame(
+        {
+            "ok": np.arange(20.0),
+            "nan": [np.nan] * 20,
+            "constant": [3.0] * 20,
+            "text": ["a"] * 20,
+            "flag": [True, False] * 10,
+            "binary": [0, 1] * 10,
+        }
+    )
+    synthetic = reference.copy()
+    synthetic["ok"] = np.nan
+    columns = ["ok", "nan", "constant", "text", "flag", "binary", "absent"]
+    result = numeric_tail_coverage(reference, synthetic, columns)
+    errors = {c: result["columns"][c]["error"] for c in columns}
+    assert "synthetic column has no values" in errors["ok"]
+    assert "fewer than 2 values" in errors["nan"]
+    assert "constant" in errors["constant"]
+    assert "not numeric" in errors["text"]
+    assert "boolean" in errors["flag"]
+    assert "too few distinct values" in errors["binary"]
+    assert "not in the reference" in errors["absent"]
+    assert result["mean_coverage"] is None
+    with pytest.raises(InputError, match="lower"):
+        numeric_tail_coverage(reference, synthetic, ["ok"], lower=0.9, upper=0.1)
+
+
+# --- rare categories ----------------------------------------------------------------------------
+
+
+def test_rare_categories_by_hand() -> None:
+    counts = {"a": 50, "b": 30, "c": 10, "d": 4, "e": 3, "f": 2, "g": 2, "h": 1, "i": 1, "j": 1}
+    reference = pd.DataFrame({"k": [c for c, n in counts.items() for _ in range(n)]})
+    # sorted counts [1,1,1,2,2,3,4,10,30,50]; 10th percentile at position 0.9 -> 1 + 0.9*0 = 1,
+    # so the rare categories are h, i, j.
+    synthetic = pd.DataFrame({"k": ["a", "b", "h", "z", None]})
+    result = rare_category_coverage(reference, synthetic, ["k"])
+    column = result["columns"]["k"]
+    assert column["categories"] == 10 and column["rare_cutoff"] == 1.0
+    assert column["rare_reference"] == 3 and column["covered"] == 1
+    assert column["coverage"] == pytest.approx(1 / 3)
+    assert column["missing"] == ["i", "j"]
+    # A higher quantile: the 40th percentile sits at position 3.6 -> 2 + 0.6 * 0 = 2.
+    wider = rare_category_coverage(reference, synthetic, ["k"], quantile=0.4)["columns"]["k"]
+    assert wider["rare_cutoff"] == 2.0 and wider["rare_reference"] == 5
+
+
+def test_dropping_rare_categories_lowers_coverage() -> None:
+    rng = np.random.default_rng(5)
+    levels = np.arange(300)
+    weights = 1.0 / (levels + 1.0) ** 1.2
+    weights /= weights.sum()
+    reference = pd.DataFrame({"c": rng.choice(levels, size=4000, p=weights)})
+    fair = pd.DataFrame({"c": rng.choice(levels, size=4000, p=weights)})
+    top = weights.copy()
+    top[60:] = 0.0
+    collapsed = pd.DataFrame({"c": rng.choice(levels, size=4000, p=top / top.sum())})
+    fair_cov = rare_category_coverage(reference, fair, ["c"])["mean_coverage"]
+    lost_cov = rare_category_coverage(reference, collapsed, ["c"])["mean_coverage"]
+    assert lost_cov == 0.0
+    assert fair_cov > 0.2
+
+
+def test_rare_categories_bad_columns_are_item_errors() -> None:
+    reference = pd.DataFrame({"empty": [None, None], "ok": ["a", "b"], "num": [1, 2]})
+    synthetic = pd.DataFrame({"empty": ["a", "b"], "ok": [None, None], "num": ["1", "3"]})
+    result = rare_category_coverage(reference, synthetic, ["empty", "ok", "num", "nope"])
+    assert "reference column has no values" in result["columns"]["empty"]["error"]
+    assert "synthetic column has no values" in result["columns"]["ok"]["error"]
+    assert "not in the reference" in result["columns"]["nope"]["error"]
+    # 1 (int) in the reference and "1" (text) in the synthetic data are the same category.
+    assert result["columns"]["num"]["coverage"] == 0.5
+    assert result["mean_coverage"] == 0.5
