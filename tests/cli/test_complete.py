@@ -1,0 +1,239 @@
+"""``synthloom complete``: bad input, the API key, and kill -9 at random points then resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fakeserver import FakeServer
+from synthloom.cli import main
+from synthloom.llm import Request, cache_key
+
+FAST = ["--max-attempts", "2", "--retry-base-delay", "0.01", "--retry-max-delay", "0.02", "--quiet"]
+
+
+def _prompts(path: Path, n: int) -> Path:
+    with path.open("w") as fh:
+        for i in range(n):
+            fh.write(
+                json.dumps({"messages": [{"role": "user", "content": f"prompt number {i}"}]}) + "\n"
+            )
+    return path
+
+
+def _dataset(run: Path) -> list[tuple[str, str, str]]:
+    rows = []
+    for shard in sorted((run / "complete").glob("part-*.parquet")):
+        for row in pq.read_table(shard).to_pylist():
+            rows.append((row["id"], json.dumps(row["messages"]), row["meta"]))
+    return sorted(rows)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_complete_writes_records_and_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 12)
+    with FakeServer() as srv:
+        rc = main(
+            [
+                "complete",
+                str(prompts),
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--out",
+                str(tmp_path / "run"),
+                "--n",
+                "2",
+            ]
+        )
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "24 records" in out and "24 new" in out
+    assert len(_dataset(tmp_path / "run")) == 24
+    stage = json.loads((tmp_path / "run" / "run.json").read_text())["stages"]["complete"]
+    assert stage["status"] == "done" and stage["accounting"]["requests"] == 24
+
+
+def test_dry_run_prints_the_plan_and_calls_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 7)
+    with FakeServer() as srv:
+        rc = main(
+            [
+                "complete",
+                str(prompts),
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--out",
+                str(tmp_path / "run"),
+                "--dry-run",
+                "--max-tokens",
+                "10",
+            ]
+        )
+        assert srv.requests == 0
+    assert rc == 0 and not (tmp_path / "run").exists()
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["requests"] == 7 and plan["max_completion_tokens"] == 70
+
+
+@pytest.mark.parametrize(
+    ("case", "expect"),
+    [
+        pytest.param("unreachable", "cannot connect", id="unreachable"),
+        pytest.param("model", "--model", id="wrong-model"),
+        pytest.param("key", "$TEACHER_KEY", id="401"),
+        pytest.param("html", "does not seem to speak the OpenAI API", id="not-the-api"),
+        pytest.param("path", "--base-url", id="wrong-path"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
+    case: str,
+    expect: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "sk-wrong-key-0000"
+    monkeypatch.setenv("TEACHER_KEY", secret)
+    prompts = _prompts(tmp_path / "p.jsonl", 20)
+    server = FakeServer(
+        models={"real"} if case == "model" else None,
+        api_key="sk-right" if case == "key" else None,
+        not_api=case == "html",
+    )
+    with server:
+        url = {"unreachable": f"http://127.0.0.1:{_free_port()}/v1", "path": server.url[:-3]}.get(
+            case, server.url
+        )
+        rc = main(
+            [
+                "complete",
+                str(prompts),
+                "--base-url",
+                url,
+                "--model",
+                "m",
+                "--out",
+                str(tmp_path / "run"),
+                "--api-key-env",
+                "TEACHER_KEY",
+                *FAST,
+            ]
+        )
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("synthloom: error:") and err.count("\n") == 1 and expect in err
+    assert secret not in err
+    assert not (tmp_path / "run").exists()
+
+
+def _start(prompts: Path, url: str, out: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "synthloom",
+        "complete",
+        str(prompts),
+        "--base-url",
+        url,
+        "--model",
+        "m",
+        "--out",
+        str(out),
+        "--max-in-flight",
+        "8",
+        "--shard-rows",
+        "16",
+        "--api-key-env",
+        "TEACHER_KEY",
+        *FAST,
+    ]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _stored_keys(cache: Path) -> set[str]:
+    if not cache.exists():
+        return set()
+    db = sqlite3.connect(cache)
+    try:
+        return {row[0] for row in db.execute("SELECT key FROM responses")}
+    finally:
+        db.close()
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    secret = "sk-kill-test-7777"
+    env = {**os.environ, "TEACHER_KEY": secret}
+    prompts = _prompts(tmp_path / "p.jsonl", 120)
+    rng = random.Random(1234)
+    logs: list[bytes] = []
+    with FakeServer(latency=0.004, api_key=secret) as srv:
+        ref = _start(prompts, srv.url, tmp_path / "ref", env)
+        out, err = ref.communicate(timeout=120)
+        assert ref.returncode == 0, err
+        logs += [out, err]
+        reference = _dataset(tmp_path / "ref")
+        assert len(reference) == 120
+
+        run = tmp_path / "run"
+        stored: set[str] = set()
+        kills = 0
+        for _ in range(3):
+            srv.reset_counters()
+            proc = _start(prompts, srv.url, run, env)
+            target = rng.randint(10, 35)
+            while srv.requests < target and proc.poll() is None:
+                time.sleep(0.002)
+            proc.send_signal(signal.SIGKILL)
+            out, err = proc.communicate(timeout=30)
+            kills += proc.returncode == -signal.SIGKILL
+            logs += [out, err]
+            # Nothing the resumed runs ask may be an answer that was stored before this kill.
+            for body in srv.log:
+                assert cache_key(Request(model="m", messages=body["messages"])) not in stored
+            stored = _stored_keys(run / "cache.sqlite")
+        assert kills == 3 and stored  # every run really died mid-way, after storing answers
+
+        srv.reset_counters()
+        final = _start(prompts, srv.url, run, env)
+        out, err = final.communicate(timeout=120)
+        assert final.returncode == 0, err
+        logs += [out, err]
+        for body in srv.log:
+            assert cache_key(Request(model="m", messages=body["messages"])) not in stored
+        asked = [json.dumps(body["messages"]) for body in srv.log]
+        assert len(asked) == len(set(asked))
+
+    assert _dataset(run) == reference
+    stage = json.loads((run / "run.json").read_text())["stages"]["complete"]
+    assert stage["status"] == "done" and stage["records"] == 120 and stage["invocations"] == 4
+    for path in [*run.rglob("*"), *(tmp_path / "ref").rglob("*")]:
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    assert all(secret.encode() not in log for log in logs)
