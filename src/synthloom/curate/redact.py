@@ -33,7 +33,7 @@ class PiiRedact(Stage):
 
     ``types``: the PII types to look for (None: every type the scanner knows). ``roles``: which
     turns to scan (None: all). ``scanner``: a ready :class:`synthloom.pii.PiiScanner` to reuse
-    (its types and NER setting then win).
+    (its types and NER setting then win). Records are scanned ``batch_size`` at a time.
     """
 
     name = "pii"
@@ -46,6 +46,7 @@ class PiiRedact(Stage):
         ner: NerMode = "auto",
         roles: Iterable[str] | None = None,
         scanner: PiiScanner | None = None,
+        batch_size: int = 256,
     ) -> None:
         if mode not in PII_MODES:
             raise ConfigError(
@@ -54,30 +55,53 @@ class PiiRedact(Stage):
         from synthloom.pii import PiiScanner
 
         self.mode: PiiMode = mode
+        self.batch_size = max(1, batch_size)
         self.roles = frozenset(roles) if roles is not None else None
         self.scanner = scanner if scanner is not None else PiiScanner(types=types, ner=ner)
         self._counts: Counter[str] = Counter()
         self._records_with_pii = 0
 
     def run(self, records: Iterable[Record], log: StageLog) -> Iterator[Record]:
+        batch: list[Record] = []
+        for rec in records:
+            batch.append(rec)
+            if len(batch) >= self.batch_size:
+                yield from self._process(batch, log)
+                batch = []
+        if batch:
+            yield from self._process(batch, log)
+
+    def _process(self, batch: list[Record], log: StageLog) -> Iterator[Record]:
         from synthloom.pii import redact
 
-        for rec in records:
+        # One scan over every selected turn of the batch, so the NER model sees full batches.
+        where = [
+            (r, t)
+            for r, rec in enumerate(batch)
+            for t, message in enumerate(rec["messages"])
+            if self.roles is None or message["role"] in self.roles
+        ]
+        texts = [batch[r]["messages"][t]["content"] for r, t in where]
+        found_by_turn = dict(zip(where, self.scanner.iter_scan(texts), strict=True))
+        for r, rec in enumerate(batch):
             spans: list[dict[str, Any]] = []
             messages = []
-            for turn, message in enumerate(rec["messages"]):
-                if self.roles is not None and message["role"] not in self.roles:
-                    messages.append(message)
-                    continue
-                found = self.scanner.scan(message["content"])
+            for t, message in enumerate(rec["messages"]):
+                content = message["content"]
+                # A match whose redaction leaves the text as it was (a placeholder or a fake
+                # from an earlier run) is not a change: that is what makes reruns idempotent.
+                found = [
+                    m
+                    for m in found_by_turn.get((r, t), [])
+                    if redact(content, [m], mode=self.mode) != content
+                ]
                 if not found:
                     messages.append(message)
                     continue
                 spans.extend(
-                    {"turn": turn, "type": m.type, "start": m.start, "end": m.end} for m in found
+                    {"turn": t, "type": m.type, "start": m.start, "end": m.end} for m in found
                 )
-                content = redact(message["content"], found, mode=self.mode)
-                messages.append({**message, "content": content})
+                messages.append({**message, "content": redact(content, found, mode=self.mode)})
             if not spans:
                 yield rec
                 continue
@@ -85,7 +109,10 @@ class PiiRedact(Stage):
             self._counts.update(counts)
             self._records_with_pii += 1
             log.change(
-                rec, f"personal data {_DONE[self.mode]}", counts=dict(sorted(counts.items())), spans=spans
+                rec,
+                f"personal data {_DONE[self.mode]}",
+                counts=dict(sorted(counts.items())),
+                spans=spans,
             )
             yield {**rec, "messages": messages}
 
