@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from synthloom.assay.tails import (
+    MAX_FIT_POINTS,
     default_cluster_count,
     numeric_tail_coverage,
     rare_category_coverage,
@@ -140,6 +141,17 @@ def test_tail_dropping_sample_covers_fewer_rare_clusters_and_is_deterministic() 
     assert fair["coverage"] >= 0.75
     assert lost["coverage"] <= 0.5 * fair["coverage"]
     assert rare_cluster_coverage(reference, collapsed, seed=3) == lost
+
+
+def test_large_reference_is_fitted_on_a_sample_but_every_point_is_assigned() -> None:
+    rng = np.random.default_rng(6)
+    sizes = [MAX_FIT_POINTS // 2, MAX_FIT_POINTS // 2, 150]
+    reference = _blobs(rng, sizes, CENTRES)
+    synthetic = _blobs(rng, [500, 500, 0], CENTRES)
+    result = rare_cluster_coverage(reference, synthetic, clusters=3)
+    assert result["cluster_sizes_reference"] == sizes
+    assert result["cluster_sizes_synthetic"] == [500, 500, 0]
+    assert result["rare_clusters"] == [2] and result["coverage"] == 0.0
 
 
 def test_default_cluster_count_is_bounded() -> None:

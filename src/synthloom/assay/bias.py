@@ -119,16 +119,19 @@ def _scan(tokens: Sequence[str], index: _Index) -> Iterator[tuple[str, tuple[str
     its own "consumed up to" position, so axes never block each other.
     """
     consumed: dict[str, int] = {}
+    last = len(tokens) - 1
     for i, token in enumerate(tokens):
         entries = index.get(token)
         if entries is None:
             continue
+        # Most multi-word candidates fail on their second token; check it before slicing.
+        following = tokens[i + 1] if i < last else None
         for axis, candidates in entries:
             if consumed.get(axis, 0) > i:
                 continue
             for phrase, groups in candidates:
                 size = len(phrase)
-                if size == 1 or tuple(tokens[i : i + size]) == phrase:
+                if size == 1 or (phrase[1] == following and tuple(tokens[i : i + size]) == phrase):
                     consumed[axis] = i + size
                     if groups:
                         yield axis, groups
