@@ -85,6 +85,13 @@ def _sorted_unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return out[np.concatenate(([True], out[1:] != out[:-1]))]
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (a container's limit, not the host's core count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _mix64(values: UInt64Array) -> UInt64Array:
     """splitmix64's finaliser: spreads every input bit over the whole word (in place)."""
     values ^= values >> _U30
@@ -228,7 +235,7 @@ class MinHasher:
         sig_t = np.full((self.num_perm, num_docs), _EMPTY_SLOT, dtype=np.uint32)
         if values.size:
             # numpy releases the GIL inside ufuncs, so permutation groups run on all cores.
-            workers = max(1, min(len(os.sched_getaffinity(0)), self.num_perm // 16, 8))
+            workers = max(1, min(_usable_cpus(), self.num_perm // 16, 8))
             groups = np.array_split(np.arange(self.num_perm), workers)
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 done = [

@@ -61,6 +61,13 @@ _CACHE_VERSION = "1"
 FloatMatrix = npt.NDArray[np.float32]
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (a container's limit, not the host's core count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _texts_digest(*parts: Sequence[str]) -> str:
     digest = hashlib.sha256(_CACHE_VERSION.encode())
     for texts in parts:
@@ -134,7 +141,7 @@ def _torch_threads() -> Iterator[None]:
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    torch.set_num_threads(max(1, _usable_cpus()))
     try:
         yield
     finally:
