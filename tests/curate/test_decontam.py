@@ -17,7 +17,9 @@ from synthloom.records import make_record
 
 
 def _rec(user: str, assistant: str = "fine") -> dict[str, Any]:
-    return make_record([{"role": "user", "content": user}, {"role": "assistant", "content": assistant}])
+    return make_record(
+        [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    )
 
 
 def _items(rng: random.Random, count: int, length: int) -> list[str]:
@@ -25,7 +27,9 @@ def _items(rng: random.Random, count: int, length: int) -> list[str]:
     return [" ".join(rng.choice(words) for _ in range(length)) for _ in range(count)]
 
 
-def _run(stage: Decontaminate, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], AuditWriter]:
+def _run(
+    stage: Decontaminate, records: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], AuditWriter]:
     writer = AuditWriter()
     kept, _ = run_stages(records, [stage], writer)
     return list(kept), writer
@@ -64,7 +68,9 @@ def test_planted_leaks_are_found_with_their_items() -> None:
 
 
 def test_flag_mode_keeps_and_marks_once() -> None:
-    bench = Benchmark("b", ["x"], ["one two three four five six seven eight nine ten eleven twelve thirteen"])
+    bench = Benchmark(
+        "b", ["x"], ["one two three four five six seven eight nine ten eleven twelve thirteen"]
+    )
     records = [_rec("say one two three four five six seven eight nine ten eleven twelve thirteen")]
     kept, writer = _run(Decontaminate([bench], action="flag"), records)
     assert kept[0]["meta"]["contamination"] == [{"benchmark": "b", "item": "x"}]

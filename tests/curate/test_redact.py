@@ -60,9 +60,12 @@ def test_planted_pii_is_redacted_with_typed_placeholders() -> None:
     for (kind, original), rec in zip(PLANTED, out, strict=True):
         content = rec["messages"][0]["content"]
         assert f"[{kind}]" in content, (kind, content)
-        assert rec["id"] == make_record(
-            [{"role": "user", "content": original}, {"role": "assistant", "content": "ok"}]
-        )["id"]
+        assert (
+            rec["id"]
+            == make_record(
+                [{"role": "user", "content": original}, {"role": "assistant", "content": "ok"}]
+            )["id"]
+        )
     assert len(writer.changes) == len(PLANTED)
     for entry, (kind, _) in zip(writer.changes, PLANTED, strict=True):
         assert entry["stage"] == "pii" and entry["counts"] == {kind: 1}

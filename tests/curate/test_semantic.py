@@ -28,7 +28,9 @@ def test_pairs_agree_with_brute_force_cosine() -> None:
 
 
 def _rec(text: str, **meta: Any) -> dict[str, Any]:
-    return make_record([{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}], meta)
+    return make_record(
+        [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}], meta
+    )
 
 
 def test_semantic_stage_with_tfidf_keeps_best_scored() -> None:

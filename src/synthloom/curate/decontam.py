@@ -61,9 +61,7 @@ def load_benchmark(
             field=missing[0],
         )
     if id_field is not None and id_field not in table.columns:
-        raise DataFormatError(
-            f"benchmark has no id field '{id_field}'", path=path, field=id_field
-        )
+        raise DataFormatError(f"benchmark has no id field '{id_field}'", path=path, field=id_field)
     ids = (
         table[id_field].astype(str).tolist()
         if id_field is not None

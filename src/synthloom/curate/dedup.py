@@ -90,9 +90,7 @@ class TextView:
         return "\x1e".join(parts)
 
 
-def group_representatives(
-    groups: npt.ArrayLike, scores: npt.ArrayLike
-) -> npt.NDArray[np.int64]:
+def group_representatives(groups: npt.ArrayLike, scores: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """For each item, the index of its group's survivor: highest score, then smallest index."""
     group_arr = np.asarray(groups, dtype=np.int64)
     score_arr = np.asarray(scores, dtype=np.float64)
@@ -171,7 +169,9 @@ class NearDedup(Stage):
         if not 0.0 < threshold <= 1.0:
             raise ConfigError(f"threshold must be in (0, 1], got {threshold}", field="threshold")
         if shingle not in ("char", "word"):
-            raise ConfigError(f"unknown shingle kind {shingle!r}; use char or word", field="shingle")
+            raise ConfigError(
+                f"unknown shingle kind {shingle!r}; use char or word", field="shingle"
+            )
         if ngram < 1:
             raise ConfigError(f"n-gram size must be >= 1, got {ngram}", field="ngram")
         self.threshold = threshold
