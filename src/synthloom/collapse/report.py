@@ -1,0 +1,152 @@
+"""Writing a collapse run: ``metrics.json`` and a self-contained ``report.html``.
+
+The HTML page embeds one matplotlib plot per metric (one curve per mode) as a base64 PNG, so it
+opens anywhere without a network or extra files. The page is rendered by jinja2 with
+autoescaping, so a file name or mode name can never inject markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from synthloom.collapse.loop import CollapseResult
+from synthloom.errors import InputError
+
+__all__ = ["render_html", "write_report"]
+
+_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>synthloom collapse: {{ config.family }} on {{ data.source }}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: 1rem; }
+figure { margin: 0; } figcaption { font-size: 0.85rem; color: #555; }
+code { background: #f4f4f4; padding: 0 0.2rem; }
+</style>
+</head>
+<body>
+<h1>Model collapse lab</h1>
+<p>Family <code>{{ config.family }}</code>, {{ config.generations }} generations after the one
+trained on real data, {{ config.samples }} samples per generation, seed {{ config.seed }},
+data <code>{{ data.source }}</code>.</p>
+<table>
+<tr><th>data</th><th>value</th></tr>
+{% for key, value in data.items() if key != "source" %}
+<tr><td>{{ key }}</td><td>{{ value }}</td></tr>
+{% endfor %}
+</table>
+<h2>Last generation</h2>
+<table>
+<tr><th>mode</th>{% for name in metric_names %}<th>{{ name }}</th>{% endfor %}</tr>
+{% for mode, row in last.items() %}
+<tr><td>{{ mode }}</td>
+{% for name in metric_names %}<td>{{ "%.4g"|format(row[name]) }}</td>{% endfor %}</tr>
+{% endfor %}
+<tr><td>generation 0</td>
+{% for name in metric_names %}<td>{{ "%.4g"|format(first[name]) }}</td>{% endfor %}</tr>
+</table>
+<h2>Curves</h2>
+<div class="plots">
+{% for plot in plots %}
+<figure>
+{% if plot.png %}
+<img alt="{{ plot.label }}" src="data:image/png;base64,{{ plot.png }}" width="100%">
+{% else %}<p>plot failed: {{ plot.error }}</p>{% endif %}
+<figcaption>{{ plot.label }} ({{ plot.goal }})</figcaption>
+</figure>
+{% endfor %}
+</div>
+</body>
+</html>
+"""
+
+
+def _plot_png(result: CollapseResult, metric: str) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    info = result.metrics[metric]
+    # A Figure without pyplot keeps no global state and needs no display.
+    fig = Figure(figsize=(6.0, 3.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for mode, rows in result.curves.items():
+        ax.plot(
+            [row["generation"] for row in rows],
+            [row[metric] for row in rows],
+            marker="o",
+            markersize=3,
+            label=mode,
+        )
+    if info.real_value is not None:
+        ax.axhline(info.real_value, color="grey", linestyle=":", linewidth=1, label="real data")
+    ax.set_xlabel("generation")
+    ax.set_title(info.label, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _finite(value: Any) -> Any:
+    """The document with non-finite floats as null, so metrics.json stays strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def render_html(result: CollapseResult) -> str:
+    """The report page as a string."""
+    import jinja2
+
+    plots: list[dict[str, Any]] = []
+    for metric, info in result.metrics.items():
+        entry: dict[str, Any] = {"label": info.label, "goal": info.goal, "png": None, "error": None}
+        try:
+            entry["png"] = _plot_png(result, metric)
+        except (ValueError, RuntimeError, OverflowError) as exc:
+            # One odd curve (all NaN, infinite) must not cost the whole report.
+            entry["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        plots.append(entry)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string(_TEMPLATE)
+    first_mode = next(iter(result.curves))
+    return template.render(
+        config=result.config,
+        data=result.data,
+        metric_names=list(result.metrics),
+        last={mode: rows[-1] for mode, rows in result.curves.items()},
+        first=result.curves[first_mode][0],
+        plots=plots,
+    )
+
+
+def write_report(result: CollapseResult, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``metrics.json`` and ``report.html`` into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder; give a folder for --out", path=out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "metrics.json"
+    html_path = out / "report.html"
+    json_path.write_text(
+        json.dumps(_finite(result.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    html_path.write_text(render_html(result), encoding="utf-8")
+    return json_path, html_path
