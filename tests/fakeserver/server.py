@@ -26,6 +26,7 @@ import logging
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -53,7 +54,10 @@ class FakeServer:
         not_api: bool = False,
         log_bodies: bool = True,
         port: int = 0,
+        responder: Callable[[dict[str, Any], str], str | None] | None = None,
     ) -> None:
+        #: Optional script: (request body, endpoint) -> answer text, or None for the default.
+        self.responder = responder
         self.api_key = api_key
         self.models = models
         self.latency = latency
@@ -147,8 +151,13 @@ class FakeServer:
             "json_schema",
         )
         choices = []
+        scripted = self.responder(body, endpoint) if self.responder is not None else None
         for i in range(n):
-            content = answer_for(text, seed if n == 1 else f"{seed}/{i}")
+            content = (
+                scripted
+                if scripted is not None
+                else answer_for(text, seed if n == 1 else f"{seed}/{i}")
+            )
             if wants_json:
                 content = json.dumps({"answer": content})
             if endpoint == "chat":
