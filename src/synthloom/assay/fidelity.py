@@ -43,6 +43,12 @@ outer edges), the real Cramér's V of a mixed numeric/categorical pair can diffe
 the report's, and so can whether that pair counts. Numeric-numeric and discrete-discrete pairs
 count exactly as in the report.
 
+Speed: each column is converted once (sorted values for KS, quantiles and bounds; integer codes
+for categories, with numeric columns binned once); KS is one linear merge of two sorted runs,
+a contingency table one ``bincount``, and all Pearson correlations come from four matrix
+products per side. Columns and pairs are spread over a small thread pool (numpy releases the
+GIL); results do not depend on the number of threads.
+
 Errors: a column or pair that cannot be computed (all values missing, constant values for a
 correlation, unparseable dates, ...) records its message in its ``error`` field and is left out
 of the means; it never fails the whole result.
@@ -957,7 +963,7 @@ def table_fidelity(
             summary[str(column)] = column_summary
             if item is not None:
                 prepared[str(column)] = item
-        correlation = _correlation_matrices(prepared)
+        correlation = _correlation_matrices(prepared, pool)
         pairs = _pair_results(
             [str(c) for c in columns if resolved[str(c)] in _CONTINUOUS | _DISCRETE],
             prepared,
@@ -1091,12 +1097,16 @@ def _try(function: Any, *args: Any) -> Any:
         return exc
 
 
-def _correlation_matrices(prepared: Mapping[str, _Continuous | _Discrete]) -> _Correlations:
+def _correlation_matrices(
+    prepared: Mapping[str, _Continuous | _Discrete], pool: ThreadPoolExecutor
+) -> _Correlations:
     names = [name for name, item in prepared.items() if isinstance(item, _Continuous)]
-    sides = [
-        _pearson_matrix([getattr(prepared[name], side) for name in names])
-        for side in ("real", "synthetic")
-    ]
+    sides = list(
+        pool.map(
+            lambda side: _pearson_matrix([getattr(prepared[name], side) for name in names]),
+            ("real", "synthetic"),
+        )
+    )
     return _Correlations(names, sides[0], sides[1])
 
 
@@ -1121,15 +1131,25 @@ def _pearson_matrix(arrays: list[FloatArray]) -> FloatArray:
     squares = np.zeros((k, k))
     products = np.zeros((k, k))
     rows = arrays[0].size
+    any_missing = any(bool(np.isnan(a).any()) for a in arrays)
+    block = np.empty((min(rows, _MOMENT_BLOCK), k))
     for start in range(0, rows, _MOMENT_BLOCK):
-        block = np.column_stack([a[start : start + _MOMENT_BLOCK] for a in arrays])
-        present = ~np.isnan(block)
-        weights = present.astype(np.float64)
-        centred = np.where(present, block - means, 0.0)
-        shared += weights.T @ weights
-        sums += centred.T @ weights
-        squares += (centred * centred).T @ weights
+        stop = min(start + _MOMENT_BLOCK, rows)
+        centred = block[: stop - start]
+        for j, values in enumerate(arrays):
+            np.subtract(values[start:stop], means[j], out=centred[:, j])
+        if any_missing:
+            present = ~np.isnan(centred)
+            weights = present.astype(np.float64)
+            centred[~present] = 0.0
+            shared += weights.T @ weights
+            sums += centred.T @ weights
+            squares += (centred * centred).T @ weights
         products += centred.T @ centred
+    if not any_missing:
+        # Every row counts for every pair: the sums of the centred values are zero.
+        shared[:] = rows
+        squares[:] = np.diag(products)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         covariance = products - sums * sums.T / shared
         variance = squares - sums * sums / shared
