@@ -84,9 +84,9 @@ def make_table(rng: np.random.Generator) -> None:
     synthetic = synthetic[(synthetic["age"] >= lo) & (synthetic["age"] <= hi)]
     # the rarest region never generated
     synthetic = synthetic[synthetic["region"] != "islands"]
-    # women under-represented: drop two thirds of them
+    # women under-represented: drop four in five of them
     women = synthetic.index[synthetic["gender"] == "female"]
-    synthetic = synthetic.drop(rng.choice(women, size=int(len(women) * 2 / 3), replace=False))
+    synthetic = synthetic.drop(rng.choice(women, size=int(len(women) * 0.8), replace=False))
     synthetic = synthetic.iloc[:2000].reset_index(drop=True)
     # two copies of real rows, and a leaked email address
     synthetic.iloc[10] = reference.iloc[3]

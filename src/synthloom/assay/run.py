@@ -54,6 +54,7 @@ class AssayOptions:
     sample_size: int = 200
     max_embed: int = 20000
     lexicon: Path | None = None
+    ner: str = "auto"
     write_report: bool = True
 
 
@@ -240,6 +241,23 @@ def _atomic_write(path: Path, text: str) -> None:
 # table assay
 
 
+def _privacy_view(
+    reference: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """The columns that distances are measured on (ids dropped, datetimes as day numbers)."""
+    columns = [c for c, k in kinds.items() if k != "id"]
+    ref, syn = reference[columns].copy(), synthetic[columns].copy()
+    distance_kinds: dict[str, str] = {}
+    for col in columns:
+        kind = kinds[col]
+        if kind == "datetime":
+            for frame in (ref, syn):
+                stamps = pd.to_datetime(frame[col], errors="coerce", format="mixed")
+                frame[col] = stamps.astype("int64").where(stamps.notna()) / 86400e9
+        distance_kinds[col] = "numeric" if kind in ("numerical", "datetime") else "categorical"
+    return ref, syn, distance_kinds
+
+
 def _assay_table(
     synthetic: pd.DataFrame,
     reference: pd.DataFrame,
@@ -265,24 +283,27 @@ def _assay_table(
     }
 
     priv: dict[str, Any] = {}
+    # Identifier columns say nothing about copying: a synthetic row with a fresh id and every
+    # other value copied is still a copy.
+    ref_values, syn_values, distance_kinds = _privacy_view(reference, synthetic, kinds)
     priv["exact_copies"] = sections.run(
         "privacy.exact_copies",
-        lambda: privacy.exact_copies(privacy.row_keys(reference), privacy.row_keys(synthetic)),
+        lambda: privacy.exact_copies(privacy.row_keys(ref_values), privacy.row_keys(syn_values)),
     )
     if len(reference) >= MIN_ROWS_FOR_HOLDOUT:
         train, holdout = privacy.split_holdout(
-            reference, frac=options.holdout_fraction, seed=options.seed
+            ref_values, frac=options.holdout_fraction, seed=options.seed
         )
         priv["dcr"] = sections.run(
             "privacy.dcr",
             lambda: privacy.distance_to_closest_record(
-                train, holdout, synthetic, kinds=kinds, seed=options.seed
+                train, holdout, syn_values, kinds=distance_kinds, seed=options.seed
             ),
         )
         priv["membership_inference_auc"] = sections.run(
             "privacy.membership_inference_auc",
             lambda: privacy.membership_inference_auc(
-                train, holdout, synthetic, kinds=kinds, seed=options.seed
+                train, holdout, syn_values, kinds=distance_kinds, seed=options.seed
             ),
         )
     else:
@@ -299,7 +320,7 @@ def _assay_table(
             if isinstance(value, str) and value:
                 cells.append(value)
                 locations.append(f"row {i + 1}, column {col}")
-    scanner = PiiScanner(ner=extras.get("ner", "auto"))
+    scanner = PiiScanner(ner=options.ner)
     priv["pii"] = sections.run(
         "privacy.pii", lambda: privacy.pii_summary(cells, scanner=scanner, locations=locations)
     ) or {"total": None, "by_type": {}}
@@ -435,7 +456,7 @@ def _assay_instruction(
         for j, msg in enumerate(rec["messages"]):
             pii_texts.append(msg["content"])
             locations.append(f"record {i + 1} (id {rec['id']}), message {j + 1} ({msg['role']})")
-    scanner = PiiScanner(ner=extras.get("ner", "auto"))
+    scanner = PiiScanner(ner=options.ner)
     priv["pii"] = sections.run(
         "privacy.pii", lambda: privacy.pii_summary(pii_texts, scanner=scanner, locations=locations)
     ) or {"total": None, "by_type": {}}
@@ -450,7 +471,7 @@ def _assay_instruction(
     metrics["privacy"] = priv
 
     # Bias / representation.
-    lexicon = bias.load_lexicon(options.lexicon) if options.lexicon else None
+    lexicon = extras.get("lexicon")
     metrics["bias"] = sections.run(
         "bias",
         lambda: bias.representation(
@@ -505,18 +526,26 @@ def run_assay(
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder, but a file is there", path=out)
     gate_rules: list[GateRule] | None = load_gate(options.gate) if options.gate else None
+    if options.ner not in ("auto", "on", "off"):
+        raise InputError(
+            f"unknown NER setting '{options.ner}'; choose auto, on or off", field="--ner"
+        )
     if options.embedder not in ("auto", "minilm", "tfidf"):
         raise InputError(
             f"unknown embedder '{options.embedder}'; choose auto, minilm or tfidf",
             field="--embedder",
         )
+    extras: dict[str, Any] = {}
+    if options.lexicon is not None:
+        from synthloom.assay.bias import load_lexicon
+
+        extras["lexicon"] = load_lexicon(options.lexicon)
     syn = load_dataset(synthetic)
     ref = load_dataset(reference)
     _check_same_kind(syn, ref)
     private_texts, private_names = load_private_texts(options.private)
 
     sections = _Sections()
-    extras: dict[str, Any] = {}
     if syn.kind == "table":
         _check_columns(syn, ref)
         assert syn.table is not None and ref.table is not None

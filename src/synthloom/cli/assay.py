@@ -30,6 +30,14 @@ def assay(
     embedder: str = typer.Option(
         "auto", "--embedder", help="auto | minilm | tfidf: the sentence-embedding model to use."
     ),
+    ner: str = typer.Option(
+        "auto",
+        "--ner",
+        help="auto | on | off: find person names and locations with an NER model (pii extra).",
+    ),
+    lexicon: Path | None = typer.Option(
+        None, "--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for every sampled step."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the gate."),
 ) -> int:
@@ -46,6 +54,8 @@ def assay(
             gate=gate,
             sensitive=list(sensitive),
             embedder=embedder,
+            ner=ner,
+            lexicon=lexicon,
             seed=seed,
         ),
     )
