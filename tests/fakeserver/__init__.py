@@ -1,5 +1,5 @@
 """A scripted, fault-injecting OpenAI-compatible teacher server for tests and benchmarks."""
 
-from fakeserver.server import FakeServer, answer_for
+from fakeserver.server import REWARD_ATTRIBUTES, FakeServer, answer_for, reward_for
 
-__all__ = ["FakeServer", "answer_for"]
+__all__ = ["REWARD_ATTRIBUTES", "FakeServer", "answer_for", "reward_for"]

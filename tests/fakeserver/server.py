@@ -10,6 +10,11 @@ produce the same dataset), and injects faults scripted inside the prompt text:
     [fault:empty*1] no choices          [fault:wrongformat*1] content that is not JSON
     [fault:400*1]   HTTP 400 (the request itself is refused)
 
+Models named in ``reward_models`` answer like an NVIDIA NIM reward model: the five HelpSteer2
+attribute scores of the last (assistant) turn, as tokens with their values in
+``logprobs.content`` and as ``name:value,...`` in the message content. The scores are a pure
+function of that turn, or exactly those of a ``[reward:h,c,co,cx,v]`` tag inside it.
+
 It counts requests in flight (and the maximum seen), logs every request body, and can demand a
 bearer key, know only some model names, add latency, or pretend not to speak the API at all.
 Run ``python tests/fakeserver/server.py --port 0`` to serve from a separate process; it prints
@@ -32,6 +37,17 @@ from typing import Any
 from aiohttp import web
 
 _FAULT = re.compile(r"\[fault:(\w+)\*(\d+)\]")
+_REWARD = re.compile(r"\[reward:([^\]]+)\]")
+REWARD_ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
+
+
+def reward_for(text: str) -> list[float]:
+    """The five attribute scores the fake reward model gives an assistant turn."""
+    tagged = _REWARD.search(text)
+    if tagged:
+        return [float(v) for v in tagged.group(1).split(",")]
+    digest = hashlib.sha1(text.encode()).digest()
+    return [round(b / 255 * 4, 4) for b in digest[:5]]
 
 
 def answer_for(text: str, seed: Any = None) -> str:
@@ -55,6 +71,7 @@ class FakeServer:
         log_bodies: bool = True,
         port: int = 0,
         responder: Callable[[dict[str, Any], str], str | None] | None = None,
+        reward_models: set[str] | None = None,
     ) -> None:
         #: Optional script: (request body, endpoint) -> answer text, or None for the default.
         self.responder = responder
@@ -66,6 +83,7 @@ class FakeServer:
         self.not_api = not_api
         self.log_bodies = log_bodies
         self.port = port
+        self.reward_models = reward_models or set()
         self.in_flight = 0
         self.max_in_flight = 0
         self.requests = 0
@@ -144,6 +162,8 @@ class FakeServer:
                     faulty = await self._fault(kind, request)
                     if faulty is not None:
                         return faulty
+        if model in self.reward_models and endpoint == "chat":
+            return _reward_answer(model, text)
         seed = body.get("seed")
         n = int(body.get("n", 1))
         wants_json = (body.get("response_format") or {}).get("type") in (
@@ -268,6 +288,35 @@ class FakeServer:
         self.stop()
 
 
+def _reward_answer(model: str, text: str) -> web.Response:
+    scores = reward_for(text)
+    pairs = list(zip(REWARD_ATTRIBUTES, scores, strict=True))
+    return web.json_response(
+        {
+            "id": "cmpl-fake-reward",
+            "object": "chat.completion",
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": ",".join(f"{name}:{value}" for name, value in pairs),
+                    },
+                    "logprobs": {
+                        "content": [
+                            {"token": name, "logprob": value, "top_logprobs": []}
+                            for name, value in pairs
+                        ]
+                    },
+                    "finish_reason": "length",
+                }
+            ],
+            "usage": {"prompt_tokens": len(text.split()), "completion_tokens": 1},
+        }
+    )
+
+
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": {"message": message, "type": "fake_error"}}, status=status)
 
@@ -276,8 +325,16 @@ def _main() -> None:
     parser = argparse.ArgumentParser(description="fake OpenAI-compatible teacher")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument(
+        "--reward-model", action="append", default=[], help="answer this model NIM-reward style"
+    )
     args = parser.parse_args()
-    server = FakeServer(latency=args.latency, port=args.port, log_bodies=False)
+    server = FakeServer(
+        latency=args.latency,
+        port=args.port,
+        log_bodies=False,
+        reward_models=set(args.reward_model),
+    )
 
     async def run() -> None:
         await server._serve()

@@ -1,0 +1,118 @@
+"""An LLM judge as a reward model: a rubric prompt, five attributes back as JSON.
+
+Any chat model behind the teacher client can judge; its answer must be one JSON object with the
+five HelpSteer2 attributes as numbers from 0 to 4. An answer that is not (no JSON, a missing
+attribute, a value out of range) is asked again through the client's parse-retry loop, then
+becomes a result with the reason. The rubric is our own Jinja template beside this module; a
+user can pass another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+from synthloom.llm.client import TeacherClient
+from synthloom.llm.types import Completion, Request, SamplingParams
+from synthloom.reward.base import ATTRIBUTES, Conversation, RewardModel, RewardResult
+
+__all__ = ["JudgeReward", "parse_judge_answer"]
+
+_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+def parse_judge_answer(text: str) -> dict[str, float]:
+    """The five attributes from a judge's JSON answer; ValueError says what is wrong."""
+    match = _OBJECT.search(text)
+    if match is None:
+        raise ValueError("the judge's answer holds no JSON object")
+    try:
+        obj = json.loads(match.group(0))
+    except ValueError as exc:
+        raise ValueError(f"the judge's JSON does not parse ({exc})") from None
+    if not isinstance(obj, dict):
+        raise ValueError("the judge's JSON is not an object")
+    lowered = {str(k).strip().lower(): v for k, v in obj.items()}
+    scores: dict[str, float] = {}
+    for name in ATTRIBUTES:
+        value = lowered.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"the judge gave no number for {name!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"the judge gave {value!r} for {name!r}, not a number") from None
+        if not 0.0 <= number <= 4.0:
+            raise ValueError(f"the judge gave {number:g} for {name!r}, outside 0-4")
+        scores[name] = number
+    return scores
+
+
+def _default_template() -> str:
+    return (resources.files("synthloom.reward") / "templates" / "judge.j2").read_text("utf-8")
+
+
+class JudgeReward(RewardModel):
+    """Scores responses by asking a chat model to grade them with a rubric."""
+
+    name = "judge"
+
+    def __init__(
+        self,
+        client: TeacherClient,
+        *,
+        model: str,
+        template: str | None = None,
+        temperature: float | None = 0.0,
+        max_tokens: int | None = 200,
+        json_mode: bool = False,
+        max_parse_attempts: int = 3,
+    ) -> None:
+        self.client = client
+        self.model = model
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+        self.template = env.from_string(template or _default_template())
+        self.params = SamplingParams(
+            temperature=temperature,
+            max_tokens=max_tokens,
+            response_format={"type": "json_object"} if json_mode else None,
+        )
+        self.max_parse_attempts = max_parse_attempts
+
+    def render(self, conversation: Conversation) -> str:
+        """The judge prompt for one conversation (its last turn is the response)."""
+        context = [dict(m) for m in conversation[:-1]]
+        return self.template.render(context=context, response=conversation[-1]["content"])
+
+    async def score(self, conversations: Sequence[Conversation]) -> list[RewardResult]:
+        async def one(conversation: Conversation) -> RewardResult:
+            request = Request(
+                model=self.model,
+                messages=[{"role": "user", "content": self.render(conversation)}],
+                params=self.params,
+            )
+            result = await self.client.run(
+                request, parse=_parse, max_parse_attempts=self.max_parse_attempts
+            )
+            if result.status != "ok" or result.parsed is None:
+                return RewardResult(error=result.error or "no scores")
+            assert result.completion is not None
+            return RewardResult(attributes=result.parsed, cached=result.completion.cached)
+
+        return list(await asyncio.gather(*(one(c) for c in conversations)))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def describe(self) -> dict[str, str]:
+        return {"backend": self.name, "model": self.model}
+
+
+def _parse(completion: Completion, request: Request) -> Any:
+    return parse_judge_answer(completion.text)

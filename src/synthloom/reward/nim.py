@@ -1,0 +1,199 @@
+"""A reward model served in NVIDIA NIM's format (e.g. nemotron-4-340b-reward).
+
+The request is an ordinary chat completion whose last turn is the assistant response to score.
+The answer carries the scores as attribute tokens with their values in the logprob slots::
+
+    "logprobs": {"content": [{"token": "helpfulness", "logprob": 3.1}, ...]}
+
+and, in the message content, the same pairs as ``helpfulness:3.1,correctness:...``.
+``NIMRewardBackend`` is a teacher backend (``synthloom.llm.Backend``) that turns that answer into
+a Completion whose text is the canonical ``name:value,...`` string, so the teacher client's
+cache, retries, rate limits and accounting apply to reward calls unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from synthloom.errors import InputError
+from synthloom.llm.backends import Backend, api_key_from_env, raise_for_status
+from synthloom.llm.cache import ResponseCache
+from synthloom.llm.client import TeacherClient
+from synthloom.llm.errors import MalformedResponse, TransientError
+from synthloom.llm.retry import RetryPolicy
+from synthloom.llm.types import Completion, Request, Usage
+from synthloom.reward.base import ATTRIBUTES, Conversation, RewardModel, RewardResult
+
+__all__ = ["NIMReward", "NIMRewardBackend", "parse_attribute_text", "scores_from_nim_body"]
+
+
+def parse_attribute_text(text: str) -> dict[str, float]:
+    """``"helpfulness:3.1,correctness:2.9,..."`` -> a dict with all five attributes.
+
+    Raises ValueError naming what is missing or not a number.
+    """
+    scores: dict[str, float] = {}
+    for part in text.replace("\n", ",").split(","):
+        if ":" not in part:
+            continue
+        name, _, value = part.partition(":")
+        name = name.strip().lower()
+        if name in ATTRIBUTES:
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise ValueError(f"attribute {name!r} has no number: {value.strip()!r}") from None
+            if not math.isfinite(number):
+                raise ValueError(f"attribute {name!r} is not finite")
+            scores[name] = number
+    missing = [a for a in ATTRIBUTES if a not in scores]
+    if missing:
+        raise ValueError(f"reward answer lacks {', '.join(missing)}")
+    return scores
+
+
+def scores_from_nim_body(body: bytes) -> tuple[dict[str, float], Usage, str]:
+    """Scores, usage and model name from a NIM reward answer; raises MalformedResponse."""
+    raw = body.decode("utf-8", "replace")
+    try:
+        obj = json.loads(body)
+        choice = obj["choices"][0]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise MalformedResponse("the reward answer is not a chat completion", raw) from exc
+    scores: dict[str, float] = {}
+    logprobs = choice.get("logprobs") or {}
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if isinstance(content, list):
+        for entry in content:
+            if isinstance(entry, dict) and str(entry.get("token", "")).lower() in ATTRIBUTES:
+                value = entry.get("logprob")
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    scores[str(entry["token"]).lower()] = float(value)
+    if len(scores) < len(ATTRIBUTES):
+        # Some deployments only fill the message content; it holds the same pairs.
+        text = ((choice.get("message") or {}).get("content")) or ""
+        try:
+            scores = parse_attribute_text(text)
+        except ValueError as exc:
+            raise MalformedResponse(
+                f"the reward answer has no attribute scores ({exc})", raw
+            ) from exc
+    usage = obj.get("usage") or {}
+    return (
+        scores,
+        Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)),
+        str(obj.get("model") or ""),
+    )
+
+
+class NIMRewardBackend(Backend):
+    """POSTs conversations to ``<base_url>/chat/completions`` of a NIM-style reward model."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key_env: str | None = "NVIDIA_API_KEY",
+        timeout: float = 600.0,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise InputError(
+                f"base URL {base_url!r} must start with http:// or https://",
+                field="reward.base_url",
+            )
+        self.base_url = base_url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self._headers = {"Content-Type": "application/json"}
+        key = api_key_from_env(api_key_env)
+        if key is not None:
+            self._headers["Authorization"] = f"Bearer {key}"
+        self._session: Any = None
+
+    def __repr__(self) -> str:  # the headers hold the key
+        return f"NIMRewardBackend(base_url={self.base_url!r})"
+
+    async def send(self, request: Request) -> Completion:
+        import aiohttp
+
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers=self._headers,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                connector=aiohttp.TCPConnector(limit=0),
+            )
+        data = json.dumps(request.payload(), ensure_ascii=False).encode("utf-8")
+        try:
+            async with self._session.post(f"{self.base_url}/chat/completions", data=data) as resp:
+                body = await resp.read()
+                status = resp.status
+                headers = resp.headers
+        except TimeoutError as exc:
+            raise TransientError(f"no answer within {self.timeout:g}s") from exc
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise TransientError(
+                f"cannot reach the reward model at {self.base_url} ({type(exc).__name__}); "
+                "check reward.base_url and that the server is running"
+            ) from exc
+        if status != 200:
+            raise_for_status(
+                status, body, headers, request, base_url=self.base_url, api_key_env=self.api_key_env
+            )
+        scores, usage, model = scores_from_nim_body(body)
+        text = ",".join(f"{a}:{scores[a]!r}" for a in ATTRIBUTES)
+        return Completion(texts=(text,), finish_reasons=("stop",), usage=usage, model=model)
+
+    async def aclose(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
+def _parse(completion: Completion, request: Request) -> dict[str, float]:
+    return parse_attribute_text(completion.text)
+
+
+class NIMReward(RewardModel):
+    """Nemotron-4-340B-Reward (or any reward model in NIM's format) behind ``RewardModel``."""
+
+    name = "nim"
+
+    def __init__(self, client: TeacherClient, *, model: str) -> None:
+        self.client = client
+        self.model = model
+
+    @classmethod
+    def connect(
+        cls,
+        base_url: str,
+        *,
+        model: str,
+        api_key_env: str | None = "NVIDIA_API_KEY",
+        cache: ResponseCache | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 600.0,
+    ) -> NIMReward:
+        backend = NIMRewardBackend(base_url, api_key_env=api_key_env, timeout=timeout)
+        return cls(TeacherClient(backend, cache=cache, retry=retry), model=model)
+
+    async def score(self, conversations: Sequence[Conversation]) -> list[RewardResult]:
+        async def one(conversation: Conversation) -> RewardResult:
+            request = Request(model=self.model, messages=[dict(m) for m in conversation])
+            result = await self.client.run(request, parse=_parse, max_parse_attempts=1)
+            if result.status != "ok" or result.parsed is None:
+                return RewardResult(error=result.error or "no scores")
+            assert result.completion is not None
+            return RewardResult(attributes=result.parsed, cached=result.completion.cached)
+
+        return list(await asyncio.gather(*(one(c) for c in conversations)))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def describe(self) -> dict[str, str]:
+        return {"backend": self.name, "model": self.model}
