@@ -211,6 +211,11 @@ def main() -> None:
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     rows: list[tuple[str, float | None]] = []
+
+    def record(name: str, rate: float | None) -> None:
+        rows.append((name, rate))
+        print(f"  {name}: {'failed' if rate is None else f'{rate:.0f} req/s'}", flush=True)
+
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         prompts = write_prompts(tmp / "prompts.jsonl", args.requests)
@@ -220,36 +225,20 @@ def main() -> None:
                 f"{args.requests} single-turn requests, {args.in_flight} in flight, instant server"
             )
             if "a" not in skip:
-                rows.append(
-                    (
-                        "(a) bare aiohttp loop",
-                        asyncio.run(bare_aiohttp(server.url, args.requests, args.in_flight)),
-                    )
-                )
+                rate_a = asyncio.run(bare_aiohttp(server.url, args.requests, args.in_flight))
+                record("(a) bare aiohttp loop", rate_a)
             if "b" not in skip:
-                rows.append(
-                    (
-                        "(b) bare AsyncOpenAI loop",
-                        asyncio.run(bare_openai(server.url, args.requests, args.in_flight)),
-                    )
-                )
+                rate_b = asyncio.run(bare_openai(server.url, args.requests, args.in_flight))
+                record("(b) bare AsyncOpenAI loop", rate_b)
             if "c" not in skip:
                 rate, _ = synthloom_rate(server.url, prompts, tmp / "run-c", args.in_flight)
-                rows.append(("(c) synthloom complete (cache+Parquet)", rate))
+                record("(c) synthloom complete (cache+Parquet)", rate)
             if "d" not in skip:
                 if Path(args.distilabel_python).exists():
-                    rows.append(
-                        (
-                            "(d) distilabel 1.5.3 TextGeneration",
-                            distilabel_rate(
-                                args.distilabel_python,
-                                server.url,
-                                args.requests,
-                                args.in_flight,
-                                tmp,
-                            ),
-                        )
+                    rate_d = distilabel_rate(
+                        args.distilabel_python, server.url, args.requests, args.in_flight, tmp
                     )
+                    record("(d) distilabel 1.5.3 TextGeneration", rate_d)
                 else:
                     print(
                         f"  (d) skipped: no python at {args.distilabel_python} "

@@ -498,11 +498,15 @@ async def complete_dataset(
         await client.aclose()
         # Records received so far are real results: keep them even when the run stops.
         stage.flush()
-        nothing_kept = stage.written == 0 and len(cache) == 0 and stage.previous_records == 0
+        # A run that never got an answer leaves nothing a later run could take for results.
+        never_started = (
+            status == "failed"
+            and stage.written == 0
+            and stage.previous_records == 0
+            and len(cache) == 0
+        )
         cache.close()
-        if status == "failed" and nothing_kept and run.remove_if_created():
-            pass
-        else:
+        if not (never_started and run.remove_if_created()):
             fields = stage.stage_fields(status, previous)
             if error is not None:
                 fields["error"] = error

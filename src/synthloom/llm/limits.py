@@ -40,9 +40,10 @@ class TokenBucket:
         return (need - self._level) / self.rate
 
     def take(self, cost: float) -> None:
-        """Take ``cost`` units (the level may go negative for an oversized request)."""
+        """Take ``cost`` units (negative gives back an over-estimate; the level may go below 0
+        for an oversized request)."""
         self._refill()
-        self._level -= cost
+        self._level = min(self.capacity, self._level - cost)
 
 
 class RateLimiter:
