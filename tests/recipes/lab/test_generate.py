@@ -1,0 +1,130 @@
+"""The LAB recipes end to end on the example taxonomy against the scripted local server."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from fakeserver import FakeServer
+from synthloom.recipes.lab import PHASES, generate_sync, load_pipeline
+from synthloom.records import read_records
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "taxonomy"
+PIPELINE = ROOT / "examples" / "lab_pipeline.yaml"
+
+
+def _config(url: str) -> object:
+    config = load_pipeline(PIPELINE)
+    teacher = config.teacher.model_copy(
+        update={"base_url": url, "api_key_env": None, "max_attempts": 2, "base_delay": 0.0}
+    )
+    return config.model_copy(update={"teacher": teacher})
+
+
+def _rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.slow
+def test_generate_example_taxonomy_rejects_with_reasons_and_resumes(
+    lab_server: FakeServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    config = _config(lab_server.url)
+    entry = generate_sync(EXAMPLE, config, out, pipeline_path=PIPELINE)  # type: ignore[arg-type]
+    assert entry["status"] == "done"
+    leaves = entry["leaves"]
+    assert {v["kind"] for v in leaves.values()} == {
+        "freeform_skill",
+        "grounded_skill",
+        "knowledge",
+    }
+    first_requests = lab_server.requests
+    assert entry["accounting"]["requests"] == first_requests > 0
+
+    for path, info in leaves.items():
+        leaf_dir = out / "lab" / "leaves" / path.replace("/", "__")
+        records = list(read_records(leaf_dir / "samples.parquet"))
+        rejects = _rows(leaf_dir / "rejects.jsonl")
+        assert len(records) == info["samples"] > 0
+        assert len(rejects) == info["rejects"] > 0
+        for rec in records:
+            assert rec["meta"]["leaf"] == path
+            assert rec["messages"][-1]["content"] == rec["meta"]["answer"]
+            assert "(bad)" not in rec["meta"]["answer"]
+            assert "weak" not in rec["meta"]["question"]
+            assert "unsupported" not in rec["meta"]["answer"]
+        for reject in rejects:
+            assert reject["step"] and reject["reason"]
+        steps = {r["step"] for r in rejects}
+        if info["kind"] == "knowledge":
+            assert "judge_faithfulness" in steps
+            assert all(r["meta"]["context"] in r["messages"][0]["content"] for r in records)
+        else:
+            assert {"judge_question", "judge_pair"} <= steps
+            # every planted weak question and bad answer was dropped by its judge, with why
+            weak = [r for r in rejects if r["step"] == "judge_question"]
+            assert all(
+                "weak" in r["item"]["question"] and "score 0 < 1" in r["reason"] for r in weak
+            )
+            bad = [r for r in rejects if r["step"] == "judge_pair"]
+            assert all("(bad)" in r["item"]["answer"] and "score 1 < 2" in r["reason"] for r in bad)
+    freeform = next(v for v in leaves.values() if v["kind"] == "freeform_skill")
+    # the override gives writing leaves 30 questions; some are dropped
+    assert freeform["samples"] < 30
+
+    counts = {
+        name: pq.ParquetFile(out / "lab/phases" / f"{name}.parquet").metadata.num_rows
+        for name in PHASES
+    }
+    assert counts == entry["phases"]
+    knowledge_total = sum(v["samples"] for v in leaves.values() if v["kind"] == "knowledge")
+    assert counts["knowledge"] == counts["knowledge_distractors"] == knowledge_total
+    skill_total = sum(v["samples"] for v in leaves.values() if v["kind"] != "knowledge")
+    assert counts["skills"] == skill_total
+    distracted = list(read_records(out / "lab/phases/knowledge_distractors.parquet"))
+    with_gold = [r["meta"]["gold_included"] for r in distracted]
+    assert any(with_gold) and not all(with_gold)  # p = 0.8 over the samples
+    for rec in distracted:
+        assert (rec["meta"]["context"] in rec["messages"][0]["content"]) == rec["meta"][
+            "gold_included"
+        ]
+
+    skills_file = _rows(out / "export" / "skills.jsonl")
+    replay = round(0.2 * counts["knowledge"])
+    assert len(skills_file) == counts["skills"] + replay + 10
+    assert all(r["messages"][0]["role"] == "system" for r in skills_file)
+    assert set(r["messages"][1]["role"] for r in skills_file) == {"user"}
+    knowledge_file = _rows(out / "export" / "knowledge.jsonl")
+    assert len(knowledge_file) == counts["knowledge_distractors"] + 15
+
+    # Second run: every leaf is done, nothing is asked again.
+    lab_server.reset_counters()
+    again = generate_sync(EXAMPLE, config, out, pipeline_path=PIPELINE)  # type: ignore[arg-type]
+    assert lab_server.requests == 0
+    assert all(v["skipped"] for v in again["leaves"].values())
+    assert again["phases"] == entry["phases"]
+    assert _rows(out / "export" / "skills.jsonl") == skills_file
+
+    # Third run with the leaf markers gone: the cache answers everything, same data.
+    before = {
+        p: list(read_records(out / "lab/leaves" / p.replace("/", "__") / "samples.parquet"))
+        for p in leaves
+    }
+    for done in (out / "lab" / "leaves").glob("*/done.json"):
+        done.unlink()
+    third = generate_sync(EXAMPLE, config, out, pipeline_path=PIPELINE)  # type: ignore[arg-type]
+    assert lab_server.requests == 0
+    assert third["accounting"]["cache_hits"] > 0 and third["accounting"]["requests"] == 0
+    after = {
+        p: list(read_records(out / "lab/leaves" / p.replace("/", "__") / "samples.parquet"))
+        for p in leaves
+    }
+    assert after == before
