@@ -68,3 +68,6 @@ from synthloom.cli import assay as _assay  # noqa: E402,F401
 from synthloom.cli import collapse as _collapse  # noqa: E402,F401
 from synthloom.cli import complete as _complete  # noqa: E402,F401
 from synthloom.cli import curate as _curate  # noqa: E402,F401
+from synthloom.cli import generate as _generate  # noqa: E402,F401
+from synthloom.cli import mix as _mix  # noqa: E402,F401
+from synthloom.cli import plan as _plan  # noqa: E402,F401

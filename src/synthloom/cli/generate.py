@@ -1,0 +1,48 @@
+"""``synthloom generate``: run the LAB recipes over a taxonomy into a run directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from synthloom.cli import app
+
+
+@app.command()
+def generate(
+    taxonomy: Path = typer.Argument(..., help="InstructLab taxonomy root (qna.yaml tree)."),
+    pipeline: Path = typer.Option(..., "--pipeline", "-p", help="Pipeline YAML."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory (re-run to resume)."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Override teacher.base_url."),
+    model: str | None = typer.Option(None, "--model", help="Override teacher.model."),
+    subtree: str | None = typer.Option(None, "--subtree", help="Only leaves under this path."),
+    changed_since: str | None = typer.Option(
+        None, "--changed-since", help="Only leaves changed since this git ref."
+    ),
+) -> int:
+    """Generate, judge and mix training data for every chosen leaf of TAXONOMY into OUT."""
+    from synthloom.recipes.lab import generate_sync, load_pipeline
+
+    config = load_pipeline(pipeline)
+    changes = {k: v for k, v in (("base_url", base_url), ("model", model)) if v is not None}
+    if changes:
+        config = config.model_copy(update={"teacher": config.teacher.model_copy(update=changes)})
+    entry = generate_sync(
+        taxonomy,
+        config,
+        out,
+        subtree=subtree,
+        changed_since=changed_since,
+        pipeline_path=pipeline,
+    )
+    acc = entry["accounting"]
+    samples = sum(v["samples"] for v in entry["leaves"].values())
+    rejects = sum(v["rejects"] for v in entry["leaves"].values())
+    typer.echo(
+        f"{entry['status']}: {len(entry['leaves'])} leaves, {samples} samples kept, "
+        f"{rejects} rejected; {acc['requests']} requests, {acc['cache_hits']} from cache; "
+        f"phases {json.dumps(entry['phases'])} -> {out}"
+    )
+    return 0 if entry["status"] == "done" else 1

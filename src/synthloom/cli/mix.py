@@ -1,0 +1,30 @@
+"""``synthloom mix``: write the final training files (messages JSONL) from a mixing YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from synthloom.cli import app
+
+
+@app.command()
+def mix(
+    config: Path = typer.Argument(..., help="Mixing YAML (outputs, sources, seed)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for <output name>.jsonl files."),
+    run: Path | None = typer.Option(
+        None, "--run", help="Run directory for sources that name no 'run'."
+    ),
+) -> int:
+    """Sample phase datasets, seed replay and real data into messages-JSONL training files."""
+    from synthloom.recipes.lab import load_mix
+    from synthloom.recipes.lab import mix as write_mix
+
+    summary = write_mix(
+        load_mix(config), out, base_dir=config.parent, run=run, source_name=str(config)
+    )
+    for info in summary["outputs"].values():
+        parts = ", ".join(f"{s['source']} {s['taken']}/{s['available']}" for s in info["sources"])
+        typer.echo(f"{info['path']}: {info['records']} records ({parts})")
+    return 0
