@@ -1,0 +1,313 @@
+"""The Nemotron pipeline YAML, validated with pydantic; errors name the file, line and field.
+
+Every section is optional except ``teacher`` and ``reward``; a family section that is present is
+switched on, and its topic lists default to the ones in ``defaults.yaml`` beside this module
+(written by us). Topic lists may also come from a file (``topics_file``: one per line, or a YAML
+list), resolved against the pipeline file's folder.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from synthloom.errors import ConfigError
+from synthloom.recipes.nemotron.constraints import CONSTRAINT_TYPES
+from synthloom.reward.base import ATTRIBUTES, RewardWeights
+
+__all__ = ["PipelineConfig", "default_topics", "load_pipeline", "read_topic_file"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TeacherSection(_Strict):
+    base_url: str
+    model: str
+    api_key_env: str | None = "OPENAI_API_KEY"
+    max_in_flight: Annotated[int, Field(ge=1)] = 64
+    temperature: float | None = 0.7
+    top_p: float | None = None
+    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    seed: int | None = 0
+    timeout: Annotated[float, Field(gt=0)] = 600.0
+    max_attempts: Annotated[int, Field(ge=1)] = 6
+    retry_base_delay: Annotated[float, Field(ge=0)] = 0.5
+    max_parse_attempts: Annotated[int, Field(ge=1)] = 3
+
+
+class OpenQASection(_Strict):
+    macro_topics: list[str] | None = None
+    topics_file: str | None = None
+    n_subtopics: Annotated[int, Field(ge=1)] = 3
+    n_questions: Annotated[int, Field(ge=1)] = 3
+    revise: bool = True
+
+
+class WritingSection(_Strict):
+    topics: list[str] | None = None
+    topics_file: str | None = None
+    material_types: list[str] | None = None
+    n_tasks: Annotated[int, Field(ge=1)] = 2
+    revise: bool = True
+
+
+class ClosedQASection(_Strict):
+    documents: list[str] = Field(min_length=1)
+    n_questions: Annotated[int, Field(ge=1)] = 2
+    max_document_chars: Annotated[int, Field(ge=100)] = 6000
+
+
+class MathSection(_Strict):
+    #: school level -> macro topics
+    levels: dict[str, list[str]] | None = None
+    n_subtopics: Annotated[int, Field(ge=1)] = 2
+    n_problems: Annotated[int, Field(ge=1)] = 2
+
+
+class CodingSection(_Strict):
+    topics: list[str] | None = None
+    topics_file: str | None = None
+    levels: list[Literal["beginner", "intermediate", "advanced"]] = [
+        "beginner",
+        "intermediate",
+        "advanced",
+    ]
+    n_problems: Annotated[int, Field(ge=1)] = 2
+
+
+class PromptsFileSection(_Strict):
+    """Prompts the user already has (any record shape ``synthloom.records`` reads)."""
+
+    path: str
+
+
+class FamiliesSection(_Strict):
+    open_qa: OpenQASection | None = None
+    writing: WritingSection | None = None
+    closed_qa: ClosedQASection | None = None
+    math: MathSection | None = None
+    coding: CodingSection | None = None
+    prompts_file: PromptsFileSection | None = None
+
+
+class InstructionFollowingSection(_Strict):
+    fraction: Annotated[float, Field(ge=0, le=1)] = 0.3
+    max_constraints: Annotated[int, Field(ge=1, le=4)] = 2
+    types: list[str] = list(CONSTRAINT_TYPES)
+
+    @model_validator(mode="after")
+    def _known_types(self) -> InstructionFollowingSection:
+        unknown = [t for t in self.types if t not in CONSTRAINT_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown constraint type(s) {unknown}; valid: {', '.join(CONSTRAINT_TYPES)}"
+            )
+        return self
+
+
+class TwoTurnSection(_Strict):
+    fraction: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+
+class DialogueSection(_Strict):
+    count: Annotated[int, Field(ge=1)] = 5
+    #: user turns in the dialogue (the last one is what the responses answer)
+    turns: Annotated[int, Field(ge=2, le=10)] = 3
+
+
+class ResponsesSection(_Strict):
+    k: Annotated[int, Field(ge=1)] = 4
+    temperature: float | None = 0.8
+    top_p: float | None = None
+    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    seed: int | None = 0
+
+
+class RewardSection(_Strict):
+    backend: Literal["nim", "local", "judge"]
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    path: str | None = None
+    batch_size: Annotated[int, Field(ge=1)] = 16
+    weights: list[float] | dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> RewardSection:
+        if self.backend == "nim" and not self.model:
+            raise ValueError("the nim backend needs 'model' (and 'base_url' unless the teacher's)")
+        if self.backend == "local" and not self.path:
+            raise ValueError("the local backend needs 'path', a folder holding the model")
+        if self.weights is not None:
+            try:
+                RewardWeights.from_value(self.weights)
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("field 'weights': ")) from None
+        return self
+
+
+class FilterSection(_Strict):
+    min_scalar: float | None = None
+    min_attributes: dict[str, float] = {}
+    max_attributes: dict[str, float] = {}
+    #: drop responses that break their prompt's instruction-following constraints
+    require_constraints: bool = True
+
+    @model_validator(mode="after")
+    def _known(self) -> FilterSection:
+        unknown = sorted((set(self.min_attributes) | set(self.max_attributes)) - set(ATTRIBUTES))
+        if unknown:
+            raise ValueError(f"unknown attribute(s) {unknown}; valid: {', '.join(ATTRIBUTES)}")
+        return self
+
+
+class PreferenceSection(_Strict):
+    enabled: bool = True
+    min_margin: Annotated[float, Field(ge=0)] = 0.0
+
+
+class PipelineConfig(_Strict):
+    teacher: TeacherSection
+    families: FamiliesSection
+    reward: RewardSection
+    instruction_following: InstructionFollowingSection | None = None
+    two_turn: TwoTurnSection | None = None
+    dialogue: DialogueSection | None = None
+    responses: ResponsesSection = ResponsesSection()
+    filter: FilterSection = FilterSection()
+    preference: PreferenceSection = PreferenceSection()
+    shard_rows: Annotated[int, Field(ge=1)] = 10_000
+    #: folder relative paths are resolved against (the pipeline file's folder)
+    base_dir: str = "."
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> PipelineConfig:
+        if self.preference.enabled and self.responses.k < 2:
+            raise ValueError(
+                "preference pairs need responses.k >= 2; raise k or set preference.enabled: false"
+            )
+        families = self.families
+        if not any(getattr(families, name) is not None for name in FamiliesSection.model_fields):
+            raise ValueError("families: switch on at least one prompt family")
+        return self
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else Path(self.base_dir) / candidate
+
+
+def default_topics() -> dict[str, Any]:
+    """The project's default topic lists (``defaults.yaml``)."""
+    text = (resources.files("synthloom.recipes.nemotron") / "defaults.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def read_topic_file(path: Path, *, field: str) -> list[str]:
+    """Topics from a text file (one per line, ``#`` comments) or a YAML list."""
+    if not path.is_file():
+        raise ConfigError("topic file not found; check the path", path=path, field=field)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"is not valid YAML ({exc})", path=path, field=field) from exc
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError("must hold a list of strings", path=path, field=field)
+        topics = [v.strip() for v in value if v.strip()]
+    else:
+        topics = [
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        ]
+    if not topics:
+        raise ConfigError("holds no topics", path=path, field=field)
+    return topics
+
+
+# ------------------------------------------------------------------------------------------
+# Loading with line numbers
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (or of the deepest ancestor found)."""
+    line = None if node is None else node.start_mark.line + 1
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == key:
+                    node = v
+                    line = k.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def load_pipeline(path: str | Path) -> PipelineConfig:
+    """Read and validate a pipeline YAML; every error is one ConfigError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("pipeline file not found; check the path", path=path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(f"is not valid YAML ({problem})", path=path, line=line) from exc
+    if not isinstance(data, dict):
+        raise ConfigError("must be a YAML mapping of sections (teacher, families, ...)", path=path)
+    data.setdefault("base_dir", str(path.parent))
+    try:
+        config = PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+        # Literal/union branches add type names to loc; keep the user's field names only.
+        loc = tuple(p for p in loc if p not in ("list[float]", "dict[str,float]"))
+        field = ".".join(str(p) for p in loc) or None
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field; check the spelling against the documented sections"
+        raise ConfigError(message, path=path, line=_line_of(node, loc), field=field) from None
+    _check_files(config, path, node)
+    return config
+
+
+def _check_files(config: PipelineConfig, path: Path, node: yaml.Node | None) -> None:
+    """Files named in the config must exist: say which field names a missing one."""
+    fam = config.families
+    named: list[tuple[tuple[int | str, ...], str]] = []
+    for name in ("open_qa", "writing", "coding"):
+        section = getattr(fam, name)
+        if section is not None and section.topics_file:
+            named.append((("families", name, "topics_file"), section.topics_file))
+    if fam.closed_qa is not None:
+        for i, doc in enumerate(fam.closed_qa.documents):
+            named.append((("families", "closed_qa", "documents", i), doc))
+    if fam.prompts_file is not None:
+        named.append((("families", "prompts_file", "path"), fam.prompts_file.path))
+    if config.reward.path:
+        named.append((("reward", "path"), config.reward.path))
+    for loc, value in named:
+        if not config.resolve(value).exists():
+            raise ConfigError(
+                f"{value!r} not found (relative paths are read from the pipeline file's folder)",
+                path=path,
+                line=_line_of(node, loc),
+                field=".".join(str(p) for p in loc),
+            )

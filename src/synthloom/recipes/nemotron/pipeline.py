@@ -1,0 +1,404 @@
+"""The Nemotron pipeline: prompts -> k responses -> reward scores -> SFT and preference data.
+
+    prompts/     prompt records (Parquet) and rejects.jsonl (unreadable lists, failed turns)
+    responses/   every scored response: prompt turns + answer, ``meta.reward`` and ``meta.sample``
+    sft/         best-of-k response per prompt among those passing the thresholds
+    pairs/       preference records (messages = prompt, chosen, rejected) with their margin
+    export/      sft.jsonl (messages) and dpo.jsonl (TRL's prompt / chosen / rejected)
+
+Responses and scores are handled one prompt at a time: its k answers are requested together,
+scored together, and the prompt's SFT choice and pair are written as soon as they are known, so
+memory stays flat however many prompts there are. Every model call (teacher, reward endpoint,
+judge) goes through the run's SQLite cache: a rerun, or a run resumed after a kill, asks the
+servers nothing they already answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from synthloom.engine.executor import bounded_map
+from synthloom.engine.rundir import RunDir
+from synthloom.llm.accounting import Accounting
+from synthloom.llm.backends import Backend, OpenAIHTTPBackend
+from synthloom.llm.cache import ResponseCache
+from synthloom.llm.client import TeacherClient
+from synthloom.llm.retry import RetryPolicy
+from synthloom.llm.types import Request, SamplingParams
+from synthloom.recipes.nemotron.config import PipelineConfig
+from synthloom.recipes.nemotron.constraints import check_all
+from synthloom.recipes.nemotron.prompts import PromptGenerator
+from synthloom.records import ParquetShardWriter, make_record, write_jsonl, write_parquet
+from synthloom.reward.base import RewardModel, RewardWeights
+from synthloom.reward.judge import JudgeReward
+from synthloom.reward.nim import NIMReward, NIMRewardBackend
+from synthloom.reward.select import Thresholds, best_of_k, preference_pair
+
+__all__ = ["STAGE", "make_reward_model", "run_pipeline", "run_pipeline_sync"]
+
+STAGE = "nemotron"
+
+#: Called with a snapshot dict (``prompts``, ``prompts_done``, ``responses``, ``pairs``, ...).
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+def _retry(config: PipelineConfig) -> RetryPolicy:
+    t = config.teacher
+    return RetryPolicy(max_attempts=t.max_attempts, base_delay=t.retry_base_delay)
+
+
+def make_reward_model(
+    config: PipelineConfig,
+    *,
+    cache: ResponseCache | None,
+    teacher_backend: Backend | None = None,
+    accounting: Accounting | None = None,
+) -> RewardModel:
+    """The reward backend the config names (it shares the run's cache)."""
+    section = config.reward
+    base_url = section.base_url or config.teacher.base_url
+    if section.backend == "nim":
+        assert section.model is not None
+        backend = NIMRewardBackend(
+            base_url,
+            api_key_env=section.api_key_env or "NVIDIA_API_KEY",
+            timeout=config.teacher.timeout,
+        )
+        client = TeacherClient(backend, cache=cache, retry=_retry(config), accounting=accounting)
+        return NIMReward(client, model=section.model)
+    if section.backend == "judge":
+        judge_backend = (
+            teacher_backend
+            if teacher_backend is not None and section.base_url is None
+            else OpenAIHTTPBackend(
+                base_url,
+                api_key_env=section.api_key_env or config.teacher.api_key_env,
+                timeout=config.teacher.timeout,
+            )
+        )
+        client = TeacherClient(
+            judge_backend, cache=cache, retry=_retry(config), accounting=accounting
+        )
+        return JudgeReward(
+            client,
+            model=section.model or config.teacher.model,
+            max_parse_attempts=config.teacher.max_parse_attempts,
+        )
+    from synthloom.reward.local import LocalClassifierReward
+
+    assert section.path is not None
+    return LocalClassifierReward(config.resolve(section.path), batch_size=section.batch_size)
+
+
+def _prompt_of(record: dict[str, Any]) -> list[dict[str, str]]:
+    return [dict(m) for m in record["messages"]]
+
+
+class _Writers:
+    def __init__(self, out: Path, shard_rows: int) -> None:
+        for name in ("responses", "sft", "pairs"):
+            folder = out / name
+            folder.mkdir(parents=True, exist_ok=True)
+            # Outputs are rebuilt from the cache on every run; stale shards would duplicate.
+            for old in folder.glob("part-*.parquet*"):
+                old.unlink()
+        self.responses = ParquetShardWriter(out / "responses", rows_per_shard=shard_rows)
+        self.sft = ParquetShardWriter(out / "sft", rows_per_shard=shard_rows)
+        self.pairs = ParquetShardWriter(out / "pairs", rows_per_shard=shard_rows, preference=True)
+        export = out / "export"
+        export.mkdir(exist_ok=True)
+        self.sft_path = export / "sft.jsonl"
+        self.dpo_path = export / "dpo.jsonl"
+        self._sft_tmp = self.sft_path.with_suffix(".jsonl.tmp").open("w", encoding="utf-8")
+        self._dpo_tmp = self.dpo_path.with_suffix(".jsonl.tmp").open("w", encoding="utf-8")
+
+    def sft_line(self, messages: list[dict[str, str]]) -> None:
+        self._sft_tmp.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+
+    def dpo_line(self, prompt: list[dict[str, str]], chosen: str, rejected: str) -> None:
+        # TRL's conversational preference format: the shared prompt turns, then one assistant
+        # turn each for chosen and rejected.
+        row = {
+            "prompt": prompt,
+            "chosen": [{"role": "assistant", "content": chosen}],
+            "rejected": [{"role": "assistant", "content": rejected}],
+        }
+        self._dpo_tmp.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def close(self, *, complete: bool) -> None:
+        for writer in (self.responses, self.sft, self.pairs):
+            writer.close()
+        self._sft_tmp.close()
+        self._dpo_tmp.close()
+        for tmp, final in (
+            (self.sft_path.with_suffix(".jsonl.tmp"), self.sft_path),
+            (self.dpo_path.with_suffix(".jsonl.tmp"), self.dpo_path),
+        ):
+            if complete:
+                tmp.replace(final)
+            else:
+                tmp.unlink(missing_ok=True)
+
+
+class _Counts:
+    def __init__(self) -> None:
+        self.prompts = 0
+        self.prompts_done = 0
+        self.responses = 0
+        self.response_failures = 0
+        self.scored = 0
+        self.reward_failures = 0
+        self.filtered = 0
+        self.constraint_failures = 0
+        self.sft = 0
+        self.pairs = 0
+        self.pair_skips: dict[str, int] = {}
+        self.seconds_waiting = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "seconds_waiting"}
+
+
+async def run_pipeline(
+    config: PipelineConfig,
+    out: str | Path,
+    *,
+    teacher_backend: Backend | None = None,
+    reward_model: RewardModel | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Run the whole pipeline into the run directory ``out``; returns the run.json entry.
+
+    ``teacher_backend`` / ``reward_model`` override the ones the config names (for Python users
+    with their own). Rerunning resumes: every answered call comes from the cache.
+    """
+    started = time.monotonic()
+    run = RunDir(out).open()
+    out = run.path
+    cache = ResponseCache(run.cache_path)
+    teacher_acc = Accounting()
+    reward_acc = Accounting()
+    teacher = TeacherClient(
+        teacher_backend
+        or OpenAIHTTPBackend(
+            config.teacher.base_url,
+            api_key_env=config.teacher.api_key_env,
+            timeout=config.teacher.timeout,
+        ),
+        cache=cache,
+        retry=_retry(config),
+        accounting=teacher_acc,
+    )
+    reward = reward_model or make_reward_model(
+        config, cache=cache, teacher_backend=teacher_backend, accounting=reward_acc
+    )
+    weights = RewardWeights.from_value(config.reward.weights, field="reward.weights")
+    thresholds = Thresholds(
+        min_scalar=config.filter.min_scalar,
+        min_attributes=config.filter.min_attributes,
+        max_attributes=config.filter.max_attributes,
+    )
+    counts = _Counts()
+    run.update_stage(
+        STAGE,
+        status="running",
+        config=config.model_dump(mode="json"),
+        reward_backend=reward.describe(),
+        weights=weights.as_dict(),
+    )
+    status = "failed"
+    writers: _Writers | None = None
+    try:
+        generator = PromptGenerator(config, teacher)
+        prompt_started = time.monotonic()
+        prompts = await generator.generate()
+        prompt_seconds = time.monotonic() - prompt_started
+        counts.prompts = len(prompts)
+        write_parquet(prompts, out / "prompts" / "prompts.parquet")
+        write_jsonl(generator.rejects, out / "prompts" / "rejects.jsonl")
+
+        writers = _Writers(out, config.shard_rows)
+        section = config.responses
+        k = section.k
+        params = [
+            SamplingParams(
+                temperature=section.temperature,
+                top_p=section.top_p,
+                max_tokens=section.max_tokens,
+                seed=None if section.seed is None else section.seed + sample,
+            )
+            for sample in range(k)
+        ]
+
+        async def one_prompt(record: dict[str, Any]) -> dict[str, Any]:
+            prompt = _prompt_of(record)
+            asked = time.monotonic()
+            results = await asyncio.gather(
+                *(
+                    teacher.run(
+                        Request(
+                            model=config.teacher.model,
+                            messages=prompt,
+                            params=params[s],
+                            sample=s,
+                        ),
+                        max_parse_attempts=config.teacher.max_parse_attempts,
+                    )
+                    for s in range(k)
+                )
+            )
+            answers = [
+                (s, r.completion.text)
+                for s, r in enumerate(results)
+                if r.ok and r.completion is not None and r.completion.text.strip()
+            ]
+            scores = await reward.score(
+                [[*prompt, {"role": "assistant", "content": a}] for _, a in answers]
+            )
+            counts.seconds_waiting += time.monotonic() - asked
+            return {
+                "record": record,
+                "prompt": prompt,
+                "answers": answers,
+                "scores": scores,
+                "failed": k - len(answers),
+            }
+
+        in_flight = max(1, config.teacher.max_in_flight // k)
+        last = time.monotonic()
+        async for group in bounded_map(prompts, one_prompt, max_in_flight=in_flight):
+            _handle_group(group, writers, weights, thresholds, config, counts)
+            counts.prompts_done += 1
+            now = time.monotonic()
+            if on_progress is not None and now - last > 0.25:
+                on_progress(counts.as_dict())
+                last = now
+        status = "done"
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        status = "interrupted"
+        raise
+    finally:
+        if writers is not None:
+            writers.close(complete=status == "done")
+        await teacher.aclose()
+        await reward.aclose()
+        cache.close()
+        elapsed = time.monotonic() - started
+        entry = run.update_stage(
+            STAGE,
+            status=status,
+            counts=counts.as_dict(),
+            teacher_accounting=teacher_acc.to_dict(),
+            reward_accounting=reward_acc.to_dict(),
+            elapsed_s=round(elapsed, 3),
+        )
+    if on_progress is not None:
+        on_progress(counts.as_dict())
+    entry["run_dir"] = str(out)
+    entry["prompt_seconds"] = round(prompt_seconds, 3)
+    entry["response_seconds_waiting"] = round(counts.seconds_waiting, 3)
+    return entry
+
+
+def _handle_group(
+    group: dict[str, Any],
+    writers: _Writers,
+    weights: RewardWeights,
+    thresholds: Thresholds,
+    config: PipelineConfig,
+    counts: _Counts,
+) -> None:
+    """Write one prompt's scored responses, its best-of-k SFT record and its preference pair."""
+    record, prompt = group["record"], group["prompt"]
+    counts.responses += len(group["answers"])
+    counts.response_failures += group["failed"]
+    constraints = record["meta"].get("constraints")
+    scored: list[tuple[int, str, dict[str, float], dict[str, Any] | None]] = []
+    for (sample, answer), result in zip(group["answers"], group["scores"], strict=True):
+        if not result.ok:
+            counts.reward_failures += 1
+            continue
+        reward = result.as_meta(weights)
+        check = check_all(constraints, answer) if constraints else None
+        meta = {**record["meta"], "prompt_id": record["id"], "sample": sample, "reward": reward}
+        if check is not None:
+            meta["constraints_check"] = check
+        messages = [*prompt, {"role": "assistant", "content": answer}]
+        writers.responses.write(make_record(messages, meta))
+        counts.scored += 1
+        scored.append((sample, answer, reward, check))
+    eligible = []
+    for item in scored:
+        if thresholds.failure(item[2]) is not None:
+            counts.filtered += 1
+        elif config.filter.require_constraints and item[3] is not None and not item[3]["passed"]:
+            counts.constraint_failures += 1
+        else:
+            eligible.append(item)
+    best = best_of_k([item[2]["scalar"] for item in eligible])
+    if best is not None:
+        sample, answer, reward, _ = eligible[best]
+        messages = [*prompt, {"role": "assistant", "content": answer}]
+        meta = {
+            **record["meta"],
+            "prompt_id": record["id"],
+            "sample": sample,
+            "reward": reward,
+            "candidates": len(scored),
+        }
+        writers.sft.write(make_record(messages, meta))
+        writers.sft_line(messages)
+        counts.sft += 1
+    if config.preference.enabled:
+        choice = preference_pair(
+            [item[2]["scalar"] for item in scored], min_margin=config.preference.min_margin
+        )
+        if choice.ok:
+            assert choice.chosen is not None and choice.rejected is not None
+            chosen, rejected = scored[choice.chosen], scored[choice.rejected]
+            meta = {
+                **record["meta"],
+                "prompt_id": record["id"],
+                "margin": round(choice.margin, 6),
+                "chosen_reward": chosen[2],
+                "rejected_reward": rejected[2],
+            }
+            writers.pairs.write(
+                make_record(
+                    prompt,
+                    meta,
+                    chosen=[{"role": "assistant", "content": chosen[1]}],
+                    rejected=[{"role": "assistant", "content": rejected[1]}],
+                )
+            )
+            writers.dpo_line(prompt, chosen[1], rejected[1])
+            counts.pairs += 1
+        else:
+            reason = (choice.reason or "").split(" ")[0] if choice.reason else "none"
+            key = {"margin": "margin", "all": "tie", "needs": "too_few"}.get(reason, reason)
+            counts.pair_skips[key] = counts.pair_skips.get(key, 0) + 1
+
+
+def run_pipeline_sync(
+    config: PipelineConfig,
+    out: str | Path,
+    *,
+    teacher_backend: Backend | None = None,
+    reward_model: RewardModel | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Blocking ``run_pipeline``."""
+    return asyncio.run(
+        run_pipeline(
+            config,
+            out,
+            teacher_backend=teacher_backend,
+            reward_model=reward_model,
+            on_progress=on_progress,
+        )
+    )

@@ -1,0 +1,253 @@
+"""Each prompt family end to end against the fake teacher and NIM-style reward model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from fakeserver import FakeServer, reward_for
+from synthloom.recipes.nemotron import check_all, load_pipeline, run_pipeline_sync
+from synthloom.records import read_records
+from synthloom.reward import ATTRIBUTES, DEFAULT_WEIGHTS
+from tests.recipes.nemotron.conftest import teacher_script
+
+
+def _write_config(
+    tmp_path: Path, server: FakeServer, families: dict[str, Any], **extra: Any
+) -> Path:
+    config = {
+        "teacher": {
+            "base_url": server.url,
+            "model": "fake-teacher",
+            "api_key_env": None,
+            "max_in_flight": 8,
+            "retry_base_delay": 0.0,
+        },
+        "families": families,
+        "responses": {"k": 3},
+        "reward": {"backend": "nim", "model": "fake-reward"},
+        **extra,
+    }
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def _run(path: Path, out: Path) -> dict[str, Any]:
+    return run_pipeline_sync(load_pipeline(path), out)
+
+
+def _records(folder: Path) -> list[dict[str, Any]]:
+    return [r for shard in sorted(folder.glob("part-*.parquet")) for r in read_records(shard)]
+
+
+def _check_outputs(out: Path, k: int) -> list[dict[str, Any]]:
+    responses = _records(out / "responses")
+    for rec in responses:
+        reward = rec["meta"]["reward"]
+        expected = reward_for(rec["messages"][-1]["content"])
+        assert [reward[a] for a in ATTRIBUTES] == pytest.approx(expected)
+        assert reward["scalar"] == pytest.approx(
+            sum(w * e for w, e in zip(DEFAULT_WEIGHTS, expected, strict=True)), abs=1e-5
+        )
+    by_prompt: dict[str, list[dict[str, Any]]] = {}
+    for rec in responses:
+        by_prompt.setdefault(rec["meta"]["prompt_id"], []).append(rec)
+    assert all(len(group) == k for group in by_prompt.values())
+
+    def eligible(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [g for g in group if g["meta"].get("constraints_check", {"passed": True})["passed"]]
+
+    sft = _records(out / "sft")
+    assert len(sft) == sum(1 for group in by_prompt.values() if eligible(group))
+    for rec in sft:
+        group = eligible(by_prompt[rec["meta"]["prompt_id"]])
+        assert rec["meta"]["reward"]["scalar"] == max(g["meta"]["reward"]["scalar"] for g in group)
+    dpo = [json.loads(line) for line in (out / "export" / "dpo.jsonl").read_text().splitlines()]
+    pairs = _records(out / "pairs")
+    assert len(dpo) == len(pairs) > 0
+    for row in dpo:
+        assert set(row) == {"prompt", "chosen", "rejected"}
+        assert row["prompt"][-1]["role"] == "user"
+        assert row["chosen"][0]["role"] == "assistant" and row["chosen"] != row["rejected"]
+    return responses
+
+
+def test_open_qa_tree_with_revision(server: FakeServer, tmp_path: Path) -> None:
+    path = _write_config(
+        tmp_path,
+        server,
+        {"open_qa": {"macro_topics": ["Astronomy", "Cooking"], "n_subtopics": 2, "n_questions": 2}},
+    )
+    entry = _run(path, tmp_path / "run")
+    prompts = list(read_records(tmp_path / "run" / "prompts" / "prompts.parquet"))
+    assert len(prompts) == 2 * 2 * 2
+    for rec in prompts:
+        meta = rec["meta"]["nemotron"]
+        assert meta["family"] == "open_qa" and meta["topic"] in ("Astronomy", "Cooking")
+        assert meta["subtopic"].startswith("Subtopic")  # bold markers and preamble stripped
+        assert rec["messages"][0]["content"] == f"In detail: {meta['original']}"
+    _check_outputs(tmp_path / "run", 3)
+    assert entry["status"] == "done" and entry["counts"]["prompts"] == 8
+
+
+def test_writing_closed_qa_math_coding(server: FakeServer, tmp_path: Path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("The river Lune floods every spring because the snow melts.", encoding="utf-8")
+    families = {
+        "writing": {"topics": ["rivers"], "material_types": ["poem", "email"], "n_tasks": 2},
+        "closed_qa": {"documents": ["doc.txt"], "n_questions": 3},
+        "math": {"levels": {"middle school": ["geometry"]}, "n_subtopics": 2, "n_problems": 2},
+        "coding": {"topics": ["recursion"], "levels": ["beginner", "advanced"], "n_problems": 2},
+    }
+    path = _write_config(tmp_path, server, families)
+    _run(path, tmp_path / "run")
+    prompts = list(read_records(tmp_path / "run" / "prompts" / "prompts.parquet"))
+    by_family: dict[str, list[dict[str, Any]]] = {}
+    for rec in prompts:
+        by_family.setdefault(rec["meta"]["nemotron"]["family"], []).append(rec)
+    assert len(by_family["writing"]) == 2 * 2
+    assert all(
+        r["messages"][0]["content"].startswith("In detail: Write a piece")
+        for r in by_family["writing"]
+    )
+    assert len(by_family["closed_qa"]) == 3
+    for rec in by_family["closed_qa"]:
+        text = rec["messages"][0]["content"]
+        assert text.startswith("The river Lune") and text.endswith(
+            rec["meta"]["nemotron"]["question"]
+        )
+    assert len(by_family["math"]) == 2 * 2
+    assert {r["meta"]["nemotron"]["level"] for r in by_family["math"]} == {"middle school"}
+    assert len(by_family["coding"]) == 2 * 2
+    assert {r["meta"]["nemotron"]["level"] for r in by_family["coding"]} == {"beginner", "advanced"}
+    _check_outputs(tmp_path / "run", 3)
+
+
+def test_instruction_following_two_turn_and_dialogue(server: FakeServer, tmp_path: Path) -> None:
+    families = {
+        "coding": {"topics": ["sorting", "strings"], "levels": ["beginner"], "n_problems": 3}
+    }
+    path = _write_config(
+        tmp_path,
+        server,
+        families,
+        instruction_following={"fraction": 0.5, "max_constraints": 2},
+        two_turn={"fraction": 1.0},
+        dialogue={"count": 2, "turns": 3},
+    )
+    _run(path, tmp_path / "run")
+    prompts = list(read_records(tmp_path / "run" / "prompts" / "prompts.parquet"))
+    constrained = [r for r in prompts if "constraints" in r["meta"]]
+    assert constrained, "some prompts carry constraints"
+    for rec in constrained:
+        assert 1 <= len(rec["meta"]["constraints"]) <= 2
+    two_turn = [r for r in prompts if r["meta"]["nemotron"].get("turns") == 2]
+    dialogues = [r for r in prompts if r["meta"]["nemotron"].get("dialogue")]
+    singles_unconstrained = [
+        r for r in prompts if len(r["messages"]) == 1 and "constraints" not in r["meta"]
+    ]
+    assert len(two_turn) == len(singles_unconstrained)
+    for rec in two_turn:
+        assert [m["role"] for m in rec["messages"]] == ["user", "assistant", "user"]
+        assert rec["messages"][2]["content"].startswith("Could you go into more detail")
+    assert len(dialogues) == 2
+    for rec in dialogues:
+        assert [m["role"] for m in rec["messages"]] == ["user", "assistant"] * 2 + ["user"]
+    responses = _check_outputs(tmp_path / "run", 3)
+    checked = [r for r in responses if "constraints_check" in r["meta"]]
+    assert len(checked) == 3 * len(constrained)
+    # The fake teacher ignores constraints, so some responses break them; SFT keeps none of those.
+    assert any(not r["meta"]["constraints_check"]["passed"] for r in checked)
+    for rec in _records(tmp_path / "run" / "sft"):
+        if "constraints" in rec["meta"]:
+            assert check_all(rec["meta"]["constraints"], rec["messages"][-1]["content"])["passed"]
+
+
+def test_rerun_asks_the_servers_nothing(server: FakeServer, tmp_path: Path) -> None:
+    path = _write_config(
+        tmp_path,
+        server,
+        {"open_qa": {"macro_topics": ["Tides"], "n_subtopics": 2, "n_questions": 2}},
+        two_turn={"fraction": 0.5},
+    )
+    _run(path, tmp_path / "run")
+    first = server.requests
+    dpo_first = (tmp_path / "run" / "export" / "dpo.jsonl").read_text()
+    sft_first = (tmp_path / "run" / "export" / "sft.jsonl").read_text()
+    entry = _run(path, tmp_path / "run")
+    assert server.requests == first
+    assert entry["teacher_accounting"]["requests"] == 0
+    assert entry["reward_accounting"]["requests"] == 0
+    assert sorted(dpo_first.splitlines()) == sorted(
+        (tmp_path / "run" / "export" / "dpo.jsonl").read_text().splitlines()
+    )
+    assert sorted(sft_first.splitlines()) == sorted(
+        (tmp_path / "run" / "export" / "sft.jsonl").read_text().splitlines()
+    )
+    run_json = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run_json["stages"]["nemotron"]["status"] == "done"
+    # Outputs are rebuilt, not appended to.
+    assert (
+        pq.ParquetFile(next((tmp_path / "run" / "sft").glob("part-*.parquet"))).metadata.num_rows
+        == entry["counts"]["sft"]
+    )
+
+
+def test_unreadable_lists_become_rejects(make_server: Any, tmp_path: Path) -> None:
+    def script(body: dict[str, Any], endpoint: str) -> str | None:
+        prompt = body["messages"][-1]["content"]
+        if "distinct subtopics" in prompt and "Broken" in prompt:
+            return "I would rather not make a list today."
+        return teacher_script(body, endpoint)
+
+    server = make_server(script)
+    path = _write_config(
+        tmp_path,
+        server,
+        {
+            "open_qa": {
+                "macro_topics": ["Broken", "Fine"],
+                "n_subtopics": 2,
+                "n_questions": 1,
+                "revise": False,
+            }
+        },
+    )
+    entry = _run(path, tmp_path / "run")
+    rejects = [
+        json.loads(x)
+        for x in (tmp_path / "run" / "prompts" / "rejects.jsonl").read_text().splitlines()
+    ]
+    assert len(rejects) == 1
+    assert rejects[0]["meta"]["topic"] == "Broken"
+    assert "no numbered, bulleted, JSON or YAML list" in rejects[0]["reason"]
+    assert rejects[0]["raw"] == "I would rather not make a list today."
+    assert entry["counts"]["prompts"] == 2  # the other topic's tree is complete
+
+
+def test_thresholds_and_margin_filter(server: FakeServer, tmp_path: Path) -> None:
+    path = _write_config(
+        tmp_path,
+        server,
+        {"coding": {"topics": ["loops"], "levels": ["beginner"], "n_problems": 4}},
+        filter={"min_scalar": 3.0},
+        preference={"min_margin": 1.5},
+    )
+    entry = _run(path, tmp_path / "run")
+    responses = _records(tmp_path / "run" / "responses")
+    groups: dict[str, list[float]] = {}
+    for rec in responses:
+        groups.setdefault(rec["meta"]["prompt_id"], []).append(rec["meta"]["reward"]["scalar"])
+    expected_sft = sum(1 for s in groups.values() if max(s) >= 3.0)
+    expected_pairs = sum(1 for s in groups.values() if max(s) - min(s) >= 1.5)
+    assert entry["counts"]["sft"] == expected_sft
+    assert entry["counts"]["pairs"] == expected_pairs
+    assert entry["counts"]["pair_skips"].get("margin", 0) == len(groups) - expected_pairs
+    for rec in _records(tmp_path / "run" / "pairs"):
+        assert rec["meta"]["margin"] >= 1.5
