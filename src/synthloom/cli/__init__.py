@@ -70,4 +70,5 @@ from synthloom.cli import complete as _complete  # noqa: E402,F401
 from synthloom.cli import curate as _curate  # noqa: E402,F401
 from synthloom.cli import generate as _generate  # noqa: E402,F401
 from synthloom.cli import mix as _mix  # noqa: E402,F401
+from synthloom.cli import nemotron as _nemotron  # noqa: E402,F401
 from synthloom.cli import plan as _plan  # noqa: E402,F401

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from synthloom.errors import ConfigError
 from synthloom.recipes.nemotron.constraints import CONSTRAINT_TYPES
@@ -144,12 +151,19 @@ class RewardSection(_Strict):
             raise ValueError("the nim backend needs 'model' (and 'base_url' unless the teacher's)")
         if self.backend == "local" and not self.path:
             raise ValueError("the local backend needs 'path', a folder holding the model")
-        if self.weights is not None:
+        return self
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(
+        cls, value: list[float] | dict[str, float] | None
+    ) -> list[float] | dict[str, float] | None:
+        if value is not None:
             try:
-                RewardWeights.from_value(self.weights)
+                RewardWeights.from_value(value)
             except ConfigError as exc:
                 raise ValueError(str(exc).removeprefix("field 'weights': ")) from None
-        return self
+        return value
 
 
 class FilterSection(_Strict):
