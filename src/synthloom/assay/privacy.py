@@ -150,9 +150,11 @@ def exact_copies(reference_keys: Sequence[str], synthetic_keys: Sequence[str]) -
 _PRIMES = (2_147_483_629, 2_147_483_587)
 _BASES = (1_000_003, 911_382_323)
 _CHUNK = 1 << 21  # characters per chunk: keeps every prefix sum below 2**53
-# A private window repeated more often than this contributes only its first occurrences to the
-# longest-span search (its text is boilerplate, and the pairs would grow quadratically).
+# The longest-span search pairs each shared synthetic window with up to 64 of its private
+# occurrences, fewer when that would exceed the pair budget (pairs grow with the product of
+# copying and repetition inside the private texts).
 _MAX_OCCURRENCES = 64
+_PAIR_BUDGET = 4_000_000
 
 
 def _normalise(text: str) -> str:
@@ -260,11 +262,15 @@ def _shared_runs(
     bitmap[(priv_sorted & low).astype(np.int64)] = True
     maybe = bitmap[(syn_hash & low).astype(np.int64)]
     syn_hash, syn_pos = syn_hash[maybe], syn_pos[maybe]
-    lo = np.searchsorted(priv_sorted, syn_hash, side="left")
-    hi = np.searchsorted(priv_sorted, syn_hash, side="right")
-    count = np.minimum(hi - lo, _MAX_OCCURRENCES)
-    hit = count > 0
-    lo, count, spos = lo[hit], count[hit], syn_pos[hit]
+    # A hash table over the distinct private hashes: much faster than a binary search per
+    # window when most windows are shared.
+    distinct, first, occurrences = np.unique(priv_sorted, return_index=True, return_counts=True)
+    found = pd.Index(distinct).get_indexer(pd.Index(syn_hash))
+    hit = found >= 0
+    found, spos = found[hit], syn_pos[hit]
+    cap = int(np.clip(_PAIR_BUDGET // max(len(found), 1), 1, _MAX_OCCURRENCES))
+    lo = first[found]
+    count = np.minimum(occurrences[found], cap)
     if len(spos) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
@@ -284,6 +290,32 @@ def _shared_runs(
     return syn_start, syn_start + diagonal[run_start], run_len
 
 
+def _extend(
+    syn: _Corpus, doc: int, priv: _Corpus, pdoc: int, a: int, p: int, n: int
+) -> tuple[int, int, int]:
+    """Grow the shared stretch syn[a:a+n] == priv[p:p+n] both ways inside its two texts."""
+    s_lo, s_hi = int(syn.starts[doc]), int(syn.starts[doc] + syn.lengths[doc])
+    p_lo, p_hi = int(priv.starts[pdoc]), int(priv.starts[pdoc] + priv.lengths[pdoc])
+    step = 64
+    while True:  # forward, a block at a time, then a character at a time
+        room = min(s_hi - (a + n), p_hi - (p + n))
+        if room >= step and syn.text[a + n : a + n + step] == priv.text[p + n : p + n + step]:
+            n += step
+        elif room > 0 and syn.text[a + n] == priv.text[p + n]:
+            n += 1
+        else:
+            break
+    while True:  # backward
+        room = min(a - s_lo, p - p_lo)
+        if room >= step and syn.text[a - step : a] == priv.text[p - step : p]:
+            a, p, n = a - step, p - step, n + step
+        elif room > 0 and syn.text[a - 1] == priv.text[p - 1]:
+            a, p, n = a - 1, p - 1, n + 1
+        else:
+            break
+    return a, p, n
+
+
 def verbatim_overlap(
     synthetic_texts: Sequence[str], private_texts: Sequence[str], *, span: int = 50
 ) -> dict[str, Any]:
@@ -299,9 +331,11 @@ def verbatim_overlap(
     "examples": up to 10 of {"synthetic_index", "private_index", "text"}, the longest shared
     text of each of the first flagged records}``; texts are cut to 200 characters.
 
-    Exact up to hash collisions (two 31-bit polynomial hashes; every reported stretch is
-    checked against the text), except that a window repeated more than 64 times in the private
-    texts takes part in the longest-span search through its first 64 occurrences only.
+    The counts are exact up to hash collisions (two 31-bit polynomial hashes; every reported
+    stretch is also checked against the text). The longest spans are exact unless a shared
+    window occurs in the private texts more often than the search follows (64 occurrences,
+    fewer when the synthetic set shares millions of windows): then they may be shorter than the
+    truth, never longer.
     """
     if span < 1:
         raise InputError("must be at least 1", field="span")
@@ -316,21 +350,24 @@ def verbatim_overlap(
     syn_hash, syn_pos = hasher.hashes(syn)
     syn_start, priv_start, windows = _shared_runs(syn_hash, syn_pos, priv_sorted, priv_pos_sorted)
 
-    # Best (longest verified) stretch per synthetic record.
-    best: dict[
-        int, tuple[int, int, int, int]
-    ] = {}  # doc -> (length, syn start, priv start, priv doc)
+    # Best (longest verified) stretch per synthetic record: runs sorted by record, longest first.
+    best: dict[int, tuple[int, int, int, int]] = {}  # record -> (length, syn, priv, priv doc)
     lengths = windows + span - 1
     syn_docs = syn.doc_of(syn_start)
-    priv_docs = priv.doc_of(priv_start)
-    for k in np.argsort(-lengths, kind="stable"):
-        doc = int(syn_docs[k])
-        if doc in best:
-            continue
-        a, p, n = int(syn_start[k]), int(priv_start[k]), int(lengths[k])
-        if syn.text[a : a + n] != priv.text[p : p + n]:
-            continue  # a hash collision, not shared text
-        best[doc] = (n, a, p, int(priv_docs[k]))
+    order = np.lexsort((-lengths, syn_docs))
+    firsts = np.flatnonzero(np.diff(syn_docs[order], prepend=-1) != 0)
+    ends = np.append(firsts[1:], len(order)) if len(order) else firsts
+    for first, end in zip(firsts.tolist(), ends.tolist(), strict=True):
+        for k in order[first:end].tolist():
+            a, p, n = int(syn_start[k]), int(priv_start[k]), int(lengths[k])
+            if syn.text[a : a + n] != priv.text[p : p + n]:
+                continue  # a hash collision, not shared text
+            doc, pdoc = int(syn_docs[k]), int(priv.doc_of(np.array([p]))[0])
+            # Where the search followed fewer occurrences, a stretch may continue past the
+            # windows it paired: extend it along its diagonal to its full length.
+            a, p, n = _extend(syn, doc, priv, pdoc, a, p, n)
+            best[doc] = (n, a, p, pdoc)
+            break
 
     def example(doc: int) -> dict[str, Any]:
         n, a, _, pdoc = best[doc]
@@ -420,7 +457,8 @@ def pii_summary(
 # --------------------------------------------------------------------------------------------
 # Tables: distance to closest record and membership inference
 
-_MAX_CATEGORIES = 200
+# Pairs of rows compared per block: small enough to stay in cache, large enough for numpy.
+_BLOCK_PAIRS = 1 << 19
 
 
 def split_holdout(
@@ -441,63 +479,70 @@ def split_holdout(
     return df[~held].reset_index(drop=True), df[held].reset_index(drop=True)
 
 
-class _MixedEncoder:
-    """Rows to vectors whose L1 distance, divided by the column count, is a Gower distance.
+@dataclass
+class _Table:
+    """Columns ready for Gower distances: floats (NaN = missing) or category codes."""
 
-    Numeric (and datetime) columns are min-max scaled on the real data, a missing value adding
-    1 through an indicator; categorical columns are one-hot with weight 0.5, so two different
-    categories are 1 apart. The 200 most frequent real categories of a column get their own
-    indicator, the rest share one.
+    numeric: list[npt.NDArray[np.float64]]
+    codes: list[npt.NDArray[np.int64]]
+    rows: int
+
+
+def _encode(
+    frames: Sequence[pd.DataFrame], columns: list[Any], kinds: dict[str, str]
+) -> list[_Table]:
+    """Encode several tables alike: one category code space per column across all of them."""
+    tables = [_Table([], [], len(f)) for f in frames]
+    for col in columns:
+        kind = kinds.get(str(col)) or _infer_kind(frames[0][col])
+        if kind == "numeric":
+            for table, frame in zip(tables, frames, strict=True):
+                table.numeric.append(_as_float(frame[col], col))
+        else:
+            # Missing values form one category of their own, so two missing values are equal.
+            joined = pd.concat([_as_categories(f[col]) for f in frames], ignore_index=True)
+            codes, _ = pd.factorize(joined.astype(str))
+            offset = 0
+            for table in tables:
+                table.codes.append(codes[offset : offset + table.rows].astype(np.int64))
+                offset += table.rows
+    return tables
+
+
+def _gower_nearest(query: _Table, reference: _Table) -> npt.NDArray[np.float64]:
+    """Distance of each query row to its closest reference row, SDMetrics' DCR conventions.
+
+    Per numeric column ``min(|x - y| / range, 1)`` with the range of the reference rows (a
+    zero range counts any difference as 1), 1 when exactly one side is missing, 0 when both are;
+    per categorical column 0 when equal, else 1; the mean over columns.
     """
-
-    def __init__(self, real: pd.DataFrame, kinds: dict[str, str] | None) -> None:
-        kinds = dict(kinds or {})
-        unknown = [c for c in kinds if c not in real.columns]
-        if unknown:
-            raise InputError(
-                f"kinds names column(s) not in the data: {', '.join(map(str, unknown))}",
-                field="kinds",
-            )
-        bad = {c: k for c, k in kinds.items() if k not in ("numeric", "categorical")}
-        if bad:
-            col, kind = next(iter(bad.items()))
-            raise InputError(f"kind {kind!r}; use numeric or categorical", field=f"kinds.{col}")
-        self.columns = list(real.columns)
-        self.numeric: dict[str, tuple[float, float, bool]] = {}  # lo, scale, has missing
-        self.categories: dict[str, list[Any]] = {}
-        for col in self.columns:
-            series = real[col]
-            kind = kinds.get(col) or _infer_kind(series)
-            if kind == "numeric":
-                values = _as_float(series, col)
-                finite = values[~np.isnan(values)]
-                lo = float(finite.min()) if len(finite) else 0.0
-                hi = float(finite.max()) if len(finite) else 0.0
-                self.numeric[col] = (lo, (hi - lo) or 1.0, bool(np.isnan(values).any()))
+    n_cols = len(query.numeric) + len(query.codes)
+    inv_ranges: list[float | None] = []
+    for values in reference.numeric:
+        finite = values[~np.isnan(values)]
+        span = float(finite.max() - finite.min()) if len(finite) else 0.0
+        inv_ranges.append(1.0 / span if span > 0 else None)
+    out = np.empty(query.rows)
+    block = max(1, _BLOCK_PAIRS // max(reference.rows, 1))
+    for lo in range(0, query.rows, block):
+        hi = min(query.rows, lo + block)
+        total = np.zeros((hi - lo, reference.rows))
+        for q_all, r, inv in zip(query.numeric, reference.numeric, inv_ranges, strict=True):
+            q = q_all[lo:hi, None]
+            diff = np.abs(q - r[None, :])
+            if inv is None:
+                diff = (diff > 0).astype(np.float64)
             else:
-                counts = _as_categories(series).value_counts()
-                self.categories[col] = list(counts.index[:_MAX_CATEGORIES])
-
-    def transform(self, df: pd.DataFrame) -> npt.NDArray[np.float64]:
-        blocks: list[npt.NDArray[np.float64]] = []
-        for col in self.columns:
-            series = df[col]
-            if col in self.numeric:
-                lo, scale, _ = self.numeric[col]
-                values = (_as_float(series, col) - lo) / scale
-                missing = np.isnan(values)
-                blocks.append(np.where(missing, 0.0, values)[:, None])
-                blocks.append(missing.astype(np.float64)[:, None])
-            else:
-                cats = self.categories[col]
-                lookup = {c: i for i, c in enumerate(cats)}
-                codes = np.array(
-                    [lookup.get(v, len(cats)) for v in _as_categories(series)], dtype=np.int64
-                )
-                onehot = np.zeros((len(df), len(cats) + 1), dtype=np.float64)
-                onehot[np.arange(len(df)), codes] = 0.5
-                blocks.append(onehot)
-        return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
+                np.minimum(diff * inv, 1.0, out=diff)
+            missing = np.isnan(diff)
+            if missing.any():
+                one_side = np.isnan(q) != np.isnan(r)[None, :]
+                diff[missing] = one_side[missing]
+            total += diff
+        for qc, rc in zip(query.codes, reference.codes, strict=True):
+            total += qc[lo:hi, None] != rc[None, :]
+        out[lo:hi] = total.min(axis=1) / n_cols
+    return out
 
 
 _MISSING = "\x00<missing>"
@@ -543,8 +588,8 @@ def _prepare(
     kinds: dict[str, str] | None,
     max_rows: int,
     seed: int,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
-    """Encoded (train, holdout, synthetic), each subsampled to ``max_rows``, and column count."""
+) -> tuple[_Table, _Table, _Table]:
+    """Encoded (train, holdout, synthetic), each subsampled to ``max_rows`` rows."""
     for name, frame in (("train", real_train), ("holdout", real_holdout), ("synthetic", synthetic)):
         if len(frame) == 0:
             raise DataFormatError(f"the {name} table has no rows; distances need at least one")
@@ -559,6 +604,17 @@ def _prepare(
                 f"{', '.join(map(str, missing))}",
                 field=str(missing[0]),
             )
+    kinds = dict(kinds or {})
+    unknown = [c for c in kinds if c not in map(str, columns)]
+    if unknown:
+        raise InputError(
+            f"kinds names column(s) not in the data: {', '.join(unknown)}", field="kinds"
+        )
+    for col, kind in kinds.items():
+        if kind not in ("numeric", "categorical"):
+            raise InputError(f"kind {kind!r}; use numeric or categorical", field=f"kinds.{col}")
+    if max_rows < 1:
+        raise InputError("must be at least 1", field="max_rows")
     rng = np.random.default_rng(seed)
 
     def sample(frame: pd.DataFrame) -> pd.DataFrame:
@@ -567,22 +623,10 @@ def _prepare(
             frame = frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
         return frame.reset_index(drop=True)
 
-    train, holdout, synth = sample(real_train), sample(real_holdout), sample(synthetic)
-    encoder = _MixedEncoder(pd.concat([train, holdout], ignore_index=True), kinds)
-    return (
-        encoder.transform(train),
-        encoder.transform(holdout),
-        encoder.transform(synth),
-        len(columns),
+    train, holdout, synth = _encode(
+        [sample(real_train), sample(real_holdout), sample(synthetic)], columns, kinds
     )
-
-
-def _nearest(reference: npt.NDArray[np.float64], query: npt.NDArray[np.float64]) -> Any:
-    from sklearn.neighbors import NearestNeighbors
-
-    index = NearestNeighbors(n_neighbors=1, metric="manhattan").fit(reference)
-    distances, _ = index.kneighbors(query)
-    return distances[:, 0]
+    return train, holdout, synth
 
 
 def distance_to_closest_record(
@@ -596,11 +640,13 @@ def distance_to_closest_record(
 ) -> dict[str, Any]:
     """Distance of synthetic rows to the closest training row, against a held-out baseline.
 
-    Distances are Gower-like (mean over columns of a per-column distance in [0, 1]: scaled
-    absolute difference for numbers, 0/1 for categories; see ``_MixedEncoder``). ``kinds`` maps a
-    column to ``"numeric"`` or ``"categorical"`` where the dtype would mislead. Each table is
-    subsampled to ``max_rows`` rows (seeded). A generator that copies its training rows puts
-    synthetic rows much closer to them than fresh real rows (the holdout) are.
+    The distance is SDMetrics' DCR distance (a Gower distance): the mean over columns of
+    ``min(|x - y| / range, 1)`` for numbers and datetimes, with the range of the rows searched,
+    and of 0/1 (equal or not) for categories; a missing value is 1 from any value and 0 from
+    another missing one. ``kinds`` maps a column to ``"numeric"`` or ``"categorical"`` where the
+    dtype would mislead. Each table is subsampled to ``max_rows`` rows (seeded). A generator
+    that copies its training rows puts synthetic rows much closer to them than fresh real rows
+    (the holdout) are.
 
     Returns:
         synthetic_median: median distance of a synthetic row to its closest training row
@@ -608,38 +654,33 @@ def distance_to_closest_record(
         synthetic_p5, holdout_p5: 5th percentiles of the two
         synthetic_share_closer_than_holdout_p5: share of synthetic rows closer to train than
             the holdout's 5th percentile (about 0.05 without copying, near 1 for copies)
-        share_synthetic_closer_to_train_than_holdout: share of synthetic rows closer to their
-            nearest training row than to their nearest holdout row, ties counted half (1.0 for
-            copies)
-        share_expected_without_copying: that share for a generator that does not copy,
-            n_train / (n_train + n_holdout) (0.5 with equal sizes)
+        share_synthetic_closer_to_train_than_holdout: share of synthetic rows strictly closer to
+            their nearest training row than to their nearest holdout row (SDMetrics'
+            DCROverfittingProtection ``closer_to_training``; 1.0 for copies)
+        share_expected_without_copying: what that share is for a generator that does not copy
+            (ties aside): n_train / (n_train + n_holdout), 0.5 with equal sizes
         synthetic_share_exact_match, holdout_share_exact_match: share at distance 0
         n_train, n_holdout, n_synthetic, n_columns: the sizes used
     """
-    train, holdout, synth, n_columns = _prepare(
-        real_train, real_holdout, synthetic, kinds, max_rows, seed
-    )
-    d_syn = _nearest(train, synth) / n_columns
-    d_hold = _nearest(train, holdout) / n_columns
+    train, holdout, synth = _prepare(real_train, real_holdout, synthetic, kinds, max_rows, seed)
+    d_syn = _gower_nearest(synth, train)
+    d_hold = _gower_nearest(holdout, train)
+    d_syn_hold = _gower_nearest(synth, holdout)
     hold_p5 = float(np.percentile(d_hold, 5))
-    # Closer to train than to holdout: by symmetry a generator that does not copy lands nearer
-    # to train with probability n_train / (n_train + n_holdout); copies land there always.
-    d_syn_hold = _nearest(holdout, synth) / n_columns
-    closer = np.mean((d_syn < d_syn_hold) + 0.5 * (d_syn == d_syn_hold))
     return {
         "synthetic_median": float(np.median(d_syn)),
         "holdout_median": float(np.median(d_hold)),
         "synthetic_p5": float(np.percentile(d_syn, 5)),
         "holdout_p5": hold_p5,
         "synthetic_share_closer_than_holdout_p5": float(np.mean(d_syn < hold_p5)),
-        "share_synthetic_closer_to_train_than_holdout": float(closer),
-        "share_expected_without_copying": len(train) / (len(train) + len(holdout)),
+        "share_synthetic_closer_to_train_than_holdout": float(np.mean(d_syn < d_syn_hold)),
+        "share_expected_without_copying": train.rows / (train.rows + holdout.rows),
         "synthetic_share_exact_match": float(np.mean(d_syn == 0.0)),
         "holdout_share_exact_match": float(np.mean(d_hold == 0.0)),
-        "n_train": len(train),
-        "n_holdout": len(holdout),
-        "n_synthetic": len(synth),
-        "n_columns": n_columns,
+        "n_train": train.rows,
+        "n_holdout": holdout.rows,
+        "n_synthetic": synth.rows,
+        "n_columns": len(train.numeric) + len(train.codes),
     }
 
 
@@ -660,7 +701,7 @@ def membership_inference_auc(
     """
     from sklearn.metrics import roc_auc_score
 
-    train, holdout, synth, _ = _prepare(real_train, real_holdout, synthetic, kinds, max_rows, seed)
-    scores = -np.concatenate([_nearest(synth, train), _nearest(synth, holdout)])
-    labels = np.concatenate([np.ones(len(train)), np.zeros(len(holdout))])
+    train, holdout, synth = _prepare(real_train, real_holdout, synthetic, kinds, max_rows, seed)
+    scores = -np.concatenate([_gower_nearest(train, synth), _gower_nearest(holdout, synth)])
+    labels = np.concatenate([np.ones(train.rows), np.zeros(holdout.rows)])
     return float(roc_auc_score(labels, scores))
