@@ -42,6 +42,34 @@ def _progress_bar(quiet: bool) -> Any:
     )
 
 
+def _complete_on_ray(
+    prompts: Path,
+    out: Path,
+    config: Any,
+    address: str | None,
+    actors: int,
+    per_actor_in_flight: int,
+    shard_size: int,
+) -> int:
+    from synthloom.engine.ray_executor import RayOptions, complete_dataset_ray
+
+    options = RayOptions(
+        address=address,
+        actors=actors,
+        per_actor_in_flight=per_actor_in_flight,
+        shard_size=shard_size,
+    )
+    entry = complete_dataset_ray(prompts, out, config, options=options)
+    acc = entry["accounting_total"]
+    print(
+        f"synthloom complete (ray): {entry['records']} records in {entry['output']} "
+        f"({entry['shards']} shards: {entry['shards_run']} run, {entry['shards_skipped']} "
+        f"already done, {entry['shard_retries']} retried; {acc['cache_hits']} from cache, "
+        f"{entry['failures']} failed; {acc['requests']} requests, {acc['total_tokens']} tokens)",
+    )
+    return 0
+
+
 @app.command()
 def complete(
     prompts: Path = typer.Argument(
@@ -100,6 +128,16 @@ def complete(
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No progress bar; print only the summary line."
     ),
+    executor: str = typer.Option(
+        "local", "--executor", help="local | ray (shards of --shard-rows records on actors)."
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
+    ),
+    actors: int = typer.Option(2, "--actors", help="Ray: teacher-client actors."),
+    per_actor_in_flight: int = typer.Option(
+        16, "--per-actor-in-flight", help="Ray: requests in flight per actor."
+    ),
 ) -> int:
     """Answer every prompt in PROMPTS with the teacher, N samples each, into OUT."""
     from synthloom.engine import CompleteConfig, complete_dataset_sync
@@ -136,9 +174,15 @@ def complete(
         price_per_1k_prompt=price_prompt,
         price_per_1k_completion=price_completion,
     )
+    if executor not in ("local", "ray"):
+        raise InputError("must be local or ray", field="--executor")
     if dry_run:
         typer.echo(json.dumps(render(prompts, config), indent=2, ensure_ascii=False))
         return 0
+    if executor == "ray":
+        return _complete_on_ray(
+            prompts, out, config, ray_address, actors, per_actor_in_flight, shard_rows
+        )
 
     bar = _progress_bar(quiet)
     on_progress = None

@@ -260,11 +260,11 @@ class _Stage:
 
     # -- work -----------------------------------------------------------------------------
 
-    def requests(self, done: array[int]) -> Iterator[Request]:
+    def requests(self, done: array[int], index_offset: int = 0) -> Iterator[Request]:
         n = self.config.n
         pointer = 0
         n_done = len(done)
-        for index, record in enumerate(read_records(self.prompts)):
+        for index, record in enumerate(read_records(self.prompts), start=index_offset):
             context = _split_prompt(record)
             for sample in range(n):
                 key = index * n + sample
@@ -393,12 +393,15 @@ async def complete_dataset(
     backend: Backend | None = None,
     on_progress: ProgressCallback | None = None,
     progress_interval: float = 0.25,
+    index_offset: int = 0,
 ) -> dict[str, Any]:
     """Answer every prompt in ``prompts`` with the teacher; write the run into ``out``.
 
     Returns the stage's run.json entry (see the README section on ``synthloom complete``).
     Re-running with the same arguments resumes; different arguments into the same ``out``
-    raise InputError. ``backend`` overrides the one the config names.
+    raise InputError. ``backend`` overrides the one the config names. ``index_offset``: the
+    index of the first prompt in a larger dataset (a shard of the Ray executor), so that
+    ``prompt_index`` in the records is the record's index in the whole dataset.
     """
     config.validate()
     prompts = Path(prompts)
@@ -471,7 +474,7 @@ async def complete_dataset(
     try:
         last_flush = last_save = time.monotonic()
         async for result in run_requests(
-            stage.requests(done),
+            stage.requests(done, index_offset),
             client,
             max_in_flight=config.max_in_flight,
             parse=_json_parse if config.json_mode else None,

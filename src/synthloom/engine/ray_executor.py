@@ -1,0 +1,484 @@
+"""The Ray executor: the ``complete`` stage sharded by record index over an actor pool.
+
+Layout on the run's storage (a local or shared-filesystem path)::
+
+    <run>/run.json                      the stage entry, with ``"executor": "ray"``
+    <run>/<stage>/part-<shard>.parquet  the records of one shard, sorted by (prompt, sample)
+    <run>/<stage>/rejects/ failures/    the same, per shard, where a shard has any
+    <run>/_ray/<stage>/shards.json      how the input was cut (records, shard size, shards)
+    <run>/_ray/<stage>/shard-<k>/       one shard's own run: input.parquet, cache.sqlite,
+                                        run.json, its Parquet parts, and done.json (the marker)
+
+Why a cache file per shard: SQLite must not be shared between nodes over a network filesystem
+(its locks are not reliable there), while one writer per file is safe anywhere. A shard is only
+ever run by one actor at a time, so its cache has one writer, and a retried or resumed shard
+finds every answer its earlier attempt stored. Each shard is run by the local engine itself
+(:func:`synthloom.engine.complete.complete_dataset` with the shard's ``index_offset``), so the
+records are the local executor's records, byte for byte, and resume inside a shard works the
+same way.
+
+Failure rules: a shard whose worker died (``RayActorError``) is run again, on the restarted
+actor, up to ``max_shard_retries`` times; an exception raised by our code in a shard fails the
+whole run at once with :class:`ShardFailed`, naming the shard and its record range; the run is
+only reported done when every shard has its marker. A shard whose marker counts failed requests
+(the server gave up on them) is run again by the next invocation, like the local executor does.
+
+Nothing here imports ray at module level: the local path never needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from synthloom.engine.complete import CompleteConfig, complete_dataset, count_prompts
+from synthloom.engine.rundir import RunDir
+from synthloom.errors import DataFormatError, InputError, MissingDependencyError, SynthloomError
+from synthloom.llm.accounting import Accounting
+from synthloom.records import read_records, write_parquet
+
+__all__ = [
+    "RayOptions",
+    "ShardFailed",
+    "complete_dataset_ray",
+    "import_ray",
+    "init_ray",
+    "ray_shard_dir",
+]
+
+# A restarting actor answers ActorUnavailableError; wait up to this many times 0.1 s for it.
+_MAX_UNAVAILABLE_WAITS = 1200
+
+#: Called on the driver after every finished shard with a snapshot (see ``_snapshot``).
+ShardProgress = Callable[[dict[str, Any]], None]
+
+
+class ShardFailed(SynthloomError):
+    """A shard of a Ray run failed in a way a retry cannot fix (our code, or its input)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RayOptions:
+    """Where and how wide a Ray run is.
+
+    ``address``: a cluster to join (``ray://host:10001`` or ``host:6379``); None uses
+    ``RAY_ADDRESS`` when set, else starts a local Ray. Total requests in flight are
+    ``actors * per_actor_in_flight``. ``shard_size``: records per shard (a shard is the unit
+    of retry and resume; keep it well above ``per_actor_in_flight`` so an actor's in-flight
+    window stays full for most of a shard). ``num_cpus`` only applies to a local Ray.
+    """
+
+    address: str | None = None
+    actors: int = 2
+    per_actor_in_flight: int = 16
+    shard_size: int = 1000
+    max_shard_retries: int = 3
+    num_cpus: int | None = None
+
+    def validate(self) -> None:
+        checks = [
+            (self.actors >= 1, "--actors", "must be >= 1"),
+            (self.per_actor_in_flight >= 1, "--per-actor-in-flight", "must be >= 1"),
+            (self.shard_size >= 1, "--shard-size", "must be >= 1"),
+            (self.max_shard_retries >= 0, "max_shard_retries", "must be >= 0"),
+        ]
+        for ok, name, message in checks:
+            if not ok:
+                raise InputError(message, field=name)
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or MissingDependencyError naming the extra to install."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise MissingDependencyError("the Ray executor", "ray", "ray[data]") from exc
+    return ray
+
+
+def init_ray(options: RayOptions) -> bool:
+    """Connect to (or start) Ray unless this process already has; True if this call did."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    address = options.address or os.environ.get("RAY_ADDRESS") or None
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address is None and options.num_cpus is not None:
+        kwargs["num_cpus"] = options.num_cpus
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise InputError(
+            f"cannot connect to Ray at {address} ({exc}); check --ray-address / RAY_ADDRESS",
+            field="--ray-address",
+        ) from exc
+    return True
+
+
+def ray_shard_dir(out: str | Path, stage: str, shard: int) -> Path:
+    """The working folder of one shard of a Ray ``complete`` run."""
+    return Path(out) / "_ray" / stage / f"shard-{shard:05d}"
+
+
+# ------------------------------------------------------------------------------------------
+# Sharding the input (driver side)
+
+
+def _fingerprint(prompts: Path, config: CompleteConfig, shard_size: int) -> str:
+    stat = prompts.stat()
+    ident = {
+        "input": str(prompts.resolve()),
+        "size": stat.st_size,
+        "config": config.defining(),
+        "shard_size": shard_size,
+        "executor": "ray",
+    }
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode("utf-8")).hexdigest()[:32]
+
+
+def _write_atomic_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _shard_inputs(prompts: Path, out: Path, stage: str, shard_size: int) -> int:
+    """Cut the prompts into ``input.parquet`` files of ``shard_size`` records; the count.
+
+    Done once per run (``shards.json`` records it); every record is validated here, so a bad
+    record fails the run before any teacher call, naming its shard and its line.
+    """
+    manifest = out / "_ray" / stage / "shards.json"
+    if manifest.exists():
+        return int(json.loads(manifest.read_text(encoding="utf-8"))["shards"])
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    shard = 0
+    buffer: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal shard
+        folder = ray_shard_dir(out, stage, shard)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / "input.parquet.tmp"
+        write_parquet(buffer, tmp)
+        tmp.replace(folder / "input.parquet")
+        buffer.clear()
+        shard += 1
+
+    records: Iterator[dict[str, Any]] = read_records(prompts)
+    index = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except DataFormatError as exc:
+            raise DataFormatError(
+                f"shard {index // shard_size} (record {index}): {exc}", path=None
+            ) from exc
+        buffer.append(record)
+        index += 1
+        if len(buffer) == shard_size:
+            flush()
+    if buffer:
+        flush()
+    _write_atomic_json(manifest, {"records": index, "shard_size": shard_size, "shards": shard})
+    return shard
+
+
+# ------------------------------------------------------------------------------------------
+# One shard (runs inside an actor)
+
+
+def _sorted_records(folder: Path) -> list[dict[str, Any]]:
+    records = [r for part in sorted(folder.glob("part-*.parquet")) for r in read_records(part)]
+    records.sort(
+        key=lambda r: (r["meta"]["teacher"]["prompt_index"], r["meta"]["teacher"]["sample"])
+    )
+    return records
+
+
+def _publish(records: list[dict[str, Any]], target: Path) -> None:
+    """Write a shard's records to ``target`` atomically (or remove it when there are none)."""
+    if not records:
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    write_parquet(records, tmp)
+    tmp.replace(target)
+
+
+def run_shard(
+    *,
+    out: str,
+    shard: int,
+    start: int,
+    end: int,
+    config: CompleteConfig,
+) -> dict[str, Any]:
+    """Run one shard with the local engine and publish its records; returns its marker."""
+    folder = ray_shard_dir(out, config.stage, shard)
+    marker = folder / "done.json"
+    marker.unlink(missing_ok=True)
+    entry = asyncio.run(
+        complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
+    )
+    stage_dir = folder / config.stage
+    name = f"part-{shard:05d}.parquet"
+    published = Path(out) / config.stage
+    records = _sorted_records(stage_dir)
+    _publish(records, published / name)
+    _publish(_sorted_records(stage_dir / "rejects"), published / "rejects" / name)
+    failures = _sorted_records(stage_dir / "failures")
+    _publish(failures, published / "failures" / name)
+    done = {
+        "shard": shard,
+        "start": start,
+        "end": end,
+        "records": len(records),
+        "failures": len(failures),
+        "accounting": entry.get("accounting", {}),
+        "accounting_total": entry.get("accounting_total", {}),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_atomic_json(marker, done)
+    return done
+
+
+class TeacherWorker:
+    """An actor: runs one shard at a time with ``per_actor_in_flight`` requests in flight."""
+
+    def __init__(self, out: str, config: CompleteConfig) -> None:
+        self.out = out
+        self.config = config
+
+    def run(self, shard: int, start: int, end: int) -> dict[str, Any]:
+        return run_shard(out=self.out, shard=shard, start=start, end=end, config=self.config)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+# ------------------------------------------------------------------------------------------
+# The driver
+
+
+def _read_marker(out: Path, stage: str, shard: int) -> dict[str, Any] | None:
+    path = ray_shard_dir(out, stage, shard) / "done.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else None
+
+
+def _crash_types(ray: Any) -> tuple[type[BaseException], ...]:
+    """The exceptions that mean a worker died (retry the shard), not that our code failed."""
+    exc = ray.exceptions
+    names = ("RayActorError", "WorkerCrashedError", "NodeDiedError")
+    return tuple(getattr(exc, n) for n in names if hasattr(exc, n))
+
+
+def complete_dataset_ray(
+    prompts: str | Path,
+    out: str | Path,
+    config: CompleteConfig,
+    *,
+    options: RayOptions | None = None,
+    on_progress: ShardProgress | None = None,
+) -> dict[str, Any]:
+    """``complete_dataset`` on Ray: the same records, sharded by record index over actors.
+
+    Returns the stage's run.json entry plus ``run_dir`` and ``output``. Re-running with the
+    same arguments skips finished shards and replays stored answers from the shard caches.
+    Raises ShardFailed when a shard fails in our code or keeps crashing its worker.
+    """
+    options = options or RayOptions()
+    config.validate()
+    options.validate()
+    prompts = Path(prompts)
+    out = Path(out)
+    total = count_prompts(prompts)
+    shard_config = replace(config, max_in_flight=options.per_actor_in_flight)
+    fingerprint = _fingerprint(prompts, shard_config, options.shard_size)
+    run = RunDir(out)
+    existing = run.stage(config.stage) if run.run_json.exists() else None
+    if existing is not None and existing.get("fingerprint") not in (None, fingerprint):
+        raise InputError(
+            f"already holds a '{config.stage}' run with other prompts or settings (or another "
+            "executor or shard size); use the same arguments to resume, or a new --out",
+            path=out,
+        )
+    ray = import_ray()
+    run.open()
+    started = time.monotonic()
+    n_shards = _shard_inputs(prompts, out, config.stage, options.shard_size)
+    bounds = [
+        (k, k * options.shard_size, min((k + 1) * options.shard_size, total))
+        for k in range(n_shards)
+    ]
+    todo: deque[tuple[int, int, int]] = deque()
+    skipped = 0
+    for shard, start, end in bounds:
+        marker = _read_marker(out, config.stage, shard)
+        if marker is not None and int(marker.get("failures", 0)) == 0:
+            skipped += 1
+        else:
+            todo.append((shard, start, end))
+    invocations = int((existing or {}).get("invocations", 0)) + 1
+    run.update_stage(
+        config.stage,
+        fingerprint=fingerprint,
+        executor="ray",
+        input=str(prompts),
+        config=config.snapshot(),
+        ray={
+            "actors": options.actors,
+            "per_actor_in_flight": options.per_actor_in_flight,
+            "shard_size": options.shard_size,
+        },
+        shards=n_shards,
+        status="running",
+        invocations=invocations,
+    )
+
+    started_ray = init_ray(options) if todo else False
+    worker_cls = ray.remote(max_restarts=options.max_shard_retries + 1, max_task_retries=0)(
+        TeacherWorker
+    )
+    n_actors = min(options.actors, len(todo))
+    actors = [worker_cls.remote(str(out), shard_config) for _ in range(n_actors)]
+    crashes = _crash_types(ray)
+    unavailable = getattr(ray.exceptions, "ActorUnavailableError", ())
+    waits: dict[int, int] = {}
+    running: dict[Any, tuple[int, int, int, int]] = {}
+    attempts: dict[int, int] = {}
+    retried: set[int] = set()
+    finished = 0
+    status = "failed"
+    error: str | None = None
+
+    def submit(actor_index: int) -> None:
+        if todo:
+            shard, start, end = todo.popleft()
+            ref = actors[actor_index].run.remote(shard, start, end)
+            running[ref] = (shard, start, end, actor_index)
+
+    try:
+        for i in range(n_actors):
+            submit(i)
+        while running:
+            ready, _ = ray.wait(list(running), num_returns=1)
+            ref = ready[0]
+            shard, start, end, actor_index = running.pop(ref)
+            try:
+                ray.get(ref)
+            except unavailable:
+                # The actor is restarting after a crash: not a new failure; ask again shortly.
+                waits[shard] = waits.get(shard, 0) + 1
+                if waits[shard] > _MAX_UNAVAILABLE_WAITS:
+                    raise ShardFailed(
+                        f"shard {shard} (records {start}-{end - 1} of {prompts}): its worker "
+                        "stayed unavailable; see the Ray logs"
+                    ) from None
+                time.sleep(0.1)
+                retried.add(shard)
+                todo.appendleft((shard, start, end))
+            except crashes as exc:
+                attempts[shard] = attempts.get(shard, 0) + 1
+                if attempts[shard] > options.max_shard_retries:
+                    raise ShardFailed(
+                        f"shard {shard} (records {start}-{end - 1} of {prompts}): its worker "
+                        f"died {attempts[shard]} times ({type(exc).__name__}); see the Ray logs"
+                    ) from exc
+                retried.add(shard)
+                todo.appendleft((shard, start, end))
+            except ray.exceptions.RayTaskError as exc:
+                cause = exc.cause if isinstance(exc.cause, BaseException) else exc
+                raise ShardFailed(
+                    f"shard {shard} (records {start}-{end - 1} of {prompts}) failed: "
+                    f"{type(cause).__name__}: {cause}".splitlines()[0]
+                ) from exc
+            else:
+                finished += 1
+            submit(actor_index)
+            if on_progress is not None:
+                on_progress(
+                    {
+                        "shards": n_shards,
+                        "skipped": skipped,
+                        "finished": finished,
+                        "retried": len(retried),
+                        "running": len(running),
+                        "last_actor": actor_index,
+                        "actors": actors,
+                        "elapsed": time.monotonic() - started,
+                    }
+                )
+        missing = [k for k, _, _ in bounds if _read_marker(out, config.stage, k) is None]
+        if missing:
+            raise ShardFailed(
+                f"shards {missing[:10]} of {prompts} have no completion marker; run again"
+            )
+        status = "done"
+    except SynthloomError as exc:
+        error = str(exc)
+        raise
+    except BaseException:
+        status = "interrupted"
+        raise
+    finally:
+        # Killing the actors stops their in-flight shards; what they stored stays cached.
+        for actor in actors:
+            ray.kill(actor, no_restart=True)
+        if started_ray:
+            ray.shutdown()
+        fields = _totals(out, config, bounds)
+        fields.update(
+            status=status,
+            shards_skipped=skipped,
+            shards_run=finished,
+            shard_retries=len(retried),
+            elapsed_s=round(time.monotonic() - started, 3),
+        )
+        if error is not None:
+            fields["error"] = error
+        if status == "done":
+            fields["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        run.update_stage(config.stage, **fields)
+    entry = run.stage(config.stage) or {}
+    entry["run_dir"] = str(out)
+    entry["output"] = str(run.stage_dir(config.stage))
+    return entry
+
+
+def _totals(
+    out: Path, config: CompleteConfig, bounds: list[tuple[int, int, int]]
+) -> dict[str, Any]:
+    """Counts summed over the shard markers present (finished shards only)."""
+    prices = (config.price_per_1k_prompt, config.price_per_1k_completion)
+    total = Accounting()
+    records = failures = done = 0
+    for shard, _, _ in bounds:
+        marker = _read_marker(out, config.stage, shard)
+        if marker is None:
+            continue
+        done += 1
+        records += int(marker["records"])
+        failures += int(marker["failures"])
+        total = total.add(Accounting.from_dict(marker.get("accounting_total", {})))
+    return {
+        "items_total": sum(end - start for _, start, end in bounds) * config.n,
+        "records": records,
+        "failures": failures,
+        "shards_done": done,
+        "accounting_total": total.to_dict(*prices),
+    }

@@ -1,0 +1,244 @@
+"""The Ray executor for ``complete``: equal to the local executor, resume, crashes, failures."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakeserver import FakeServer
+from synthloom.cli import main
+from synthloom.engine import CompleteConfig, complete_dataset_sync
+from synthloom.engine.ray_executor import (
+    RayOptions,
+    ShardFailed,
+    complete_dataset_ray,
+    import_ray,
+    ray_shard_dir,
+)
+from synthloom.errors import DataFormatError, MissingDependencyError
+from synthloom.records import read_records, write_jsonl
+
+pytestmark = pytest.mark.slow
+
+
+def _prompts(path: Path, n: int) -> Path:
+    write_jsonl(
+        [
+            {
+                "messages": [
+                    {"role": "system", "content": "be brief"},
+                    {
+                        "role": "user",
+                        "content": f"question {i}: why is {i} {'odd' if i % 2 else 'even'}?",
+                    },
+                ],
+                "meta": {"row": i},
+            }
+            for i in range(n)
+        ],
+        path,
+    )
+    return path
+
+
+def _config(server: FakeServer) -> CompleteConfig:
+    return CompleteConfig(
+        model="fake-teacher",
+        base_url=server.url,
+        n=2,
+        seed=7,
+        temperature=0.7,
+        api_key_env=None,
+        max_attempts=2,
+        base_delay=0.01,
+        max_delay=0.02,
+    )
+
+
+def _records(folder: Path) -> list[str]:
+    return sorted(
+        json.dumps(r, sort_keys=True)
+        for part in sorted(folder.glob("part-*.parquet"))
+        for r in read_records(part)
+    )
+
+
+def _cached_answers(out: Path, shards: int) -> int:
+    total = 0
+    for k in range(shards):
+        path = ray_shard_dir(out, "complete", k) / "cache.sqlite"
+        if path.exists():
+            with sqlite3.connect(path) as db:
+                # A shard killed as it opened its cache may have no table yet.
+                tables = db.execute("SELECT name FROM sqlite_master WHERE name='responses'")
+                if tables.fetchone() is not None:
+                    total += db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+    return total
+
+
+def test_ray_records_equal_the_local_executor(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 37)
+    config = _config(server)
+    local = complete_dataset_sync(prompts, tmp_path / "local", config)
+    server.reset_counters()
+    options = RayOptions(actors=2, per_actor_in_flight=3, shard_size=10)
+    entry = complete_dataset_ray(prompts, tmp_path / "ray", config, options=options)
+    assert entry["status"] == "done" and entry["shards"] == 4 and entry["shards_done"] == 4
+    assert entry["records"] == local["records"] == 74
+    assert _records(tmp_path / "ray" / "complete") == _records(tmp_path / "local" / "complete")
+    # Total in flight never exceeds actors x per-actor.
+    assert 1 <= server.max_in_flight <= 6
+    # Each published shard holds its own index range, in order.
+    part = list(read_records(tmp_path / "ray" / "complete" / "part-00002.parquet"))
+    indexes = [(r["meta"]["teacher"]["prompt_index"], r["meta"]["teacher"]["sample"]) for r in part]
+    assert indexes == [(i, s) for i in range(20, 30) for s in range(2)]
+
+
+def test_interrupted_run_resumes_without_repeating_a_stored_call(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 48)
+    config = _config(server)
+    out = tmp_path / "ray"
+    options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=8)
+
+    def stop(snapshot: dict[str, Any]) -> None:
+        if snapshot["finished"] >= 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        complete_dataset_ray(prompts, out, config, options=options, on_progress=stop)
+    state = json.loads((out / "run.json").read_text())["stages"]["complete"]
+    assert state["status"] == "interrupted" and 1 <= state["shards_done"] < 6
+    marker = ray_shard_dir(out, "complete", 0) / "done.json"
+    done_before = {
+        k: (ray_shard_dir(out, "complete", k) / "done.json").read_text()
+        for k in range(6)
+        if (ray_shard_dir(out, "complete", k) / "done.json").exists()
+    }
+    stored = _cached_answers(out, 6)
+    server.reset_counters()
+    entry = complete_dataset_ray(prompts, out, config, options=options)
+    assert entry["status"] == "done" and entry["records"] == 96
+    assert entry["shards_skipped"] == len(done_before)
+    # Only the answers never stored are asked again; finished shards are left untouched.
+    assert server.requests == 96 - stored
+    for k, text in done_before.items():
+        assert (ray_shard_dir(out, "complete", k) / "done.json").read_text() == text
+    assert marker.exists()
+    local = complete_dataset_sync(prompts, tmp_path / "local", config)
+    assert local["records"] == 96
+    assert _records(out / "complete") == _records(tmp_path / "local" / "complete")
+
+
+def test_a_killed_actors_shard_is_redone(ray_session: Any, tmp_path: Path) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 40)
+    killed: list[int] = []
+
+    def kill_once(snapshot: dict[str, Any]) -> None:
+        # The actor that just finished a shard has been handed the next one: kill it mid-shard.
+        if not killed and snapshot["running"] >= 1:
+            killed.append(snapshot["last_actor"])
+            ray_session.kill(snapshot["actors"][snapshot["last_actor"]], no_restart=False)
+
+    with FakeServer(latency=0.1) as server:
+        config = _config(server)
+        options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=8)
+        entry = complete_dataset_ray(
+            prompts, tmp_path / "ray", config, options=options, on_progress=kill_once
+        )
+        asked = server.requests
+        local = complete_dataset_sync(prompts, tmp_path / "local", config)
+    assert killed and entry["shard_retries"] >= 1
+    assert entry["status"] == "done" and entry["records"] == local["records"] == 80
+    assert _records(tmp_path / "ray" / "complete") == _records(tmp_path / "local" / "complete")
+    # At most the requests in flight on the killed actor are asked twice.
+    assert 80 <= asked <= 80 + options.per_actor_in_flight
+
+
+def test_a_bad_record_fails_before_any_call_naming_shard_and_line(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 30)
+    lines = prompts.read_text().splitlines()
+    lines[24] = '{"messages": [{"role": "user"}]}'
+    prompts.write_text("\n".join(lines) + "\n")
+    options = RayOptions(actors=1, per_actor_in_flight=2, shard_size=10)
+    with pytest.raises(DataFormatError, match=r"shard 2 \(record 24\).*p\.jsonl:25"):
+        complete_dataset_ray(prompts, tmp_path / "ray", _config(server), options=options)
+    assert server.requests == 0
+
+
+def test_an_error_in_a_shard_fails_the_run_naming_the_shard(
+    ray_session: Any, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 20)
+    with FakeServer(models={"real"}) as server:
+        options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=10)
+        with pytest.raises(ShardFailed, match=r"shard [01] \(records (0-9|10-19) .*--model"):
+            complete_dataset_ray(prompts, tmp_path / "ray", _config(server), options=options)
+    state = json.loads((tmp_path / "ray" / "run.json").read_text())["stages"]["complete"]
+    assert state["status"] == "failed" and state["shards_done"] < 2 and "shard" in state["error"]
+
+
+def test_cli_complete_on_ray_and_its_failure_exit_code(
+    ray_session: Any, server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 12)
+    args = [
+        "complete",
+        str(prompts),
+        "--base-url",
+        server.url,
+        "--model",
+        "fake-teacher",
+        "--api-key-env",
+        "",
+        "--quiet",
+        "--executor",
+        "ray",
+        "--actors",
+        "2",
+        "--per-actor-in-flight",
+        "2",
+        "--shard-rows",
+        "5",
+    ]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
+    assert "12 records" in capsys.readouterr().out
+    assert len(list((tmp_path / "run" / "complete").glob("part-*.parquet"))) == 3
+    rc = main(
+        [
+            *args[:3],
+            "http://127.0.0.1:9/v1",
+            *args[4:],
+            "--out",
+            str(tmp_path / "bad"),
+            "--max-attempts",
+            "1",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "shard" in err and err.count("\n") == 1
+
+
+def test_missing_ray_is_a_missing_dependency_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingDependencyError, match=r"synthloom\[ray\]"):
+        import_ray()
+
+
+def test_the_local_path_never_imports_ray() -> None:
+    code = (
+        "import sys, synthloom.cli, synthloom.engine, synthloom.curate, synthloom.assay;"
+        "sys.exit(1 if 'ray' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
