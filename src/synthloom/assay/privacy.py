@@ -17,8 +17,10 @@ Every function returns plain numbers, lists and dicts, ready for ``metrics.json`
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -522,26 +524,39 @@ def _gower_nearest(query: _Table, reference: _Table) -> npt.NDArray[np.float64]:
         finite = values[~np.isnan(values)]
         span = float(finite.max() - finite.min()) if len(finite) else 0.0
         inv_ranges.append(1.0 / span if span > 0 else None)
+    has_missing = [
+        bool(np.isnan(q).any() or np.isnan(r).any())
+        for q, r in zip(query.numeric, reference.numeric, strict=True)
+    ]
     out = np.empty(query.rows)
-    block = max(1, _BLOCK_PAIRS // max(reference.rows, 1))
-    for lo in range(0, query.rows, block):
-        hi = min(query.rows, lo + block)
+
+    def block_min(lo: int, hi: int) -> None:
         total = np.zeros((hi - lo, reference.rows))
-        for q_all, r, inv in zip(query.numeric, reference.numeric, inv_ranges, strict=True):
+        for q_all, r, inv, nan in zip(
+            query.numeric, reference.numeric, inv_ranges, has_missing, strict=True
+        ):
             q = q_all[lo:hi, None]
-            diff = np.abs(q - r[None, :])
+            diff = q - r[None, :]
+            np.abs(diff, out=diff)
             if inv is None:
                 diff = (diff > 0).astype(np.float64)
             else:
-                np.minimum(diff * inv, 1.0, out=diff)
-            missing = np.isnan(diff)
-            if missing.any():
-                one_side = np.isnan(q) != np.isnan(r)[None, :]
-                diff[missing] = one_side[missing]
+                diff *= inv
+                np.minimum(diff, 1.0, out=diff)
+            if nan:
+                missing = np.isnan(diff)
+                diff[missing] = (np.isnan(q) != np.isnan(r)[None, :])[missing]
             total += diff
         for qc, rc in zip(query.codes, reference.codes, strict=True):
             total += qc[lo:hi, None] != rc[None, :]
         out[lo:hi] = total.min(axis=1) / n_cols
+
+    # numpy releases the GIL in these loops, so threads share the blocks out over the cores.
+    block = max(1, _BLOCK_PAIRS // max(reference.rows, 1))
+    starts = range(0, query.rows, block)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for future in [pool.submit(block_min, lo, min(query.rows, lo + block)) for lo in starts]:
+            future.result()
     return out
 
 
