@@ -76,6 +76,13 @@ def curate(
     fmt: str = typer.Option("parquet", "--format", help="parquet | jsonl."),
     seed: int = typer.Option(0, "--seed", help="Seed for MinHash and k-means."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    executor: str = typer.Option(
+        "local", "--executor", help="local | ray (MinHash dedup as Ray tasks; same result)."
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
+    ),
+    actors: int = typer.Option(2, "--actors", help="Ray: parallel tasks per dedup step."),
 ) -> int:
     """Dedup (exact, MinHash, semantic), decontaminate and redact IN into OUT."""
     from synthloom.curate import CurateOptions, curate_file
@@ -102,6 +109,9 @@ def curate(
         ner=ner,  # type: ignore[arg-type]
         format=fmt,  # type: ignore[arg-type]
         seed=seed,
+        executor=executor,  # type: ignore[arg-type]  # checked by build_stages
+        ray_address=ray_address,
+        actors=actors,
     )
     result = curate_file(input_path, out, options)
     if not quiet:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,13 @@ import numpy.typing as npt
 
 from synthloom.curate.base import RecordSpill, Stage, StageLog, score_of
 from synthloom.errors import ConfigError
-from synthloom.minhash import ShingleKind, near_duplicate_clusters, pair_jaccard, shingle_hash_sets
+from synthloom.minhash import (
+    NearDuplicates,
+    ShingleKind,
+    near_duplicate_clusters,
+    pair_jaccard,
+    shingle_hash_sets,
+)
 from synthloom.records import ROLES
 
 __all__ = ["ExactDedup", "NearDedup", "TextView", "group_representatives"]
@@ -165,7 +171,9 @@ class NearDedup(Stage):
         view: TextView | None = None,
         score_key: str = "score",
         seed: int = 0,
+        clusters: Callable[..., NearDuplicates] | None = None,
     ) -> None:
+        # ``clusters``: a drop-in for near_duplicate_clusters (the Ray executor passes its own).
         if not 0.0 < threshold <= 1.0:
             raise ConfigError(f"threshold must be in (0, 1], got {threshold}", field="threshold")
         if shingle not in ("char", "word"):
@@ -181,6 +189,7 @@ class NearDedup(Stage):
         self.view = view or TextView()
         self.score_key = score_key
         self.seed = seed
+        self.clusters = clusters or near_duplicate_clusters
         self._info: dict[str, Any] = {}
 
     def run(self, records: Iterable[Record], log: StageLog) -> Iterator[Record]:
@@ -211,7 +220,7 @@ class NearDedup(Stage):
     def _survivors(
         self, texts: Sequence[str], scores: Sequence[float]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], dict[str, Any]]:
-        found = near_duplicate_clusters(
+        found = self.clusters(
             texts,
             threshold=self.threshold,
             num_perm=self.num_perm,

@@ -16,6 +16,7 @@ so the costlier ones see fewer records; PII last, so nothing dropped later is sc
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -23,7 +24,7 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,7 +39,7 @@ from synthloom.curate.dedup import ExactDedup, NearDedup, TextView
 from synthloom.curate.redact import PII_MODES, PiiRedact
 from synthloom.curate.semantic import SemanticDedup
 from synthloom.errors import ConfigError, DataFormatError
-from synthloom.minhash import ShingleKind
+from synthloom.minhash import NearDuplicates, ShingleKind
 from synthloom.records import read_records, records_to_table
 
 __all__ = ["DEDUP_METHODS", "CurateOptions", "CurateResult", "build_stages", "curate_file"]
@@ -74,6 +75,10 @@ class CurateOptions:
     ner: Literal["auto", "on", "off"] = "auto"
     format: OutputFormat = "parquet"
     seed: int = 0
+    #: "ray" runs MinHash dedup as Ray tasks (same result); ``actors``: parallel tasks a step.
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    actors: int = 2
 
     def snapshot(self) -> dict[str, Any]:
         """The options as plain JSON values, for run.json."""
@@ -129,10 +134,24 @@ def _check_options(options: CurateOptions) -> None:
     ):
         if value not in allowed:
             raise ConfigError(f"unknown value '{value}'; choose {', '.join(allowed)}", field=flag)
+    if options.executor not in ("local", "ray"):
+        raise ConfigError(
+            f"unknown executor '{options.executor}'; choose local or ray", field="--executor"
+        )
     if options.contaminated not in ("drop", "flag"):
         raise ConfigError(
             f"unknown action '{options.contaminated}'; choose drop or flag", field="--contaminated"
         )
+
+
+def _ray_clusters(options: CurateOptions) -> Callable[..., NearDuplicates]:
+    # Imported here: the local path never loads the Ray executor.
+    from synthloom.engine.ray import near_duplicate_clusters_ray
+    from synthloom.engine.ray_executor import RayOptions
+
+    ray_options = RayOptions(address=options.ray_address, actors=options.actors)
+    ray_options.validate()
+    return functools.partial(near_duplicate_clusters_ray, options=ray_options)
 
 
 def build_stages(options: CurateOptions, *, cache_dir: Path | None = None) -> list[Stage]:
@@ -149,6 +168,7 @@ def build_stages(options: CurateOptions, *, cache_dir: Path | None = None) -> li
     if "minhash" in options.dedup:
         stages.append(
             NearDedup(
+                clusters=_ray_clusters(options) if options.executor == "ray" else None,
                 threshold=options.threshold,
                 num_perm=options.num_perm,
                 shingle=options.shingle,

@@ -1,0 +1,8 @@
+"""Ray versions of CPU-bound steps (the ``complete`` stage's Ray executor is
+:mod:`synthloom.engine.ray_executor`). Nothing here imports ray until a function is called."""
+
+from __future__ import annotations
+
+from synthloom.engine.ray.dedup import near_duplicate_clusters_ray
+
+__all__ = ["near_duplicate_clusters_ray"]
