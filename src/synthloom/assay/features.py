@@ -65,7 +65,15 @@ def record_features(
     records: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """One feature row per record. ``meta_columns`` limits which meta fields are kept."""
-    frame = pd.DataFrame.from_records([_one(r) for r in records])
+    return features_frame([_one(r) for r in records], meta_columns=meta_columns)
+
+
+def features_frame(
+    rows: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The frame of :func:`record_features` from rows already computed by ``_one`` (the Ray
+    executor computes the rows in parallel and builds the frame here, so both are equal)."""
+    frame = pd.DataFrame.from_records(list(rows))
     for name in BASE_FEATURES:
         if name not in frame.columns:
             frame[name] = pd.Series(dtype="float64")

@@ -1,0 +1,66 @@
+"""Assay features and embeddings on Ray equal the local functions."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthloom.assay.embed import embed_texts
+from synthloom.assay.features import record_features
+from synthloom.engine.ray import embed_texts_ray, record_features_ray
+from synthloom.engine.ray_executor import RayOptions
+from synthloom.errors import ConfigError
+
+pytestmark = pytest.mark.slow
+
+
+def _records(count: int) -> list[dict[str, Any]]:
+    rng = random.Random(4)
+    out = []
+    for i in range(count):
+        meta: dict[str, Any] = {"leaf": f"leaf-{i % 3}", "scores": {"h": rng.random()}}
+        # A field numeric in early records and text in a late one: the whole column turns text,
+        # which only the whole dataset (not one shard) can decide.
+        meta["grade"] = "high" if i == count - 1 else i % 5
+        messages = [{"role": "user", "content": f"question {i} " * rng.randint(1, 4)}]
+        if i % 4 == 0:
+            messages.insert(0, {"role": "system", "content": "be kind"})
+        messages.append({"role": "assistant", "content": " ".join(["word"] * rng.randint(1, 30))})
+        out.append({"id": str(i), "messages": messages, "meta": meta})
+    return out
+
+
+def test_features_on_ray_equal_local(ray_session: Any) -> None:
+    records = _records(230)
+    local = record_features(records)
+    remote = record_features_ray(records, shard_records=50, options=RayOptions())
+    assert "meta.grade" in local.columns and local["meta.grade"].map(type).eq(str).all()
+    pd.testing.assert_frame_equal(remote, local)
+    cols = ["meta.leaf"]
+    pd.testing.assert_frame_equal(
+        record_features_ray(records, meta_columns=cols, shard_records=50),
+        record_features(records, meta_columns=cols),
+    )
+
+
+def test_minilm_embeddings_on_ray_equal_local(ray_session: Any) -> None:
+    texts = [
+        f"sentence number {i} about {'cats' if i % 2 else 'the stock market'}" for i in range(40)
+    ]
+    local, local_info = embed_texts(texts, method="minilm", batch_size=16)
+    remote, info = embed_texts_ray(texts, method="minilm", batch_size=16, shard_texts=15)
+    assert info["method"] == local_info["method"] and remote.shape == local.shape == (40, 384)
+    np.testing.assert_allclose(remote, local, atol=1e-5)
+
+
+def test_tfidf_runs_on_the_driver_and_bad_method_is_refused() -> None:
+    texts = ["a b c", "b c d", "x y z"]
+    vectors, info = embed_texts_ray(texts, method="tfidf")
+    np.testing.assert_array_equal(vectors, embed_texts(texts, method="tfidf")[0])
+    assert info["method"] == "tfidf-svd"
+    with pytest.raises(ConfigError, match="unknown embedding method"):
+        embed_texts_ray(texts, method="bert")
