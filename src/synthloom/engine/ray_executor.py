@@ -297,9 +297,18 @@ def complete_dataset_ray(
 ) -> dict[str, Any]:
     """``complete_dataset`` on Ray: the same records, sharded by record index over actors.
 
-    Returns the stage's run.json entry plus ``run_dir`` and ``output``. Re-running with the
-    same arguments skips finished shards and replays stored answers from the shard caches.
-    Raises ShardFailed when a shard fails in our code or keeps crashing its worker.
+    Returns the stage's run.json entry plus ``run_dir`` and ``output``: ``status`` (done),
+    ``executor`` ("ray"), ``shards``, ``shards_done``, ``shards_run`` (this invocation),
+    ``shards_skipped`` (finished earlier), ``shard_retries`` (shards re-run after a worker
+    died), ``items_total`` (prompts x n), ``records``, ``failures`` (requests the server gave up
+    on; asked again by the next run), ``accounting_total`` (summed over the shards' caches and
+    invocations), ``ray`` (actors, per_actor_in_flight, shard_size), ``elapsed_s``.
+
+    ``on_progress`` gets, after each finished shard, ``{"shards", "skipped", "finished",
+    "retried", "running", "last_actor", "actors" (the actor handles), "elapsed"}``.
+    Re-running with the same arguments skips finished shards and replays stored answers from
+    the shard caches. Raises ShardFailed when a shard fails in our code or keeps crashing its
+    worker, DataFormatError (naming shard, record index and line) for a bad input record.
     """
     options = options or RayOptions()
     config.validate()
