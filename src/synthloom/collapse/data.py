@@ -171,6 +171,8 @@ def _numeric_from_table(
     path: Path, columns: Sequence[str]
 ) -> tuple[npt.NDArray[np.float64], tuple[str, ...]]:
     table = read_table(path)
+    if table.shape[0] == 0:
+        raise DataFormatError("empty corpus: the table has no rows", path=path)
     if columns:
         missing = [c for c in columns if c not in table.columns]
         if missing:

@@ -40,6 +40,7 @@ FloatArray = npt.NDArray[np.float64]
 BOS, EOS, UNK = 0, 1, 2
 _SPECIALS = ("<s>", "</s>", "<unk>")
 _SAMPLE_BATCH = 512
+_MIN_DISCOUNT = 0.1
 
 
 class Vocabulary:
@@ -104,7 +105,9 @@ def _discounts(counts: IntArray) -> FloatArray:
 
     When the counts are too degenerate for the estimate (a collapsed generation may have no
     n-gram seen twice), fall back to the single absolute discount n1 / (n1 + 2 n2), or 0.5. Each
-    discount is clipped to [0, c] so that no count goes negative and the mass adds up to one.
+    discount is clipped to [0.1, c]: at most c so that no count goes negative, and at least 0.1
+    so that every seen context keeps some mass for unseen words (a zero D3+ would make every word
+    unseen after a context of frequent n-grams impossible, and perplexity infinite).
     """
     n1, n2, n3, n4 = (int(np.count_nonzero(counts == c)) for c in (1, 2, 3, 4))
     if n1 > 0 and n2 > 0 and n3 > 0 and n4 > 0:
@@ -113,7 +116,7 @@ def _discounts(counts: IntArray) -> FloatArray:
     else:
         single = n1 / (n1 + 2 * n2) if n1 > 0 else 0.5
         raw = np.full(3, single)
-    return np.asarray(np.clip(raw, 0.0, [1.0, 2.0, 3.0]), dtype=np.float64)
+    return np.asarray(np.clip(raw, _MIN_DISCOUNT, [1.0, 2.0, 3.0]), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -290,7 +293,8 @@ class KneserNeyModel:
         dist = np.where(dist > 0, np.exp(logits), 0.0)
         cdf = np.cumsum(dist, axis=1)
         draw = rng.random(histories.shape[0]) * cdf[:, -1]
-        return np.minimum((cdf < draw[:, None]).sum(axis=1), self.vocab_size - 1).astype(np.int64)
+        choice = np.minimum((cdf < draw[:, None]).sum(axis=1), self.vocab_size - 1)
+        return np.asarray(choice, dtype=np.int64)
 
     def _sample_batch(
         self, rows: int, rng: np.random.Generator, temperature: float, max_length: int

@@ -135,7 +135,11 @@ class GaussianMixtureModel:
 
 
 def fit_gmm(x: FloatArray, *, components: int, seed: int) -> GaussianMixtureModel:
-    """Fit a full-covariance Gaussian mixture with scikit-learn (EM, k-means initialisation)."""
+    """Fit a full-covariance Gaussian mixture with scikit-learn (EM from k-means++ seeds).
+
+    k-means++ seeding rather than scikit-learn's default full k-means run: the same quality for
+    this purpose and about ten times faster, which matters when a run fits hundreds of models.
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -150,7 +154,11 @@ def fit_gmm(x: FloatArray, *, components: int, seed: int) -> GaussianMixtureMode
             field="samples",
         )
     mixture = GaussianMixture(
-        n_components=components, covariance_type="full", random_state=seed, max_iter=200
+        n_components=components,
+        covariance_type="full",
+        init_params="k-means++",
+        random_state=seed,
+        max_iter=200,
     )
     with warnings.catch_warnings():
         # A generation that has collapsed may not converge; its fit is still the one to study.
