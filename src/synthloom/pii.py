@@ -355,6 +355,26 @@ def _ner_installed() -> bool:
     )
 
 
+# spaCy's OntoNotes labels that are not personal data on their own.
+_SPACY_LABELS_IGNORED = (
+    "CARDINAL",
+    "DATE",
+    "EVENT",
+    "FAC",
+    "LANGUAGE",
+    "LAW",
+    "MONEY",
+    "NORP",
+    "ORDINAL",
+    "ORG",
+    "PERCENT",
+    "PRODUCT",
+    "QUANTITY",
+    "TIME",
+    "WORK_OF_ART",
+)
+
+
 def _load_ner() -> tuple[Any, Any]:
     """(nlp engine, analyzer) with only the spaCy recognizer: the patterns above do the rest."""
     global _ner_engine
@@ -371,6 +391,18 @@ def _load_ner() -> tuple[Any, Any]:
             config = {
                 "nlp_engine_name": "spacy",
                 "models": [{"lang_code": "en", "model_name": _NER_MODEL}],
+                # Map only the labels we report; the rest (numbers, dates, organisations...)
+                # are dropped here instead of logging a warning for every one of them.
+                "ner_model_configuration": {
+                    "model_to_presidio_entity_mapping": {
+                        "PERSON": "PERSON",
+                        "PER": "PERSON",
+                        "GPE": "LOCATION",
+                        "LOC": "LOCATION",
+                        "LOCATION": "LOCATION",
+                    },
+                    "labels_to_ignore": list(_SPACY_LABELS_IGNORED),
+                },
             }
             try:
                 nlp_engine: Any = NlpEngineProvider(nlp_configuration=config).create_engine()

@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 # A restarting actor answers ActorUnavailableError; wait up to this many times 0.1 s for it.
+_KILL_WAIT_S = 30.0
 _MAX_UNAVAILABLE_WAITS = 1200
 
 #: Called on the driver after every finished shard with a snapshot (see ``_snapshot``).
@@ -448,6 +449,10 @@ def complete_dataset_ray(
         # Killing the actors stops their in-flight shards; what they stored stays cached.
         for actor in actors:
             ray.kill(actor, no_restart=True)
+        if running:
+            # ray.kill returns before the worker is gone; its calls fail only once it has died,
+            # so waiting on them means no shard writes to its cache after we return.
+            ray.wait(list(running), num_returns=len(running), timeout=_KILL_WAIT_S)
         if started_ray:
             ray.shutdown()
         fields = _totals(out, config, bounds)
