@@ -265,8 +265,51 @@ class TeacherWorker:
     def run(self, shard: int, start: int, end: int) -> dict[str, Any]:
         return run_shard(out=self.out, shard=shard, start=start, end=end, config=self.config)
 
-    def pid(self) -> int:
-        return os.getpid()
+    def pid(self) -> tuple[str, int]:
+        """(node id, process id) of this worker."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id(), os.getpid()
+
+
+def _local_pids(ray: Any, pid_refs: list[Any], timeout: float) -> list[int]:
+    """Process ids, on this node, of the workers that answered ``pid_refs`` within ``timeout``."""
+    if not pid_refs:
+        return []
+    ready, _ = ray.wait(pid_refs, num_returns=len(pid_refs), timeout=timeout)
+    here = ray.get_runtime_context().get_node_id()
+    pids = []
+    for ref in ready:
+        try:
+            node, pid = ray.get(ref)
+        except Exception:  # the worker died before answering: nothing left to wait for
+            continue
+        if node == here:
+            pids.append(int(pid))
+    return pids
+
+
+def _wait_for_exit(pids: list[int], timeout: float) -> None:
+    """Wait until these processes have exited.
+
+    ``ray.kill`` returns, and the actor is reported dead, before its process is gone; a worker
+    still committing an answer to its shard's cache would race with a caller that reads the
+    cache (or a second run) right after we return.
+    """
+    deadline = time.monotonic() + timeout
+    while pids and time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                pass
+            alive.append(pid)
+        pids = alive
+        if pids:
+            time.sleep(0.02)
 
 
 # ------------------------------------------------------------------------------------------
@@ -376,9 +419,14 @@ def complete_dataset_ray(
     status = "failed"
     error: str | None = None
 
+    pid_refs: dict[int, Any] = {}
+
     def submit(actor_index: int) -> None:
         if todo:
             shard, start, end = todo.popleft()
+            # Calls on an actor run in order: this answers just before the shard starts, so it
+            # names the process that runs it (a new one after a crash restart).
+            pid_refs[actor_index] = actors[actor_index].pid.remote()
             ref = actors[actor_index].run.remote(shard, start, end)
             running[ref] = (shard, start, end, actor_index)
 
@@ -447,12 +495,10 @@ def complete_dataset_ray(
         raise
     finally:
         # Killing the actors stops their in-flight shards; what they stored stays cached.
+        pids = _local_pids(ray, list(pid_refs.values()), 1.0) if running else []
         for actor in actors:
             ray.kill(actor, no_restart=True)
-        if running:
-            # ray.kill returns before the worker is gone; its calls fail only once it has died,
-            # so waiting on them means no shard writes to its cache after we return.
-            ray.wait(list(running), num_returns=len(running), timeout=_KILL_WAIT_S)
+        _wait_for_exit(pids, _KILL_WAIT_S)
         if started_ray:
             ray.shutdown()
         fields = _totals(out, config, bounds)
