@@ -7,6 +7,13 @@ our column scores are from the report's and our pair scores from SDMetrics' metr
 
     python benchmarks/bench_fidelity.py --rows 1000000
     python benchmarks/bench_fidelity.py --rows 1000000 --sdmetrics-rows 200000
+    python benchmarks/bench_fidelity.py --rows 0 --instruction-records 10000
+
+It then times a whole ``synthloom assay`` (every section, report included) on
+``--instruction-records`` generated chat records against as many reference records, once with
+the MiniLM embedder (when the ``embed`` extra is installed) and once with TF-IDF + SVD, and
+prints the slowest sections. ``--rows 0`` skips the table part, ``--instruction-records 0`` the
+instruction part.
 
 ``--sdmetrics-rows`` runs the report (and ours again, for a like-for-like ratio) on the first N
 rows when SDMetrics is too slow for the full size. A benchmark, not a test: nothing is asserted.
@@ -15,15 +22,22 @@ rows when SDMetrics is too slow for the full size. A benchmark, not a test: noth
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
+import re
+import tempfile
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthloom.assay.fidelity import column_kinds, table_fidelity
+from synthloom.assay.run import AssayOptions, run_assay
+from synthloom.records import write_jsonl
 
 
 def make_table(rows: int, *, seed: int, shift: float) -> pd.DataFrame:
@@ -131,6 +145,76 @@ def pair_difference(
     return worst
 
 
+def _vocabulary(size: int) -> list[str]:
+    """The ``size`` most frequent English words of the Python documentation shipped with
+    Python (``pydoc_data``), most frequent first: real words tokenize as real text does."""
+    from collections import Counter
+    from pydoc_data.topics import topics
+
+    counts = Counter(
+        word for text in topics.values() for word in re.findall(r"[a-z]{2,}", text.lower())
+    )
+    return [word for word, _ in counts.most_common(size)]
+
+
+def make_chat(n: int, *, seed: int, short: bool) -> list[dict[str, Any]]:
+    """Chat records with Zipf-distributed words; ``short`` answers are briefer and lose the
+    rarest fifth of the vocabulary (a thinner tail, as model output tends to have)."""
+    rng = random.Random(seed)
+    vocabulary = _vocabulary(5000)
+    if short:
+        vocabulary = vocabulary[: len(vocabulary) * 4 // 5]
+    weights = [1.0 / rank for rank in range(1, len(vocabulary) + 1)]
+    records = []
+    for i in range(n):
+        words = rng.choices(vocabulary, weights=weights, k=60)
+        question = f"How does {words[0]} relate to {' '.join(words[1:6])}?"
+        sentences = rng.randint(1, 3) if short else rng.randint(2, 6)
+        answer = " ".join(
+            " ".join(rng.choices(vocabulary, weights=weights, k=rng.randint(6, 14))).capitalize()
+            + "."
+            for _ in range(sentences)
+        )
+        records.append(
+            {
+                "messages": [
+                    {"role": "user", "content": question},
+                    {"role": "assistant", "content": answer},
+                ],
+                "meta": {"id": i, "score": round(rng.uniform(1, 5), 2)},
+            }
+        )
+    return records
+
+
+def time_instruction_assay(n: int, seed: int) -> None:
+    """Print the time of a whole assay on ``n`` synthetic vs ``n`` reference chat records."""
+    print(f"\nsynthloom assay on {n} synthetic vs {n} reference instruction records")
+    print(f"{'embedder':<22}{'wall s':>10}{'CPU s':>10}  slowest sections (s)")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_jsonl(make_chat(n, seed=seed, short=False), root / "reference.jsonl")
+        write_jsonl(make_chat(n, seed=seed + 1, short=True), root / "synthetic.jsonl")
+        for embedder in ("auto", "tfidf"):
+            out = root / f"out-{embedder}"
+            wall, cpu = time.perf_counter(), time.process_time()
+            run_assay(
+                root / "synthetic.jsonl",
+                root / "reference.jsonl",
+                out,
+                AssayOptions(embedder=embedder, seed=seed),
+            )
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            metrics = json.loads((out / "metrics.json").read_text())
+            seconds = {k: v for k, v in metrics["seconds"].items() if k != "total"}
+            slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:4]
+            method = metrics["dataset"]["embedder"]["method"]
+            print(
+                f"{method:<22}{wall:>10.1f}{cpu:>10.1f}  "
+                + ", ".join(f"{k} {v:.1f}" for k, v in slowest)
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per table")
@@ -144,7 +228,20 @@ def main() -> None:
         "--check-pairs", type=int, default=12, help="pairs checked vs metric classes"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--instruction-records",
+        type=int,
+        default=10_000,
+        help="records per side for the whole-assay timing (0 to skip)",
+    )
     args = parser.parse_args()
+    if args.rows:
+        table_benchmark(args)
+    if args.instruction_records:
+        time_instruction_assay(args.instruction_records, args.seed)
+
+
+def table_benchmark(args: argparse.Namespace) -> None:
 
     real = make_table(args.rows, seed=args.seed, shift=0.0)
     synthetic = make_table(args.rows, seed=args.seed + 1, shift=0.15)
