@@ -8,10 +8,11 @@ Against the fake teacher (tests/fakeserver/server.py) in its own process, answer
   (d) distilabel 1.5.3 TextGeneration + OpenAILLM, run by the python of its own venv
       (``--distilabel-python``; skipped with a note when absent)
 
-then (c) with 200 ms of server latency and 128 in flight against the ideal 128 / 0.2 s, then
+then (a) and (c) with 200 ms of server latency and 128 in flight against the ideal 128 / 0.2 s
+(the bare loop shows what this machine can reach with the server on the same cores), then
 synthloom's peak memory (RSS) over growing prompt counts, extrapolated to 1,000,000.
 
-    python benchmarks/bench_complete.py [--requests 20000] \
+    python benchmarks/bench_complete.py [--requests 20000] [--distilabel-requests 2000] \
         [--distilabel-python .bench/venv/bin/python]
 
 It prints a table; it asserts nothing.
@@ -203,6 +204,12 @@ def main() -> None:
     parser.add_argument(
         "--distilabel-python", default=str(ROOT / ".bench" / "venv" / "bin" / "python")
     )
+    parser.add_argument(
+        "--distilabel-requests",
+        type=int,
+        default=2000,
+        help="requests for (d) (distilabel is slow; its rate is steady by then)",
+    )
     parser.add_argument("--latency-requests", type=int, default=128 * 25)
     parser.add_argument("--memory-sizes", default="25000,50000,100000")
     parser.add_argument(
@@ -236,9 +243,13 @@ def main() -> None:
             if "d" not in skip:
                 if Path(args.distilabel_python).exists():
                     rate_d = distilabel_rate(
-                        args.distilabel_python, server.url, args.requests, args.in_flight, tmp
+                        args.distilabel_python,
+                        server.url,
+                        args.distilabel_requests,
+                        args.in_flight,
+                        tmp,
                     )
-                    record("(d) distilabel 1.5.3 TextGeneration", rate_d)
+                    record(f"(d) distilabel 1.5.3 ({args.distilabel_requests} requests)", rate_d)
                 else:
                     print(
                         f"  (d) skipped: no python at {args.distilabel_python} "
@@ -250,7 +261,7 @@ def main() -> None:
         rates = dict(rows)
         ceiling = rates.get("(a) bare aiohttp loop")
         ours = rates.get("(c) synthloom complete (cache+Parquet)")
-        dist = rates.get("(d) distilabel 1.5.3 TextGeneration")
+        dist = next((r for n, r in rows if n.startswith("(d)")), None)
         print(f"{'client':42s} {'req/s':>8s} {'vs (a)':>7s}")
         for name, rate in rows:
             if rate is None:
@@ -265,13 +276,14 @@ def main() -> None:
             slow = Server(latency=0.2)
             try:
                 p2 = write_prompts(tmp / "prompts-latency.jsonl", args.latency_requests)
+                bare = asyncio.run(bare_aiohttp(slow.url, args.latency_requests, 128))
                 rate, _ = synthloom_rate(slow.url, p2, tmp / "run-latency", 128)
             finally:
                 slow.close()
-            print(
-                f"200 ms latency, 128 in flight, {args.latency_requests} requests: "
-                f"{rate:.0f} req/s = {rate / 640:.0%} of the ideal 640"
-            )
+            print(f"200 ms latency, 128 in flight, {args.latency_requests} requests:")
+            print(f"{'client':42s} {'req/s':>8s} {'of 640':>7s} {'vs (a)':>7s}")
+            for name, value in (("(a) bare aiohttp loop", bare), ("(c) synthloom complete", rate)):
+                print(f"{name:42s} {value:8.0f} {value / 640:7.0%} {value / bare:6.2f}x")
 
         if "memory" not in skip:
             server = Server()
