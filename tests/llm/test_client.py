@@ -142,6 +142,25 @@ def test_a_server_that_never_answered_stops_the_run(server: FakeServer) -> None:
         _run(client, _ask("q [fault:500*9]"))
 
 
+def test_replayed_answers_that_fail_parsing_are_rejected_not_a_dead_server(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    def refuse(completion: Completion, request: Request) -> Any:
+        raise ValueError("not what the recipe wanted")
+
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    first = _run(_client(server, cache), _ask("hello"), parse=refuse)
+    assert first.status == "rejected" and server.requests == 3
+    # A resumed run replays the three stored answers: the server spoke the API then, so this is
+    # a rejected item, not a server that "does not speak the OpenAI API".
+    resumed = _client(server, cache)
+    again = _run(resumed, _ask("hello"), parse=refuse)
+    assert again.status == "rejected" and "not what the recipe wanted" in (again.error or "")
+    assert server.requests == 3 and resumed.accounting.cache_hits == 3
+    assert resumed.replayed and not resumed.server_answered
+    cache.close()
+
+
 def test_accounting_prices_tokens(server: FakeServer) -> None:
     client = _client(server)
     _run(client, _ask("one two three"))

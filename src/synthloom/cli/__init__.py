@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from synthloom import __version__
@@ -49,14 +48,25 @@ def main(argv: list[str] | None = None) -> int:
     except SynthloomError as exc:
         print(f"synthloom: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", getattr(exc, "code", 0)) or 0)
+    except typer.Abort:
         print("synthloom: aborted", file=sys.stderr)
         return 130
+    except typer.TyperException as exc:
+        # A usage error (missing or unknown option, bad value): one line naming the command
+        # and the option, exit 2. A bare command with no arguments shows its help instead.
+        show = getattr(exc, "show", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and callable(show):
+            show()
+            return 2
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if callable(format_message) else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        where = getattr(ctx, "command_path", None) or "synthloom"
+        message = " ".join(message.split())
+        print(f"{where}: error: {message} (see '{where} --help')", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("synthloom: interrupted", file=sys.stderr)
         return 130

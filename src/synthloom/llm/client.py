@@ -97,6 +97,9 @@ class TeacherClient:
         #: Set once the server has answered anything: until then a failure that survives all
         #: retries means the server is unusable (stop the run), afterwards it is one bad item.
         self.server_answered = False
+        #: Set once an answer came from the cache: a stored answer was a real one, so the server
+        #: behind this model speaks the API even if none of this run's live answers parses yet.
+        self.replayed = False
 
     async def __aenter__(self) -> TeacherClient:
         return self
@@ -119,6 +122,7 @@ class TeacherClient:
             key = cache_key(request, attempt)
             hit = self.cache.get(key)
             if hit is not None:
+                self.replayed = True
                 acc.cache_hits += 1
                 acc.cached_prompt_tokens += hit.usage.prompt_tokens
                 acc.cached_completion_tokens += hit.usage.completion_tokens
@@ -191,7 +195,7 @@ class TeacherClient:
                 continue
             acc.ok += 1
             return Result(request, "ok", completion=completion, parsed=parsed, attempts=attempt + 1)
-        if not self.server_answered:
+        if not (self.server_answered or self.replayed):
             raise BackendError(
                 f"{reason}; the server at the base URL does not seem to speak the OpenAI API, "
                 "check --base-url"

@@ -233,11 +233,6 @@ async def generate(
         else None,
         accounting=accounting,
     )
-    if len(cache):
-        # Stored answers prove the server speaks the API; without this a replayed unusable
-        # answer would be taken for a server that does not (the client only learns it from
-        # live answers).
-        client.server_answered = True
     run.update_stage(
         STAGE,
         status="running",
