@@ -175,3 +175,32 @@ def test_score_decides_the_survivor_and_quiet_prints_nothing(
     assert code == 0 and stdout == ""
     kept = pd.read_parquet(tmp_path / "o" / "data.parquet")
     assert json.loads(kept["meta"][0]) == {"score": 4}
+
+
+def test_hash_mode_is_salted_from_the_environment_and_the_salt_never_reaches_disk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _dataset(tmp_path)
+
+    def tokens(out: Path) -> str:
+        rows = list(read_records(out / "data.parquet"))
+        return "\n".join(
+            m["content"] for r in rows for m in r["messages"] if "<PHONE:" in m["content"]
+        )
+
+    monkeypatch.delenv("SYNTHLOOM_PII_SALT", raising=False)
+    code, _, err = _curate(
+        [str(data), "-o", str(tmp_path / "plain"), "--pii", "hash", "--ner", "off", "-q"], capsys
+    )
+    assert code == 0 and "SYNTHLOOM_PII_SALT is not set" in err
+    salt = "pepper-6b1f0c"
+    monkeypatch.setenv("SYNTHLOOM_PII_SALT", salt)
+    code, _, err = _curate(
+        [str(data), "-o", str(tmp_path / "salted"), "--pii", "hash", "--ner", "off", "-q"], capsys
+    )
+    assert code == 0 and "not set" not in err
+    plain, salted = tokens(tmp_path / "plain"), tokens(tmp_path / "salted")
+    assert "<PHONE:" in plain and "<PHONE:" in salted and plain != salted
+    for path in (tmp_path / "salted").rglob("*"):
+        if path.is_file():
+            assert salt.encode() not in path.read_bytes(), path

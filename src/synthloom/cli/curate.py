@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,11 @@ def curate(
     pii: str | None = typer.Option(None, "--pii", help="redact | mask | hash | replace."),
     pii_types: str | None = typer.Option(None, "--pii-types", help="Comma list of PII types."),
     ner: str = typer.Option("auto", "--ner", help="Names/locations via Presidio: auto|on|off."),
+    pii_salt_env: str = typer.Option(
+        "SYNTHLOOM_PII_SALT",
+        "--pii-salt-env",
+        help="Environment variable holding the secret salt for --pii hash/replace.",
+    ),
     roles: str | None = typer.Option(
         None, "--roles", help="Turns to curate: comma list of system, user, assistant."
     ),
@@ -107,12 +114,19 @@ def curate(
         pii=pii,  # type: ignore[arg-type]
         pii_types=_split(pii_types) if pii_types is not None else None,
         ner=ner,  # type: ignore[arg-type]
+        pii_salt_env=pii_salt_env,
         format=fmt,  # type: ignore[arg-type]
         seed=seed,
         executor=executor,  # type: ignore[arg-type]  # checked by build_stages
         ray_address=ray_address,
         actors=actors,
     )
+    if pii in ("hash", "replace") and not os.environ.get(pii_salt_env):
+        print(
+            f"synthloom curate: note: ${pii_salt_env} is not set, so --pii {pii} is unsalted: "
+            "anyone can recover a hashed phone or card number by trying every number",
+            file=sys.stderr,
+        )
     result = curate_file(input_path, out, options)
     if not quiet:
         print_curate_summary(result)

@@ -192,7 +192,8 @@ def _numeric_from_table(
         chosen = [str(c) for c in table.columns if _is_number_column(table[c])]
         if not chosen:
             raise DataFormatError(
-                "no numeric columns for a numeric family; use a text family or pass --columns",
+                "no numeric columns for a numeric family; use a text family or name one "
+                "with --column",
                 path=path,
             )
     values = table[chosen].to_numpy(dtype=np.float64)

@@ -203,7 +203,7 @@ def _run_numeric(
     if np.any(scale == 0):
         constant = [n for n, s in zip(real.feature_names, scale, strict=True) if s == 0]
         raise DataFormatError(
-            f"feature(s) {', '.join(constant)} are constant; drop them with --columns",
+            f"feature(s) {', '.join(constant)} are constant; keep only the others with --column",
             path=real.source,
         )
     train = (real.train_values - centre) / scale

@@ -34,6 +34,8 @@ class PiiRedact(Stage):
     ``types``: the PII types to look for (None: every type the scanner knows). ``roles``: which
     turns to scan (None: all). ``scanner``: a ready :class:`synthloom.pii.PiiScanner` to reuse
     (its types and NER setting then win). Records are scanned ``batch_size`` at a time.
+    ``salt``: the secret mixed into ``hash`` and ``replace`` (the same salt gives the same token
+    for the same value across runs; without one, hashed numbers can be recovered by brute force).
     """
 
     name = "pii"
@@ -47,6 +49,7 @@ class PiiRedact(Stage):
         roles: Iterable[str] | None = None,
         scanner: PiiScanner | None = None,
         batch_size: int = 256,
+        salt: str = "",
     ) -> None:
         if mode not in PII_MODES:
             raise ConfigError(
@@ -55,6 +58,7 @@ class PiiRedact(Stage):
         from synthloom.pii import PiiScanner
 
         self.mode: PiiMode = mode
+        self._salt = salt  # a secret: kept out of summaries and logs
         self.batch_size = max(1, batch_size)
         self.roles = frozenset(roles) if roles is not None else None
         self.scanner = scanner if scanner is not None else PiiScanner(types=types, ner=ner)
@@ -93,7 +97,7 @@ class PiiRedact(Stage):
                 found = [
                     m
                     for m in found_by_turn.get((r, t), [])
-                    if redact(content, [m], mode=self.mode) != content
+                    if redact(content, [m], mode=self.mode, salt=self._salt) != content
                 ]
                 if not found:
                     messages.append(message)
@@ -101,7 +105,9 @@ class PiiRedact(Stage):
                 spans.extend(
                     {"turn": t, "type": m.type, "start": m.start, "end": m.end} for m in found
                 )
-                messages.append({**message, "content": redact(content, found, mode=self.mode)})
+                messages.append(
+                    {**message, "content": redact(content, found, mode=self.mode, salt=self._salt)}
+                )
             if not spans:
                 yield rec
                 continue

@@ -73,6 +73,10 @@ class CurateOptions:
     pii: Literal["redact", "mask", "hash", "replace"] | None = None
     pii_types: Sequence[str] | None = None
     ner: Literal["auto", "on", "off"] = "auto"
+    #: Environment variable holding the secret salt of ``hash`` and ``replace`` (its value is
+    #: never written anywhere). Without a salt a hashed phone number or card can be recovered by
+    #: hashing every possible number.
+    pii_salt_env: str | None = "SYNTHLOOM_PII_SALT"
     format: OutputFormat = "parquet"
     seed: int = 0
     #: "ray" runs MinHash dedup as Ray tasks (same result); ``actors``: parallel tasks a step.
@@ -213,7 +217,11 @@ def build_stages(options: CurateOptions, *, cache_dir: Path | None = None) -> li
     if options.pii is not None:
         stages.append(
             PiiRedact(
-                mode=options.pii, types=options.pii_types, ner=options.ner, roles=options.roles
+                mode=options.pii,
+                types=options.pii_types,
+                ner=options.ner,
+                roles=options.roles,
+                salt=os.environ.get(options.pii_salt_env, "") if options.pii_salt_env else "",
             )
         )
     return stages
