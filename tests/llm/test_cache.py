@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from synthloom.errors import InputError
+from synthloom.errors import BackendError, InputError
 from synthloom.llm import Completion, ResponseCache, Usage
 
 
@@ -13,20 +13,39 @@ def _done(text: str) -> Completion:
     return Completion(texts=(text,), finish_reasons=("stop",), usage=Usage(1, 2), model="m")
 
 
-def test_put_is_visible_to_another_connection_at_once(tmp_path: Path) -> None:
+def test_put_is_readable_at_once_and_committed_without_a_close(tmp_path: Path) -> None:
     cache = ResponseCache(tmp_path / "cache.sqlite")
     cache.put("k1", _done("hello"))
-    # A second process (here: connection) sees the answer without any explicit commit/close,
-    # which is what survives kill -9.
+    hit = cache.get("k1")  # read-your-writes, committed or not
+    assert hit is not None and hit.text == "hello" and hit.cached
+    cache.flush()
+    # A second process (here: connection) sees the answer without any close, which is what
+    # survives kill -9.
     other = sqlite3.connect(tmp_path / "cache.sqlite")
     assert other.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 1
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     other.close()
-    hit = cache.get("k1")
-    assert hit is not None and hit.text == "hello" and hit.cached
     assert cache.get("nope") is None
     assert len(cache) == 1 and "k1" in cache and cache.keys() == {"k1"}
     cache.close()
+
+
+def test_many_puts_are_committed_in_groups_and_replayed_by_a_new_cache(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    for i in range(3000):
+        cache.put(f"{i:064x}", _done(f"answer {i}"))
+    cache.put(f"{7:064x}", _done("newer answer 7"))  # the last answer for a key wins
+    cache.close()
+    again = ResponseCache(tmp_path / "cache.sqlite")
+    assert len(again) == 3000
+    hit = again.get(f"{7:064x}")
+    assert hit is not None and hit.text == "newer answer 7"
+    assert all(again.get(f"{i:064x}") is not None for i in range(0, 3000, 97))
+    # Keys never stored are misses, including ones that are not hex digests.
+    assert again.get(f"{3000:064x}") is None and "plain key" not in again
+    again.close()
+    with pytest.raises(BackendError, match="closed"):
+        again.put("k", _done("late"))
 
 
 def test_no_read_mode_stores_but_never_replays(tmp_path: Path) -> None:

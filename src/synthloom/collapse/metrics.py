@@ -76,9 +76,11 @@ METRICS: dict[str, dict[str, MetricInfo]] = {
         "perplexity": MetricInfo("held-out perplexity", "minimize"),
         "tail_loss": MetricInfo("tail loss (held-out n-grams near impossible)", "minimize"),
         "tail_coverage": MetricInfo("tail coverage of samples (rare real n-grams)", "maximize"),
-        "vocab_size": MetricInfo("vocabulary size of samples", "maximize"),
-        "distinct_1": MetricInfo("distinct-1 of samples", "maximize"),
-        "distinct_2": MetricInfo("distinct-2 of samples", "maximize"),
+        # Not "more is better": a drifting model invents word salad, which raises all three.
+        # Read them next to perplexity and the tail metrics; nearest the real data's is best.
+        "vocab_size": MetricInfo("vocabulary size of samples (nearest real is best)", "target"),
+        "distinct_1": MetricInfo("distinct-1 of samples (nearest real is best)", "target"),
+        "distinct_2": MetricInfo("distinct-2 of samples (nearest real is best)", "target"),
     },
     "numeric": {
         "mean_drift": MetricInfo("mean drift (real SDs)", "minimize", 0.0),

@@ -1,17 +1,27 @@
 """The response cache: ``cache.sqlite`` in the run directory, one row per stored answer.
 
-Every answer is committed the moment it arrives, in WAL mode, so that a run killed at any
-instant loses no answer it had received; re-running then replays stored answers instead of
-asking the teacher again. ``synchronous=NORMAL`` survives a killed process (only a power cut can
-lose the last transactions), which is the trade-off every WAL application makes for speed.
+Answers are committed as they arrive by a writer thread that owns its own connection: the
+event loop hands each answer over and goes on, and when several answers wait at once they share
+one transaction (group commit). A commit costs about 0.1 ms, which done on the event loop for
+every answer was the largest single cost of a fast teacher run. WAL mode lets the loop read
+while the writer writes; an answer handed over but not yet committed is served from memory, so
+a run always reads its own writes.
+
+A run killed at any instant loses at most the answers handed over in the last moment and not yet
+committed (normally none, at most one group): those were never stored, so a re-run asks for
+them again and nothing stored is ever asked twice. ``synchronous=NORMAL`` survives a killed
+process (only a power cut can lose the last transactions), the trade-off every WAL application
+makes for speed.
 """
 
 from __future__ import annotations
 
+import queue
 import sqlite3
+import threading
 from pathlib import Path
 
-from synthloom.errors import InputError
+from synthloom.errors import BackendError, InputError
 from synthloom.llm.types import Completion
 
 __all__ = ["ResponseCache"]
@@ -22,6 +32,24 @@ CREATE TABLE IF NOT EXISTS responses (
     value TEXT NOT NULL
 ) WITHOUT ROWID
 """
+_INSERT = "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)"
+# The most answers one transaction takes, so a long backlog is still committed in steps.
+_GROUP = 512
+# A two-probe Bloom filter of every stored key: a key it has never seen is a certain miss and
+# costs no query. 2**24 bits (2 MiB) keep false positives near 1.4% at a million keys.
+_BLOOM_BITS = 1 << 24
+
+
+def _probes(key: str) -> tuple[int, int]:
+    """Two bit positions of a key. Keys are hex digests; other keys are hashed first."""
+    try:
+        a, b = int(key[:8], 16), int(key[8:16], 16)
+    except ValueError:
+        import hashlib
+
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+        a, b = int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little")
+    return a % _BLOOM_BITS, b % _BLOOM_BITS
 
 
 class ResponseCache:
@@ -39,29 +67,136 @@ class ResponseCache:
             raise InputError(
                 f"not a usable synthloom cache ({exc}); delete it or use another --out", path=path
             ) from exc
+        self._bloom = bytearray(_BLOOM_BITS // 8)
+        for (key,) in self._db.execute("SELECT key FROM responses"):
+            self._remember(key)
+        # Answers handed to the writer and not yet committed, served to readers from here.
+        self._pending: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------------------ reading
+
+    def _remember(self, key: str) -> None:
+        for bit in _probes(key):
+            self._bloom[bit >> 3] |= 1 << (bit & 7)
+
+    def _maybe_stored(self, key: str) -> bool:
+        return all(self._bloom[bit >> 3] & (1 << (bit & 7)) for bit in _probes(key))
 
     def get(self, key: str) -> Completion | None:
         if not self.read:
             return None
-        row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
-        return None if row is None else Completion.from_json(row[0])
+        if not self._maybe_stored(key):
+            return None
+        with self._lock:
+            value = self._pending.get(key)
+        if value is None:
+            row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+            value = None if row is None else row[0]
+        return None if value is None else Completion.from_json(value)
 
     def __contains__(self, key: str) -> bool:
+        if not self._maybe_stored(key):
+            return False
+        with self._lock:
+            if key in self._pending:
+                return True
         row = self._db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone()
         return row is not None
 
-    def put(self, key: str, completion: Completion) -> None:
-        """Store and commit at once (autocommit mode: each statement is its own transaction)."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
-            (key, completion.to_json()),
-        )
-
     def __len__(self) -> int:
+        self.flush()
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def keys(self) -> set[str]:
+        self.flush()
         return {row[0] for row in self._db.execute("SELECT key FROM responses")}
 
+    # ------------------------------------------------------------------------------ writing
+
+    def put(self, key: str, completion: Completion) -> None:
+        """Hand an answer to the writer, which commits it (with any others waiting) at once."""
+        self._raise_writer_error()
+        if self._closed:
+            raise BackendError(f"the response cache {self.path} is closed")
+        value = completion.to_json()
+        with self._lock:
+            self._pending[key] = value
+        self._remember(key)
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_loop, name="synthloom-cache-writer", daemon=True
+            )
+            self._writer.start()
+        self._queue.put((key, value))
+
+    def flush(self) -> None:
+        """Wait until every answer handed over so far is committed."""
+        if self._writer is not None:
+            self._queue.join()
+        self._raise_writer_error()
+
     def close(self) -> None:
+        """Commit what is waiting, stop the writer and close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
         self._db.close()
+        self._raise_writer_error()
+
+    def _raise_writer_error(self) -> None:
+        if self._error is not None:
+            raise BackendError(
+                f"cannot write the response cache {self.path}: {self._error}; "
+                "check the disk has room and the run directory is writable"
+            ) from self._error
+
+    def _write_loop(self) -> None:
+        db: sqlite3.Connection | None = None
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None)
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+        except sqlite3.Error as exc:
+            self._error = exc
+        stop = False
+        while not stop:
+            item = self._queue.get()
+            group = [] if item is None else [item]
+            stop = item is None
+            taken = 1
+            while not stop and len(group) < _GROUP:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                taken += 1
+                if item is None:
+                    stop = True
+                else:
+                    group.append(item)
+            try:
+                if group and db is not None and self._error is None:
+                    db.execute("BEGIN")
+                    db.executemany(_INSERT, group)
+                    db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._error = exc
+            finally:
+                with self._lock:
+                    for key, value in group:
+                        # A newer answer for the same key may have arrived meanwhile.
+                        if self._pending.get(key) is value:
+                            del self._pending[key]
+                for _ in range(taken):
+                    self._queue.task_done()
+        if db is not None:
+            db.close()
