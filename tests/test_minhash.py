@@ -141,6 +141,20 @@ def test_signatures_do_not_depend_on_block_size() -> None:
     assert np.all(wide[0] <= MinHasher(64, seed=1).signatures([sets[0][:3]])[0])
 
 
+@pytest.mark.parametrize(("kind", "n"), [("char", 5), ("char", 1), ("word", 3)])
+def test_signatures_of_texts_equal_signatures_of_their_shingle_sets(kind: str, n: int) -> None:
+    # signatures_of_texts skips the per-text sort and dedup (a minimum does not need them):
+    # it must give exactly the signatures of the deduplicated sets, short and empty texts too.
+    texts, _ = _planted_corpus(3)
+    texts = [*texts[:40], "", "a", "ab", "abcd", "   ", "x y", "ab", "a a a a a a a", *texts[40:80]]
+    hasher = MinHasher(128, seed=5, block_bytes=8 * 16 * 997)
+    sets = shingle_hash_sets(texts, kind=kind, n=n)  # type: ignore[arg-type]
+    direct = hasher.signatures_of_texts(texts, kind=kind, n=n)  # type: ignore[arg-type]
+    assert np.array_equal(direct, hasher.signatures(sets))
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    assert empty and np.all(direct[empty] == np.iinfo(np.uint32).max)
+
+
 def test_signatures_are_deterministic_for_a_seed() -> None:
     texts, _ = _planted_corpus()
     a = MinHasher(128, seed=7).signatures_of_texts(texts[:30])

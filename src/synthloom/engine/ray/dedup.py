@@ -50,7 +50,7 @@ def _shard_keys(
     texts: Sequence[str], num_perm: int, seed: int, kind: str, n: int, bands: int, rows: int
 ) -> tuple[npt.NDArray[np.uint64], IntArray]:
     """Band keys of one shard and the local indexes of its documents without shingles."""
-    values, offsets = _shingle_flat(texts, kind, n)
+    values, offsets = _shingle_flat(texts, kind, n, unique=False)
     signatures = MinHasher(num_perm, seed)._signatures_flat(values, offsets)
     return band_keys(signatures, bands, rows), np.flatnonzero(np.diff(offsets) == 0)
 
