@@ -132,10 +132,14 @@ def augment(
             break
         if any(frozenset({kind, c["type"]}) in _CONFLICTS for c in chosen):
             continue
-        if kind == "must_not_include" and any(
-            c["type"] == "must_include" for c in chosen
-        ):  # keep the two keyword rules on different words
-            continue
-        chosen.append(_draw(kind, rng))
+        drawn = _draw(kind, rng)
+        if kind in ("must_include", "must_not_include"):
+            # Never require and forbid the same word: draw the other rule's word from the rest.
+            taken = {
+                c["value"] for c in chosen if c["type"] in ("must_include", "must_not_include")
+            }
+            if drawn["value"] in taken:
+                drawn["value"] = rng.choice([w for w in _KEYWORDS if w not in taken])
+        chosen.append(drawn)
     text = prompt.rstrip() + "\n\n" + " ".join(describe(c) for c in chosen)
     return text, chosen
