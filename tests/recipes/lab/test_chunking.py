@@ -43,3 +43,44 @@ def test_unsupported_documents_are_refused() -> None:
         document_text("a.md", b"\xff\xfe\xfa")
     with pytest.raises(InputError, match="not a readable PDF"):
         document_text("a.pdf", b"not a pdf")
+
+
+def _pdf(pages: list[str]) -> bytes:
+    """A minimal, valid PDF with one line of Helvetica text a page (offsets computed here)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages)))
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for i, text in enumerate(pages):
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
+        )
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def test_pdf_pages_are_extracted_in_order_and_chunked() -> None:
+    first = "Spring tides follow the full moon and the new moon, twice a month, every month."
+    second = "Neap tides come at the quarter moons, when the sun and moon pull at right angles."
+    data = _pdf([first, second])
+    text = document_text("tides.pdf", data)
+    assert text.index("Spring tides follow") < text.index("Neap tides come")
+    chunks = chunk_markdown(text, max_tokens=16, document="tides.pdf")
+    assert len(chunks) >= 2 and all(c.tokens <= 16 for c in chunks)
+    joined = " ".join(c.text for c in chunks)
+    for word in ("Spring", "full", "twice", "Neap", "quarter", "angles"):
+        assert word in joined
