@@ -88,6 +88,23 @@ def test_documents_from_a_git_repository_at_a_commit(tmp_path: Path) -> None:
     errors = load_taxonomy(root).errors
     assert len(errors) == 1 and errors[0].field == "document"
 
+    # The same repository by URL: cloned once into the cache folder, fetched again only when
+    # the leaf names a commit the clone does not have yet.
+    cache = tmp_path / "clones"
+    url = repo.resolve().as_uri()
+    write(root / "knowledge/x/qna.yaml", knowledge(url, ["*.md"], commit=first))
+    leaf = require_valid(load_taxonomy(root)).leaves[0]
+    docs = read_documents(leaf.document, leaf.file, cache_dir=cache)  # type: ignore[arg-type]
+    assert docs[0].data.decode() == "# First version\n"
+    (repo / "a.md").write_text("# Third version\n", encoding="utf-8")
+    git("commit", "-qam", "three")
+    third = git("rev-parse", "HEAD")
+    write(root / "knowledge/x/qna.yaml", knowledge(url, ["*.md"], commit=third))
+    leaf = require_valid(load_taxonomy(root)).leaves[0]
+    docs = read_documents(leaf.document, leaf.file, cache_dir=cache)  # type: ignore[arg-type]
+    assert docs[0].data.decode() == "# Third version\n"
+    assert len([p for p in cache.iterdir()]) == 1  # one clone, no partial left behind
+
 
 def _bad_cases(tmp: Path) -> list[tuple[str, object, str, str | None, int | None]]:
     """(name, qna content, message fragment, field, line) for leaves that must fail."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,13 @@ def _git(args: list[str], cwd: Path | None = None) -> bytes:
     return done.stdout
 
 
+def _has_commit(repo: Path, commit: str) -> bool:
+    done = subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
+    )
+    return done.returncode == 0
+
+
 def _source(ref: DocumentRef, leaf_file: Path, cache_dir: Path | None) -> tuple[str, Path]:
     """('git' | 'folder', local path) for a document reference."""
     if ref.repo.startswith(_URL_PREFIXES):
@@ -49,7 +57,14 @@ def _source(ref: DocumentRef, leaf_file: Path, cache_dir: Path | None) -> tuple[
         target = base / hashlib.sha256(ref.repo.encode()).hexdigest()[:16]
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            _git(["clone", "--quiet", "--no-checkout", ref.repo, str(target)])
+            # Clone next to the target and rename, so a clone cut short is never taken for one.
+            partial = target.with_name(target.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            _git(["clone", "--quiet", "--no-checkout", ref.repo, str(partial)])
+            partial.rename(target)
+        elif ref.commit is not None and not _has_commit(target, ref.commit):
+            # The clone predates the commit the leaf now names: bring it up to date.
+            _git(["fetch", "--quiet", "origin"], cwd=target)
         return "git", target
     local = Path(ref.repo).expanduser()
     if not local.is_absolute():
