@@ -64,3 +64,47 @@ def test_tfidf_runs_on_the_driver_and_bad_method_is_refused() -> None:
     assert info["method"] == "tfidf-svd"
     with pytest.raises(ConfigError, match="unknown embedding method"):
         embed_texts_ray(texts, method="bert")
+
+
+def test_the_assay_command_on_ray_gives_the_local_numbers(
+    ray_session: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from pathlib import Path
+
+    from synthloom.cli import main
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "chat"
+    outs = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        code = main(
+            [
+                "assay",
+                str(examples / "synthetic.jsonl"),
+                "-r",
+                str(examples / "reference.jsonl"),
+                "-o",
+                str(out),
+                "--embedder",
+                "tfidf",
+                "--ner",
+                "off",
+                "--executor",
+                executor,
+                "-q",
+            ]
+        )
+        assert code == 0, capsys.readouterr().err
+        metrics = json.loads((out / "metrics.json").read_text())
+        for volatile in ("created", "seconds"):
+            metrics.pop(volatile)
+        outs[executor] = metrics
+    assert outs["ray"] == outs["local"]
+    assert (
+        main(
+            ["assay", "a.jsonl", "-r", "b.jsonl", "-o", str(tmp_path / "x"), "--executor", "spark"]
+        )
+        == 2
+    )
+    assert "--executor" in capsys.readouterr().err

@@ -56,6 +56,10 @@ class AssayOptions:
     lexicon: Path | None = None
     ner: str = "auto"
     write_report: bool = True
+    #: "ray": per-record features and MiniLM embeddings of instruction data computed by Ray
+    #: tasks (same numbers); tables and the TF-IDF fallback run locally either way.
+    executor: str = "local"
+    ray_address: str | None = None
 
 
 @dataclass
@@ -384,7 +388,7 @@ def _assay_instruction(
     out: Path,
     extras: dict[str, Any],
 ) -> dict[str, Any]:
-    from synthloom.assay import bias, diversity, embed, embedding_fidelity, fidelity, privacy, tails
+    from synthloom.assay import bias, diversity, embedding_fidelity, fidelity, privacy, tails
     from synthloom.assay.features import record_features
     from synthloom.pii import PiiScanner
 
@@ -393,15 +397,20 @@ def _assay_instruction(
     ref_texts = [record_text(r) for r in reference]
 
     # Fidelity of per-record features (plus the meta fields both sides carry).
-    ref_meta = record_features(reference)
-    syn_meta = record_features(synthetic)
+    features: Callable[..., pd.DataFrame] = record_features
+    if options.executor == "ray":
+        from synthloom.engine.ray.assay import record_features_ray
+
+        features = record_features_ray
+    ref_meta = features(reference)
+    syn_meta = features(synthetic)
     shared = [c for c in ref_meta.columns if c.startswith("meta.") and c in syn_meta.columns]
     one_sided = sorted(
         {c for c in list(ref_meta.columns) + list(syn_meta.columns) if c.startswith("meta.")}
         - set(shared)
     )
-    ref_feat = record_features(reference, meta_columns=shared)
-    syn_feat = record_features(synthetic, meta_columns=shared)
+    ref_feat = features(reference, meta_columns=shared)
+    syn_feat = features(synthetic, meta_columns=shared)
     extras["tables"] = (ref_feat, syn_feat)
     kinds = fidelity.column_kinds(ref_feat, syn_feat)
     extras["kinds"] = kinds
@@ -413,9 +422,7 @@ def _assay_instruction(
     # Embedding-space fidelity.
     emb = sections.run(
         "embeddings",
-        lambda: embed.embed_pair(
-            ref_texts, syn_texts, method=options.embedder, cache_dir=out / "cache"
-        ),
+        lambda: _embed_both(ref_texts, syn_texts, options, out / "cache"),
     )
     ref_emb: np.ndarray | None = None
     syn_emb: np.ndarray | None = None
@@ -509,6 +516,21 @@ def _assay_instruction(
 # entry point
 
 
+def _embed_both(
+    ref_texts: list[str], syn_texts: list[str], options: AssayOptions, cache: Path
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Both sides in one embedding space; MiniLM shards on Ray with ``--executor ray``."""
+    from synthloom.assay import embed
+
+    if options.executor == "ray" and options.embedder != "tfidf" and not embed._minilm_missing():
+        from synthloom.engine.ray.assay import embed_texts_ray
+
+        ref, info = embed_texts_ray(ref_texts, method=options.embedder)
+        syn, _ = embed_texts_ray(syn_texts, method=options.embedder)
+        return ref, syn, info
+    return embed.embed_pair(ref_texts, syn_texts, method=options.embedder, cache_dir=cache)
+
+
 def run_assay(
     synthetic: str | Path,
     reference: str | Path,
@@ -535,6 +557,32 @@ def run_assay(
             f"unknown embedder '{options.embedder}'; choose auto, minilm or tfidf",
             field="--embedder",
         )
+    if options.executor not in ("local", "ray"):
+        raise InputError(
+            f"unknown executor '{options.executor}'; choose local or ray", field="--executor"
+        )
+    ray_started = False
+    if options.executor == "ray":
+        from synthloom.engine.ray_executor import RayOptions, init_ray
+
+        ray_started = init_ray(RayOptions(address=options.ray_address))
+    try:
+        return _run_assay(synthetic, reference, out, options, gate_rules, started)
+    finally:
+        if ray_started:
+            import ray
+
+            ray.shutdown()
+
+
+def _run_assay(
+    synthetic: str | Path,
+    reference: str | Path,
+    out: Path,
+    options: AssayOptions,
+    gate_rules: list[GateRule] | None,
+    started: float,
+) -> AssayResult:
     extras: dict[str, Any] = {}
     if options.lexicon is not None:
         from synthloom.assay.bias import load_lexicon

@@ -39,6 +39,14 @@ def assay(
         None, "--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for every sampled step."),
+    executor: str = typer.Option(
+        "local",
+        "--executor",
+        help="local | ray: instruction-data features and MiniLM embeddings as Ray tasks.",
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the gate."),
 ) -> int:
     """Measure SYNTHETIC against REFERENCE: fidelity, diversity, privacy, bias, tails, gate."""
@@ -54,6 +62,8 @@ def assay(
             gate=gate,
             sensitive=list(sensitive),
             embedder=embedder,
+            executor=executor,
+            ray_address=ray_address,
             ner=ner,
             lexicon=lexicon,
             seed=seed,
