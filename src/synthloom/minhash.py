@@ -579,9 +579,21 @@ def near_duplicate_clusters(
     values, offsets = _shingle_flat([texts[int(i)] for i in involved], kind, n)
     local_pairs = np.searchsorted(involved, candidates)
     similarity = _pair_jaccard_flat(values, offsets, local_pairs, 1 << 24)
+    return clusters_of_verified(candidates, similarity, threshold, num_docs, bands, rows)
+
+
+def clusters_of_verified(
+    candidates: IntArray,
+    similarity: FloatArray,
+    threshold: float,
+    num_docs: int,
+    bands: int,
+    rows: int,
+) -> NearDuplicates:
+    """Clusters as connected components of the candidate pairs whose exact Jaccard similarity
+    reaches ``threshold``; each document is labelled with the smallest index of its cluster."""
     keep = similarity >= threshold
     pairs = candidates[keep]
-
     graph = coo_matrix(
         (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
         shape=(num_docs, num_docs),

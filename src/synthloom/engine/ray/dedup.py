@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from synthloom.engine.ray_executor import RayOptions, import_ray, init_ray
 from synthloom.errors import ConfigError
@@ -38,6 +36,7 @@ from synthloom.minhash import (
     _shingle_flat,
     _sorted_unique,
     band_keys,
+    clusters_of_verified,
     lsh_params,
 )
 
@@ -154,20 +153,4 @@ def near_duplicate_clusters_ray(
         if started:
             ray.shutdown()
     similarity = np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
-    keep = similarity >= threshold
-    verified = candidates[keep]
-    graph = coo_matrix(
-        (np.ones(len(verified), dtype=np.int8), (verified[:, 0], verified[:, 1])),
-        shape=(num_docs, num_docs),
-    )
-    _, components = connected_components(graph, directed=False)
-    first = np.full(num_docs, num_docs, dtype=np.int64)
-    np.minimum.at(first, components, np.arange(num_docs, dtype=np.int64))
-    return NearDuplicates(
-        labels=first[components],
-        pairs=verified,
-        similarities=similarity[keep],
-        num_candidates=len(candidates),
-        bands=bands,
-        rows=rows,
-    )
+    return clusters_of_verified(candidates, similarity, threshold, num_docs, bands, rows)
