@@ -104,3 +104,21 @@ def test_wrong_number_of_outputs_is_a_config_error(tmp_path: Path) -> None:
 def test_missing_folder_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"reward\.path"):
         LocalClassifierReward(tmp_path / "nowhere")
+
+
+def test_long_conversations_are_cut_to_the_models_positions(tmp_path: Path) -> None:
+    # The tokenizer was saved without model_max_length; the model has 64 positions.
+    folder = _save_tiny_model(tmp_path / "rm")
+    long_conv = [
+        {"role": "user", "content": "why is the sky blue " * 30},
+        {"role": "assistant", "content": "rayleigh scattering " * 30},
+    ]
+    result = asyncio.run(LocalClassifierReward(folder, batch_size=2).score([long_conv]))[0]
+    assert result.ok, result.error
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    text = "\n".join(f"{m['role']}: {m['content']}" for m in long_conv)
+    batch = tokenizer(text, return_tensors="pt", truncation=True, max_length=64)
+    with torch.no_grad():
+        logits = model(**batch).logits[0]
+    assert [result.attributes[a] for a in ATTRIBUTES] == pytest.approx(logits.tolist(), abs=1e-5)

@@ -24,8 +24,10 @@ def plan(
 ) -> int:
     """List leaves with kind, seeds, planned samples, model calls and estimated tokens."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    from synthloom.errors import ConfigError
     from synthloom.recipes.lab import PipelineConfig, leaf_chunks, load_pipeline, plan_leaf
     from synthloom.recipes.lab.config import TeacherSettings, settings_for
     from synthloom.taxonomy import load_taxonomy, require_valid, select_leaves
@@ -37,10 +39,20 @@ def plan(
     )
     source = str(pipeline or "pipeline")
     tax = load_taxonomy(taxonomy)
-    console = Console(stderr=True)
+    # Every issue once, one line each (never wrapped), then one summary line for the errors.
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
     for issue in tax.issues:
-        console.print(
-            f"[{'red' if issue.severity == 'error' else 'yellow'}]{issue.severity}:[/] {issue}"
+        colour = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{colour}]{issue.severity}:[/] {escape(str(issue))}")
+    errors = tax.errors
+    if len(errors) > 1:
+        raise ConfigError(
+            f"{len(errors)} errors in the taxonomy (listed above); fix them and plan again",
+            path=taxonomy,
+        )
+    if errors:
+        raise ConfigError(
+            "1 error in the taxonomy (listed above); fix it and plan again", path=taxonomy
         )
     require_valid(tax)
     rows = []

@@ -95,7 +95,14 @@ class LocalClassifierReward(RewardModel):
         self.model = model.to(device).eval()
         self.device = device
         self.batch_size = batch_size
-        self.max_length = min(max_length, int(getattr(self.tokenizer, "model_max_length", 10**9)))
+        # A tokenizer saved without model_max_length reports a huge one; the model's position
+        # embeddings are the real limit.
+        limits = [
+            max_length,
+            int(getattr(self.tokenizer, "model_max_length", 10**9) or 10**9),
+            int(getattr(self.model.config, "max_position_embeddings", 10**9) or 10**9),
+        ]
+        self.max_length = min(limits)
         # One forward pass at a time: torch already uses every core for one batch.
         self._lock = threading.Lock()
         self._torch: Any = torch
