@@ -109,6 +109,7 @@ def test_dry_run_prints_the_plan_and_calls_nothing(
         pytest.param("key", "$TEACHER_KEY", id="401"),
         pytest.param("html", "does not seem to speak the OpenAI API", id="not-the-api"),
         pytest.param("path", "--base-url", id="wrong-path"),
+        pytest.param("scheme", "must start with http://", id="no-scheme"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
@@ -127,9 +128,11 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
         not_api=case == "html",
     )
     with server:
-        url = {"unreachable": f"http://127.0.0.1:{_free_port()}/v1", "path": server.url[:-3]}.get(
-            case, server.url
-        )
+        url = {
+            "unreachable": f"http://127.0.0.1:{_free_port()}/v1",
+            "path": server.url[:-3],
+            "scheme": server.url.removeprefix("http://"),
+        }.get(case, server.url)
         rc = main(
             [
                 "complete",

@@ -209,7 +209,7 @@ def test_cli_complete_on_ray_and_its_failure_exit_code(
         "2",
         "--per-actor-in-flight",
         "2",
-        "--shard-rows",
+        "--shard-size",
         "5",
     ]
     assert main([*args, "--out", str(tmp_path / "run")]) == 0

@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"synthloom: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except typer.Exit as exc:
-        return int(getattr(exc, "exit_code", getattr(exc, "code", 0)) or 0)
+        code = int(getattr(exc, "exit_code", getattr(exc, "code", 0)) or 0)
+        if code == 130:  # typer turns Ctrl-C into Exit(130)
+            print("synthloom: interrupted; run the same command again to resume", file=sys.stderr)
+        return code
     except typer.Abort:
         print("synthloom: aborted", file=sys.stderr)
         return 130
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{where}: error: {message} (see '{where} --help')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("synthloom: interrupted", file=sys.stderr)
+        print("synthloom: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
     return int(result) if isinstance(result, int) else 0
 

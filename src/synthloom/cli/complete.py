@@ -138,6 +138,9 @@ def complete(
     per_actor_in_flight: int = typer.Option(
         16, "--per-actor-in-flight", help="Ray: requests in flight per actor."
     ),
+    shard_size: int = typer.Option(
+        1000, "--shard-size", help="Ray: prompts per shard (the unit of retry and resume)."
+    ),
 ) -> int:
     """Answer every prompt in PROMPTS with the teacher, N samples each, into OUT."""
     from synthloom.engine import CompleteConfig, complete_dataset_sync
@@ -181,7 +184,7 @@ def complete(
         return 0
     if executor == "ray":
         return _complete_on_ray(
-            prompts, out, config, ray_address, actors, per_actor_in_flight, shard_rows
+            prompts, out, config, ray_address, actors, per_actor_in_flight, shard_size
         )
 
     bar = _progress_bar(quiet)

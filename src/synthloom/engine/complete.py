@@ -404,6 +404,8 @@ async def complete_dataset(
     ``prompt_index`` in the records is the record's index in the whole dataset.
     """
     config.validate()
+    # The backend checks the URL and finds the key: a mistake there writes nothing.
+    backend = backend or make_backend(config)
     prompts = Path(prompts)
     total_prompts = count_prompts(prompts)
     run = RunDir(out)
@@ -434,7 +436,7 @@ async def complete_dataset(
 
     cache = ResponseCache(run.cache_path, read=config.use_cache)
     client = TeacherClient(
-        backend or make_backend(config),
+        backend,
         cache=cache,
         retry=RetryPolicy(
             max_attempts=config.max_attempts,
