@@ -21,14 +21,34 @@ def generate(
     changed_since: str | None = typer.Option(
         None, "--changed-since", help="Only leaves changed since this git ref."
     ),
+    executor: str | None = typer.Option(
+        None, "--executor", help="local | ray (leaves on an actor pool); default: executor.name."
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
+    ),
+    actors: int | None = typer.Option(None, "--actors", help="Ray: teacher-client actors."),
+    per_actor_in_flight: int | None = typer.Option(
+        None, "--per-actor-in-flight", help="Ray: requests in flight per actor."
+    ),
 ) -> int:
     """Generate, judge and mix training data for every chosen leaf of TAXONOMY into OUT."""
+    from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.lab import generate_sync, load_pipeline
 
     config = load_pipeline(pipeline)
     changes = {k: v for k, v in (("base_url", base_url), ("model", model)) if v is not None}
     if changes:
         config = config.model_copy(update={"teacher": config.teacher.model_copy(update=changes)})
+    ex = apply_executor_flags(
+        config.executor,
+        executor=executor,
+        ray_address=ray_address,
+        actors=actors,
+        per_actor_in_flight=per_actor_in_flight,
+    )
+    if ex is not config.executor:
+        config = config.model_copy(update={"executor": ex})
     entry = generate_sync(
         taxonomy,
         config,
@@ -40,8 +60,14 @@ def generate(
     acc = entry["accounting"]
     samples = sum(v["samples"] for v in entry["leaves"].values())
     rejects = sum(v["rejects"] for v in entry["leaves"].values())
+    on_ray = (
+        f" on ray ({entry['shards_run']} leaves run, {entry['shards_skipped']} already done, "
+        f"{entry['shard_retries']} retried)"
+        if entry.get("executor") == "ray" and "shards_run" in entry
+        else ""
+    )
     typer.echo(
-        f"{entry['status']}: {len(entry['leaves'])} leaves, {samples} samples kept, "
+        f"{entry['status']}{on_ray}: {len(entry['leaves'])} leaves, {samples} samples kept, "
         f"{rejects} rejected; {acc['requests']} requests, {acc['cache_hits']} from cache; "
         f"phases {json.dumps(entry['phases'])} -> {out}"
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from synthloom.errors import ConfigError
 from synthloom.llm.types import SamplingParams
+from synthloom.recipes.executor import ExecutorSettings
 from synthloom.taxonomy.model import Leaf, LeafKind
 from synthloom.taxonomy.yamlio import field_name, line_at, load_yaml
 
@@ -162,6 +163,8 @@ class PipelineConfig(_Model):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: OutputSettings = OutputSettings()
     mix: MixConfig | None = None
+    #: Where the leaves run: ``local`` (default) or ``ray`` (one leaf per actor at a time).
+    executor: ExecutorSettings = ExecutorSettings()
 
 
 RecipeSettings = FreeformSettings | GroundedSettings | KnowledgeSettings

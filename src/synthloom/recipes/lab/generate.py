@@ -20,6 +20,7 @@ import json
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,21 +97,34 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-async def _run_leaf(
-    leaf: Leaf, config: PipelineConfig, teacher: Teacher, leaf_dir: Path, source: str
-) -> dict[str, Any]:
+def _leaf_plan(leaf: Leaf, config: PipelineConfig, source: str) -> tuple[Any, list[Chunk], str]:
+    """A leaf's recipe settings, its chunks (knowledge leaves) and its fingerprint."""
     settings = settings_for(config, leaf, source=source)
     chunks: list[Chunk] = []
     docs = ""
     if leaf.kind == "knowledge":
         chunks, docs = leaf_chunks(leaf, settings.chunk_tokens)
-    fingerprint = _fingerprint(leaf, settings, config, docs)
+    return settings, chunks, _fingerprint(leaf, settings, config, docs)
+
+
+def _finished_leaf(leaf_dir: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The leaf's done.json entry when it finished with these settings, else None."""
     done = leaf_dir / "done.json"
-    if done.exists():
-        previous = json.loads(done.read_text(encoding="utf-8"))
-        if previous.get("fingerprint") == fingerprint:
-            return {**previous, "skipped": True}
-        done.unlink()
+    if not done.exists():
+        return None
+    previous: dict[str, Any] = json.loads(done.read_text(encoding="utf-8"))
+    return previous if previous.get("fingerprint") == fingerprint else None
+
+
+async def _run_leaf(
+    leaf: Leaf, config: PipelineConfig, teacher: Teacher, leaf_dir: Path, source: str
+) -> dict[str, Any]:
+    settings, chunks, fingerprint = _leaf_plan(leaf, config, source)
+    previous = _finished_leaf(leaf_dir, fingerprint)
+    if previous is not None:
+        return {**previous, "skipped": True}
+    done = leaf_dir / "done.json"
+    done.unlink(missing_ok=True)
     output: LeafOutput
     if leaf.kind == "freeform_skill":
         output = await run_freeform(leaf, settings, teacher)
@@ -200,6 +214,7 @@ async def generate(
     changed_since: str | None = None,
     backend: Backend | None = None,
     pipeline_path: str | Path | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run the LAB recipes over the chosen leaves of ``taxonomy`` into the run directory ``out``.
 
@@ -208,7 +223,30 @@ async def generate(
     ``phases`` (records per phase dataset), ``export`` (the mix summary or None),
     ``accounting`` (this invocation's requests, cache hits, tokens...), ``elapsed_s``, plus
     ``run_dir``.
+
+    With ``config.executor.name == "ray"`` the leaves run on a Ray actor pool (see
+    :mod:`synthloom.recipes.lab.ray_run`; same outputs, plus ``executor``, ``ray``,
+    ``shards_run``, ``shards_skipped``, ``shard_retries``); ``on_progress`` is then called
+    after each finished leaf.
     """
+    if config.executor.name == "ray":
+        if backend is not None:
+            raise InputError(
+                "a backend object only works with the local executor; on Ray the actors build "
+                "the backend the pipeline's teacher section names",
+                field="executor.name",
+            )
+        from synthloom.recipes.lab.ray_run import generate_ray
+
+        return generate_ray(
+            taxonomy,
+            config,
+            out,
+            subtree=subtree,
+            changed_since=changed_since,
+            pipeline_path=pipeline_path,
+            on_progress=on_progress,
+        )
     source = str(pipeline_path or "pipeline")
     tax = require_valid(load_taxonomy(taxonomy))
     leaves = select_leaves(tax, subtree=subtree, changed_since=changed_since)
@@ -263,6 +301,21 @@ async def generate(
         cache.close()
         if status != "done":
             run.update_stage(STAGE, status=status, accounting=accounting.to_dict())
+    return _finish(run, leaves, config, results, accounting, started, pipeline_path)
+
+
+def _finish(
+    run: RunDir,
+    leaves: list[Leaf],
+    config: PipelineConfig,
+    results: list[dict[str, Any]],
+    accounting: Accounting,
+    started: float,
+    pipeline_path: str | Path | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Write the phase datasets and the mix from the leaves' outputs; the stage's entry."""
+    source = str(pipeline_path or "pipeline")
     phases = _phases(run.path, leaves, config)
     export = None
     if config.mix is not None:
@@ -279,6 +332,7 @@ async def generate(
         export=export,
         accounting=accounting.to_dict(),
         elapsed_s=round(time.monotonic() - started, 3),
+        **extra,
     )
     entry["run_dir"] = str(run.path)
     return entry
@@ -293,6 +347,7 @@ def generate_sync(
     changed_since: str | None = None,
     backend: Backend | None = None,
     pipeline_path: str | Path | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Blocking ``generate``."""
     return asyncio.run(
@@ -304,5 +359,6 @@ def generate_sync(
             changed_since=changed_since,
             backend=backend,
             pipeline_path=pipeline_path,
+            on_progress=on_progress,
         )
     )

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from synthloom.errors import ConfigError
+from synthloom.recipes.executor import ShardedExecutorSettings
 from synthloom.recipes.nemotron.constraints import CONSTRAINT_TYPES
 from synthloom.reward.base import ATTRIBUTES, RewardWeights
 
@@ -197,6 +198,8 @@ class PipelineConfig(_Strict):
     filter: FilterSection = FilterSection()
     preference: PreferenceSection = PreferenceSection()
     shard_rows: Annotated[int, Field(ge=1)] = 10_000
+    #: Where responses and rewards run: ``local`` (default) or ``ray`` (shards of prompts).
+    executor: ShardedExecutorSettings = ShardedExecutorSettings()
     #: folder relative paths are resolved against (the pipeline file's folder)
     base_dir: str = "."
 

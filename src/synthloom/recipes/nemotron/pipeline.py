@@ -24,6 +24,7 @@ from typing import Any
 
 from synthloom.engine.executor import bounded_map
 from synthloom.engine.rundir import RunDir
+from synthloom.errors import InputError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import Backend, OpenAIHTTPBackend
 from synthloom.llm.cache import ResponseCache
@@ -176,7 +177,21 @@ async def run_pipeline(
 
     ``teacher_backend`` / ``reward_model`` override the ones the config names (for Python users
     with their own). Rerunning resumes: every answered call comes from the cache.
+
+    With ``config.executor.name == "ray"`` the responses and rewards run on a Ray actor pool,
+    in shards of ``executor.shard_size`` prompts (see :mod:`synthloom.recipes.nemotron.ray_run`):
+    the same outputs, and ``on_progress`` is called after each finished shard.
     """
+    if config.executor.name == "ray":
+        if teacher_backend is not None or reward_model is not None:
+            raise InputError(
+                "teacher_backend / reward_model objects only work with the local executor; on "
+                "Ray the actors build the backends the pipeline names",
+                field="executor.name",
+            )
+        from synthloom.recipes.nemotron.ray_run import run_pipeline_ray
+
+        return await run_pipeline_ray(config, out, on_progress=on_progress)
     started = time.monotonic()
     run = RunDir(out).open()
     out = run.path
@@ -223,53 +238,15 @@ async def run_pipeline(
         write_jsonl(generator.rejects, out / "prompts" / "rejects.jsonl")
 
         writers = _Writers(out, config.shard_rows)
-        section = config.responses
-        k = section.k
-        params = [
-            SamplingParams(
-                temperature=section.temperature,
-                top_p=section.top_p,
-                max_tokens=section.max_tokens,
-                seed=None if section.seed is None else section.seed + sample,
-            )
-            for sample in range(k)
-        ]
+        params = _sampling(config)
 
         async def one_prompt(record: dict[str, Any]) -> dict[str, Any]:
-            prompt = _prompt_of(record)
             asked = time.monotonic()
-            results = await asyncio.gather(
-                *(
-                    teacher.run(
-                        Request(
-                            model=config.teacher.model,
-                            messages=prompt,
-                            params=params[s],
-                            sample=s,
-                        ),
-                        max_parse_attempts=config.teacher.max_parse_attempts,
-                    )
-                    for s in range(k)
-                )
-            )
-            answers = [
-                (s, r.completion.text)
-                for s, r in enumerate(results)
-                if r.ok and r.completion is not None and r.completion.text.strip()
-            ]
-            scores = await reward.score(
-                [[*prompt, {"role": "assistant", "content": a}] for _, a in answers]
-            )
+            group = await _answer(record, teacher, reward, config, params)
             counts.seconds_waiting += time.monotonic() - asked
-            return {
-                "record": record,
-                "prompt": prompt,
-                "answers": answers,
-                "scores": scores,
-                "failed": k - len(answers),
-            }
+            return group
 
-        in_flight = max(1, config.teacher.max_in_flight // k)
+        in_flight = max(1, config.teacher.max_in_flight // config.responses.k)
         last = time.monotonic()
         async for group in bounded_map(prompts, one_prompt, max_in_flight=in_flight):
             _handle_group(group, writers, weights, thresholds, config, counts)
@@ -303,6 +280,58 @@ async def run_pipeline(
     entry["prompt_seconds"] = round(prompt_seconds, 3)
     entry["response_seconds_waiting"] = round(counts.seconds_waiting, 3)
     return entry
+
+
+def _sampling(config: PipelineConfig) -> list[SamplingParams]:
+    """The sampling parameters of the k responses to each prompt."""
+    section = config.responses
+    return [
+        SamplingParams(
+            temperature=section.temperature,
+            top_p=section.top_p,
+            max_tokens=section.max_tokens,
+            seed=None if section.seed is None else section.seed + sample,
+        )
+        for sample in range(section.k)
+    ]
+
+
+async def _answer(
+    record: dict[str, Any],
+    teacher: TeacherClient,
+    reward: RewardModel,
+    config: PipelineConfig,
+    params: list[SamplingParams],
+) -> dict[str, Any]:
+    """One prompt's k responses and their reward scores (the group ``_handle_group`` writes)."""
+    prompt = _prompt_of(record)
+    k = len(params)
+    results = await asyncio.gather(
+        *(
+            teacher.run(
+                Request(model=config.teacher.model, messages=prompt, params=params[s], sample=s),
+                max_parse_attempts=config.teacher.max_parse_attempts,
+            )
+            for s in range(k)
+        )
+    )
+    answers = [
+        (s, r.completion.text)
+        for s, r in enumerate(results)
+        if r.ok and r.completion is not None and r.completion.text.strip()
+    ]
+    scores = await reward.score(
+        [[*prompt, {"role": "assistant", "content": a}] for _, a in answers]
+    )
+    return {
+        "record": record,
+        "prompt": prompt,
+        "answers": answers,
+        "scores": scores,
+        "failed": k - len(answers),
+        # requests the server gave up on (a rerun asks them again)
+        "request_failures": sum(1 for r in results if r.status == "failed"),
+    }
 
 
 def _handle_group(

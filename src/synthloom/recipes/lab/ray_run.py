@@ -1,0 +1,212 @@
+"""``generate`` on Ray: one taxonomy leaf per shard, run by an actor pool.
+
+Layout, besides what the local run writes (``lab/leaves/<leaf>/``, ``lab/phases/``,
+``export/``)::
+
+    <run>/_ray/lab/<leaf>/cache.sqlite   the leaf's own response cache (one writer: its actor)
+    <run>/_ray/lab/<leaf>/done.json      the shard's marker: the leaf's counts and accounting
+
+Each actor runs one leaf at a time with the local recipe code (``_run_leaf``) and
+``per_actor_in_flight`` requests in flight, writing the leaf's outputs where the local run
+writes them; the driver then writes the phase datasets and the mix with the local code, so the
+records are the local executor's. A leaf whose ``done.json`` fingerprint matches is skipped (as
+locally); a leaf that was interrupted is run again and replays every answer its cache holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from synthloom.engine.ray_executor import RayOptions, ShardFailed
+from synthloom.engine.ray_pool import PoolShard, PoolWorker, run_pool
+from synthloom.engine.rundir import RunDir
+from synthloom.errors import SynthloomError
+from synthloom.llm.accounting import Accounting
+from synthloom.llm.cache import ResponseCache
+from synthloom.llm.client import TeacherClient
+from synthloom.llm.limits import RateLimiter
+from synthloom.llm.retry import RetryPolicy
+from synthloom.recipes.lab.config import PipelineConfig
+from synthloom.recipes.lab.generate import (
+    STAGE,
+    _finish,
+    _finished_leaf,
+    _leaf_plan,
+    _run_leaf,
+    make_teacher_backend,
+)
+from synthloom.recipes.lab.recipes import Teacher
+from synthloom.taxonomy.load import load_taxonomy, require_valid
+from synthloom.taxonomy.model import Leaf
+from synthloom.taxonomy.plan import select_leaves
+
+__all__ = ["generate_ray", "lab_shard_dir"]
+
+
+def lab_shard_dir(out: str | Path, leaf: Leaf) -> Path:
+    """The working folder (cache and marker) of one leaf of a Ray ``generate`` run."""
+    return Path(out) / "_ray" / STAGE / leaf.slug
+
+
+async def _leaf_on_actor(
+    out: Path, leaf: Leaf, config: PipelineConfig, source: str
+) -> dict[str, Any]:
+    settings = config.teacher
+    folder = lab_shard_dir(out, leaf)
+    folder.mkdir(parents=True, exist_ok=True)
+    accounting = Accounting()
+    cache = ResponseCache(folder / "cache.sqlite")
+    client = TeacherClient(
+        make_teacher_backend(settings),
+        cache=cache,
+        retry=RetryPolicy(
+            max_attempts=settings.max_attempts,
+            base_delay=settings.base_delay,
+            max_delay=settings.max_delay,
+        ),
+        limiter=RateLimiter(
+            requests_per_minute=settings.requests_per_minute,
+            tokens_per_minute=settings.tokens_per_minute,
+        )
+        if settings.requests_per_minute or settings.tokens_per_minute
+        else None,
+        accounting=accounting,
+    )
+    try:
+        teacher = Teacher(client, settings, config.seed)
+        result = await _run_leaf(leaf, config, teacher, out / STAGE / "leaves" / leaf.slug, source)
+    finally:
+        await client.aclose()
+        cache.close()
+    return {**result, "accounting": accounting.to_dict()}
+
+
+class LabWorker(PoolWorker):
+    """An actor: runs one leaf at a time into the run directory."""
+
+    def __init__(self, out: str, config: PipelineConfig, source: str) -> None:
+        self.out = Path(out)
+        self.config = config
+        self.source = source
+
+    def run(self, leaf: Leaf) -> dict[str, Any]:
+        result = asyncio.run(_leaf_on_actor(self.out, leaf, self.config, self.source))
+        marker = lab_shard_dir(self.out, leaf) / "done.json"
+        if result["failures"] == 0:
+            data = {**result, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            tmp = marker.with_name(f"done.json.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            tmp.replace(marker)
+        else:
+            marker.unlink(missing_ok=True)
+        return result
+
+
+def generate_ray(
+    taxonomy: str | Path,
+    config: PipelineConfig,
+    out: str | Path,
+    *,
+    subtree: str | None = None,
+    changed_since: str | None = None,
+    pipeline_path: str | Path | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """``generate`` with the leaves on a Ray actor pool; the same entry as the local run plus
+    ``executor`` ("ray"), ``ray`` (actors, per_actor_in_flight), ``shards`` (leaves selected),
+    ``shards_run``, ``shards_skipped`` and ``shard_retries``."""
+    ex = config.executor
+    options = RayOptions(
+        address=ex.ray_address, actors=ex.actors, per_actor_in_flight=ex.per_actor_in_flight
+    )
+    options.validate()
+    source = str(pipeline_path or "pipeline")
+    tax = require_valid(load_taxonomy(taxonomy))
+    leaves = select_leaves(tax, subtree=subtree, changed_since=changed_since)
+    run = RunDir(out).open()
+    started = time.monotonic()
+    ray_info = {"actors": ex.actors, "per_actor_in_flight": ex.per_actor_in_flight}
+    run.update_stage(
+        STAGE,
+        status="running",
+        executor="ray",
+        ray=ray_info,
+        taxonomy=str(Path(taxonomy).resolve()),
+        config=config.model_dump(mode="json"),
+        leaves_selected=[leaf.path for leaf in leaves],
+    )
+    results: dict[str, dict[str, Any]] = {}
+    shards: list[PoolShard] = []
+    for index, leaf in enumerate(leaves):
+        _, _, fingerprint = _leaf_plan(leaf, config, source)
+        previous = _finished_leaf(run.path / STAGE / "leaves" / leaf.slug, fingerprint)
+        if previous is not None:
+            results[leaf.path] = {**previous, "skipped": True}
+        else:
+            shards.append(PoolShard(index, f"leaf {leaf.path} (shard {index})", (leaf,)))
+    skipped = len(results)
+    teacher = config.teacher.model_copy(update={"max_in_flight": ex.per_actor_in_flight})
+    worker_config = config.model_copy(update={"teacher": teacher})
+    accounting = Accounting()
+
+    def on_done(shard: PoolShard, result: dict[str, Any]) -> None:
+        nonlocal accounting
+        accounting = accounting.add(Accounting.from_dict(result.pop("accounting")))
+        results[result["leaf"]] = result
+
+    status = "failed"
+    stats = {"run": 0, "retried": 0}
+    error: str | None = None
+    try:
+        stats = run_pool(
+            LabWorker,
+            (str(run.path), worker_config, source),
+            shards,
+            options,
+            on_done=on_done,
+            on_progress=on_progress,
+        )
+        missing = [leaf.path for leaf in leaves if leaf.path not in results]
+        if missing:
+            raise ShardFailed(f"leaves {missing[:10]} have no result; run again")
+        status = "done"
+    except SynthloomError as exc:
+        error = str(exc)
+        raise
+    except BaseException:
+        status = "interrupted"
+        raise
+    finally:
+        if status != "done":
+            fields: dict[str, Any] = {
+                "status": status,
+                "accounting": accounting.to_dict(),
+                "shards_skipped": skipped,
+                "shards_done": len(results),
+            }
+            if error is not None:
+                fields["error"] = error
+            run.update_stage(STAGE, **fields)
+    ordered = [results[leaf.path] for leaf in leaves]
+    return _finish(
+        run,
+        leaves,
+        config,
+        ordered,
+        accounting,
+        started,
+        pipeline_path,
+        executor="ray",
+        ray=ray_info,
+        shards=len(leaves),
+        shards_done=len(leaves),
+        shards_run=stats["run"],
+        shards_skipped=skipped,
+        shard_retries=stats["retried"],
+    )
