@@ -108,3 +108,42 @@ def test_generate_then_mix_and_resume_without_calls(
     # the same seed gives the same file
     assert main(["mix", str(examples / "lab_mix.yaml"), "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "train.jsonl").read_text() == "\n".join(lines) + "\n"
+
+
+def test_a_dead_server_is_one_line_and_stops_every_leaf(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pipeline = tmp_path / "p.yaml"
+    text = (EXAMPLES / "lab_pipeline.yaml").read_text(encoding="utf-8")
+    pipeline.write_text(
+        text.replace(
+            "  max_in_flight: 64", "  max_in_flight: 64\n  max_attempts: 2\n  base_delay: 0"
+        ),
+        encoding="utf-8",
+    )
+    taxonomy = tmp_path / "taxonomy"
+    shutil.copytree(EXAMPLES / "taxonomy", taxonomy)
+    shutil.copytree(EXAMPLES / "documents", tmp_path / "documents")
+    rc = main(
+        [
+            "generate",
+            str(taxonomy),
+            "-p",
+            str(pipeline),
+            "-o",
+            str(tmp_path / "run"),
+            "--base-url",
+            f"http://127.0.0.1:{port}/v1",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1 and err.startswith("synthloom: error:") and "connect" in err
+    stage = json.loads((tmp_path / "run" / "run.json").read_text())["stages"]["lab"]
+    # The first leaf to fail stops the others: no more than one probe per leaf was sent.
+    assert stage["accounting"]["requests"] <= 2 * 3

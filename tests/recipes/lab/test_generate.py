@@ -128,3 +128,24 @@ def test_generate_example_taxonomy_rejects_with_reasons_and_resumes(
         for p in leaves
     }
     assert after == before
+
+
+@pytest.mark.slow
+def test_generating_one_subtree_into_a_run_keeps_the_other_leaves(
+    lab_server: FakeServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    config = _config(lab_server.url)
+    full = generate_sync(EXAMPLE, config, out, pipeline_path=PIPELINE)  # type: ignore[arg-type]
+    phases = {name: pq.read_table(out / "lab" / "phases" / f"{name}.parquet") for name in PHASES}
+    again = generate_sync(
+        EXAMPLE,
+        config,  # type: ignore[arg-type]
+        out,
+        subtree="knowledge",
+        pipeline_path=PIPELINE,
+    )
+    assert again["phases"] == full["phases"] and again["phases"]["skills"] > 0
+    assert set(again["leaves"]) == set(full["leaves"])
+    for name in PHASES:
+        assert pq.read_table(out / "lab" / "phases" / f"{name}.parquet").equals(phases[name])

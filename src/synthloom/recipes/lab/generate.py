@@ -281,27 +281,38 @@ async def generate(
     teacher = Teacher(client, settings, config.seed)
     status = "failed"
     results: list[dict[str, Any]] = []
-    try:
-        results = list(
-            await asyncio.gather(
-                *(
-                    _run_leaf(
-                        leaf, config, teacher, run.path / STAGE / "leaves" / leaf.slug, source
-                    )
-                    for leaf in leaves
-                )
-            )
+    tasks = [
+        asyncio.ensure_future(
+            _run_leaf(leaf, config, teacher, run.path / STAGE / "leaves" / leaf.slug, source)
         )
+        for leaf in leaves
+    ]
+    try:
+        results = list(await asyncio.gather(*tasks))
         status = "done"
     except (asyncio.CancelledError, KeyboardInterrupt):
         status = "interrupted"
         raise
     finally:
+        # One leaf failing (a dead server) stops the others before the client closes: no
+        # request is sent after the error and no connection is left open.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await client.aclose()
         cache.close()
         if status != "done":
             run.update_stage(STAGE, status=status, accounting=accounting.to_dict())
-    return _finish(run, leaves, config, results, accounting, started, pipeline_path)
+    return _finish(
+        run,
+        leaves,
+        config,
+        results,
+        accounting,
+        started,
+        pipeline_path,
+        taxonomy_leaves=tax.leaves,
+    )
 
 
 def _finish(
@@ -312,11 +323,22 @@ def _finish(
     accounting: Accounting,
     started: float,
     pipeline_path: str | Path | None,
+    *,
+    taxonomy_leaves: list[Leaf],
     **extra: Any,
 ) -> dict[str, Any]:
-    """Write the phase datasets and the mix from the leaves' outputs; the stage's entry."""
+    """Write the phase datasets and the mix from the leaves' outputs; the stage's entry.
+
+    The phases hold every leaf of the taxonomy that has samples in the run, not only the ones
+    this invocation ran: generating one subtree (``--subtree``, ``--changed-since``) into an
+    existing run adds to it instead of dropping the other leaves.
+    """
     source = str(pipeline_path or "pipeline")
-    phases = _phases(run.path, leaves, config)
+    phases = _phases(run.path, taxonomy_leaves, config)
+    current = {leaf.path for leaf in taxonomy_leaves}
+    earlier = (run.stage(STAGE) or {}).get("leaves") or {}
+    leaf_entries = {k: v for k, v in earlier.items() if k in current}
+    leaf_entries.update({r["leaf"]: {k: v for k, v in r.items() if k != "leaf"} for r in results})
     export = None
     if config.mix is not None:
         base = Path(pipeline_path).parent if pipeline_path is not None else Path(".")
@@ -327,7 +349,7 @@ def _finish(
     entry = run.update_stage(
         STAGE,
         status="done" if failures == 0 else "incomplete",
-        leaves={r["leaf"]: {k: v for k, v in r.items() if k != "leaf"} for r in results},
+        leaves=leaf_entries,
         phases=phases,
         export=export,
         accounting=accounting.to_dict(),

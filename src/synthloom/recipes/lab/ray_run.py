@@ -202,6 +202,7 @@ def generate_ray(
         accounting,
         started,
         pipeline_path,
+        taxonomy_leaves=tax.leaves,
         executor="ray",
         ray=ray_info,
         shards=len(leaves),
