@@ -70,6 +70,15 @@ def _check_outputs(out: Path, k: int) -> list[dict[str, Any]]:
         assert rec["meta"]["reward"]["scalar"] == max(g["meta"]["reward"]["scalar"] for g in group)
     dpo = [json.loads(line) for line in (out / "export" / "dpo.jsonl").read_text().splitlines()]
     pairs = _records(out / "pairs")
+    sft_answer = {r["meta"]["prompt_id"]: r["messages"][-1]["content"] for r in sft}
+    for pair in pairs:
+        # The chosen answer is the SFT answer; a rejected one that breaks its constraints makes
+        # the pair a "constraints" pair.
+        assert pair["chosen"][0]["content"] == sft_answer[pair["meta"]["prompt_id"]]
+        check = pair["meta"].get("rejected_constraints_check")
+        assert pair["meta"]["basis"] == (
+            "constraints" if check is not None and not check["passed"] else "reward"
+        )
     assert len(dpo) == len(pairs) > 0
     for row in dpo:
         assert set(row) == {"prompt", "chosen", "rejected"}
@@ -245,9 +254,45 @@ def test_thresholds_and_margin_filter(server: FakeServer, tmp_path: Path) -> Non
     for rec in responses:
         groups.setdefault(rec["meta"]["prompt_id"], []).append(rec["meta"]["reward"]["scalar"])
     expected_sft = sum(1 for s in groups.values() if max(s) >= 3.0)
-    expected_pairs = sum(1 for s in groups.values() if max(s) - min(s) >= 1.5)
+    # The chosen answer is the best-of-k SFT answer: it must pass the filter itself.
+    expected_pairs = sum(1 for s in groups.values() if max(s) >= 3.0 and max(s) - min(s) >= 1.5)
     assert entry["counts"]["sft"] == expected_sft
     assert entry["counts"]["pairs"] == expected_pairs
-    assert entry["counts"]["pair_skips"].get("margin", 0) == len(groups) - expected_pairs
+    skips = entry["counts"]["pair_skips"]
+    assert skips.get("margin", 0) + skips.get("no_eligible", 0) == len(groups) - expected_pairs
+    assert skips.get("no_eligible", 0) == len(groups) - expected_sft
     for rec in _records(tmp_path / "run" / "pairs"):
-        assert rec["meta"]["margin"] >= 1.5
+        assert rec["meta"]["margin"] >= 1.5 and rec["meta"]["basis"] == "reward"
+        assert rec["meta"]["chosen_reward"]["scalar"] >= 3.0
+
+
+def _item(sample: int, scalar: float, passed: bool | None) -> Any:
+    check = None if passed is None else {"passed": passed, "failed": [] if passed else ["x"]}
+    return (sample, f"answer {sample}", {"scalar": scalar}, check)
+
+
+def test_preference_pairs_reject_broken_constraints_and_otherwise_need_a_margin() -> None:
+    from synthloom.recipes.nemotron.pipeline import _preference
+
+    best, mid, broken_high, broken_low = (
+        _item(0, 3.0, True),
+        _item(1, 2.5, True),
+        _item(2, 3.5, False),
+        _item(3, 2.9, False),
+    )
+    scored = [best, mid, broken_high, broken_low]
+    # A response that breaks its constraints is rejected, the lowest such, whatever the margin.
+    assert _preference(best, scored, min_margin=5.0) == (broken_low, "constraints")
+    # Without constraint failures the lowest reward is rejected when the margin is enough.
+    assert _preference(best, [best, mid], min_margin=0.5) == (mid, "reward")
+    assert _preference(best, [best, mid], min_margin=0.6) == "margin"
+    assert _preference(best, [best, _item(1, 3.0, True)], min_margin=0.0) == "tie"
+    # No eligible chosen answer (all filtered): no pair; a single answer: too few.
+    assert _preference(None, scored, min_margin=0.0) == "no_eligible"
+    assert _preference(best, [best], min_margin=0.0) == "too_few"
+    # A chosen answer that itself breaks constraints (not required) makes only reward pairs.
+    unchecked = _item(4, 4.0, False)
+    assert _preference(unchecked, [unchecked, broken_low], min_margin=0.5) == (
+        broken_low,
+        "reward",
+    )

@@ -38,7 +38,7 @@ from synthloom.records import ParquetShardWriter, make_record, write_jsonl, writ
 from synthloom.reward.base import RewardModel, RewardWeights
 from synthloom.reward.judge import JudgeReward
 from synthloom.reward.nim import NIMReward, NIMRewardBackend
-from synthloom.reward.select import Thresholds, best_of_k, preference_pair
+from synthloom.reward.select import Thresholds, best_of_k
 
 __all__ = ["STAGE", "make_reward_model", "run_pipeline", "run_pipeline_sync"]
 
@@ -384,19 +384,23 @@ def _handle_group(
         writers.sft_line(messages)
         counts.sft += 1
     if config.preference.enabled:
-        choice = preference_pair(
-            [item[2]["scalar"] for item in scored], min_margin=config.preference.min_margin
-        )
-        if choice.ok:
-            assert choice.chosen is not None and choice.rejected is not None
-            chosen, rejected = scored[choice.chosen], scored[choice.rejected]
+        chosen = eligible[best] if best is not None else None
+        pair = _preference(chosen, scored, config.preference.min_margin)
+        if isinstance(pair, str):
+            counts.pair_skips[pair] = counts.pair_skips.get(pair, 0) + 1
+        else:
+            assert chosen is not None
+            rejected, basis = pair
             meta = {
                 **record["meta"],
                 "prompt_id": record["id"],
-                "margin": round(choice.margin, 6),
+                "margin": round(chosen[2]["scalar"] - rejected[2]["scalar"], 6),
+                "basis": basis,
                 "chosen_reward": chosen[2],
                 "rejected_reward": rejected[2],
             }
+            if rejected[3] is not None:
+                meta["rejected_constraints_check"] = rejected[3]
             writers.pairs.write(
                 make_record(
                     prompt,
@@ -407,10 +411,38 @@ def _handle_group(
             )
             writers.dpo_line(prompt, chosen[1], rejected[1])
             counts.pairs += 1
-        else:
-            reason = (choice.reason or "").split(" ")[0] if choice.reason else "none"
-            key = {"margin": "margin", "all": "tie", "needs": "too_few"}.get(reason, reason)
-            counts.pair_skips[key] = counts.pair_skips.get(key, 0) + 1
+
+
+_Scored = tuple[int, str, dict[str, float], dict[str, Any] | None]
+
+
+def _preference(
+    chosen: _Scored | None, scored: list[_Scored], min_margin: float
+) -> tuple[_Scored, str] | str:
+    """The rejected response for ``chosen`` and the pair's basis, or why there is no pair.
+
+    The chosen response is the best-of-k SFT answer, so it passed the filter (and its
+    constraints when they are required). Where another response breaks its prompt's
+    constraints, the lowest-scored such one is rejected ("constraints": a verifiable
+    preference, whatever the reward margin); otherwise the lowest-scored response, if the
+    reward margin reaches ``min_margin`` ("reward").
+    """
+    if len(scored) < 2:
+        return "too_few"
+    if chosen is None:
+        return "no_eligible"
+    others = [item for item in scored if item[0] != chosen[0]]
+    chosen_obeys = chosen[3] is None or chosen[3]["passed"]
+    breaking = [item for item in others if item[3] is not None and not item[3]["passed"]]
+    if chosen_obeys and breaking:
+        return min(breaking, key=lambda item: item[2]["scalar"]), "constraints"
+    rejected = min(others, key=lambda item: item[2]["scalar"])
+    margin = chosen[2]["scalar"] - rejected[2]["scalar"]
+    if margin <= 0.0:
+        return "tie"
+    if margin < min_margin:
+        return "margin"
+    return rejected, "reward"
 
 
 def run_pipeline_sync(
