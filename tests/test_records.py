@@ -116,6 +116,26 @@ def test_shard_writer_streams_numbered_shards(tmp_path: Path) -> None:
     assert len(list((tmp_path / "out").glob("part-*.parquet"))) == 4
 
 
+def test_a_folder_of_parts_reads_as_one_dataset_in_name_order(tmp_path: Path) -> None:
+    folder = tmp_path / "complete"
+    with ParquetShardWriter(folder, rows_per_shard=4) as writer:
+        for i in range(10):
+            writer.write(make_record([{"role": "user", "content": f"q{i}"}]))
+    (folder / "rejects").mkdir()  # sub-folders and hidden files are not data
+    write_jsonl(
+        [make_record([{"role": "user", "content": "rejected"}])], folder / "rejects" / "x.jsonl"
+    )
+    (folder / ".part-00009.parquet.tmp").write_bytes(b"half written")
+    texts = [r["messages"][0]["content"] for r in read_records(folder)]
+    assert texts == [f"q{i}" for i in range(10)]
+    assert detect_kind(folder) == "instruction"
+    assert len(load_dataset(folder).records or []) == 10
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataFormatError, match=r"without \.jsonl or \.parquet files"):
+        list(read_records(empty))
+
+
 def test_detect_kind(tmp_path: Path) -> None:
     chat = _jsonl(tmp_path / "c.jsonl", [{"prompt": "p", "response": "r"}])
     flat = _jsonl(tmp_path / "t.jsonl", [{"a": 1, "b": "x"}])

@@ -303,9 +303,33 @@ def _parquet_rows(path: Path, batch_size: int = 8192) -> Iterator[tuple[int, dic
             yield row, obj
 
 
+def record_parts(folder: Path) -> list[Path]:
+    """The data files of a folder written by a synthloom step (``complete``'s ``part-*.parquet``
+    shards, ``curate``'s ``data.parquet``...): its JSONL and Parquet files, sorted by name.
+    Sub-folders (rejects, failures) and hidden files are not part of the data."""
+    parts = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix.lower() in _JSONL_SUFFIXES | _PARQUET_SUFFIXES
+    )
+    if not parts:
+        raise DataFormatError(
+            "is a folder without .jsonl or .parquet files; give a data file or a folder of parts",
+            path=folder,
+        )
+    return parts
+
+
 def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Stream canonical records from JSONL, JSON or Parquet (any supported shape)."""
+    """Stream canonical records from JSONL, JSON or Parquet (any supported shape), or from a
+    folder of such parts in name order (the output folder of ``synthloom complete``)."""
     path = Path(path)
+    if path.is_dir():
+        for part in record_parts(path):
+            yield from read_records(part)
+        return
     _require_file(path)
     suffix = path.suffix.lower()
     if suffix in _JSONL_SUFFIXES:
@@ -420,8 +444,12 @@ def _looks_instruction(keys: Iterable[str]) -> bool:
 
 
 def detect_kind(path: str | Path) -> DatasetKind:
-    """Guess whether a file holds a table or instruction records, from its first record."""
+    """Guess whether a file holds a table or instruction records, from its first record.
+    A folder of parts holds instruction records."""
     path = Path(path)
+    if path.is_dir():
+        record_parts(path)  # raises when the folder holds no data file
+        return "instruction"
     _require_file(path)
     suffix = path.suffix.lower()
     if suffix in _TABLE_SUFFIXES:

@@ -108,3 +108,18 @@ def test_the_assay_command_on_ray_gives_the_local_numbers(
         == 2
     )
     assert "--executor" in capsys.readouterr().err
+
+
+def test_assay_embeddings_on_ray_use_the_dataset_cache(ray_session: Any, tmp_path: Any) -> None:
+    from synthloom.assay.run import AssayOptions, _embed_both
+
+    ref = [f"reference text number {i} about tides" for i in range(12)]
+    syn = [f"synthetic text number {i} about waves" for i in range(9)]
+    options = AssayOptions(executor="ray", embedder="minilm")
+    first_ref, first_syn, info = _embed_both(ref, syn, options, tmp_path / "cache")
+    assert info["method"] == "all-MiniLM-L6-v2" and not info["cached"]
+    assert first_ref.shape == (12, 384) and first_syn.shape == (9, 384)
+    assert len(list((tmp_path / "cache").glob("minilm-*.npy"))) == 2
+    again_ref, again_syn, again = _embed_both(ref, syn, options, tmp_path / "cache")
+    assert again["cached"]
+    assert np.array_equal(again_ref, first_ref) and np.array_equal(again_syn, first_syn)

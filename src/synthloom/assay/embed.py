@@ -34,7 +34,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -174,13 +174,20 @@ def _minilm_vectors(texts: Sequence[str], batch_size: int) -> FloatMatrix:
 
 
 def _embed_minilm(
-    texts: Sequence[str], cache_dir: Path | None, batch_size: int
+    texts: Sequence[str],
+    cache_dir: Path | None,
+    batch_size: int,
+    compute: Callable[[Sequence[str], int], FloatMatrix] | None = None,
 ) -> tuple[FloatMatrix, bool]:
+    """MiniLM vectors of ``texts`` from the cache, else from ``compute`` (default: here, in
+    this process; the Ray executor passes its sharded version) and then cached."""
     path = cache_dir / f"minilm-{_texts_digest(texts)}.npy" if cache_dir else None
     cached = _load_cached(path)
     if cached is not None and cached.shape == (len(texts), 384):
         return cached, True
-    vectors = _minilm_vectors(texts, batch_size) if texts else np.zeros((0, 384), np.float32)
+    vectors = (
+        (compute or _minilm_vectors)(texts, batch_size) if texts else np.zeros((0, 384), np.float32)
+    )
     _save_cached(path, vectors)
     return vectors, False
 

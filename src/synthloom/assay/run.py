@@ -525,9 +525,15 @@ def _embed_both(
     if options.executor == "ray" and options.embedder != "tfidf" and not embed._minilm_missing():
         from synthloom.engine.ray.assay import embed_texts_ray
 
-        ref, info = embed_texts_ray(ref_texts, method=options.embedder)
-        syn, _ = embed_texts_ray(syn_texts, method=options.embedder)
-        return ref, syn, info
+        def on_ray(texts: Sequence[str], batch_size: int) -> np.ndarray:
+            vectors, _ = embed_texts_ray(list(texts), method="minilm", batch_size=batch_size)
+            return vectors
+
+        # The same per-dataset cache as the local path: a rerun embeds nothing.
+        ref, ref_hit = embed._embed_minilm(ref_texts, cache, 64, compute=on_ray)
+        syn, syn_hit = embed._embed_minilm(syn_texts, cache, 64, compute=on_ray)
+        info = {"method": embed.MINILM_NAME, "dim": 384, "cached": ref_hit and syn_hit}
+        return ref, syn, {**info, "reason": None}
     return embed.embed_pair(ref_texts, syn_texts, method=options.embedder, cache_dir=cache)
 
 
