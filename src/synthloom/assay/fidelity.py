@@ -59,6 +59,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -574,13 +575,26 @@ def correlation_similarity(
 def _bin_codes(column: _Continuous, bins: int) -> _Discrete:
     """Cut both sides on the real data's histogram edges with open outer edges; missing values
     get code ``bins``. Equal to ``numpy.digitize`` on SDMetrics' edges (minus one)."""
-    edges = np.histogram_bin_edges(column.real[~np.isnan(column.real)], bins=bins)
+    edges = _histogram_edges(column.real, bins)
     real_codes = _bin_side(column.real, edges, bins)
     synthetic_codes = _bin_side(column.synthetic, edges, bins)
     has_missing = bool(np.isnan(column.real).any() or np.isnan(column.synthetic).any())
     return _Discrete(
         "binned", real_codes, synthetic_codes, bins + 1, bins if has_missing else None, []
     )
+
+
+def _histogram_edges(values: FloatArray, bins: int) -> FloatArray:
+    """``numpy.histogram_bin_edges(values[~isnan(values)], bins)`` without copying the present
+    values out first (the same min, max and linspace, so the same edges)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: handled below
+        low, high = np.nanmin(values), np.nanmax(values)
+    if np.isnan(low) or not (np.isfinite(low) and np.isfinite(high)):
+        return np.histogram_bin_edges(values[~np.isnan(values)], bins=bins)  # its own error
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, bins + 1, endpoint=True, dtype=np.result_type(low, high, values))
 
 
 def _bin_side(values: FloatArray, edges: FloatArray, bins: int) -> IntArray:
@@ -828,19 +842,22 @@ def _check_frames(real: Any, synthetic: Any) -> None:
 def _resolve_kinds(
     real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[Any], kinds: Mapping[str, str] | None
 ) -> dict[str, str]:
-    resolved = column_kinds(real[columns], synthetic[columns])
+    names = [str(c) for c in columns]
     for name, kind in (kinds or {}).items():
-        if name not in resolved:
+        if name not in names:
             raise ConfigError(
-                f"kinds names a column that is not in both tables; columns: {', '.join(resolved)}",
+                f"kinds names a column that is not in both tables; columns: {', '.join(names)}",
                 field=str(name),
             )
         if kind not in KINDS:
             raise ConfigError(
                 f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}", field=str(name)
             )
-        resolved[name] = kind
-    return resolved
+    # Detect only the kinds not given (detection reads whole columns: on a million rows it
+    # costs as much as several metrics).
+    todo = [c for c in columns if str(c) not in (kinds or {})]
+    detected = column_kinds(real[todo], synthetic[todo]) if todo else {}
+    return {name: (kinds or {}).get(name) or detected[name] for name in names}
 
 
 def _workers() -> int:
