@@ -60,6 +60,31 @@ def make_teacher_backend(settings: TeacherSettings) -> Backend:
     return cls(settings.base_url, api_key_env=settings.api_key_env, timeout=settings.timeout)
 
 
+def make_teacher_client(
+    settings: TeacherSettings,
+    cache: ResponseCache,
+    accounting: Accounting,
+    backend: Backend | None = None,
+) -> TeacherClient:
+    """The teacher client of a LAB run: its backend, retries and limits from ``settings``."""
+    return TeacherClient(
+        backend or make_teacher_backend(settings),
+        cache=cache,
+        retry=RetryPolicy(
+            max_attempts=settings.max_attempts,
+            base_delay=settings.base_delay,
+            max_delay=settings.max_delay,
+        ),
+        limiter=RateLimiter(
+            requests_per_minute=settings.requests_per_minute,
+            tokens_per_minute=settings.tokens_per_minute,
+        )
+        if settings.requests_per_minute or settings.tokens_per_minute
+        else None,
+        accounting=accounting,
+    )
+
+
 def leaf_chunks(leaf: Leaf, chunk_tokens: int) -> tuple[list[Chunk], str]:
     """A knowledge leaf's chunks and a hash of its documents' bytes."""
     assert leaf.document is not None
@@ -255,22 +280,7 @@ async def generate(
     accounting = Accounting()
     settings = config.teacher
     cache = ResponseCache(run.cache_path)
-    client = TeacherClient(
-        backend or make_teacher_backend(settings),
-        cache=cache,
-        retry=RetryPolicy(
-            max_attempts=settings.max_attempts,
-            base_delay=settings.base_delay,
-            max_delay=settings.max_delay,
-        ),
-        limiter=RateLimiter(
-            requests_per_minute=settings.requests_per_minute,
-            tokens_per_minute=settings.tokens_per_minute,
-        )
-        if settings.requests_per_minute or settings.tokens_per_minute
-        else None,
-        accounting=accounting,
-    )
+    client = make_teacher_client(settings, cache, accounting, backend)
     run.update_stage(
         STAGE,
         status="running",

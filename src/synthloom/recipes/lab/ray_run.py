@@ -29,9 +29,6 @@ from synthloom.engine.rundir import RunDir
 from synthloom.errors import SynthloomError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import ResponseCache
-from synthloom.llm.client import TeacherClient
-from synthloom.llm.limits import RateLimiter
-from synthloom.llm.retry import RetryPolicy
 from synthloom.recipes.lab.config import PipelineConfig
 from synthloom.recipes.lab.generate import (
     STAGE,
@@ -39,7 +36,7 @@ from synthloom.recipes.lab.generate import (
     _finished_leaf,
     _leaf_plan,
     _run_leaf,
-    make_teacher_backend,
+    make_teacher_client,
 )
 from synthloom.recipes.lab.recipes import Teacher
 from synthloom.taxonomy.load import load_taxonomy, require_valid
@@ -62,22 +59,7 @@ async def _leaf_on_actor(
     folder.mkdir(parents=True, exist_ok=True)
     accounting = Accounting()
     cache = ResponseCache(folder / "cache.sqlite")
-    client = TeacherClient(
-        make_teacher_backend(settings),
-        cache=cache,
-        retry=RetryPolicy(
-            max_attempts=settings.max_attempts,
-            base_delay=settings.base_delay,
-            max_delay=settings.max_delay,
-        ),
-        limiter=RateLimiter(
-            requests_per_minute=settings.requests_per_minute,
-            tokens_per_minute=settings.tokens_per_minute,
-        )
-        if settings.requests_per_minute or settings.tokens_per_minute
-        else None,
-        accounting=accounting,
-    )
+    client = make_teacher_client(settings, cache, accounting)
     try:
         teacher = Teacher(client, settings, config.seed)
         result = await _run_leaf(leaf, config, teacher, out / STAGE / "leaves" / leaf.slug, source)
