@@ -175,3 +175,36 @@ def test_accounting_prices_tokens(server: FakeServer) -> None:
 def test_estimate_tokens_counts_prompt_and_budget() -> None:
     request = _ask("x" * 400, params=SamplingParams(max_tokens=50, n=2))
     assert estimate_tokens(request) == 100 + 4 + 1 + 100
+
+
+def test_identical_requests_in_flight_are_sent_once(server: FakeServer, tmp_path: Path) -> None:
+    async def go() -> list[Result[Any]]:
+        cache = ResponseCache(tmp_path / "cache.sqlite")
+        async with _client(server, cache) as client:
+            same = [client.run(_ask("slow twin [fault:slow*0]")) for _ in range(5)]
+            other = client.run(_ask("another question"))
+            results = await asyncio.gather(*same, other)
+            assert client.accounting.requests == 2 and client.accounting.cache_hits == 4
+        cache.close()
+        return list(results)
+
+    results = asyncio.run(go())
+    assert server.requests == 2
+    texts = {r.completion.text for r in results[:5] if r.completion is not None}
+    assert texts == {answer_for("slow twin [fault:slow*0]")}
+    assert sum(1 for r in results[:5] if r.completion and r.completion.cached) == 4
+
+
+def test_a_shared_request_that_fails_fails_for_every_asker(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    async def go() -> list[Result[Any]]:
+        async with _client(server, ResponseCache(tmp_path / "cache.sqlite")) as client:
+            client.server_answered = True
+            return list(
+                await asyncio.gather(*(client.run(_ask("q [fault:500*9]")) for _ in range(3)))
+            )
+
+    results = asyncio.run(go())
+    assert [r.status for r in results] == ["failed"] * 3
+    assert server.requests == 3  # one request, three sends (its retries), not nine

@@ -272,6 +272,20 @@ class TeacherWorker:
         return ray.get_runtime_context().get_node_id(), os.getpid()
 
 
+def stop_actors(
+    ray: Any, actors: list[Any], pid_refs: list[Any], busy: bool, started_ray: bool
+) -> None:
+    """Kill the pool's actors (stopping their in-flight shards; what they stored stays cached),
+    wait until their processes on this node are gone when any was ``busy``, and shut down a
+    Ray this run started."""
+    pids = _local_pids(ray, pid_refs, 1.0) if busy else []
+    for actor in actors:
+        ray.kill(actor, no_restart=True)
+    _wait_for_exit(pids, _KILL_WAIT_S)
+    if started_ray:
+        ray.shutdown()
+
+
 def _local_pids(ray: Any, pid_refs: list[Any], timeout: float) -> list[int]:
     """Process ids, on this node, of the workers that answered ``pid_refs`` within ``timeout``."""
     if not pid_refs:
@@ -494,13 +508,7 @@ def complete_dataset_ray(
         status = "interrupted"
         raise
     finally:
-        # Killing the actors stops their in-flight shards; what they stored stays cached.
-        pids = _local_pids(ray, list(pid_refs.values()), 1.0) if running else []
-        for actor in actors:
-            ray.kill(actor, no_restart=True)
-        _wait_for_exit(pids, _KILL_WAIT_S)
-        if started_ray:
-            ray.shutdown()
+        stop_actors(ray, actors, list(pid_refs.values()), bool(running), started_ray)
         fields = _totals(out, config, bounds)
         fields.update(
             status=status,

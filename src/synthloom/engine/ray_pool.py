@@ -25,10 +25,9 @@ from synthloom.engine.ray_executor import (
     RayOptions,
     ShardFailed,
     _crash_types,
-    _local_pids,
-    _wait_for_exit,
     import_ray,
     init_ray,
+    stop_actors,
 )
 
 __all__ = ["PoolShard", "PoolWorker", "run_pool"]
@@ -149,11 +148,5 @@ def run_pool(
                     }
                 )
     finally:
-        # Killing the actors stops their in-flight shards; what they stored stays cached.
-        pids = _local_pids(ray, list(pid_refs.values()), 1.0) if running else []
-        for actor in actors:
-            ray.kill(actor, no_restart=True)
-        _wait_for_exit(pids, _KILL_WAIT_S)
-        if started_ray:
-            ray.shutdown()
+        stop_actors(ray, actors, list(pid_refs.values()), bool(running), started_ray)
     return {"run": finished, "retried": len(retried)}

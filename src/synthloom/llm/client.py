@@ -10,6 +10,7 @@ policy; ``TeacherClient.run`` adds the caller's parse hook and turns every outco
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,9 @@ class TeacherClient:
         #: Set once the server has answered anything: until then a failure that survives all
         #: retries means the server is unusable (stop the run), afterwards it is one bad item.
         self.server_answered = False
+        #: Requests on their way to the server, by cache key: an identical request asked
+        #: meanwhile waits for that answer instead of being sent again (and paid for twice).
+        self._inflight: dict[str, asyncio.Future[Completion]] = {}
         #: Set once an answer came from the cache: a stored answer was a real one, so the server
         #: behind this model speaks the API even if none of this run's live answers parses yet.
         self.replayed = False
@@ -127,6 +131,34 @@ class TeacherClient:
                 acc.cached_prompt_tokens += hit.usage.prompt_tokens
                 acc.cached_completion_tokens += hit.usage.completion_tokens
                 return hit
+            leader = self._inflight.get(key)
+            if leader is not None:
+                shared = await asyncio.shield(leader)
+                acc.cache_hits += 1
+                acc.cached_prompt_tokens += shared.usage.prompt_tokens
+                acc.cached_completion_tokens += shared.usage.completion_tokens
+                return dataclasses.replace(shared, cached=True)
+            future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+            self._inflight[key] = future
+            try:
+                completion = await self._fetch(request, key)
+            except BaseException as exc:
+                if isinstance(exc, Exception):
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: an unshared failure logs nothing
+                else:
+                    future.cancel()
+                raise
+            else:
+                future.set_result(completion)
+                return completion
+            finally:
+                del self._inflight[key]
+        return await self._fetch(request, key)
+
+    async def _fetch(self, request: Request, key: str | None) -> Completion:
+        """Send ``request`` (with retries and limits), store and return the answer."""
+        acc = self.accounting
         estimate = estimate_tokens(request) if self.limiter is not None else 0
         last: TransientError | None = None
         policy = self.retry
