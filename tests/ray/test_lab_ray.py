@@ -104,12 +104,15 @@ def test_interrupted_lab_run_resumes_skipping_finished_leaves(
     state = json.loads((out / "run.json").read_text())["stages"]["lab"]
     assert state["status"] == "interrupted"
     markers = {p.parent.name: p.read_text() for p in (out / "_ray" / "lab").glob("*/done.json")}
-    assert 1 <= len(markers) < 3
+    # A leaf is finished once its own done.json is written; the shard marker follows it, so a
+    # worker killed between the two leaves a finished leaf without a marker.
+    finished = {p.parent.name for p in (out / "lab" / "leaves").glob("*/done.json")}
+    assert 1 <= len(markers) <= len(finished) < 3 and set(markers) <= finished
     stored = _cached(out)
     lab_server.reset_counters()
     entry = generate_sync(EXAMPLE, config, out, pipeline_path=PIPELINE)
-    assert entry["status"] == "done" and entry["shards_skipped"] == len(markers)
-    assert entry["shards_run"] == 3 - len(markers)
+    assert entry["status"] == "done" and entry["shards_skipped"] == len(finished)
+    assert entry["shards_run"] == 3 - len(finished)
     # Only answers never stored are asked; finished leaves are untouched.
     assert lab_server.requests == _cached(out) - stored
     for name, text in markers.items():
