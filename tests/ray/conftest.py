@@ -1,7 +1,10 @@
-"""Fixtures for the Ray tests: one local Ray for the whole session, and the fake teacher."""
+"""Fixtures for the Ray tests: one local Ray for the whole session, the fake teacher, and an
+S3-compatible object store (moto's server on 127.0.0.1) for the fsspec run storage."""
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +38,34 @@ from fakeserver import FakeServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def ray_session() -> Iterator[Any]:
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API on 127.0.0.1 (moto); s3fs finds it through AWS_ENDPOINT_URL."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line a request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ACCESS_KEY_ID": "synthloom-test",
+        "AWS_SECRET_ACCESS_KEY": "synthloom-test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env["AWS_ENDPOINT_URL"]
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def ray_session(s3_endpoint: str) -> Iterator[Any]:
+    # s3_endpoint first: Ray's workers inherit the environment Ray was started with.
     ray = _RAY
     if ray is None:
         pytest.fail("the Ray tests need the extra: pip install -e '.[ray]'")

@@ -43,8 +43,8 @@ def _progress_bar(quiet: bool) -> Any:
 
 
 def _complete_on_ray(
-    prompts: Path,
-    out: Path,
+    prompts: str,
+    out: str,
     config: Any,
     address: str | None,
     actors: int,
@@ -72,15 +72,21 @@ def _complete_on_ray(
 
 @app.command()
 def complete(
-    prompts: Path = typer.Argument(
-        ..., help="Prompts: JSONL, JSON or Parquet records of any shape."
+    prompts: str = typer.Argument(
+        ...,
+        help="Prompts: JSONL, JSON or Parquet records of any shape (with --executor ray, "
+        "also an fsspec URL such as s3://bucket/prompts.jsonl).",
     ),
     base_url: str = typer.Option(
         ..., "--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1."
     ),
     model: str = typer.Option(..., "--model", help="Model name the server knows."),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Run directory (re-run the same command to resume)."
+    out: str = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Run directory (re-run the same command to resume); with --executor ray, also "
+        "an object store through fsspec, such as s3://bucket/runs/x.",
     ),
     n: int = typer.Option(1, "--n", help="Samples per prompt."),
     max_in_flight: int = typer.Option(
@@ -179,8 +185,23 @@ def complete(
     )
     if executor not in ("local", "ray"):
         raise InputError("must be local or ray", field="--executor")
+    from synthloom.engine.storage import is_url
+
+    if is_url(prompts) and (executor != "ray" or dry_run):
+        raise InputError(
+            f"{prompts}: an object-store location needs --executor ray (the local executor "
+            "and --dry-run read a path)",
+            field="PROMPTS",
+        )
+    if is_url(out) and executor != "ray" and not dry_run:
+        raise InputError(
+            f"{out}: an object-store location needs --executor ray (the local executor writes "
+            "to a path)",
+            field="--out",
+        )
     if dry_run:
-        typer.echo(json.dumps(render(prompts, config), indent=2, ensure_ascii=False))
+        plan = render(Path(prompts.removeprefix("file://")), config)
+        typer.echo(json.dumps(plan, indent=2, ensure_ascii=False))
         return 0
     if executor == "ray":
         return _complete_on_ray(
@@ -209,7 +230,12 @@ def complete(
 
         bar.start()
     try:
-        entry = complete_dataset_sync(prompts, out, config, on_progress=on_progress)
+        entry = complete_dataset_sync(
+            Path(prompts.removeprefix("file://")),
+            Path(out.removeprefix("file://")),
+            config,
+            on_progress=on_progress,
+        )
     finally:
         if bar is not None:
             bar.stop()

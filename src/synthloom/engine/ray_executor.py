@@ -1,6 +1,7 @@
 """The Ray executor: the ``complete`` stage sharded by record index over an actor pool.
 
-Layout on the run's storage (a local or shared-filesystem path)::
+Layout on the run's storage (a local or shared-filesystem path, or an object store through
+fsspec: see :mod:`synthloom.engine.storage`)::
 
     <run>/run.json                      the stage entry, with ``"executor": "ray"``
     <run>/<stage>/part-<shard>.parquet  the records of one shard, sorted by (prompt, sample)
@@ -17,6 +18,12 @@ finds every answer its earlier attempt stored. Each shard is run by the local en
 records are the local executor's records, byte for byte, and resume inside a shard works the
 same way.
 
+On an object store (``--out s3://...``) SQLite cannot run in place, so an actor works in a local
+scratch folder: it downloads the shard's input and cache, runs the shard, uploads a consistent
+snapshot of the cache every ``cache_sync_s`` seconds while it runs and once more at the end,
+then uploads the shard's parts and, last, its marker. A crashed shard re-asks at most the
+answers of its last ``cache_sync_s`` seconds; a finished shard's answers are all stored.
+
 Failure rules: a shard whose worker died (``RayActorError``) is run again, on the restarted
 actor, up to ``max_shard_retries`` times; an exception raised by our code in a shard fails the
 whole run at once with :class:`ShardFailed`, naming the shard and its record range; the run is
@@ -32,6 +39,10 @@ import asyncio
 import hashlib
 import json
 import os
+import shutil
+import sqlite3
+import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -41,9 +52,10 @@ from typing import Any
 
 from synthloom.engine.complete import CompleteConfig, complete_dataset, count_prompts
 from synthloom.engine.rundir import RunDir
+from synthloom.engine.storage import RunStorage, is_url
 from synthloom.errors import DataFormatError, InputError, MissingDependencyError, SynthloomError
 from synthloom.llm.accounting import Accounting
-from synthloom.records import read_records, write_parquet
+from synthloom.records import read_records
 
 __all__ = [
     "RayOptions",
@@ -75,6 +87,7 @@ class RayOptions:
     ``actors * per_actor_in_flight``. ``shard_size``: records per shard (a shard is the unit
     of retry and resume; keep it well above ``per_actor_in_flight`` so an actor's in-flight
     window stays full for most of a shard). ``num_cpus`` only applies to a local Ray.
+    ``cache_sync_s``: on an object store, how often a running shard uploads its cache.
     """
 
     address: str | None = None
@@ -83,6 +96,7 @@ class RayOptions:
     shard_size: int = 1000
     max_shard_retries: int = 3
     num_cpus: int | None = None
+    cache_sync_s: float = 30.0
 
     def validate(self) -> None:
         checks = [
@@ -90,6 +104,7 @@ class RayOptions:
             (self.per_actor_in_flight >= 1, "--per-actor-in-flight", "must be >= 1"),
             (self.shard_size >= 1, "--shard-size", "must be >= 1"),
             (self.max_shard_retries >= 0, "max_shard_retries", "must be >= 0"),
+            (self.cache_sync_s > 0, "cache_sync_s", "must be > 0"),
         ]
         for ok, name, message in checks:
             if not ok:
@@ -125,52 +140,45 @@ def init_ray(options: RayOptions) -> bool:
 
 
 def ray_shard_dir(out: str | Path, stage: str, shard: int) -> Path:
-    """The working folder of one shard of a Ray ``complete`` run."""
-    return Path(out) / "_ray" / stage / f"shard-{shard:05d}"
+    """The working folder of one shard of a Ray ``complete`` run (on a path storage)."""
+    return Path(out).joinpath(*_shard_parts(stage, shard))
+
+
+def _shard_parts(stage: str, shard: int, *rest: str) -> tuple[str, ...]:
+    return ("_ray", stage, f"shard-{shard:05d}", *rest)
 
 
 # ------------------------------------------------------------------------------------------
 # Sharding the input (driver side)
 
 
-def _fingerprint(prompts: Path, config: CompleteConfig, shard_size: int) -> str:
-    stat = prompts.stat()
-    ident = {
-        "input": str(prompts.resolve()),
-        "size": stat.st_size,
+def _fingerprint(ident: str, size: int, config: CompleteConfig, shard_size: int) -> str:
+    data = {
+        "input": ident,
+        "size": size,
         "config": config.defining(),
         "shard_size": shard_size,
         "executor": "ray",
     }
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
-def _write_atomic_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-def _shard_inputs(prompts: Path, out: Path, stage: str, shard_size: int) -> int:
+def _shard_inputs(prompts: Path, storage: RunStorage, stage: str, shard_size: int) -> int:
     """Cut the prompts into ``input.parquet`` files of ``shard_size`` records; the count.
 
     Done once per run (``shards.json`` records it); every record is validated here, so a bad
     record fails the run before any teacher call, naming its shard and its line.
     """
-    manifest = out / "_ray" / stage / "shards.json"
-    if manifest.exists():
-        return int(json.loads(manifest.read_text(encoding="utf-8"))["shards"])
-    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest = ("_ray", stage, "shards.json")
+    known = storage.read_json(*manifest)
+    if known is not None:
+        return int(known["shards"])
     shard = 0
     buffer: list[dict[str, Any]] = []
 
     def flush() -> None:
         nonlocal shard
-        folder = ray_shard_dir(out, stage, shard)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "input.parquet.tmp"
-        write_parquet(buffer, tmp)
-        tmp.replace(folder / "input.parquet")
+        storage.write_parquet(buffer, *_shard_parts(stage, shard, "input.parquet"))
         buffer.clear()
         shard += 1
 
@@ -191,7 +199,7 @@ def _shard_inputs(prompts: Path, out: Path, stage: str, shard_size: int) -> int:
             flush()
     if buffer:
         flush()
-    _write_atomic_json(manifest, {"records": index, "shard_size": shard_size, "shards": shard})
+    storage.write_json({"records": index, "shard_size": shard_size, "shards": shard}, *manifest)
     return shard
 
 
@@ -207,15 +215,62 @@ def _sorted_records(folder: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _publish(records: list[dict[str, Any]], target: Path) -> None:
-    """Write a shard's records to ``target`` atomically (or remove it when there are none)."""
-    if not records:
-        target.unlink(missing_ok=True)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    write_parquet(records, tmp)
-    tmp.replace(target)
+def _publish(records: list[dict[str, Any]], storage: RunStorage, *parts: str) -> None:
+    """Write a shard's records to ``parts`` atomically (or remove it when there are none)."""
+    if records:
+        storage.write_parquet(records, *parts)
+    else:
+        storage.remove(*parts)
+
+
+def _snapshot_cache(cache: Path, target: Path) -> bool:
+    """A consistent copy of the SQLite cache (SQLite's backup API; safe while it is written)."""
+    if not cache.exists():
+        return False
+    target.unlink(missing_ok=True)
+    source = sqlite3.connect(cache)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    return True
+
+
+class _CacheUploader:
+    """Uploads a running shard's cache to the object store every ``interval`` seconds."""
+
+    def __init__(self, cache: Path, storage: RunStorage, parts: tuple[str, ...], interval: float):
+        self.cache = cache
+        self.storage = storage
+        self.parts = parts
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="cache-upload", daemon=True)
+
+    def upload(self) -> None:
+        snapshot = self.cache.with_name("cache.upload.sqlite")
+        if _snapshot_cache(self.cache, snapshot):
+            self.storage.put(snapshot, *self.parts)
+            snapshot.unlink(missing_ok=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.upload()
+            except (OSError, sqlite3.Error, SynthloomError):
+                continue  # the next tick (or the final upload) tries again
+
+    def __enter__(self) -> _CacheUploader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def run_shard(
@@ -225,22 +280,51 @@ def run_shard(
     start: int,
     end: int,
     config: CompleteConfig,
+    cache_sync_s: float = 30.0,
 ) -> dict[str, Any]:
     """Run one shard with the local engine and publish its records; returns its marker."""
-    folder = ray_shard_dir(out, config.stage, shard)
-    marker = folder / "done.json"
-    marker.unlink(missing_ok=True)
-    entry = asyncio.run(
-        complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
-    )
+    storage = RunStorage(out)
+    storage.remove(*_shard_parts(config.stage, shard, "done.json"))
+    if storage.is_local:
+        folder = storage.local(*_shard_parts(config.stage, shard))
+        entry = asyncio.run(
+            complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
+        )
+        return _finish_shard(storage, folder, entry, shard, start, end, config)
+    scratch = Path(tempfile.mkdtemp(prefix=f"synthloom-shard-{shard:05d}-"))
+    try:
+        folder = scratch / "shard"
+        folder.mkdir()
+        storage.get(_shard_parts(config.stage, shard, "input.parquet"), folder / "input.parquet")
+        cache_parts = _shard_parts(config.stage, shard, "cache.sqlite")
+        storage.get(cache_parts, folder / "cache.sqlite")
+        with _CacheUploader(folder / "cache.sqlite", storage, cache_parts, cache_sync_s) as up:
+            entry = asyncio.run(
+                complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
+            )
+        up.upload()
+        return _finish_shard(storage, folder, entry, shard, start, end, config)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _finish_shard(
+    storage: RunStorage,
+    folder: Path,
+    entry: dict[str, Any],
+    shard: int,
+    start: int,
+    end: int,
+    config: CompleteConfig,
+) -> dict[str, Any]:
+    """Publish a finished shard's parts, then (last) its marker; returns the marker."""
     stage_dir = folder / config.stage
     name = f"part-{shard:05d}.parquet"
-    published = Path(out) / config.stage
     records = _sorted_records(stage_dir)
-    _publish(records, published / name)
-    _publish(_sorted_records(stage_dir / "rejects"), published / "rejects" / name)
+    _publish(records, storage, config.stage, name)
+    _publish(_sorted_records(stage_dir / "rejects"), storage, config.stage, "rejects", name)
     failures = _sorted_records(stage_dir / "failures")
-    _publish(failures, published / "failures" / name)
+    _publish(failures, storage, config.stage, "failures", name)
     done = {
         "shard": shard,
         "start": start,
@@ -251,19 +335,27 @@ def run_shard(
         "accounting_total": entry.get("accounting_total", {}),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write_atomic_json(marker, done)
+    storage.write_json(done, *_shard_parts(config.stage, shard, "done.json"))
     return done
 
 
 class TeacherWorker:
     """An actor: runs one shard at a time with ``per_actor_in_flight`` requests in flight."""
 
-    def __init__(self, out: str, config: CompleteConfig) -> None:
+    def __init__(self, out: str, config: CompleteConfig, cache_sync_s: float = 30.0) -> None:
         self.out = out
         self.config = config
+        self.cache_sync_s = cache_sync_s
 
     def run(self, shard: int, start: int, end: int) -> dict[str, Any]:
-        return run_shard(out=self.out, shard=shard, start=start, end=end, config=self.config)
+        return run_shard(
+            out=self.out,
+            shard=shard,
+            start=start,
+            end=end,
+            config=self.config,
+            cache_sync_s=self.cache_sync_s,
+        )
 
     def pid(self) -> tuple[str, int]:
         """(node id, process id) of this worker."""
@@ -330,12 +422,8 @@ def _wait_for_exit(pids: list[int], timeout: float) -> None:
 # The driver
 
 
-def _read_marker(out: Path, stage: str, shard: int) -> dict[str, Any] | None:
-    path = ray_shard_dir(out, stage, shard) / "done.json"
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else None
+def _read_marker(storage: RunStorage, stage: str, shard: int) -> dict[str, Any] | None:
+    return storage.read_json(*_shard_parts(stage, shard, "done.json"))
 
 
 def _crash_types(ray: Any) -> tuple[type[BaseException], ...]:
@@ -371,23 +459,76 @@ def complete_dataset_ray(
     options = options or RayOptions()
     config.validate()
     options.validate()
-    prompts = Path(prompts)
-    out = Path(out)
+    storage = RunStorage(out)
+    with tempfile.TemporaryDirectory(prefix="synthloom-ray-") as scratch:
+        local_prompts, ident, size = _fetch_prompts(prompts, Path(scratch))
+        if storage.is_local:
+            run = RunDir(storage.local())
+        else:
+            mirror = Path(scratch) / "run"
+            mirror.mkdir()
+            storage.get(("run.json",), mirror / "run.json")
+            run = _MirroredRunDir(mirror, storage)
+        entry = _drive(
+            local_prompts, str(prompts), ident, size, storage, run, config, options, on_progress
+        )
+    entry["run_dir"] = storage.url()
+    entry["output"] = storage.url(config.stage)
+    return entry
+
+
+def _fetch_prompts(prompts: str | Path, scratch: Path) -> tuple[Path, str, int]:
+    """A local path of the prompts (downloaded when given as a URL), its identity and size."""
+    if is_url(prompts):
+        source = RunStorage(prompts, field="PROMPTS")
+        if not source.exists():
+            raise InputError(f"{prompts}: no such file", field="PROMPTS")
+        target = scratch / str(prompts).rstrip("/").rsplit("/", 1)[-1]
+        source.get((), target)
+        return target, str(prompts), target.stat().st_size
+    path = Path(str(prompts).removeprefix("file://"))
+    size = path.stat().st_size if path.exists() else 0
+    return path, str(path.resolve()), size
+
+
+class _MirroredRunDir(RunDir):
+    """run.json kept in a local folder and uploaded to the object store at every write."""
+
+    def __init__(self, path: Path, storage: RunStorage) -> None:
+        super().__init__(path)
+        self.storage = storage
+
+    def write(self, data: dict[str, Any]) -> None:
+        super().write(data)
+        self.storage.put(self.run_json, "run.json")
+
+
+def _drive(
+    prompts: Path,
+    shown: str,
+    ident: str,
+    size: int,
+    storage: RunStorage,
+    run: RunDir,
+    config: CompleteConfig,
+    options: RayOptions,
+    on_progress: ShardProgress | None,
+) -> dict[str, Any]:
+    """The driver of :func:`complete_dataset_ray`, once the storage is open."""
     total = count_prompts(prompts)
     shard_config = replace(config, max_in_flight=options.per_actor_in_flight)
-    fingerprint = _fingerprint(prompts, shard_config, options.shard_size)
-    run = RunDir(out)
+    fingerprint = _fingerprint(ident, size, shard_config, options.shard_size)
     existing = run.stage(config.stage) if run.run_json.exists() else None
     if existing is not None and existing.get("fingerprint") not in (None, fingerprint):
         raise InputError(
             f"already holds a '{config.stage}' run with other prompts or settings (or another "
             "executor or shard size); use the same arguments to resume, or a new --out",
-            path=out,
+            path=storage.url(),
         )
     ray = import_ray()
     run.open()
     started = time.monotonic()
-    n_shards = _shard_inputs(prompts, out, config.stage, options.shard_size)
+    n_shards = _shard_inputs(prompts, storage, config.stage, options.shard_size)
     bounds = [
         (k, k * options.shard_size, min((k + 1) * options.shard_size, total))
         for k in range(n_shards)
@@ -395,7 +536,7 @@ def complete_dataset_ray(
     todo: deque[tuple[int, int, int]] = deque()
     skipped = 0
     for shard, start, end in bounds:
-        marker = _read_marker(out, config.stage, shard)
+        marker = _read_marker(storage, config.stage, shard)
         if marker is not None and int(marker.get("failures", 0)) == 0:
             skipped += 1
         else:
@@ -405,7 +546,7 @@ def complete_dataset_ray(
         config.stage,
         fingerprint=fingerprint,
         executor="ray",
-        input=str(prompts),
+        input=shown,
         config=config.snapshot(),
         ray={
             "actors": options.actors,
@@ -422,7 +563,10 @@ def complete_dataset_ray(
         TeacherWorker
     )
     n_actors = min(options.actors, len(todo))
-    actors = [worker_cls.remote(str(out), shard_config) for _ in range(n_actors)]
+    actors = [
+        worker_cls.remote(storage.location, shard_config, options.cache_sync_s)
+        for _ in range(n_actors)
+    ]
     crashes = _crash_types(ray)
     unavailable = getattr(ray.exceptions, "ActorUnavailableError", ())
     waits: dict[int, int] = {}
@@ -458,7 +602,7 @@ def complete_dataset_ray(
                 waits[shard] = waits.get(shard, 0) + 1
                 if waits[shard] > _MAX_UNAVAILABLE_WAITS:
                     raise ShardFailed(
-                        f"shard {shard} (records {start}-{end - 1} of {prompts}): its worker "
+                        f"shard {shard} (records {start}-{end - 1} of {shown}): its worker "
                         "stayed unavailable; see the Ray logs"
                     ) from None
                 time.sleep(0.1)
@@ -468,7 +612,7 @@ def complete_dataset_ray(
                 attempts[shard] = attempts.get(shard, 0) + 1
                 if attempts[shard] > options.max_shard_retries:
                     raise ShardFailed(
-                        f"shard {shard} (records {start}-{end - 1} of {prompts}): its worker "
+                        f"shard {shard} (records {start}-{end - 1} of {shown}): its worker "
                         f"died {attempts[shard]} times ({type(exc).__name__}); see the Ray logs"
                     ) from exc
                 retried.add(shard)
@@ -476,7 +620,7 @@ def complete_dataset_ray(
             except ray.exceptions.RayTaskError as exc:
                 cause = exc.cause if isinstance(exc.cause, BaseException) else exc
                 raise ShardFailed(
-                    f"shard {shard} (records {start}-{end - 1} of {prompts}) failed: "
+                    f"shard {shard} (records {start}-{end - 1} of {shown}) failed: "
                     f"{type(cause).__name__}: {cause}".splitlines()[0]
                 ) from exc
             else:
@@ -495,10 +639,10 @@ def complete_dataset_ray(
                         "elapsed": time.monotonic() - started,
                     }
                 )
-        missing = [k for k, _, _ in bounds if _read_marker(out, config.stage, k) is None]
+        missing = [k for k, _, _ in bounds if _read_marker(storage, config.stage, k) is None]
         if missing:
             raise ShardFailed(
-                f"shards {missing[:10]} of {prompts} have no completion marker; run again"
+                f"shards {missing[:10]} of {shown} have no completion marker; run again"
             )
         status = "done"
     except SynthloomError as exc:
@@ -509,7 +653,7 @@ def complete_dataset_ray(
         raise
     finally:
         stop_actors(ray, actors, list(pid_refs.values()), bool(running), started_ray)
-        fields = _totals(out, config, bounds)
+        fields = _totals(storage, config, bounds)
         fields.update(
             status=status,
             shards_skipped=skipped,
@@ -522,21 +666,18 @@ def complete_dataset_ray(
         if status == "done":
             fields["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         run.update_stage(config.stage, **fields)
-    entry = run.stage(config.stage) or {}
-    entry["run_dir"] = str(out)
-    entry["output"] = str(run.stage_dir(config.stage))
-    return entry
+    return dict(run.stage(config.stage) or {})
 
 
 def _totals(
-    out: Path, config: CompleteConfig, bounds: list[tuple[int, int, int]]
+    storage: RunStorage, config: CompleteConfig, bounds: list[tuple[int, int, int]]
 ) -> dict[str, Any]:
     """Counts summed over the shard markers present (finished shards only)."""
     prices = (config.price_per_1k_prompt, config.price_per_1k_completion)
     total = Accounting()
     records = failures = done = 0
     for shard, _, _ in bounds:
-        marker = _read_marker(out, config.stage, shard)
+        marker = _read_marker(storage, config.stage, shard)
         if marker is None:
             continue
         done += 1

@@ -1,0 +1,210 @@
+"""Run storage for the Ray executor: a local or shared-filesystem path, or an object store.
+
+A location is either a path (``runs/x``, ``/mnt/shared/runs/x``, ``file:///...``) or an fsspec
+URL (``s3://bucket/runs/x``, ``gs://...``, ``az://...``; the protocol's package, such as
+``s3fs``, must be installed on every node, and its credentials come from the environment or the
+usual config files of that package, never from synthloom). Paths are used directly; for an
+object store, whole files are uploaded and downloaded (an object store has no rename and no
+partial writes, so each file is written once, whole, which makes it appear atomically).
+
+Nothing here knows about runs; :mod:`synthloom.engine.ray_executor` decides what goes where.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from synthloom.errors import InputError, MissingDependencyError
+
+__all__ = ["RunStorage", "is_url"]
+
+
+def is_url(location: str | Path) -> bool:
+    """True for ``proto://...`` locations other than ``file://``."""
+    text = str(location)
+    return "://" in text and not text.startswith("file://")
+
+
+class RunStorage:
+    """Files under one root, on a local filesystem or an fsspec filesystem.
+
+    ``field`` names the option the location came from, for one-line errors.
+    """
+
+    def __init__(self, location: str | Path, *, field: str = "--out") -> None:
+        self.location = str(location)
+        self.field = field
+        if not is_url(self.location):
+            path = self.location.removeprefix("file://")
+            self.fs: Any = None
+            self.root = str(Path(path))
+            return
+        try:
+            import fsspec
+        except ImportError as exc:  # pragma: no cover - fsspec comes with the ray extra
+            raise MissingDependencyError("object-store run storage", "fsspec", "ray") from exc
+        try:
+            self.fs, root = fsspec.core.url_to_fs(self.location)
+        except ImportError as exc:
+            protocol = self.location.split("://", 1)[0]
+            raise InputError(
+                f"{self.location}: the '{protocol}' protocol needs its fsspec package ({exc}); "
+                "install it on every node (for s3://, pip install s3fs)",
+                field=field,
+            ) from None
+        except ValueError as exc:
+            raise InputError(f"{self.location}: {exc}", field=field) from None
+        self.root = str(root).rstrip("/")
+
+    # ------------------------------------------------------------------ naming
+
+    @property
+    def is_local(self) -> bool:
+        """True when the root is a path of this machine's filesystem (local or shared)."""
+        return self.fs is None
+
+    def local(self, *parts: str) -> Path:
+        """The path of ``parts`` on a local root (only for ``is_local``)."""
+        if self.fs is not None:
+            raise RuntimeError("not a local storage")
+        return Path(self.root, *parts)
+
+    def key(self, *parts: str) -> str:
+        """The filesystem path of ``parts`` (for fsspec calls)."""
+        return "/".join([self.root, *parts])
+
+    def url(self, *parts: str) -> str:
+        """``parts`` as the user would write it: a path, or ``proto://...``."""
+        if self.fs is None:
+            return str(Path(self.root, *parts))
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        return f"{protocol}://{self.key(*parts)}"
+
+    def _fail(self, what: str, parts: tuple[str, ...], exc: BaseException) -> InputError:
+        return InputError(
+            f"cannot {what} {self.url(*parts)}: {type(exc).__name__}: {exc}".splitlines()[0]
+            + "; check the location and its credentials",
+            field=self.field,
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def exists(self, *parts: str) -> bool:
+        if self.fs is None:
+            return self.local(*parts).exists()
+        try:
+            return bool(self.fs.exists(self.key(*parts)))
+        except (OSError, ValueError) as exc:
+            raise self._fail("reach", parts, exc) from exc
+
+    def read_json(self, *parts: str) -> dict[str, Any] | None:
+        """The JSON object in ``parts``, or None if there is no such file."""
+        try:
+            if self.fs is None:
+                path = self.local(*parts)
+                if not path.exists():
+                    return None
+                text = path.read_text(encoding="utf-8")
+            else:
+                key = self.key(*parts)
+                self.fs.invalidate_cache(key)  # another node may have written it meanwhile
+                if not self.fs.exists(key):
+                    return None
+                text = self.fs.cat_file(key).decode("utf-8")
+        except (OSError, ValueError) as exc:
+            raise self._fail("read", parts, exc) from exc
+        data = json.loads(text)
+        return data if isinstance(data, dict) else None
+
+    def size(self, *parts: str) -> int:
+        if self.fs is None:
+            return self.local(*parts).stat().st_size
+        return int(self.fs.info(self.key(*parts))["size"])
+
+    def get(self, parts: tuple[str, ...], target: Path) -> bool:
+        """Copy ``parts`` to the local file ``target``; False if there is no such file."""
+        try:
+            if self.fs is None:
+                source = self.local(*parts)
+                if not source.exists():
+                    return False
+                shutil.copyfile(source, target)
+                return True
+            key = self.key(*parts)
+            if not self.fs.exists(key):
+                return False
+            self.fs.get_file(key, str(target))
+            return True
+        except (OSError, ValueError) as exc:
+            raise self._fail("download", parts, exc) from exc
+
+    # ------------------------------------------------------------------ writing
+
+    def makedirs(self, *parts: str) -> None:
+        """Create the folder ``parts`` (object stores have no folders: nothing to do)."""
+        if self.fs is None:
+            self.local(*parts).mkdir(parents=True, exist_ok=True)
+
+    def write_json(self, data: dict[str, Any], *parts: str) -> None:
+        """Write ``data`` to ``parts`` so that a reader sees the old file or the new one."""
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        try:
+            if self.fs is None:
+                path = self.local(*parts)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                tmp.write_text(text, encoding="utf-8")
+                tmp.replace(path)
+            else:
+                self.fs.pipe_file(self.key(*parts), text.encode("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise self._fail("write", parts, exc) from exc
+
+    def put(self, source: Path, *parts: str) -> None:
+        """Copy the local file ``source`` to ``parts``, appearing whole (atomically)."""
+        try:
+            if self.fs is None:
+                target = self.local(*parts)
+                if source.resolve() == target.resolve():
+                    return
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+                shutil.copyfile(source, tmp)
+                tmp.replace(target)
+            else:
+                self.fs.put_file(str(source), self.key(*parts))
+        except (OSError, ValueError) as exc:
+            raise self._fail("upload to", parts, exc) from exc
+
+    def write_parquet(self, records: list[dict[str, Any]], *parts: str) -> None:
+        """Write records as a Parquet file at ``parts``, atomically."""
+        from synthloom.records import write_parquet
+
+        if self.fs is None:
+            target = self.local(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            write_parquet(records, tmp)
+            tmp.replace(target)
+            return
+        with tempfile.TemporaryDirectory(prefix="synthloom-") as scratch:
+            tmp = Path(scratch) / parts[-1]
+            write_parquet(records, tmp)
+            self.put(tmp, *parts)
+
+    def remove(self, *parts: str) -> None:
+        """Remove the file ``parts`` if it exists."""
+        try:
+            if self.fs is None:
+                self.local(*parts).unlink(missing_ok=True)
+            else:
+                key = self.key(*parts)
+                if self.fs.exists(key):
+                    self.fs.rm_file(key)
+        except (OSError, ValueError) as exc:
+            raise self._fail("remove", parts, exc) from exc

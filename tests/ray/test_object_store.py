@@ -1,0 +1,236 @@
+"""``complete --executor ray`` with its run storage on an object store (S3 through fsspec).
+
+The store is moto's S3 server on 127.0.0.1, reached by s3fs over real HTTP, so every byte the
+actors and the driver exchange goes through the S3 API, as on a cluster with a bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakeserver import FakeServer
+from synthloom.cli import main
+from synthloom.engine import CompleteConfig, complete_dataset_sync
+from synthloom.engine.ray_executor import RayOptions, complete_dataset_ray
+from synthloom.engine.storage import RunStorage
+from synthloom.errors import InputError
+from synthloom.records import read_records, write_jsonl
+
+pytestmark = pytest.mark.slow
+
+
+def _bucket() -> str:
+    import fsspec
+
+    name = f"synthloom-{uuid.uuid4().hex[:12]}"
+    fsspec.filesystem("s3").mkdir(name)
+    return name
+
+
+def _fs() -> Any:
+    import fsspec
+
+    fs = fsspec.filesystem("s3")
+    fs.invalidate_cache()
+    return fs
+
+
+def _prompts(path: Path, n: int) -> Path:
+    rows = [
+        {"messages": [{"role": "user", "content": f"q{i}: is {i} prime?"}], "meta": {"row": i}}
+        for i in range(n)
+    ]
+    write_jsonl(rows, path)
+    return path
+
+
+def _config(server: FakeServer) -> CompleteConfig:
+    return CompleteConfig(
+        model="fake-teacher",
+        base_url=server.url,
+        n=2,
+        seed=3,
+        temperature=0.7,
+        api_key_env=None,
+        max_attempts=2,
+        base_delay=0.01,
+        max_delay=0.02,
+    )
+
+
+def _local_records(folder: Path) -> list[str]:
+    return sorted(
+        json.dumps(r, sort_keys=True)
+        for part in sorted(folder.glob("part-*.parquet"))
+        for r in read_records(part)
+    )
+
+
+def _s3_records(prefix: str, tmp: Path) -> list[str]:
+    fs = _fs()
+    tmp.mkdir(parents=True, exist_ok=True)
+    for key in fs.glob(f"{prefix}/part-*.parquet"):
+        fs.get_file(key, str(tmp / key.rsplit("/", 1)[-1]))
+    return _local_records(tmp)
+
+
+def _s3_cached_answers(prefix: str, shards: int, tmp: Path) -> int:
+    return sum(_s3_cached_answers_of(prefix, k, tmp) for k in range(shards))
+
+
+def test_a_run_on_s3_equals_the_local_executor_and_resumes_from_the_bucket(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    bucket = _bucket()
+    prompts = _prompts(tmp_path / "p.jsonl", 30)
+    _fs().put_file(str(prompts), f"{bucket}/in/p.jsonl")
+    config = _config(server)
+    local = complete_dataset_sync(prompts, tmp_path / "local", config)
+    server.reset_counters()
+    out = f"s3://{bucket}/runs/a"
+    options = RayOptions(actors=2, per_actor_in_flight=3, shard_size=8)
+    entry = complete_dataset_ray(f"s3://{bucket}/in/p.jsonl", out, config, options=options)
+    assert entry["status"] == "done" and entry["shards"] == 4 and entry["records"] == 60
+    assert entry["output"] == f"{out}/complete" and entry["run_dir"] == out
+    assert server.requests == 60
+    ray_records = _s3_records(f"{bucket}/runs/a/complete", tmp_path / "got")
+    assert ray_records == _local_records(tmp_path / "local" / "complete") and local["records"] == 60
+    # The run's state lives in the bucket: run.json, the manifest, every shard's cache and marker.
+    fs = _fs()
+    state = json.loads(fs.cat_file(f"{bucket}/runs/a/run.json"))["stages"]["complete"]
+    assert state["status"] == "done" and state["input"] == f"s3://{bucket}/in/p.jsonl"
+    for k in range(4):
+        assert fs.exists(f"{bucket}/runs/a/_ray/complete/shard-{k:05d}/done.json")
+    assert _s3_cached_answers(f"{bucket}/runs/a", 4, tmp_path) == 60
+    # A second invocation (nothing local is kept between them) finds every shard done.
+    server.reset_counters()
+    again = complete_dataset_ray(f"s3://{bucket}/in/p.jsonl", out, config, options=options)
+    assert again["shards_skipped"] == 4 and again["shards_run"] == 0 and server.requests == 0
+    assert again["invocations"] == 2
+
+
+def _unfinished_cached(prefix: str, shards: int, tmp: Path, first: int = 0) -> int:
+    """Answers in the bucket's caches of the shards (from ``first``) that have no marker yet."""
+    fs = _fs()
+    total = 0
+    for k in range(first, shards):
+        if fs.exists(f"{prefix}/_ray/complete/shard-{k:05d}/done.json"):
+            continue
+        folder = tmp / f"unfinished-{k}"
+        folder.mkdir(parents=True, exist_ok=True)
+        total += _s3_cached_answers_of(prefix, k, folder)
+    return total
+
+
+def _s3_cached_answers_of(prefix: str, shard: int, tmp: Path) -> int:
+    key = f"{prefix}/_ray/complete/shard-{shard:05d}/cache.sqlite"
+    fs = _fs()
+    if not fs.exists(key):
+        return 0
+    local = tmp / f"cache-{shard}-{uuid.uuid4().hex[:6]}.sqlite"
+    fs.get_file(key, str(local))
+    with sqlite3.connect(local) as db:
+        if db.execute("SELECT name FROM sqlite_master WHERE name='responses'").fetchone():
+            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+    return 0
+
+
+def test_an_interrupted_s3_run_asks_again_only_what_the_bucket_does_not_hold(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    bucket = _bucket()
+    prefix = f"{bucket}/runs/b"
+    prompts = _prompts(tmp_path / "p.jsonl", 96)
+    config = _config(server)
+    out = f"s3://{prefix}"
+    # A slow teacher and a short upload period: running shards upload their caches as they go.
+    options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=24, cache_sync_s=0.05)
+    server.latency = 0.05
+
+    def stop(snapshot: dict[str, Any]) -> None:
+        # Once a shard is done, wait until one of the shards started since (2 or 3, each over
+        # a second from its end) has uploaded answers, then stop.
+        if snapshot["finished"] >= 1:
+            deadline = time.monotonic() + 60
+            while _unfinished_cached(prefix, 4, tmp_path, 2) == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        complete_dataset_ray(prompts, out, config, options=options, on_progress=stop)
+    state = json.loads(_fs().cat_file(f"{prefix}/run.json"))["stages"]["complete"]
+    assert state["status"] == "interrupted" and 1 <= state["shards_done"] < 4
+    # The stopped shards' answers stored so far are in the bucket ...
+    assert _unfinished_cached(prefix, 4, tmp_path) > 0
+    stored = _s3_cached_answers(prefix, 4, tmp_path)
+    server.latency = 0.0
+    server.reset_counters()
+    entry = complete_dataset_ray(prompts, out, config, options=options)
+    assert entry["status"] == "done" and entry["records"] == 192
+    # ... and are not asked again.
+    assert server.requests == 192 - stored
+    local = complete_dataset_sync(prompts, tmp_path / "local", config)
+    assert local["records"] == 192
+    got = _s3_records(f"{prefix}/complete", tmp_path / "got")
+    assert got == _local_records(tmp_path / "local" / "complete")
+
+
+def test_cli_complete_on_s3_and_bad_locations(
+    ray_session: Any, server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bucket = _bucket()
+    prompts = _prompts(tmp_path / "p.jsonl", 6)
+    args = [
+        "complete",
+        str(prompts),
+        "--base-url",
+        server.url,
+        "--model",
+        "fake-teacher",
+        "--api-key-env",
+        "",
+        "--quiet",
+        "--executor",
+        "ray",
+        "--shard-size",
+        "4",
+    ]
+    assert main([*args, "--out", f"s3://{bucket}/cli"]) == 0
+    line = capsys.readouterr().out
+    assert f"6 records in s3://{bucket}/cli/complete (2 shards: 2 run" in line
+    # The local executor writes paths only: refused before anything is written.
+    rc = main([*args[:-4], "--out", f"s3://{bucket}/local"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "--executor ray" in err
+    assert not _fs().exists(f"{bucket}/local")
+    # A protocol no fsspec package provides, and a missing object, are one-line errors.
+    rc = main([*args, "--out", "nosuchproto://x/y"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "nosuchproto" in err
+    rc = main(["complete", f"s3://{bucket}/missing.jsonl", *args[2:], "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "missing.jsonl: no such file" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_storage_paths_and_urls(s3_endpoint: str, tmp_path: Path) -> None:
+    local = RunStorage(f"file://{tmp_path}/run")
+    assert local.is_local and local.url("complete") == str(tmp_path / "run" / "complete")
+    local.write_json({"a": 1}, "x", "m.json")
+    assert local.read_json("x", "m.json") == {"a": 1} and local.read_json("nope.json") is None
+    bucket = _bucket()
+    remote = RunStorage(f"s3://{bucket}/r")
+    assert not remote.is_local and remote.url("a", "b") == f"s3://{bucket}/r/a/b"
+    remote.write_json({"b": 2}, "m.json")
+    assert remote.read_json("m.json") == {"b": 2} and remote.read_json("none.json") is None
+    remote.remove("m.json")
+    assert not remote.exists("m.json")
+    with pytest.raises(InputError, match="nosuchproto"):
+        RunStorage("nosuchproto://a/b")
