@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from synthloom.recipes.lab import PHASES, PipelineConfig, generate_sync, load_pi
 from synthloom.recipes.lab.ray_run import lab_shard_dir
 from synthloom.records import read_records
 from synthloom.taxonomy.load import load_taxonomy
+from synthloom.taxonomy.plan import select_leaves
 from tests.recipes.lab.responder import lab_responder
 
 pytestmark = pytest.mark.slow
@@ -124,6 +127,67 @@ def test_interrupted_lab_run_resumes_skipping_finished_leaves(
     lab_server.reset_counters()
     again = generate_sync(EXAMPLE, config, out, pipeline_path=PIPELINE)
     assert lab_server.requests == 0 and again["shards_skipped"] == 3
+
+
+def _stored(path: Path) -> int:
+    """Answers committed so far to one shard's cache (0 before it has its table)."""
+    if not path.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(path)) as db:
+            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+    except sqlite3.OperationalError:  # no table yet, or the writer is creating it
+        return 0
+
+
+def _wait_until_stored(path: Path, answers: int) -> None:
+    """Poll until a running shard has committed ``answers`` answers to its cache."""
+    deadline = time.monotonic() + 120
+    while _stored(path) < answers:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never held {answers} answers")
+        time.sleep(0.005)
+
+
+def test_a_killed_actors_leaf_is_redone(ray_session: Any, tmp_path: Path) -> None:
+    # The leaves are the shards, submitted in this order: the third waits for a free actor.
+    leaves = select_leaves(load_taxonomy(EXAMPLE))
+    third = leaves[2]
+    killed: list[dict[str, Any]] = []
+
+    def kill_once(snapshot: dict[str, Any]) -> None:
+        # After the first finished leaf, the actor that finished it has just been handed the
+        # third leaf: once that leaf has stored some answers, kill its actor mid-leaf (Ray
+        # restarts it), so the leaf must be run again and replay what its cache holds.
+        if not killed:
+            killed.append({k: v for k, v in snapshot.items() if k != "actors"})
+            _wait_until_stored(lab_shard_dir(tmp_path / "ray", third) / "cache.sqlite", 6)
+            ray_session.kill(snapshot["actors"][snapshot["last_actor"]], no_restart=False)
+
+    with FakeServer(responder=lab_responder, latency=0.02) as server:
+        local = generate_sync(
+            EXAMPLE, _config(server.url), tmp_path / "local", pipeline_path=PIPELINE
+        )
+        asked_locally = server.requests
+        server.reset_counters()
+        config = _config(server.url, "ray", actors=2, per_actor_in_flight=2)
+        entry = generate_sync(
+            EXAMPLE, config, tmp_path / "ray", pipeline_path=PIPELINE, on_progress=kill_once
+        )
+        asked = server.requests
+    # The kill hit the actor running the third leaf (3 leaves, 2 actors, one finished).
+    assert killed and killed[0]["shards"] == 3
+    assert killed[0]["finished"] == 1 and killed[0]["running"] == 2
+    assert entry["status"] == "done" and entry["shard_retries"] >= 1
+    assert entry["shards"] == 3 and entry["shards_run"] == 3 and entry["shards_skipped"] == 0
+    assert entry["phases"] == local["phases"]
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
+    for leaf in leaves:
+        assert (lab_shard_dir(tmp_path / "ray", leaf) / "done.json").exists()
+    # The redone leaf replays the answers stored before the kill (6 or more): only the requests
+    # in flight on the killed actor, and answers still queued for its cache's writer, are
+    # asked twice (without the replay, the 6+ stored answers would be asked again too).
+    assert asked_locally <= asked <= asked_locally + 2 * config.executor.per_actor_in_flight
 
 
 def test_cli_generate_on_ray_and_bad_options(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +143,65 @@ def test_interrupted_nemotron_run_resumes_skipping_finished_shards(
         assert (out / "_ray" / "nemotron" / name / "done.json").read_text() == text
     run_pipeline_sync(load_pipeline(_pipeline(tmp_path, nemo_server.url)), tmp_path / "l")
     assert _outputs(out) == _outputs(tmp_path / "l")
+
+
+def _stored(path: Path) -> int:
+    """Answers committed so far to one shard's cache (0 before it has its table)."""
+    if not path.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(path)) as db:
+            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+    except sqlite3.OperationalError:  # no table yet, or the writer is creating it
+        return 0
+
+
+def _wait_until_stored(path: Path, answers: int) -> None:
+    """Poll until a running shard has committed ``answers`` answers to its cache."""
+    deadline = time.monotonic() + 120
+    while _stored(path) < answers:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never held {answers} answers")
+        time.sleep(0.005)
+
+
+def test_a_killed_actors_shard_is_redone(ray_session: Any, tmp_path: Path) -> None:
+    killed: list[dict[str, Any]] = []
+
+    def kill_once(snapshot: dict[str, Any]) -> None:
+        # After the first finished shard, the actor that finished it has just been handed
+        # shard 2 (shards go out in order): once that shard has stored some answers, kill its
+        # actor mid-shard (Ray restarts it), so the shard must be run again from its cache.
+        if not killed:
+            killed.append({k: v for k, v in snapshot.items() if k != "actors"})
+            _wait_until_stored(nemotron_shard_dir(tmp_path / "r", 2) / "cache.sqlite", 5)
+            ray_session.kill(snapshot["actors"][snapshot["last_actor"]], no_restart=False)
+
+    with FakeServer(
+        reward_models={"fake-reward"}, responder=teacher_script, latency=0.02
+    ) as server:
+        local = run_pipeline_sync(load_pipeline(_pipeline(tmp_path, server.url)), tmp_path / "l")
+        asked_locally = server.requests
+        server.reset_counters()
+        path = _pipeline(
+            tmp_path, server.url, name="ray", actors=2, per_actor_in_flight=3, shard_size=3
+        )
+        entry = run_pipeline_sync(load_pipeline(path), tmp_path / "r", on_progress=kill_once)
+        asked = server.requests
+    # 10 prompts in 4 shards on 2 actors: the kill hit the actor running shard 2.
+    assert killed and killed[0]["shards"] == 4 and killed[0]["prompts"] == 10
+    assert killed[0]["finished"] == 1 and killed[0]["running"] == 2
+    assert entry["status"] == "done" and entry["shard_retries"] >= 1
+    assert entry["shards"] == 4 and entry["shards_run"] == 4 and entry["shards_skipped"] == 0
+    assert entry["counts"] == local["counts"]
+    ray_out = _outputs(tmp_path / "r")
+    assert ray_out == _outputs(tmp_path / "l") and ray_out["pairs"] and ray_out["sft"]
+    for k in range(4):
+        assert (nemotron_shard_dir(tmp_path / "r", k) / "done.json").exists()
+    # The redone shard replays the answers stored before the kill (5 or more). An actor has
+    # one prompt in flight (3 // k), so k = 3 requests: those, and answers still queued for
+    # the cache's writer, are asked twice (without the replay, the 5+ stored would be too).
+    assert asked_locally <= asked <= asked_locally + 2 * 3
 
 
 def test_cli_nemotron_on_ray_and_bad_options(
