@@ -13,12 +13,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from fakeserver import FakeServer
 from synthloom.cli import main
 from synthloom.engine import CompleteConfig, complete_dataset_sync
-from synthloom.engine.ray_executor import RayOptions, complete_dataset_ray
+from synthloom.engine.ray_executor import RayOptions, complete_dataset_ray, read_stage_ray
 from synthloom.engine.storage import RunStorage
 from synthloom.errors import InputError
 from synthloom.records import read_records, write_jsonl
@@ -109,6 +110,20 @@ def test_a_run_on_s3_equals_the_local_executor_and_resumes_from_the_bucket(
     for k in range(4):
         assert fs.exists(f"{bucket}/runs/a/_ray/complete/shard-{k:05d}/done.json")
     assert _s3_cached_answers(f"{bucket}/runs/a", 4, tmp_path) == 60
+    # Ray Data reads the parts from the bucket, in record order, for a pipeline to go on with.
+    rows = read_stage_ray(out).take_all()
+    teacher = [json.loads(r["meta"])["teacher"] for r in rows]
+    order = [(t["prompt_index"], t["sample"]) for t in teacher]
+    assert len(rows) == 60 and order == sorted(order)
+    local_rows = [
+        row
+        for part in sorted((tmp_path / "local" / "complete").glob("part-*.parquet"))
+        for row in pq.read_table(part).to_pylist()
+    ]
+    by_id = {r["id"]: r for r in local_rows}
+    assert [{k: r[k] for k in by_id[r["id"]]} for r in rows] == [by_id[r["id"]] for r in rows]
+    with pytest.raises(InputError, match="no finished Ray 'complete' run"):
+        read_stage_ray(f"s3://{bucket}/runs/none")
     # A second invocation (nothing local is kept between them) finds every shard done.
     server.reset_counters()
     again = complete_dataset_ray(f"s3://{bucket}/in/p.jsonl", out, config, options=options)

@@ -20,6 +20,7 @@ from synthloom.engine.ray_executor import (
     complete_dataset_ray,
     import_ray,
     ray_shard_dir,
+    read_stage_ray,
 )
 from synthloom.errors import DataFormatError, MissingDependencyError
 from synthloom.records import read_records, write_jsonl
@@ -100,6 +101,11 @@ def test_ray_records_equal_the_local_executor(
     part = list(read_records(tmp_path / "ray" / "complete" / "part-00002.parquet"))
     indexes = [(r["meta"]["teacher"]["prompt_index"], r["meta"]["teacher"]["sample"]) for r in part]
     assert indexes == [(i, s) for i in range(20, 30) for s in range(2)]
+    # Ray Data reads the run's parts from its path in record order.
+    rows = read_stage_ray(tmp_path / "ray").take_all()
+    seen = [(json.loads(r["meta"])["teacher"]["prompt_index"], r["id"]) for r in rows]
+    assert len(rows) == 74 and [i for i, _ in seen] == sorted(i for i, _ in seen)
+    assert {r for _, r in seen} == {r["id"] for r in read_records(tmp_path / "local" / "complete")}
 
 
 def test_interrupted_run_resumes_without_repeating_a_stored_call(

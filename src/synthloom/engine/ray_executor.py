@@ -64,6 +64,7 @@ __all__ = [
     "import_ray",
     "init_ray",
     "ray_shard_dir",
+    "read_stage_ray",
 ]
 
 # A restarting actor answers ActorUnavailableError; wait up to this many times 0.1 s for it.
@@ -691,3 +692,37 @@ def _totals(
         "shards_done": done,
         "accounting_total": total.to_dict(*prices),
     }
+
+
+def read_stage_ray(out: str | Path, stage: str = "complete", *, kind: str = "records") -> Any:
+    """A finished Ray run's records as a ``ray.data.Dataset``, in record order.
+
+    ``kind``: ``records`` (the stage's output), ``rejects`` or ``failures``. The parts are read
+    by Ray Data's Parquet reader through the run's storage (a path or an fsspec URL), so a Ray
+    pipeline can go on from the generated data without it passing through this process. Rows
+    have the Parquet layout of :func:`synthloom.records.write_parquet` (``meta`` a JSON string).
+    Raises InputError when the stage is not done (a missing shard would go unnoticed).
+    """
+    if kind not in ("records", "rejects", "failures"):
+        raise InputError("must be records, rejects or failures", field="kind")
+    storage = RunStorage(out)
+    manifest = storage.read_json("_ray", stage, "shards.json")
+    state = (storage.read_json("run.json") or {}).get("stages", {}).get(stage, {})
+    if manifest is None or state.get("status") != "done":
+        raise InputError(
+            f"has no finished Ray '{stage}' run (status: {state.get('status', 'none')}); "
+            "finish it first",
+            path=storage.url(),
+        )
+    folder = () if kind == "records" else (kind,)
+    parts = [
+        storage.key(stage, *folder, f"part-{k:05d}.parquet")
+        for k in range(int(manifest["shards"]))
+        if storage.exists(stage, *folder, f"part-{k:05d}.parquet")
+    ]
+    ray = import_ray()
+    if not parts:
+        return ray.data.from_items([])
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    return ray.data.read_parquet(parts, filesystem=storage.pyarrow_filesystem())

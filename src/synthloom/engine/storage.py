@@ -85,6 +85,14 @@ class RunStorage:
         protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
         return f"{protocol}://{self.key(*parts)}"
 
+    def pyarrow_filesystem(self) -> Any:
+        """This storage as a ``pyarrow.fs.FileSystem`` (what Ray Data's readers take)."""
+        import pyarrow.fs as pafs
+
+        if self.fs is None:
+            return pafs.LocalFileSystem()
+        return pafs.PyFileSystem(pafs.FSSpecHandler(self.fs))
+
     def _fail(self, what: str, parts: tuple[str, ...], exc: BaseException) -> InputError:
         return InputError(
             f"cannot {what} {self.url(*parts)}: {type(exc).__name__}: {exc}".splitlines()[0]
