@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -248,3 +249,54 @@ def test_the_local_path_never_imports_ray() -> None:
         "sys.exit(1 if 'ray' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_an_unreachable_cluster_fails_at_once_writing_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 3)
+    base = ["complete", str(prompts), "--base-url", "http://127.0.0.1:9/v1", "--model", "m"]
+    for address in ("127.0.0.1:9", "ray://127.0.0.1:9"):
+        rc = main(
+            [*base, "--out", str(tmp_path / "run"), "--executor", "ray", "--ray-address", address]
+        )
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1 and f"cannot connect to Ray at {address}" in err
+        assert not (tmp_path / "run").exists()
+    # RAY_ADDRESS is checked the same way.
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")
+    rc = main([*base, "--out", str(tmp_path / "run"), "--executor", "ray"])
+    assert rc == 2 and "cannot connect to Ray at 127.0.0.1:9" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_quiet_prints_only_the_summary_line_even_when_ray_starts(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 4)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    command = [
+        sys.executable,
+        "-m",
+        "synthloom",
+        "complete",
+        str(prompts),
+        "--base-url",
+        server.url,
+        "--model",
+        "fake-teacher",
+        "--api-key-env",
+        "",
+        "--out",
+        str(tmp_path / "run"),
+        "--executor",
+        "ray",
+        "--shard-size",
+        "2",
+        "--quiet",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith("synthloom complete (ray): 4 records in ")
+    assert done.stdout.count("\n") == 1

@@ -53,6 +53,10 @@ def assay(
     from synthloom.assay import AssayOptions, run_assay
     from synthloom.assay.summary import print_summary
 
+    if quiet:
+        from synthloom.engine.ray_executor import quiet_ray
+
+        quiet_ray()
     result = run_assay(
         synthetic,
         reference,

@@ -48,6 +48,10 @@ def nemotron(
     )
     if ex is not config.executor:
         config = config.model_copy(update={"executor": ex})
+    if quiet:
+        from synthloom.engine.ray_executor import quiet_ray
+
+        quiet_ray()
     entry = run_pipeline_sync(config, out)
     counts = entry.get("counts", {})
     if not quiet:

@@ -38,8 +38,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import shutil
+import socket
 import sqlite3
 import tempfile
 import threading
@@ -60,9 +62,11 @@ from synthloom.records import read_records
 __all__ = [
     "RayOptions",
     "ShardFailed",
+    "check_ray_address",
     "complete_dataset_ray",
     "import_ray",
     "init_ray",
+    "quiet_ray",
     "ray_shard_dir",
     "read_stage_ray",
 ]
@@ -121,6 +125,42 @@ def import_ray() -> Any:
     return ray
 
 
+_QUIET = False
+
+
+def quiet_ray(quiet: bool = True) -> None:
+    """Make :func:`init_ray` start Ray without its info lines (the CLI's ``--quiet``)."""
+    global _QUIET
+    _QUIET = quiet
+
+
+def _probe(address: str) -> None:
+    """Fail at once, in one line, when nothing listens at a ``host:port`` Ray address.
+
+    Ray itself retries an unreachable cluster for about two minutes before it gives up.
+    """
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return  # "auto", "local" or a form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise InputError(
+            f"cannot connect to Ray at {address} ({exc.strerror or exc}); start the cluster "
+            "(ray start --head) or fix --ray-address / RAY_ADDRESS",
+            field="--ray-address",
+        ) from None
+
+
+def check_ray_address(options: RayOptions) -> None:
+    """Before writing anything: fail in one line when the cluster to join is unreachable."""
+    address = options.address or os.environ.get("RAY_ADDRESS") or None
+    if address is not None:
+        import_ray()
+        _probe(address)
+
+
 def init_ray(options: RayOptions) -> bool:
     """Connect to (or start) Ray unless this process already has; True if this call did."""
     ray = import_ray()
@@ -128,8 +168,12 @@ def init_ray(options: RayOptions) -> bool:
         return False
     address = options.address or os.environ.get("RAY_ADDRESS") or None
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if _QUIET:
+        kwargs["logging_level"] = logging.ERROR
     if address is None and options.num_cpus is not None:
         kwargs["num_cpus"] = options.num_cpus
+    if address is not None:
+        _probe(address)
     try:
         ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -460,6 +504,7 @@ def complete_dataset_ray(
     options = options or RayOptions()
     config.validate()
     options.validate()
+    check_ray_address(options)
     storage = RunStorage(out)
     with tempfile.TemporaryDirectory(prefix="synthloom-ray-") as scratch:
         local_prompts, ident, size = _fetch_prompts(prompts, Path(scratch))

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from synthloom.engine.ray_executor import RayOptions, ShardFailed
+from synthloom.engine.ray_executor import RayOptions, ShardFailed, check_ray_address
 from synthloom.engine.ray_pool import PoolShard, PoolWorker, run_pool
 from synthloom.engine.rundir import RunDir
 from synthloom.errors import SynthloomError
@@ -108,6 +108,7 @@ def generate_ray(
         address=ex.ray_address, actors=ex.actors, per_actor_in_flight=ex.per_actor_in_flight
     )
     options.validate()
+    check_ray_address(options)
     source = str(pipeline_path or "pipeline")
     tax = require_valid(load_taxonomy(taxonomy))
     leaves = select_leaves(tax, subtree=subtree, changed_since=changed_since)

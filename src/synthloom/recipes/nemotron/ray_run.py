@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from synthloom.engine.executor import bounded_map
-from synthloom.engine.ray_executor import RayOptions
+from synthloom.engine.ray_executor import RayOptions, check_ray_address
 from synthloom.engine.ray_pool import PoolShard, PoolWorker, run_pool
 from synthloom.engine.rundir import RunDir
 from synthloom.errors import SynthloomError
@@ -224,6 +224,7 @@ async def run_pipeline_ray(
         shard_size=ex.shard_size,
     )
     options.validate()
+    check_ray_address(options)
     started = time.monotonic()
     run = RunDir(out).open()
     out = run.path
