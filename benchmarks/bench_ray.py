@@ -5,6 +5,9 @@
    ``A`` actors x ``P`` per actor. The floor is ``requests * latency / in_flight``; what is
    above it is each executor's overhead (for Ray: actor start-up, per-shard tails, the merge
    of each shard into its published part). Ray's own start-up (``ray.init``) is shown apart.
+   With ``--s3``, the Ray run once more with its storage (``--out``) in an S3 bucket served by
+   moto on 127.0.0.1 (needs the ``test`` extra: moto and s3fs): what the object-store path
+   (scratch folders, cache uploads, parts uploaded) costs against a path.
 2. MinHash near-duplicate clusters of ``--docs`` documents (the corpus of bench_dedup.py):
    ``synthloom.minhash.near_duplicate_clusters`` vs ``near_duplicate_clusters_ray``, and
    whether the two results are identical.
@@ -13,6 +16,7 @@ Usage::
 
     python benchmarks/bench_ray.py                       # 2,000 prompts, 100,000 documents
     python benchmarks/bench_ray.py --prompts 5000 --actors 4 --per-actor 32 --docs 200000
+    python benchmarks/bench_ray.py --s3 --docs 0         # complete on a path and on S3
 
 It prints a small table; it asserts nothing.
 """
@@ -107,6 +111,23 @@ def bench_complete(args: argparse.Namespace, rows: list[tuple[str, ...]]) -> Non
                     f"{entry['records']} records, {entry['shards']} shards of {args.shard_size}",
                 )
             )
+            if args.s3:
+                import fsspec
+
+                fsspec.filesystem("s3").mkdir("bench")
+                t0 = time.perf_counter()
+                entry = complete_dataset_ray(prompts, "s3://bench/ray", config, options=options)
+                s3_s = time.perf_counter() - t0
+                rows.append(
+                    (
+                        "complete",
+                        f"ray, {args.actors} actors x {args.per_actor}, --out on S3 (moto)",
+                        f"{s3_s:.2f}",
+                        f"{args.prompts / s3_s:.0f} req/s",
+                        f"floor {floor:.2f} s",
+                        f"{entry['records']} records, {entry['shards']} shards",
+                    )
+                )
     finally:
         proc.terminate()
         proc.wait()
@@ -151,7 +172,25 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=500)
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--shard-docs", type=int, default=20_000)
+    parser.add_argument("--s3", action="store_true", help="also run complete with --out on S3")
     args = parser.parse_args()
+    moto = None
+    if args.s3:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto.start()
+        host, port = moto.get_host_and_port()
+        # Set before ray.init: the workers inherit this environment.
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ENDPOINT_URL=f"http://{host}:{port}",
+        )
 
     import ray
 
@@ -166,6 +205,8 @@ def main() -> None:
             bench_dedup(args, rows)
     finally:
         ray.shutdown()
+        if moto is not None:
+            moto.stop()
     header = ("task", "executor", "seconds", "rate", "reference", "result")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
