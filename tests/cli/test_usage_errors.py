@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,36 @@ def test_the_installed_entry_point_behaves_the_same() -> None:
     assert proc.stderr.strip() == (
         "synthloom curate: error: Missing option '--out' / '-o'. (see 'synthloom curate --help')"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["curate", "examples/chat/synthetic.jsonl", "--out", "s3://bucket/cur"],
+        [
+            "assay",
+            "examples/chat/synthetic.jsonl",
+            "--reference",
+            "examples/chat/reference.jsonl",
+            "--out",
+            "gs://bucket/assay",
+        ],
+        ["nemotron", "examples/nemotron_pipeline.yaml", "--out", "s3://bucket/nem"],
+        ["complete", "p.jsonl", "--base-url", "u", "--model", "m", "--out", "s3://bucket/c"],
+    ],
+)
+def test_an_object_store_out_where_only_paths_work_is_refused(
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(tmp_path)
+    argv = [str(root / a) if a.startswith("examples/") else a for a in argv]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    url = argv[-1]
+    assert url in err and "--executor ray" in err
+    assert list(tmp_path.iterdir()) == []  # no "s3:" folder was made

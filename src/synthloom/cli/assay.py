@@ -50,6 +50,9 @@ def assay(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the gate."),
 ) -> int:
     """Measure SYNTHETIC against REFERENCE: fidelity, diversity, privacy, bias, tails, gate."""
+    from synthloom.engine.storage import refuse_url
+
+    refuse_url(out)
     from synthloom.assay import AssayOptions, run_assay
     from synthloom.assay.summary import print_summary
 

@@ -37,6 +37,9 @@ def collapse(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> int:
     """Train on REAL, then on samples, G times; plot per-generation metrics for each mode."""
+    from synthloom.engine.storage import refuse_url
+
+    refuse_url(out)
     from synthloom.collapse import CollapseOptions, run_collapse, write_report
 
     modes = tuple(part for item in mode for part in item.split(",") if part.strip())

@@ -92,6 +92,9 @@ def curate(
     actors: int = typer.Option(2, "--actors", help="Ray: parallel tasks per dedup step."),
 ) -> int:
     """Dedup (exact, MinHash, semantic), decontaminate and redact IN into OUT."""
+    from synthloom.engine.storage import refuse_url
+
+    refuse_url(out)
     from synthloom.curate import CurateOptions, curate_file
 
     options = CurateOptions(

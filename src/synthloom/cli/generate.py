@@ -33,6 +33,9 @@ def generate(
     ),
 ) -> int:
     """Generate, judge and mix training data for every chosen leaf of TAXONOMY into OUT."""
+    from synthloom.engine.storage import refuse_url
+
+    refuse_url(out)
     from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.lab import generate_sync, load_pipeline
 

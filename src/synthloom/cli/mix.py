@@ -18,6 +18,9 @@ def mix(
     ),
 ) -> int:
     """Sample phase datasets, seed replay and real data into messages-JSONL training files."""
+    from synthloom.engine.storage import refuse_url
+
+    refuse_url(out)
     from synthloom.recipes.lab import load_mix
     from synthloom.recipes.lab import mix as write_mix
 

@@ -34,6 +34,9 @@ def nemotron(
     ),
 ) -> None:
     """Prompts -> k responses -> reward scores -> best-of-k SFT and DPO preference pairs."""
+    from synthloom.engine.storage import refuse_url
+
+    refuse_url(out)
     from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.nemotron import load_pipeline, run_pipeline_sync
 

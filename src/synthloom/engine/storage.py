@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,13 +22,29 @@ from typing import Any
 
 from synthloom.errors import InputError, MissingDependencyError
 
-__all__ = ["RunStorage", "is_url"]
+__all__ = ["RunStorage", "is_url", "refuse_url"]
 
 
 def is_url(location: str | Path) -> bool:
     """True for ``proto://...`` locations other than ``file://``."""
     text = str(location)
     return "://" in text and not text.startswith("file://")
+
+
+def refuse_url(value: str | Path, field: str = "--out") -> None:
+    """One-line InputError for an object-store URL where only a path works.
+
+    Typer turns ``s3://b/x`` into the path ``s3:/b/x``, so this looks for ``scheme:/``.
+    """
+    text = str(value)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text) and not text.startswith("file:"):
+        shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", text)
+        raise InputError(
+            f"{shown} looks like an object-store URL; this command reads and writes paths (only "
+            "`complete --executor ray` keeps its run in an object store): use a path, on a "
+            "cluster one on a filesystem every node mounts",
+            field=field,
+        )
 
 
 class RunStorage:
