@@ -13,11 +13,13 @@ import pytest
 
 from fakeserver import FakeServer
 from synthloom.cli import main
+from synthloom.errors import InputError
 from synthloom.recipes.lab import PHASES, PipelineConfig, generate_sync, load_pipeline
 from synthloom.recipes.lab.ray_run import lab_shard_dir
 from synthloom.records import read_records
 from synthloom.taxonomy.load import load_taxonomy
 from synthloom.taxonomy.plan import select_leaves
+from tests.ray.s3util import download, new_bucket, s3
 from tests.recipes.lab.responder import lab_responder
 
 pytestmark = pytest.mark.slow
@@ -224,3 +226,36 @@ def test_cli_generate_on_ray_and_bad_options(
     )
     err = capsys.readouterr().err
     assert rc == 2 and "leaf knowledge/" in err and err.count("\n") == 1
+
+
+def test_lab_on_ray_with_its_run_in_an_s3_bucket(
+    ray_session: Any, lab_server: FakeServer, tmp_path: Path
+) -> None:
+    local = generate_sync(
+        EXAMPLE, _config(lab_server.url), tmp_path / "local", pipeline_path=PIPELINE
+    )
+    asked = lab_server.requests
+    lab_server.reset_counters()
+    bucket = new_bucket()
+    out = f"s3://{bucket}/lab-run"
+    config = _config(lab_server.url, "ray", actors=2, per_actor_in_flight=4)
+    entry = generate_sync(EXAMPLE, config, out, pipeline_path=PIPELINE)
+    assert entry["status"] == "done" and entry["run_dir"] == out
+    assert entry["phases"] == local["phases"] and lab_server.requests == asked
+    keys = download(f"{bucket}/lab-run", tmp_path / "got")
+    assert _outputs(tmp_path / "got") == _outputs(tmp_path / "local")
+    # Each leaf's cache and marker are in the bucket, and run.json says the run is done.
+    for leaf in load_taxonomy(EXAMPLE).leaves:
+        assert f"_ray/lab/{leaf.slug}/cache.sqlite" in keys
+        assert f"_ray/lab/{leaf.slug}/done.json" in keys
+    state = json.loads((tmp_path / "got" / "run.json").read_text())["stages"]["lab"]
+    assert state["status"] == "done" and state["executor"] == "ray"
+    # A rerun, with nothing kept locally, skips every leaf and asks nothing.
+    lab_server.reset_counters()
+    again = generate_sync(EXAMPLE, config, out, pipeline_path=PIPELINE)
+    assert again["status"] == "done" and again["shards_skipped"] == 3
+    assert lab_server.requests == 0 and again["phases"] == local["phases"]
+    # The local executor writes paths only: a URL is refused before anything is written.
+    with pytest.raises(InputError, match="needs the Ray executor"):
+        generate_sync(EXAMPLE, _config(lab_server.url), f"s3://{bucket}/x", pipeline_path=PIPELINE)
+    assert not s3().exists(f"{bucket}/x")

@@ -14,9 +14,11 @@ import yaml
 
 from fakeserver import FakeServer
 from synthloom.cli import main
+from synthloom.errors import InputError
 from synthloom.recipes.nemotron import load_pipeline, run_pipeline_sync
 from synthloom.recipes.nemotron.ray_run import nemotron_shard_dir
 from synthloom.records import read_records
+from tests.ray.s3util import download, new_bucket, s3
 from tests.recipes.nemotron.conftest import teacher_script
 
 pytestmark = pytest.mark.slow
@@ -225,3 +227,33 @@ def test_cli_nemotron_on_ray_and_bad_options(
     assert main(["nemotron", str(bad_yaml), "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err
     assert f"{bad_yaml}:" in err and "executor.shard_size" in err and err.count("\n") == 1
+
+
+def test_nemotron_on_ray_with_its_run_in_an_s3_bucket(
+    ray_session: Any, nemo_server: FakeServer, tmp_path: Path
+) -> None:
+    local = run_pipeline_sync(load_pipeline(_pipeline(tmp_path, nemo_server.url)), tmp_path / "l")
+    asked = nemo_server.requests
+    nemo_server.reset_counters()
+    path = _pipeline(
+        tmp_path, nemo_server.url, name="ray", actors=2, per_actor_in_flight=3, shard_size=3
+    )
+    bucket = new_bucket()
+    out = f"s3://{bucket}/nemo"
+    entry = run_pipeline_sync(load_pipeline(path), out)
+    assert entry["status"] == "done" and entry["run_dir"] == out
+    assert entry["counts"] == local["counts"] and nemo_server.requests == asked
+    keys = download(f"{bucket}/nemo", tmp_path / "got")
+    assert _outputs(tmp_path / "got") == _outputs(tmp_path / "l")
+    assert "cache.sqlite" in keys  # the driver's prompt-generation cache
+    for k in range(4):
+        assert f"_ray/nemotron/shard-{k:05d}/done.json" in keys
+        assert f"_ray/nemotron/shard-{k:05d}/cache.sqlite" in keys
+    # A rerun, with nothing kept locally, skips every shard and asks nothing.
+    nemo_server.reset_counters()
+    again = run_pipeline_sync(load_pipeline(path), out)
+    assert again["status"] == "done" and again["shards_skipped"] == 4
+    assert nemo_server.requests == 0 and again["counts"] == local["counts"]
+    with pytest.raises(InputError, match="needs the Ray executor"):
+        run_pipeline_sync(load_pipeline(_pipeline(tmp_path, nemo_server.url)), f"s3://{bucket}/x")
+    assert not s3().exists(f"{bucket}/x")

@@ -14,7 +14,13 @@ from synthloom.cli import app
 def generate(
     taxonomy: Path = typer.Argument(..., help="InstructLab taxonomy root (qna.yaml tree)."),
     pipeline: Path = typer.Option(..., "--pipeline", "-p", help="Pipeline YAML."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory (re-run to resume)."),
+    out: str = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Run directory (re-run to resume); on --executor ray also an object store "
+        "through fsspec, such as s3://bucket/runs/x.",
+    ),
     base_url: str | None = typer.Option(None, "--base-url", help="Override teacher.base_url."),
     model: str | None = typer.Option(None, "--model", help="Override teacher.model."),
     subtree: str | None = typer.Option(None, "--subtree", help="Only leaves under this path."),
@@ -33,9 +39,6 @@ def generate(
     ),
 ) -> int:
     """Generate, judge and mix training data for every chosen leaf of TAXONOMY into OUT."""
-    from synthloom.engine.storage import refuse_url
-
-    refuse_url(out)
     from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.lab import generate_sync, load_pipeline
 

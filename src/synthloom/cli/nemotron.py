@@ -13,8 +13,12 @@ from synthloom.cli import app
 @app.command()
 def nemotron(
     pipeline: Path = typer.Argument(..., help="Pipeline YAML (teacher, families, reward, ...)."),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Run directory (run the same command again to resume)."
+    out: str = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Run directory (re-run to resume); on --executor ray also an object store "
+        "through fsspec, such as s3://bucket/runs/x.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the JSON summary."),
     executor: str | None = typer.Option(
@@ -34,9 +38,6 @@ def nemotron(
     ),
 ) -> None:
     """Prompts -> k responses -> reward scores -> best-of-k SFT and DPO preference pairs."""
-    from synthloom.engine.storage import refuse_url
-
-    refuse_url(out)
     from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.nemotron import load_pipeline, run_pipeline_sync
 

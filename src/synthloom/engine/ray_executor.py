@@ -42,9 +42,7 @@ import logging
 import os
 import shutil
 import socket
-import sqlite3
 import tempfile
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -54,7 +52,7 @@ from typing import Any
 
 from synthloom.engine.complete import CompleteConfig, complete_dataset, count_prompts
 from synthloom.engine.rundir import RunDir
-from synthloom.engine.storage import RunStorage, is_url
+from synthloom.engine.storage import CacheUploader, RunStorage, is_url
 from synthloom.errors import DataFormatError, InputError, MissingDependencyError, SynthloomError
 from synthloom.llm.accounting import Accounting
 from synthloom.records import read_records
@@ -268,56 +266,6 @@ def _publish(records: list[dict[str, Any]], storage: RunStorage, *parts: str) ->
         storage.remove(*parts)
 
 
-def _snapshot_cache(cache: Path, target: Path) -> bool:
-    """A consistent copy of the SQLite cache (SQLite's backup API; safe while it is written)."""
-    if not cache.exists():
-        return False
-    target.unlink(missing_ok=True)
-    source = sqlite3.connect(cache)
-    try:
-        copy = sqlite3.connect(target)
-        try:
-            source.backup(copy)
-        finally:
-            copy.close()
-    finally:
-        source.close()
-    return True
-
-
-class _CacheUploader:
-    """Uploads a running shard's cache to the object store every ``interval`` seconds."""
-
-    def __init__(self, cache: Path, storage: RunStorage, parts: tuple[str, ...], interval: float):
-        self.cache = cache
-        self.storage = storage
-        self.parts = parts
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="cache-upload", daemon=True)
-
-    def upload(self) -> None:
-        snapshot = self.cache.with_name("cache.upload.sqlite")
-        if _snapshot_cache(self.cache, snapshot):
-            self.storage.put(snapshot, *self.parts)
-            snapshot.unlink(missing_ok=True)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.upload()
-            except (OSError, sqlite3.Error, SynthloomError):
-                continue  # the next tick (or the final upload) tries again
-
-    def __enter__(self) -> _CacheUploader:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def run_shard(
     *,
     out: str,
@@ -343,7 +291,7 @@ def run_shard(
         storage.get(_shard_parts(config.stage, shard, "input.parquet"), folder / "input.parquet")
         cache_parts = _shard_parts(config.stage, shard, "cache.sqlite")
         storage.get(cache_parts, folder / "cache.sqlite")
-        with _CacheUploader(folder / "cache.sqlite", storage, cache_parts, cache_sync_s) as up:
+        with CacheUploader(folder / "cache.sqlite", storage, cache_parts, cache_sync_s) as up:
             entry = asyncio.run(
                 complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
             )

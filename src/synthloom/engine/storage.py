@@ -16,13 +16,17 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from synthloom.errors import InputError, MissingDependencyError
 
-__all__ = ["RunStorage", "is_url", "refuse_url"]
+__all__ = ["CacheUploader", "RunStorage", "driver_mirror", "is_url", "refuse_url", "workspace"]
 
 
 def is_url(location: str | Path) -> bool:
@@ -31,18 +35,25 @@ def is_url(location: str | Path) -> bool:
     return "://" in text and not text.startswith("file://")
 
 
-def refuse_url(value: str | Path, field: str = "--out") -> None:
+def refuse_url(value: str | Path, field: str = "--out", *, local_executor: bool = False) -> None:
     """One-line InputError for an object-store URL where only a path works.
 
     Typer turns ``s3://b/x`` into the path ``s3:/b/x``, so this looks for ``scheme:/``.
+    ``local_executor``: the command keeps its run in an object store on Ray, not locally.
     """
     text = str(value)
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text) and not text.startswith("file:"):
         shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", text)
+        if local_executor:
+            raise InputError(
+                f"{shown}: an object-store location needs the Ray executor (--executor ray, "
+                "or executor: ray in the pipeline); the local executor writes to a path",
+                field=field,
+            )
         raise InputError(
-            f"{shown} looks like an object-store URL; this command reads and writes paths (only "
-            "`complete --executor ray` keeps its run in an object store): use a path, on a "
-            "cluster one on a filesystem every node mounts",
+            f"{shown} looks like an object-store URL; this command reads and writes paths (the "
+            "runs of complete, generate and nemotron on --executor ray can live in an object "
+            "store): use a path, on a cluster one on a filesystem every node mounts",
             field=field,
         )
 
@@ -233,3 +244,164 @@ class RunStorage:
                     self.fs.rm_file(key)
         except (OSError, ValueError) as exc:
             raise self._fail("remove", parts, exc) from exc
+
+    # ------------------------------------------------------------------ folders
+
+    def files(self, *parts: str) -> list[str]:
+        """Every file under the folder ``parts``, as paths relative to it (``a/b.json``)."""
+        try:
+            if self.fs is None:
+                base = self.local(*parts)
+                if not base.is_dir():
+                    return []
+                found_paths = (p for p in base.rglob("*") if p.is_file())
+                return sorted(p.relative_to(base).as_posix() for p in found_paths)
+            base_key = self.key(*parts)
+            self.fs.invalidate_cache()
+            if not self.fs.exists(base_key):
+                return []
+            found = self.fs.find(base_key)
+        except (OSError, ValueError) as exc:
+            raise self._fail("list", parts, exc) from exc
+        prefix = base_key.rstrip("/") + "/"
+        return sorted(k[len(prefix) :] for k in found if k.startswith(prefix))
+
+    def pull(
+        self, parts: tuple[str, ...], target: Path, skip: Callable[[str], bool] | None = None
+    ) -> None:
+        """Download every file under the folder ``parts`` into ``target`` (the same layout)."""
+        for rel in self.files(*parts):
+            if skip is not None and skip(rel):
+                continue
+            local = target / rel
+            local.parent.mkdir(parents=True, exist_ok=True)
+            self.get((*parts, *rel.split("/")), local)
+
+    def push(
+        self, source: Path, parts: tuple[str, ...], skip: Callable[[str], bool] | None = None
+    ) -> None:
+        """Upload every file under the local folder ``source`` to the folder ``parts``."""
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            rel = path.relative_to(source).as_posix()
+            if path.name.endswith(".tmp") or (skip is not None and skip(rel)):
+                continue
+            self.put(path, *parts, *rel.split("/"))
+
+
+def _snapshot_cache(cache: Path, target: Path) -> bool:
+    """A consistent copy of an SQLite file (SQLite's backup API; safe while it is written)."""
+    if not cache.exists():
+        return False
+    target.unlink(missing_ok=True)
+    source = sqlite3.connect(cache)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    return True
+
+
+class CacheUploader:
+    """Uploads a running shard's SQLite cache to the object store every ``interval`` seconds
+    (a consistent snapshot each time), and once more by :meth:`upload`."""
+
+    def __init__(
+        self, cache: Path, storage: RunStorage, parts: tuple[str, ...], interval: float
+    ) -> None:
+        self.cache = cache
+        self.storage = storage
+        self.parts = parts
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="cache-upload", daemon=True)
+        self._lock = threading.Lock()
+
+    def upload(self) -> None:
+        with self._lock:
+            snapshot = self.cache.with_name(self.cache.stem + ".upload.sqlite")
+            if _snapshot_cache(self.cache, snapshot):
+                self.storage.put(snapshot, *self.parts)
+                snapshot.unlink(missing_ok=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.upload()
+            except (OSError, sqlite3.Error, InputError):
+                continue  # the next tick (or the final upload) tries again
+
+    def __enter__(self) -> CacheUploader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@contextmanager
+def workspace(
+    storage: RunStorage, parts: tuple[str, ...], *, cache_sync_s: float = 30.0
+) -> Iterator[Path]:
+    """A local folder that stands for the storage folder ``parts`` while a shard runs in it.
+
+    On a path storage it is that folder itself. On an object store it is a scratch folder,
+    filled first with the folder's files; its ``cache.sqlite`` is uploaded every
+    ``cache_sync_s`` seconds and once more at the end (also when the block fails, so no stored
+    answer is lost); when the block succeeds every other file is uploaded, ``done.json`` last.
+    ``done.json`` is removed on entry: a shard being run again is not done.
+    """
+    storage.remove(*parts, "done.json")
+    if storage.is_local:
+        folder = storage.local(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="synthloom-shard-"))
+    try:
+        folder = scratch / "shard"
+        folder.mkdir()
+        storage.pull(parts, folder)
+        uploader = CacheUploader(
+            folder / "cache.sqlite", storage, (*parts, "cache.sqlite"), cache_sync_s
+        )
+        with uploader:
+            try:
+                yield folder
+            finally:
+                uploader.upload()
+        storage.push(folder, parts, skip=lambda rel: rel in ("cache.sqlite", "done.json"))
+        if (folder / "done.json").exists():
+            storage.put(folder / "done.json", *parts, "done.json")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextmanager
+def driver_mirror(
+    storage: RunStorage,
+    *,
+    skip_pull: Callable[[str], bool] | None = None,
+    skip_push: Callable[[str], bool] | None = None,
+) -> Iterator[Path]:
+    """The run folder as the driver works on it: the folder itself on a path storage; on an
+    object store a local copy (``skip_pull`` files left out), uploaded back when the block
+    ends, however it ends (``skip_push`` files left out), so run.json records how it ended."""
+    if storage.is_local:
+        yield storage.local()
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="synthloom-run-"))
+    try:
+        mirror = scratch / "run"
+        mirror.mkdir()
+        storage.pull((), mirror, skip=skip_pull)
+        try:
+            yield mirror
+        finally:
+            storage.push(mirror, (), skip=skip_push)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

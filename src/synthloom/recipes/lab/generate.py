@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from synthloom.engine.rundir import RunDir
+from synthloom.engine.storage import refuse_url
 from synthloom.errors import InputError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import Backend, OpenAIClientBackend, OpenAIHTTPBackend
@@ -272,6 +273,7 @@ async def generate(
             pipeline_path=pipeline_path,
             on_progress=on_progress,
         )
+    refuse_url(out, local_executor=True)
     source = str(pipeline_path or "pipeline")
     tax = require_valid(load_taxonomy(taxonomy))
     leaves = select_leaves(tax, subtree=subtree, changed_since=changed_since)

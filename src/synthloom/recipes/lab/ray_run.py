@@ -26,6 +26,7 @@ from typing import Any
 from synthloom.engine.ray_executor import RayOptions, ShardFailed, check_ray_address
 from synthloom.engine.ray_pool import PoolShard, PoolWorker, run_pool
 from synthloom.engine.rundir import RunDir
+from synthloom.engine.storage import RunStorage, driver_mirror, workspace
 from synthloom.errors import SynthloomError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import ResponseCache
@@ -52,42 +53,64 @@ def lab_shard_dir(out: str | Path, leaf: Leaf) -> Path:
 
 
 async def _leaf_on_actor(
-    out: Path, leaf: Leaf, config: PipelineConfig, source: str
+    folder: Path, leaf_dir: Path, leaf: Leaf, config: PipelineConfig, source: str
 ) -> dict[str, Any]:
     settings = config.teacher
-    folder = lab_shard_dir(out, leaf)
-    folder.mkdir(parents=True, exist_ok=True)
     accounting = Accounting()
     cache = ResponseCache(folder / "cache.sqlite")
     client = make_teacher_client(settings, cache, accounting)
     try:
         teacher = Teacher(client, settings, config.seed)
-        result = await _run_leaf(leaf, config, teacher, out / STAGE / "leaves" / leaf.slug, source)
+        result = await _run_leaf(leaf, config, teacher, leaf_dir, source)
     finally:
         await client.aclose()
         cache.close()
     return {**result, "accounting": accounting.to_dict()}
 
 
+def _lab_parts(leaf: Leaf) -> tuple[str, ...]:
+    return ("_ray", STAGE, leaf.slug)
+
+
+def _leaf_parts(leaf: Leaf) -> tuple[str, ...]:
+    return (STAGE, "leaves", leaf.slug)
+
+
 class LabWorker(PoolWorker):
     """An actor: runs one leaf at a time into the run directory."""
 
-    def __init__(self, out: str, config: PipelineConfig, source: str) -> None:
-        self.out = Path(out)
+    def __init__(
+        self, out: str, config: PipelineConfig, source: str, cache_sync_s: float = 30.0
+    ) -> None:
+        self.storage = RunStorage(out)
         self.config = config
         self.source = source
+        self.cache_sync_s = cache_sync_s
 
     def run(self, leaf: Leaf) -> dict[str, Any]:
-        result = asyncio.run(_leaf_on_actor(self.out, leaf, self.config, self.source))
-        marker = lab_shard_dir(self.out, leaf) / "done.json"
-        if result["failures"] == 0:
-            data = {**result, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            tmp = marker.with_name(f"done.json.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            tmp.replace(marker)
-        else:
-            marker.unlink(missing_ok=True)
+        # On an object store both folders are local copies, uploaded when the leaf is done:
+        # the leaf's outputs first, then its shard marker.
+        sync = self.cache_sync_s
+        with workspace(self.storage, _lab_parts(leaf), cache_sync_s=sync) as folder:
+            with workspace(self.storage, _leaf_parts(leaf), cache_sync_s=sync) as leaf_dir:
+                result = asyncio.run(
+                    _leaf_on_actor(folder, leaf_dir, leaf, self.config, self.source)
+                )
+            if result["failures"] == 0:
+                data = {**result, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                marker = folder / "done.json"
+                tmp = marker.with_name(f"done.json.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+                tmp.replace(marker)
         return result
+
+
+def _is_shard_cache(rel: str) -> bool:
+    return rel.startswith("_ray/") and rel.endswith(".sqlite")
+
+
+def _actors_own(rel: str) -> bool:
+    return rel.startswith(("_ray/", f"{STAGE}/leaves/"))
 
 
 def generate_ray(
@@ -109,9 +132,33 @@ def generate_ray(
     )
     options.validate()
     check_ray_address(options)
-    source = str(pipeline_path or "pipeline")
     tax = require_valid(load_taxonomy(taxonomy))
     leaves = select_leaves(tax, subtree=subtree, changed_since=changed_since)
+    storage = RunStorage(out)
+    # On an object store the driver works on a local copy of the run (without the leaves'
+    # caches), uploaded back at the end; the actors read and write the store themselves.
+    with driver_mirror(storage, skip_pull=_is_shard_cache, skip_push=_actors_own) as mirror:
+        entry = _drive(
+            taxonomy, tax, leaves, config, storage, mirror, options, pipeline_path, on_progress
+        )
+    entry["run_dir"] = storage.url()
+    return entry
+
+
+def _drive(
+    taxonomy: str | Path,
+    tax: Any,
+    leaves: list[Leaf],
+    config: PipelineConfig,
+    storage: RunStorage,
+    out: Path,
+    options: RayOptions,
+    pipeline_path: str | Path | None,
+    on_progress: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    """The driver of :func:`generate_ray` on the run folder ``out`` (local or a mirror)."""
+    ex = config.executor
+    source = str(pipeline_path or "pipeline")
     run = RunDir(out).open()
     started = time.monotonic()
     ray_info = {"actors": ex.actors, "per_actor_in_flight": ex.per_actor_in_flight}
@@ -140,6 +187,9 @@ def generate_ray(
 
     def on_done(shard: PoolShard, result: dict[str, Any]) -> None:
         nonlocal accounting
+        if not storage.is_local:  # the leaf's outputs, for the phase datasets and the mix
+            leaf = shard.args[0]
+            storage.pull(_leaf_parts(leaf), run.path.joinpath(*_leaf_parts(leaf)))
         accounting = accounting.add(Accounting.from_dict(result.pop("accounting")))
         results[result["leaf"]] = result
 
@@ -149,7 +199,7 @@ def generate_ray(
     try:
         stats = run_pool(
             LabWorker,
-            (str(run.path), worker_config, source),
+            (storage.location, worker_config, source, options.cache_sync_s),
             shards,
             options,
             on_done=on_done,

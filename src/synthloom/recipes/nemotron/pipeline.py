@@ -24,6 +24,7 @@ from typing import Any
 
 from synthloom.engine.executor import bounded_map
 from synthloom.engine.rundir import RunDir
+from synthloom.engine.storage import refuse_url
 from synthloom.errors import InputError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import Backend, OpenAIHTTPBackend
@@ -192,6 +193,7 @@ async def run_pipeline(
         from synthloom.recipes.nemotron.ray_run import run_pipeline_ray
 
         return await run_pipeline_ray(config, out, on_progress=on_progress)
+    refuse_url(out, local_executor=True)
     started = time.monotonic()
     run = RunDir(out).open()
     out = run.path

@@ -28,6 +28,7 @@ from synthloom.engine.executor import bounded_map
 from synthloom.engine.ray_executor import RayOptions, check_ray_address
 from synthloom.engine.ray_pool import PoolShard, PoolWorker, run_pool
 from synthloom.engine.rundir import RunDir
+from synthloom.engine.storage import RunStorage, driver_mirror, workspace
 from synthloom.errors import SynthloomError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import OpenAIHTTPBackend
@@ -54,8 +55,20 @@ __all__ = ["nemotron_shard_dir", "run_pipeline_ray"]
 
 
 def nemotron_shard_dir(out: str | Path, shard: int) -> Path:
-    """The working folder of one shard of a Ray ``nemotron`` run."""
-    return Path(out) / "_ray" / STAGE / f"shard-{shard:05d}"
+    """The working folder of one shard of a Ray ``nemotron`` run (on a path storage)."""
+    return Path(out).joinpath(*_shard_parts(shard))
+
+
+def _shard_parts(shard: int) -> tuple[str, ...]:
+    return ("_ray", STAGE, f"shard-{shard:05d}")
+
+
+def _is_shard_cache_name(rel: str) -> bool:
+    return rel.endswith(".sqlite")
+
+
+def _is_shard_cache(rel: str) -> bool:
+    return rel.startswith("_ray/") and rel.endswith(".sqlite")
 
 
 def _teacher(config: PipelineConfig, cache: ResponseCache, accounting: Accounting) -> TeacherClient:
@@ -89,11 +102,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 async def _shard_on_actor(
-    out: Path, shard: int, records: list[dict[str, Any]], config: PipelineConfig
+    folder: Path, shard: int, records: list[dict[str, Any]], config: PipelineConfig
 ) -> dict[str, Any]:
-    folder = nemotron_shard_dir(out, shard)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "done.json").unlink(missing_ok=True)
     cache = ResponseCache(folder / "cache.sqlite")
     teacher_acc, reward_acc = Accounting(), Accounting()
     teacher = _teacher(config, cache, teacher_acc)
@@ -153,17 +163,18 @@ async def _shard_on_actor(
 class NemotronWorker(PoolWorker):
     """An actor: answers and scores one shard of prompts at a time."""
 
-    def __init__(self, out: str, config: PipelineConfig) -> None:
-        self.out = Path(out)
+    def __init__(self, out: str, config: PipelineConfig, cache_sync_s: float = 30.0) -> None:
+        self.storage = RunStorage(out)
         self.config = config
+        self.cache_sync_s = cache_sync_s
 
     def run(self, shard: int, records: list[dict[str, Any]], fingerprint: str) -> dict[str, Any]:
-        marker = asyncio.run(_shard_on_actor(self.out, shard, records, self.config))
-        marker["fingerprint"] = fingerprint
-        _write_atomic(
-            nemotron_shard_dir(self.out, shard) / "done.json",
-            json.dumps(marker, indent=2, sort_keys=True) + "\n",
-        )
+        # On an object store the shard runs in a local folder that is uploaded when done.
+        parts = _shard_parts(shard)
+        with workspace(self.storage, parts, cache_sync_s=self.cache_sync_s) as folder:
+            marker = asyncio.run(_shard_on_actor(folder, shard, records, self.config))
+            marker["fingerprint"] = fingerprint
+            _write_atomic(folder / "done.json", json.dumps(marker, indent=2, sort_keys=True) + "\n")
         return marker
 
 
@@ -225,9 +236,28 @@ async def run_pipeline_ray(
     )
     options.validate()
     check_ray_address(options)
+    storage = RunStorage(out)
+    # On an object store the driver works on a local copy of the run (without the shards'
+    # caches), uploaded back at the end; the actors read and write the store themselves.
+    with driver_mirror(
+        storage, skip_pull=_is_shard_cache, skip_push=lambda rel: rel.startswith("_ray/")
+    ) as mirror:
+        entry = await _drive(config, storage, mirror, options, on_progress)
+    entry["run_dir"] = storage.url()
+    return entry
+
+
+async def _drive(
+    config: PipelineConfig,
+    storage: RunStorage,
+    out: Path,
+    options: RayOptions,
+    on_progress: ProgressCallback | None,
+) -> dict[str, Any]:
+    """The driver of :func:`run_pipeline_ray` on the run folder ``out`` (local or a mirror)."""
+    ex = config.executor
     started = time.monotonic()
     run = RunDir(out).open()
-    out = run.path
     teacher_acc = Accounting()
     reward_acc = Accounting()
     weights = RewardWeights.from_value(config.reward.weights, field="reward.weights")
@@ -295,6 +325,9 @@ async def run_pipeline_ray(
 
         def on_done(shard: PoolShard, marker: dict[str, Any]) -> None:
             nonlocal teacher_acc, reward_acc
+            if not storage.is_local:  # the shard's groups and marker, for the steps below
+                folder = out / Path(*_shard_parts(shard.key))
+                storage.pull(_shard_parts(shard.key), folder, skip=_is_shard_cache_name)
             teacher_acc = teacher_acc.add(Accounting.from_dict(marker["teacher_accounting"]))
             reward_acc = reward_acc.add(Accounting.from_dict(marker["reward_accounting"]))
             counts.seconds_waiting += float(marker["seconds_waiting"])
@@ -309,7 +342,7 @@ async def run_pipeline_ray(
         worker_config = config.model_copy(update={"teacher": teacher_section})
         stats = run_pool(
             NemotronWorker,
-            (str(out), worker_config),
+            (storage.location, worker_config, options.cache_sync_s),
             shards,
             options,
             on_done=on_done,
@@ -344,7 +377,6 @@ async def run_pipeline_ray(
         if error is not None:
             fields["error"] = error
         entry = run.update_stage(STAGE, **fields)
-    entry["run_dir"] = str(out)
     entry["prompt_seconds"] = round(prompt_seconds, 3)
     entry["response_seconds_waiting"] = round(counts.seconds_waiting, 3)
     return entry
