@@ -40,7 +40,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import socket
 import tempfile
 import time
@@ -52,7 +51,7 @@ from typing import Any
 
 from synthloom.engine.complete import CompleteConfig, complete_dataset, count_prompts
 from synthloom.engine.rundir import RunDir
-from synthloom.engine.storage import CacheUploader, RunStorage, is_url
+from synthloom.engine.storage import RunStorage, is_url, workspace
 from synthloom.errors import DataFormatError, InputError, MissingDependencyError, SynthloomError
 from synthloom.llm.accounting import Accounting
 from synthloom.records import read_records
@@ -275,30 +274,19 @@ def run_shard(
     config: CompleteConfig,
     cache_sync_s: float = 30.0,
 ) -> dict[str, Any]:
-    """Run one shard with the local engine and publish its records; returns its marker."""
+    """Run one shard with the local engine and publish its records; returns its marker.
+
+    On an object store the shard runs in a local workspace (see
+    :func:`synthloom.engine.storage.workspace`): only its cache and, last, its marker go back;
+    the shard's own run.json and parts stay local, as its published part holds its records.
+    """
     storage = RunStorage(out)
-    storage.remove(*_shard_parts(config.stage, shard, "done.json"))
-    if storage.is_local:
-        folder = storage.local(*_shard_parts(config.stage, shard))
+    parts = _shard_parts(config.stage, shard)
+    with workspace(storage, parts, cache_sync_s=cache_sync_s, push=lambda rel: False) as folder:
         entry = asyncio.run(
             complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
         )
         return _finish_shard(storage, folder, entry, shard, start, end, config)
-    scratch = Path(tempfile.mkdtemp(prefix=f"synthloom-shard-{shard:05d}-"))
-    try:
-        folder = scratch / "shard"
-        folder.mkdir()
-        storage.get(_shard_parts(config.stage, shard, "input.parquet"), folder / "input.parquet")
-        cache_parts = _shard_parts(config.stage, shard, "cache.sqlite")
-        storage.get(cache_parts, folder / "cache.sqlite")
-        with CacheUploader(folder / "cache.sqlite", storage, cache_parts, cache_sync_s) as up:
-            entry = asyncio.run(
-                complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
-            )
-        up.upload()
-        return _finish_shard(storage, folder, entry, shard, start, end, config)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _finish_shard(
@@ -328,7 +316,10 @@ def _finish_shard(
         "accounting_total": entry.get("accounting_total", {}),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    storage.write_json(done, *_shard_parts(config.stage, shard, "done.json"))
+    # In the shard's folder: the workspace uploads it last, after the cache.
+    tmp = folder / f"done.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(done, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(folder / "done.json")
     return done
 
 

@@ -345,15 +345,20 @@ class CacheUploader:
 
 @contextmanager
 def workspace(
-    storage: RunStorage, parts: tuple[str, ...], *, cache_sync_s: float = 30.0
+    storage: RunStorage,
+    parts: tuple[str, ...],
+    *,
+    cache_sync_s: float = 30.0,
+    push: Callable[[str], bool] | None = None,
 ) -> Iterator[Path]:
     """A local folder that stands for the storage folder ``parts`` while a shard runs in it.
 
     On a path storage it is that folder itself. On an object store it is a scratch folder,
     filled first with the folder's files; its ``cache.sqlite`` is uploaded every
     ``cache_sync_s`` seconds and once more at the end (also when the block fails, so no stored
-    answer is lost); when the block succeeds every other file is uploaded, ``done.json`` last.
-    ``done.json`` is removed on entry: a shard being run again is not done.
+    answer is lost); when the block succeeds every other file for which ``push(relative path)``
+    is true (all by default) is uploaded, then ``done.json`` last. ``done.json`` is removed on
+    entry: a shard being run again is not done.
     """
     storage.remove(*parts, "done.json")
     if storage.is_local:
@@ -374,7 +379,13 @@ def workspace(
                 yield folder
             finally:
                 uploader.upload()
-        storage.push(folder, parts, skip=lambda rel: rel in ("cache.sqlite", "done.json"))
+        storage.push(
+            folder,
+            parts,
+            skip=lambda rel: (
+                rel in ("cache.sqlite", "done.json") or (push is not None and not push(rel))
+            ),
+        )
         if (folder / "done.json").exists():
             storage.put(folder / "done.json", *parts, "done.json")
     finally:
