@@ -7,7 +7,10 @@ usual config files of that package, never from synthloom). Paths are used direct
 object store, whole files are uploaded and downloaded (an object store has no rename and no
 partial writes, so each file is written once, whole, which makes it appear atomically).
 
-Nothing here knows about runs; :mod:`synthloom.engine.ray_executor` decides what goes where.
+:func:`workspace` gives a shard a local folder standing for its folder in the storage, and
+:func:`driver_mirror` gives the driver a local copy of the run; on a path both are the real
+folders. What goes where is decided by the Ray drivers (:mod:`synthloom.engine.ray_executor`,
+:mod:`synthloom.recipes.lab.ray_run`, :mod:`synthloom.recipes.nemotron.ray_run`).
 """
 
 from __future__ import annotations
@@ -51,9 +54,9 @@ def refuse_url(value: str | Path, field: str = "--out", *, local_executor: bool 
                 field=field,
             )
         raise InputError(
-            f"{shown} looks like an object-store URL; this command reads and writes paths (the "
-            "runs of complete, generate and nemotron on --executor ray can live in an object "
-            "store): use a path, on a cluster one on a filesystem every node mounts",
+            f"{shown} looks like an object-store URL; this command reads and writes paths (only "
+            "the runs of complete, generate and nemotron on --executor ray can live in an "
+            "object store): use a path, on a cluster one on a filesystem every node mounts",
             field=field,
         )
 
