@@ -249,3 +249,26 @@ def test_storage_paths_and_urls(s3_endpoint: str, tmp_path: Path) -> None:
     assert not remote.exists("m.json")
     with pytest.raises(InputError, match="nosuchproto"):
         RunStorage("nosuchproto://a/b")
+
+
+def test_parquet_prompts_in_the_bucket_are_read_by_ray_data(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    bucket = _bucket()
+    rows = [{"messages": [{"role": "user", "content": f"s3 prompt {i}"}]} for i in range(14)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "all.parquet")
+    fs = _fs()
+    for k, start in enumerate((0, 5, 10)):
+        part = tmp_path / f"part-{k}.parquet"
+        pq.write_table(pa.Table.from_pylist(rows[start : start + 5]), part)
+        fs.put_file(str(part), f"{bucket}/prompts/part-{k}.parquet")
+    config = _config(server)
+    complete_dataset_sync(tmp_path / "all.parquet", tmp_path / "local", config)
+    options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=4)
+    out = f"s3://{bucket}/runs/pq"
+    entry = complete_dataset_ray(f"s3://{bucket}/prompts", out, config, options=options)
+    assert entry["status"] == "done" and entry["shards"] == 4 and entry["records"] == 28
+    got = _s3_records(f"{bucket}/runs/pq/complete", tmp_path / "got")
+    assert got == _local_records(tmp_path / "local" / "complete")

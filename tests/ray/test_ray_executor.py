@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from fakeserver import FakeServer
@@ -180,6 +182,53 @@ def test_a_bad_record_fails_before_any_call_naming_shard_and_line(
     prompts.write_text("\n".join(lines) + "\n")
     options = RayOptions(actors=1, per_actor_in_flight=2, shard_size=10)
     with pytest.raises(DataFormatError, match=r"shard 2 \(record 24\).*p\.jsonl:25"):
+        complete_dataset_ray(prompts, tmp_path / "ray", _config(server), options=options)
+    assert server.requests == 0
+
+
+def _parquet_prompts(folder: Path, n: int, parts: int, bad: int | None = None) -> Path:
+    """n prompts as ``parts`` Parquet files in ``folder`` (rows in the raw messages shape)."""
+    folder.mkdir(parents=True)
+    rows = [
+        {
+            "messages": [{"role": "user", "content": f"parquet question {i}"}],
+            "meta": json.dumps({"row": i}),
+        }
+        for i in range(n)
+    ]
+    if bad is not None:
+        rows[bad]["messages"] = [{"role": "user", "content": None}]
+    pq.write_table(pa.Table.from_pylist(rows), folder.with_suffix(".parquet"))  # all, in one
+    step = -(-n // parts)
+    for k in range(parts):
+        pq.write_table(
+            pa.Table.from_pylist(rows[k * step : (k + 1) * step]), folder / f"p{k}.parquet"
+        )
+    return folder
+
+
+def test_parquet_prompts_are_read_by_ray_data_and_give_the_local_records(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _parquet_prompts(tmp_path / "prompts", 25, parts=3)
+    config = _config(server)
+    local = complete_dataset_sync(prompts.with_suffix(".parquet"), tmp_path / "local", config)
+    # Shards of 10 records cut across the 3 files (9, 9, 7 rows): sharded by record index.
+    options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=10)
+    entry = complete_dataset_ray(prompts, tmp_path / "ray", config, options=options)
+    assert entry["status"] == "done" and entry["shards"] == 3 and entry["records"] == 50
+    assert local["records"] == 50
+    assert _records(tmp_path / "ray" / "complete") == _records(tmp_path / "local" / "complete")
+    part = list(read_records(tmp_path / "ray" / "complete" / "part-00001.parquet"))
+    assert sorted({r["meta"]["row"] for r in part}) == list(range(10, 20))
+
+
+def test_a_bad_parquet_row_fails_naming_shard_and_record(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _parquet_prompts(tmp_path / "prompts", 25, parts=3, bad=17)
+    options = RayOptions(actors=1, per_actor_in_flight=2, shard_size=10)
+    with pytest.raises(DataFormatError, match=r"shard 1 \(record 17\).*prompts record 17"):
         complete_dataset_ray(prompts, tmp_path / "ray", _config(server), options=options)
     assert server.requests == 0
 

@@ -54,7 +54,7 @@ from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import RunStorage, is_url, workspace
 from synthloom.errors import DataFormatError, InputError, MissingDependencyError, SynthloomError
 from synthloom.llm.accounting import Accounting
-from synthloom.records import read_records
+from synthloom.records import normalize_record, read_records, record_parts
 
 __all__ = [
     "RayOptions",
@@ -205,8 +205,10 @@ def _fingerprint(ident: str, size: int, config: CompleteConfig, shard_size: int)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
-def _shard_inputs(prompts: Path, storage: RunStorage, stage: str, shard_size: int) -> int:
-    """Cut the prompts into ``input.parquet`` files of ``shard_size`` records; the count.
+def _shard_inputs(
+    records: Iterator[dict[str, Any]], storage: RunStorage, stage: str, shard_size: int
+) -> tuple[int, int]:
+    """Cut the prompts into ``input.parquet`` files of ``shard_size`` records; (shards, records).
 
     Done once per run (``shards.json`` records it); every record is validated here, so a bad
     record fails the run before any teacher call, naming its shard and its line.
@@ -214,7 +216,7 @@ def _shard_inputs(prompts: Path, storage: RunStorage, stage: str, shard_size: in
     manifest = ("_ray", stage, "shards.json")
     known = storage.read_json(*manifest)
     if known is not None:
-        return int(known["shards"])
+        return int(known["shards"]), int(known["records"])
     shard = 0
     buffer: list[dict[str, Any]] = []
 
@@ -224,7 +226,6 @@ def _shard_inputs(prompts: Path, storage: RunStorage, stage: str, shard_size: in
         buffer.clear()
         shard += 1
 
-    records: Iterator[dict[str, Any]] = read_records(prompts)
     index = 0
     while True:
         try:
@@ -242,7 +243,7 @@ def _shard_inputs(prompts: Path, storage: RunStorage, stage: str, shard_size: in
     if buffer:
         flush()
     storage.write_json({"records": index, "shard_size": shard_size, "shards": shard}, *manifest)
-    return shard
+    return shard, index
 
 
 # ------------------------------------------------------------------------------------------
@@ -446,7 +447,7 @@ def complete_dataset_ray(
     check_ray_address(options)
     storage = RunStorage(out)
     with tempfile.TemporaryDirectory(prefix="synthloom-ray-") as scratch:
-        local_prompts, ident, size = _fetch_prompts(prompts, Path(scratch))
+        source = _parquet_source(str(prompts)) or _fetch_prompts(prompts, Path(scratch))
         if storage.is_local:
             run = RunDir(storage.local())
         else:
@@ -454,26 +455,105 @@ def complete_dataset_ray(
             mirror.mkdir()
             storage.get(("run.json",), mirror / "run.json")
             run = _MirroredRunDir(mirror, storage)
-        entry = _drive(
-            local_prompts, str(prompts), ident, size, storage, run, config, options, on_progress
-        )
+        entry = _drive(source, str(prompts), storage, run, config, options, on_progress)
     entry["run_dir"] = storage.url()
     entry["output"] = storage.url(config.stage)
     return entry
 
 
-def _fetch_prompts(prompts: str | Path, scratch: Path) -> tuple[Path, str, int]:
-    """A local path of the prompts (downloaded when given as a URL), its identity and size."""
+@dataclass(frozen=True)
+class _Source:
+    """The prompts as the driver reads them: ``ident`` and ``size`` for the run's fingerprint;
+    ``path`` a local JSONL/JSON/Parquet file or folder read by our reader, or ``parquet`` the
+    Parquet files (``fs`` a pyarrow filesystem) that Ray Data reads in parallel."""
+
+    ident: str
+    size: int
+    path: Path | None = None
+    parquet: tuple[str, ...] = ()
+    fs: Any = None
+
+
+_PARQUET = (".parquet", ".pq")
+
+
+def _parquet_source(prompts: str) -> _Source | None:
+    """PROMPTS as Parquet files (one file, or a folder of parts; a path or a URL), else None."""
+    source = RunStorage(prompts, field="PROMPTS")
+    if source.is_local:
+        path = source.local()
+        if path.is_dir():
+            try:
+                found = record_parts(path)
+            except DataFormatError:
+                return None
+        elif path.is_file():
+            found = [path]
+        else:
+            return None
+        if not all(p.suffix.lower() in _PARQUET for p in found):
+            return None
+        files = tuple(str(p.resolve()) for p in found)
+        size = sum(p.stat().st_size for p in found)
+        return _Source(str(path.resolve()), size, parquet=files, fs=source.pyarrow_filesystem())
+    if source.root.lower().endswith(_PARQUET):
+        if not source.exists():
+            raise InputError(f"{prompts}: no such file", field="PROMPTS")
+        keys = [source.root]
+    else:
+        rels = [r for r in source.files() if "/" not in r and not r.startswith(".")]
+        if not rels or not all(r.lower().endswith(_PARQUET) for r in rels):
+            return None
+        keys = [source.key(r) for r in rels]
+    size = sum(int(source.fs.info(k)["size"]) for k in keys)
+    return _Source(prompts, size, parquet=tuple(keys), fs=source.pyarrow_filesystem())
+
+
+def _fetch_prompts(prompts: str | Path, scratch: Path) -> _Source:
+    """Prompts our reader reads: a local path (downloaded first when given as a URL)."""
     if is_url(prompts):
         source = RunStorage(prompts, field="PROMPTS")
         if not source.exists():
             raise InputError(f"{prompts}: no such file", field="PROMPTS")
         target = scratch / str(prompts).rstrip("/").rsplit("/", 1)[-1]
         source.get((), target)
-        return target, str(prompts), target.stat().st_size
+        return _Source(str(prompts), target.stat().st_size, path=target)
     path = Path(str(prompts).removeprefix("file://"))
-    size = path.stat().st_size if path.exists() else 0
-    return path, str(path.resolve()), size
+    size = path.stat().st_size if path.is_file() else 0
+    return _Source(str(path.resolve()), size, path=path)
+
+
+def _read_source(source: _Source, shown: str, shard_size: int) -> Iterator[dict[str, Any]]:
+    """The canonical records of the prompts, in order."""
+    if source.path is not None:
+        yield from read_records(source.path)
+        return
+    # Ray Data reads the Parquet files in parallel (on a cluster, on the workers) and hands
+    # them over in order, a shard's worth at a time; each row is checked here as locally.
+    ray = import_ray()
+    options = ray.data.DataContext.get_current().execution_options
+    kept = options.preserve_order
+    options.preserve_order = True
+    index = 0
+    try:
+        dataset = ray.data.read_parquet(list(source.parquet), filesystem=source.fs)
+        batches = iter(dataset.iter_batches(batch_size=shard_size, batch_format="pyarrow"))
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except Exception as exc:  # Ray Data's own errors: name the input, in one line
+                cause = getattr(exc, "cause", None) or exc
+                raise DataFormatError(
+                    f"cannot read as Parquet: {type(cause).__name__}: {cause}".splitlines()[0],
+                    path=shown,
+                ) from exc
+            for row in batch.to_pylist():
+                yield normalize_record(row, f"{shown} record {index}")
+                index += 1
+    finally:
+        options.preserve_order = kept
 
 
 class _MirroredRunDir(RunDir):
@@ -489,10 +569,8 @@ class _MirroredRunDir(RunDir):
 
 
 def _drive(
-    prompts: Path,
+    source: _Source,
     shown: str,
-    ident: str,
-    size: int,
     storage: RunStorage,
     run: RunDir,
     config: CompleteConfig,
@@ -500,9 +578,10 @@ def _drive(
     on_progress: ShardProgress | None,
 ) -> dict[str, Any]:
     """The driver of :func:`complete_dataset_ray`, once the storage is open."""
-    total = count_prompts(prompts)
+    if source.path is not None:
+        count_prompts(source.path)  # a missing or unreadable file fails here, in one line
     shard_config = replace(config, max_in_flight=options.per_actor_in_flight)
-    fingerprint = _fingerprint(ident, size, shard_config, options.shard_size)
+    fingerprint = _fingerprint(source.ident, source.size, shard_config, options.shard_size)
     existing = run.stage(config.stage) if run.run_json.exists() else None
     if existing is not None and existing.get("fingerprint") not in (None, fingerprint):
         raise InputError(
@@ -513,7 +592,16 @@ def _drive(
     ray = import_ray()
     run.open()
     started = time.monotonic()
-    n_shards = _shard_inputs(prompts, storage, config.stage, options.shard_size)
+    started_ray = False
+    if source.path is None and storage.read_json("_ray", config.stage, "shards.json") is None:
+        started_ray = init_ray(options)  # Ray Data reads the Parquet prompts
+    try:
+        records = _read_source(source, shown, options.shard_size)
+        n_shards, total = _shard_inputs(records, storage, config.stage, options.shard_size)
+    except BaseException:
+        if started_ray:
+            ray.shutdown()
+        raise
     bounds = [
         (k, k * options.shard_size, min((k + 1) * options.shard_size, total))
         for k in range(n_shards)
@@ -543,7 +631,11 @@ def _drive(
         invocations=invocations,
     )
 
-    started_ray = init_ray(options) if todo else False
+    if todo:
+        started_ray = init_ray(options) or started_ray
+    elif started_ray:
+        ray.shutdown()
+        started_ray = False
     worker_cls = ray.remote(max_restarts=options.max_shard_retries + 1, max_task_retries=0)(
         TeacherWorker
     )
