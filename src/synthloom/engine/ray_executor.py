@@ -10,6 +10,11 @@ fsspec: see :mod:`synthloom.engine.storage`)::
     <run>/_ray/<stage>/shard-<k>/       one shard's own run: input.parquet, cache.sqlite,
                                         run.json, its Parquet parts, and done.json (the marker)
 
+The driver cuts the input by record index (``shards.json``): JSONL/JSON with our reader,
+Parquet (a file or a folder of parts, a path or a URL) with Ray Data's parallel reader; either
+way each record is checked before any teacher call. :func:`read_stage_ray` reads a finished run
+back as a Ray Dataset.
+
 Why a cache file per shard: SQLite must not be shared between nodes over a network filesystem
 (its locks are not reliable there), while one writer per file is safe anywhere. A shard is only
 ever run by one actor at a time, so its cache has one writer, and a retried or resumed shard
