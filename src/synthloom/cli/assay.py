@@ -55,11 +55,9 @@ def assay(
     refuse_url(out)
     from synthloom.assay import AssayOptions, run_assay
     from synthloom.assay.summary import print_summary
+    from synthloom.engine.ray_executor import quiet_ray
 
-    if quiet:
-        from synthloom.engine.ray_executor import quiet_ray
-
-        quiet_ray()
+    quiet_ray(quiet)
     result = run_assay(
         synthetic,
         reference,

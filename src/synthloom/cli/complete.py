@@ -204,10 +204,9 @@ def complete(
         typer.echo(json.dumps(plan, indent=2, ensure_ascii=False))
         return 0
     if executor == "ray":
-        if quiet:
-            from synthloom.engine.ray_executor import quiet_ray
+        from synthloom.engine.ray_executor import quiet_ray
 
-            quiet_ray()
+        quiet_ray(quiet)
         return _complete_on_ray(
             prompts, out, config, ray_address, actors, per_actor_in_flight, shard_size
         )

@@ -130,10 +130,9 @@ def curate(
             "anyone can recover a hashed phone or card number by trying every number",
             file=sys.stderr,
         )
-    if quiet:
-        from synthloom.engine.ray_executor import quiet_ray
+    from synthloom.engine.ray_executor import quiet_ray
 
-        quiet_ray()
+    quiet_ray(quiet)
     result = curate_file(input_path, out, options)
     if not quiet:
         print_curate_summary(result)

@@ -52,10 +52,9 @@ def nemotron(
     )
     if ex is not config.executor:
         config = config.model_copy(update={"executor": ex})
-    if quiet:
-        from synthloom.engine.ray_executor import quiet_ray
+    from synthloom.engine.ray_executor import quiet_ray
 
-        quiet_ray()
+    quiet_ray(quiet)
     entry = run_pipeline_sync(config, out)
     counts = entry.get("counts", {})
     if not quiet:
