@@ -7,7 +7,10 @@ actors and the driver exchange goes through the S3 API, as on a cluster with a b
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -272,3 +275,40 @@ def test_parquet_prompts_in_the_bucket_are_read_by_ray_data(
     assert entry["status"] == "done" and entry["shards"] == 4 and entry["records"] == 28
     got = _s3_records(f"{bucket}/runs/pq/complete", tmp_path / "got")
     assert got == _local_records(tmp_path / "local" / "complete")
+
+
+def test_missing_credentials_are_one_line_and_nothing_starts(
+    s3_endpoint: str, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 2)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k not in ("RAY_ADDRESS",)
+    }
+    env.update(
+        AWS_ENDPOINT_URL=s3_endpoint,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "synthloom",
+        "complete",
+        str(prompts),
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--executor",
+        "ray",
+        "--out",
+        "s3://some-bucket/run",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "s3://some-bucket/run" in done.stderr and "credentials" in done.stderr

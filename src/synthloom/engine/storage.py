@@ -138,7 +138,7 @@ class RunStorage:
             return self.local(*parts).exists()
         try:
             return bool(self.fs.exists(self.key(*parts)))
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # fsspec backends raise their own types
             raise self._fail("reach", parts, exc) from exc
 
     def read_json(self, *parts: str) -> dict[str, Any] | None:
@@ -155,7 +155,7 @@ class RunStorage:
                 if not self.fs.exists(key):
                     return None
                 text = self.fs.cat_file(key).decode("utf-8")
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # fsspec backends raise their own types
             raise self._fail("read", parts, exc) from exc
         data = json.loads(text)
         return data if isinstance(data, dict) else None
@@ -179,7 +179,7 @@ class RunStorage:
                 return False
             self.fs.get_file(key, str(target))
             return True
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # fsspec backends raise their own types
             raise self._fail("download", parts, exc) from exc
 
     # ------------------------------------------------------------------ writing
@@ -201,7 +201,7 @@ class RunStorage:
                 tmp.replace(path)
             else:
                 self.fs.pipe_file(self.key(*parts), text.encode("utf-8"))
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # fsspec backends raise their own types
             raise self._fail("write", parts, exc) from exc
 
     def put(self, source: Path, *parts: str) -> None:
@@ -217,7 +217,7 @@ class RunStorage:
                 tmp.replace(target)
             else:
                 self.fs.put_file(str(source), self.key(*parts))
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # fsspec backends raise their own types
             raise self._fail("upload to", parts, exc) from exc
 
     def write_parquet(self, records: list[dict[str, Any]], *parts: str) -> None:
@@ -245,7 +245,7 @@ class RunStorage:
                 key = self.key(*parts)
                 if self.fs.exists(key):
                     self.fs.rm_file(key)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # fsspec backends raise their own types
             raise self._fail("remove", parts, exc) from exc
 
     # ------------------------------------------------------------------ folders
@@ -264,7 +264,7 @@ class RunStorage:
             if not self.fs.exists(base_key):
                 return []
             found = self.fs.find(base_key)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # fsspec backends raise their own types
             raise self._fail("list", parts, exc) from exc
         prefix = base_key.rstrip("/") + "/"
         return sorted(k[len(prefix) :] for k in found if k.startswith(prefix))
