@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,7 @@ from synthloom.recipes.lab.ray_run import lab_shard_dir
 from synthloom.records import read_records
 from synthloom.taxonomy.load import load_taxonomy
 from synthloom.taxonomy.plan import select_leaves
-from tests.ray.s3util import download, new_bucket, s3
+from tests.ray.helpers import download, new_bucket, s3, stored, wait_until_stored
 from tests.recipes.lab.responder import lab_responder
 
 pytestmark = pytest.mark.slow
@@ -60,13 +57,7 @@ def _outputs(out: Path) -> dict[str, Any]:
 
 
 def _cached(out: Path) -> int:
-    total = 0
-    for path in (out / "_ray" / "lab").glob("*/cache.sqlite"):
-        with sqlite3.connect(path) as db:
-            tables = db.execute("SELECT name FROM sqlite_master WHERE name='responses'")
-            if tables.fetchone() is not None:
-                total += db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    return total
+    return sum(stored(path) for path in (out / "_ray" / "lab").glob("*/cache.sqlite"))
 
 
 def test_lab_on_ray_equals_the_local_executor(
@@ -131,26 +122,6 @@ def test_interrupted_lab_run_resumes_skipping_finished_leaves(
     assert lab_server.requests == 0 and again["shards_skipped"] == 3
 
 
-def _stored(path: Path) -> int:
-    """Answers committed so far to one shard's cache (0 before it has its table)."""
-    if not path.exists():
-        return 0
-    try:
-        with closing(sqlite3.connect(path)) as db:
-            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
-    except sqlite3.OperationalError:  # no table yet, or the writer is creating it
-        return 0
-
-
-def _wait_until_stored(path: Path, answers: int) -> None:
-    """Poll until a running shard has committed ``answers`` answers to its cache."""
-    deadline = time.monotonic() + 120
-    while _stored(path) < answers:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} never held {answers} answers")
-        time.sleep(0.005)
-
-
 def test_a_killed_actors_leaf_is_redone(ray_session: Any, tmp_path: Path) -> None:
     # The leaves are the shards, submitted in this order: the third waits for a free actor.
     leaves = select_leaves(load_taxonomy(EXAMPLE))
@@ -163,7 +134,7 @@ def test_a_killed_actors_leaf_is_redone(ray_session: Any, tmp_path: Path) -> Non
         # restarts it), so the leaf must be run again and replay what its cache holds.
         if not killed:
             killed.append({k: v for k, v in snapshot.items() if k != "actors"})
-            _wait_until_stored(lab_shard_dir(tmp_path / "ray", third) / "cache.sqlite", 6)
+            wait_until_stored(lab_shard_dir(tmp_path / "ray", third) / "cache.sqlite", 6)
             ray_session.kill(snapshot["actors"][snapshot["last_actor"]], no_restart=False)
 
     with FakeServer(responder=lab_responder, latency=0.02) as server:

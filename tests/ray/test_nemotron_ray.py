@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ from synthloom.errors import InputError
 from synthloom.recipes.nemotron import load_pipeline, run_pipeline_sync
 from synthloom.recipes.nemotron.ray_run import nemotron_shard_dir
 from synthloom.records import read_records
-from tests.ray.s3util import download, new_bucket, s3
+from tests.ray.helpers import download, new_bucket, s3, stored, wait_until_stored
 from tests.recipes.nemotron.conftest import teacher_script
 
 pytestmark = pytest.mark.slow
@@ -78,14 +75,8 @@ def _outputs(out: Path) -> dict[str, list[str]]:
 
 
 def _cached(out: Path) -> int:
-    total = 0
-    for path in [out / "cache.sqlite", *(out / "_ray" / "nemotron").glob("*/cache.sqlite")]:
-        if path.exists():
-            with sqlite3.connect(path) as db:
-                tables = db.execute("SELECT name FROM sqlite_master WHERE name='responses'")
-                if tables.fetchone() is not None:
-                    total += db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    return total
+    paths = [out / "cache.sqlite", *(out / "_ray" / "nemotron").glob("*/cache.sqlite")]
+    return sum(stored(path) for path in paths)
 
 
 def test_nemotron_on_ray_equals_the_local_executor(
@@ -147,26 +138,6 @@ def test_interrupted_nemotron_run_resumes_skipping_finished_shards(
     assert _outputs(out) == _outputs(tmp_path / "l")
 
 
-def _stored(path: Path) -> int:
-    """Answers committed so far to one shard's cache (0 before it has its table)."""
-    if not path.exists():
-        return 0
-    try:
-        with closing(sqlite3.connect(path)) as db:
-            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
-    except sqlite3.OperationalError:  # no table yet, or the writer is creating it
-        return 0
-
-
-def _wait_until_stored(path: Path, answers: int) -> None:
-    """Poll until a running shard has committed ``answers`` answers to its cache."""
-    deadline = time.monotonic() + 120
-    while _stored(path) < answers:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} never held {answers} answers")
-        time.sleep(0.005)
-
-
 def test_a_killed_actors_shard_is_redone(ray_session: Any, tmp_path: Path) -> None:
     killed: list[dict[str, Any]] = []
 
@@ -176,7 +147,7 @@ def test_a_killed_actors_shard_is_redone(ray_session: Any, tmp_path: Path) -> No
         # actor mid-shard (Ray restarts it), so the shard must be run again from its cache.
         if not killed:
             killed.append({k: v for k, v in snapshot.items() if k != "actors"})
-            _wait_until_stored(nemotron_shard_dir(tmp_path / "r", 2) / "cache.sqlite", 5)
+            wait_until_stored(nemotron_shard_dir(tmp_path / "r", 2) / "cache.sqlite", 5)
             ray_session.kill(snapshot["actors"][snapshot["last_actor"]], no_restart=False)
 
     with FakeServer(

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +19,14 @@ import pytest
 
 from fakeserver import FakeServer
 from synthloom.cli import main
-from synthloom.engine import CompleteConfig, complete_dataset_sync
+from synthloom.engine import complete_dataset_sync
 from synthloom.engine.ray_executor import RayOptions, complete_dataset_ray, read_stage_ray
 from synthloom.engine.storage import RunStorage
 from synthloom.errors import InputError
-from synthloom.records import read_records, write_jsonl
+from synthloom.records import write_jsonl
+from tests.ray.helpers import complete_config, new_bucket, part_records, s3, s3_stored
 
 pytestmark = pytest.mark.slow
-
-
-def _bucket() -> str:
-    import fsspec
-
-    name = f"synthloom-{uuid.uuid4().hex[:12]}"
-    fsspec.filesystem("s3").mkdir(name)
-    return name
-
-
-def _fs() -> Any:
-    import fsspec
-
-    fs = fsspec.filesystem("s3")
-    fs.invalidate_cache()
-    return fs
 
 
 def _prompts(path: Path, n: int) -> Path:
@@ -55,47 +38,37 @@ def _prompts(path: Path, n: int) -> Path:
     return path
 
 
-def _config(server: FakeServer) -> CompleteConfig:
-    return CompleteConfig(
-        model="fake-teacher",
-        base_url=server.url,
-        n=2,
-        seed=3,
-        temperature=0.7,
-        api_key_env=None,
-        max_attempts=2,
-        base_delay=0.01,
-        max_delay=0.02,
-    )
-
-
-def _local_records(folder: Path) -> list[str]:
-    return sorted(
-        json.dumps(r, sort_keys=True)
-        for part in sorted(folder.glob("part-*.parquet"))
-        for r in read_records(part)
-    )
-
-
 def _s3_records(prefix: str, tmp: Path) -> list[str]:
-    fs = _fs()
+    fs = s3()
     tmp.mkdir(parents=True, exist_ok=True)
     for key in fs.glob(f"{prefix}/part-*.parquet"):
         fs.get_file(key, str(tmp / key.rsplit("/", 1)[-1]))
-    return _local_records(tmp)
+    return part_records(tmp)
 
 
-def _s3_cached_answers(prefix: str, shards: int, tmp: Path) -> int:
-    return sum(_s3_cached_answers_of(prefix, k, tmp) for k in range(shards))
+def _s3_cached_answers(prefix: str, shards: int, tmp: Path, first: int = 0) -> int:
+    """Answers in the bucket's shard caches (from shard ``first``)."""
+    keys = [f"{prefix}/_ray/complete/shard-{k:05d}/cache.sqlite" for k in range(first, shards)]
+    return sum(s3_stored(key, tmp) for key in keys)
+
+
+def _unfinished_cached(prefix: str, shards: int, tmp: Path, first: int = 0) -> int:
+    """Answers in the bucket's caches of the shards (from ``first``) that have no marker yet."""
+    fs = s3()
+    return sum(
+        s3_stored(f"{prefix}/_ray/complete/shard-{k:05d}/cache.sqlite", tmp)
+        for k in range(first, shards)
+        if not fs.exists(f"{prefix}/_ray/complete/shard-{k:05d}/done.json")
+    )
 
 
 def test_a_run_on_s3_equals_the_local_executor_and_resumes_from_the_bucket(
     ray_session: Any, server: FakeServer, tmp_path: Path
 ) -> None:
-    bucket = _bucket()
+    bucket = new_bucket()
     prompts = _prompts(tmp_path / "p.jsonl", 30)
-    _fs().put_file(str(prompts), f"{bucket}/in/p.jsonl")
-    config = _config(server)
+    s3().put_file(str(prompts), f"{bucket}/in/p.jsonl")
+    config = complete_config(server)
     local = complete_dataset_sync(prompts, tmp_path / "local", config)
     server.reset_counters()
     out = f"s3://{bucket}/runs/a"
@@ -105,9 +78,9 @@ def test_a_run_on_s3_equals_the_local_executor_and_resumes_from_the_bucket(
     assert entry["output"] == f"{out}/complete" and entry["run_dir"] == out
     assert server.requests == 60
     ray_records = _s3_records(f"{bucket}/runs/a/complete", tmp_path / "got")
-    assert ray_records == _local_records(tmp_path / "local" / "complete") and local["records"] == 60
+    assert ray_records == part_records(tmp_path / "local" / "complete") and local["records"] == 60
     # The run's state lives in the bucket: run.json, the manifest, every shard's cache and marker.
-    fs = _fs()
+    fs = s3()
     state = json.loads(fs.cat_file(f"{bucket}/runs/a/run.json"))["stages"]["complete"]
     assert state["status"] == "done" and state["input"] == f"s3://{bucket}/in/p.jsonl"
     for k in range(4):
@@ -134,39 +107,13 @@ def test_a_run_on_s3_equals_the_local_executor_and_resumes_from_the_bucket(
     assert again["invocations"] == 2
 
 
-def _unfinished_cached(prefix: str, shards: int, tmp: Path, first: int = 0) -> int:
-    """Answers in the bucket's caches of the shards (from ``first``) that have no marker yet."""
-    fs = _fs()
-    total = 0
-    for k in range(first, shards):
-        if fs.exists(f"{prefix}/_ray/complete/shard-{k:05d}/done.json"):
-            continue
-        folder = tmp / f"unfinished-{k}"
-        folder.mkdir(parents=True, exist_ok=True)
-        total += _s3_cached_answers_of(prefix, k, folder)
-    return total
-
-
-def _s3_cached_answers_of(prefix: str, shard: int, tmp: Path) -> int:
-    key = f"{prefix}/_ray/complete/shard-{shard:05d}/cache.sqlite"
-    fs = _fs()
-    if not fs.exists(key):
-        return 0
-    local = tmp / f"cache-{shard}-{uuid.uuid4().hex[:6]}.sqlite"
-    fs.get_file(key, str(local))
-    with sqlite3.connect(local) as db:
-        if db.execute("SELECT name FROM sqlite_master WHERE name='responses'").fetchone():
-            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
-    return 0
-
-
 def test_an_interrupted_s3_run_asks_again_only_what_the_bucket_does_not_hold(
     ray_session: Any, server: FakeServer, tmp_path: Path
 ) -> None:
-    bucket = _bucket()
+    bucket = new_bucket()
     prefix = f"{bucket}/runs/b"
     prompts = _prompts(tmp_path / "p.jsonl", 96)
-    config = _config(server)
+    config = complete_config(server)
     out = f"s3://{prefix}"
     # A slow teacher and a short upload period: running shards upload their caches as they go.
     options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=24, cache_sync_s=0.05)
@@ -183,7 +130,7 @@ def test_an_interrupted_s3_run_asks_again_only_what_the_bucket_does_not_hold(
 
     with pytest.raises(KeyboardInterrupt):
         complete_dataset_ray(prompts, out, config, options=options, on_progress=stop)
-    state = json.loads(_fs().cat_file(f"{prefix}/run.json"))["stages"]["complete"]
+    state = json.loads(s3().cat_file(f"{prefix}/run.json"))["stages"]["complete"]
     assert state["status"] == "interrupted" and 1 <= state["shards_done"] < 4
     # The stopped shards' answers stored so far are in the bucket ...
     assert _unfinished_cached(prefix, 4, tmp_path) > 0
@@ -197,13 +144,13 @@ def test_an_interrupted_s3_run_asks_again_only_what_the_bucket_does_not_hold(
     local = complete_dataset_sync(prompts, tmp_path / "local", config)
     assert local["records"] == 192
     got = _s3_records(f"{prefix}/complete", tmp_path / "got")
-    assert got == _local_records(tmp_path / "local" / "complete")
+    assert got == part_records(tmp_path / "local" / "complete")
 
 
 def test_cli_complete_on_s3_and_bad_locations(
     ray_session: Any, server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bucket = _bucket()
+    bucket = new_bucket()
     prompts = _prompts(tmp_path / "p.jsonl", 6)
     args = [
         "complete",
@@ -227,7 +174,7 @@ def test_cli_complete_on_s3_and_bad_locations(
     rc = main([*args[:-4], "--out", f"s3://{bucket}/local"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "--executor ray" in err
-    assert not _fs().exists(f"{bucket}/local")
+    assert not s3().exists(f"{bucket}/local")
     # A protocol no fsspec package provides, and a missing object, are one-line errors.
     rc = main([*args, "--out", "nosuchproto://x/y"])
     err = capsys.readouterr().err
@@ -243,7 +190,7 @@ def test_storage_paths_and_urls(s3_endpoint: str, tmp_path: Path) -> None:
     assert local.is_local and local.url("complete") == str(tmp_path / "run" / "complete")
     local.write_json({"a": 1}, "x", "m.json")
     assert local.read_json("x", "m.json") == {"a": 1} and local.read_json("nope.json") is None
-    bucket = _bucket()
+    bucket = new_bucket()
     remote = RunStorage(f"s3://{bucket}/r")
     assert not remote.is_local and remote.url("a", "b") == f"s3://{bucket}/r/a/b"
     remote.write_json({"b": 2}, "m.json")
@@ -259,22 +206,22 @@ def test_parquet_prompts_in_the_bucket_are_read_by_ray_data(
 ) -> None:
     import pyarrow as pa
 
-    bucket = _bucket()
+    bucket = new_bucket()
     rows = [{"messages": [{"role": "user", "content": f"s3 prompt {i}"}]} for i in range(14)]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "all.parquet")
-    fs = _fs()
+    fs = s3()
     for k, start in enumerate((0, 5, 10)):
         part = tmp_path / f"part-{k}.parquet"
         pq.write_table(pa.Table.from_pylist(rows[start : start + 5]), part)
         fs.put_file(str(part), f"{bucket}/prompts/part-{k}.parquet")
-    config = _config(server)
+    config = complete_config(server)
     complete_dataset_sync(tmp_path / "all.parquet", tmp_path / "local", config)
     options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=4)
     out = f"s3://{bucket}/runs/pq"
     entry = complete_dataset_ray(f"s3://{bucket}/prompts", out, config, options=options)
     assert entry["status"] == "done" and entry["shards"] == 4 and entry["records"] == 28
     got = _s3_records(f"{bucket}/runs/pq/complete", tmp_path / "got")
-    assert got == _local_records(tmp_path / "local" / "complete")
+    assert got == part_records(tmp_path / "local" / "complete")
 
 
 def test_missing_credentials_are_one_line_and_nothing_starts(

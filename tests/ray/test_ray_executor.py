@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from fakeserver import FakeServer
 from synthloom.cli import main
-from synthloom.engine import CompleteConfig, complete_dataset_sync
+from synthloom.engine import complete_dataset_sync
 from synthloom.engine.ray_executor import (
     RayOptions,
     ShardFailed,
@@ -27,6 +26,7 @@ from synthloom.engine.ray_executor import (
 )
 from synthloom.errors import DataFormatError, MissingDependencyError
 from synthloom.records import read_records, write_jsonl
+from tests.ray.helpers import complete_config, part_records, stored
 
 pytestmark = pytest.mark.slow
 
@@ -51,53 +51,24 @@ def _prompts(path: Path, n: int) -> Path:
     return path
 
 
-def _config(server: FakeServer) -> CompleteConfig:
-    return CompleteConfig(
-        model="fake-teacher",
-        base_url=server.url,
-        n=2,
-        seed=7,
-        temperature=0.7,
-        api_key_env=None,
-        max_attempts=2,
-        base_delay=0.01,
-        max_delay=0.02,
-    )
-
-
-def _records(folder: Path) -> list[str]:
-    return sorted(
-        json.dumps(r, sort_keys=True)
-        for part in sorted(folder.glob("part-*.parquet"))
-        for r in read_records(part)
-    )
-
-
 def _cached_answers(out: Path, shards: int) -> int:
-    total = 0
-    for k in range(shards):
-        path = ray_shard_dir(out, "complete", k) / "cache.sqlite"
-        if path.exists():
-            with sqlite3.connect(path) as db:
-                # A shard killed as it opened its cache may have no table yet.
-                tables = db.execute("SELECT name FROM sqlite_master WHERE name='responses'")
-                if tables.fetchone() is not None:
-                    total += db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    return total
+    return sum(stored(ray_shard_dir(out, "complete", k) / "cache.sqlite") for k in range(shards))
 
 
 def test_ray_records_equal_the_local_executor(
     ray_session: Any, server: FakeServer, tmp_path: Path
 ) -> None:
     prompts = _prompts(tmp_path / "p.jsonl", 37)
-    config = _config(server)
+    config = complete_config(server)
     local = complete_dataset_sync(prompts, tmp_path / "local", config)
     server.reset_counters()
     options = RayOptions(actors=2, per_actor_in_flight=3, shard_size=10)
     entry = complete_dataset_ray(prompts, tmp_path / "ray", config, options=options)
     assert entry["status"] == "done" and entry["shards"] == 4 and entry["shards_done"] == 4
     assert entry["records"] == local["records"] == 74
-    assert _records(tmp_path / "ray" / "complete") == _records(tmp_path / "local" / "complete")
+    assert part_records(tmp_path / "ray" / "complete") == part_records(
+        tmp_path / "local" / "complete"
+    )
     # Total in flight never exceeds actors x per-actor.
     assert 1 <= server.max_in_flight <= 6
     # Each published shard holds its own index range, in order.
@@ -115,7 +86,7 @@ def test_interrupted_run_resumes_without_repeating_a_stored_call(
     ray_session: Any, server: FakeServer, tmp_path: Path
 ) -> None:
     prompts = _prompts(tmp_path / "p.jsonl", 48)
-    config = _config(server)
+    config = complete_config(server)
     out = tmp_path / "ray"
     options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=8)
 
@@ -145,7 +116,7 @@ def test_interrupted_run_resumes_without_repeating_a_stored_call(
     assert marker.exists()
     local = complete_dataset_sync(prompts, tmp_path / "local", config)
     assert local["records"] == 96
-    assert _records(out / "complete") == _records(tmp_path / "local" / "complete")
+    assert part_records(out / "complete") == part_records(tmp_path / "local" / "complete")
 
 
 def test_a_killed_actors_shard_is_redone(ray_session: Any, tmp_path: Path) -> None:
@@ -159,7 +130,7 @@ def test_a_killed_actors_shard_is_redone(ray_session: Any, tmp_path: Path) -> No
             ray_session.kill(snapshot["actors"][snapshot["last_actor"]], no_restart=False)
 
     with FakeServer(latency=0.1) as server:
-        config = _config(server)
+        config = complete_config(server)
         options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=8)
         entry = complete_dataset_ray(
             prompts, tmp_path / "ray", config, options=options, on_progress=kill_once
@@ -168,7 +139,9 @@ def test_a_killed_actors_shard_is_redone(ray_session: Any, tmp_path: Path) -> No
         local = complete_dataset_sync(prompts, tmp_path / "local", config)
     assert killed and entry["shard_retries"] >= 1
     assert entry["status"] == "done" and entry["records"] == local["records"] == 80
-    assert _records(tmp_path / "ray" / "complete") == _records(tmp_path / "local" / "complete")
+    assert part_records(tmp_path / "ray" / "complete") == part_records(
+        tmp_path / "local" / "complete"
+    )
     # At most the requests in flight on the killed actor are asked twice.
     assert 80 <= asked <= 80 + options.per_actor_in_flight
 
@@ -182,7 +155,7 @@ def test_a_bad_record_fails_before_any_call_naming_shard_and_line(
     prompts.write_text("\n".join(lines) + "\n")
     options = RayOptions(actors=1, per_actor_in_flight=2, shard_size=10)
     with pytest.raises(DataFormatError, match=r"shard 2 \(record 24\).*p\.jsonl:25"):
-        complete_dataset_ray(prompts, tmp_path / "ray", _config(server), options=options)
+        complete_dataset_ray(prompts, tmp_path / "ray", complete_config(server), options=options)
     assert server.requests == 0
 
 
@@ -211,14 +184,16 @@ def test_parquet_prompts_are_read_by_ray_data_and_give_the_local_records(
     ray_session: Any, server: FakeServer, tmp_path: Path
 ) -> None:
     prompts = _parquet_prompts(tmp_path / "prompts", 25, parts=3)
-    config = _config(server)
+    config = complete_config(server)
     local = complete_dataset_sync(prompts.with_suffix(".parquet"), tmp_path / "local", config)
     # Shards of 10 records cut across the 3 files (9, 9, 7 rows): sharded by record index.
     options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=10)
     entry = complete_dataset_ray(prompts, tmp_path / "ray", config, options=options)
     assert entry["status"] == "done" and entry["shards"] == 3 and entry["records"] == 50
     assert local["records"] == 50
-    assert _records(tmp_path / "ray" / "complete") == _records(tmp_path / "local" / "complete")
+    assert part_records(tmp_path / "ray" / "complete") == part_records(
+        tmp_path / "local" / "complete"
+    )
     part = list(read_records(tmp_path / "ray" / "complete" / "part-00001.parquet"))
     assert sorted({r["meta"]["row"] for r in part}) == list(range(10, 20))
 
@@ -229,7 +204,7 @@ def test_a_bad_parquet_row_fails_naming_shard_and_record(
     prompts = _parquet_prompts(tmp_path / "prompts", 25, parts=3, bad=17)
     options = RayOptions(actors=1, per_actor_in_flight=2, shard_size=10)
     with pytest.raises(DataFormatError, match=r"shard 1 \(record 17\).*prompts record 17"):
-        complete_dataset_ray(prompts, tmp_path / "ray", _config(server), options=options)
+        complete_dataset_ray(prompts, tmp_path / "ray", complete_config(server), options=options)
     assert server.requests == 0
 
 
@@ -240,7 +215,9 @@ def test_an_error_in_a_shard_fails_the_run_naming_the_shard(
     with FakeServer(models={"real"}) as server:
         options = RayOptions(actors=2, per_actor_in_flight=2, shard_size=10)
         with pytest.raises(ShardFailed, match=r"shard [01] \(records (0-9|10-19) .*--model"):
-            complete_dataset_ray(prompts, tmp_path / "ray", _config(server), options=options)
+            complete_dataset_ray(
+                prompts, tmp_path / "ray", complete_config(server), options=options
+            )
     state = json.loads((tmp_path / "ray" / "run.json").read_text())["stages"]["complete"]
     assert state["status"] == "failed" and state["shards_done"] < 2 and "shard" in state["error"]
 
