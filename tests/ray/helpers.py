@@ -31,6 +31,20 @@ def complete_config(server: FakeServer) -> CompleteConfig:
     )
 
 
+def complete_argv(prompts: Path, url: str) -> list[str]:
+    """``synthloom complete PROMPTS`` against the fake teacher, before the other options."""
+    return [
+        "complete",
+        str(prompts),
+        "--base-url",
+        url,
+        "--model",
+        "fake-teacher",
+        "--api-key-env",
+        "",
+    ]
+
+
 def part_records(folder: Path) -> list[str]:
     """The records of a folder's ``part-*.parquet`` files, as sorted JSON lines."""
     return sorted(

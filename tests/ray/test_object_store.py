@@ -24,7 +24,14 @@ from synthloom.engine.ray_executor import RayOptions, complete_dataset_ray, read
 from synthloom.engine.storage import RunStorage
 from synthloom.errors import InputError
 from synthloom.records import write_jsonl
-from tests.ray.helpers import complete_config, new_bucket, part_records, s3, s3_stored
+from tests.ray.helpers import (
+    complete_argv,
+    complete_config,
+    new_bucket,
+    part_records,
+    s3,
+    s3_stored,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -153,14 +160,7 @@ def test_cli_complete_on_s3_and_bad_locations(
     bucket = new_bucket()
     prompts = _prompts(tmp_path / "p.jsonl", 6)
     args = [
-        "complete",
-        str(prompts),
-        "--base-url",
-        server.url,
-        "--model",
-        "fake-teacher",
-        "--api-key-env",
-        "",
+        *complete_argv(prompts, server.url),
         "--quiet",
         "--executor",
         "ray",

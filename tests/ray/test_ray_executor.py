@@ -26,7 +26,7 @@ from synthloom.engine.ray_executor import (
 )
 from synthloom.errors import DataFormatError, MissingDependencyError
 from synthloom.records import read_records, write_jsonl
-from tests.ray.helpers import complete_config, part_records, stored
+from tests.ray.helpers import complete_argv, complete_config, part_records, stored
 
 pytestmark = pytest.mark.slow
 
@@ -227,14 +227,7 @@ def test_cli_complete_on_ray_and_its_failure_exit_code(
 ) -> None:
     prompts = _prompts(tmp_path / "p.jsonl", 12)
     args = [
-        "complete",
-        str(prompts),
-        "--base-url",
-        server.url,
-        "--model",
-        "fake-teacher",
-        "--api-key-env",
-        "",
+        *complete_argv(prompts, server.url),
         "--quiet",
         "--executor",
         "ray",
@@ -305,14 +298,7 @@ def test_quiet_prints_only_the_summary_line_even_when_ray_starts(
         sys.executable,
         "-m",
         "synthloom",
-        "complete",
-        str(prompts),
-        "--base-url",
-        server.url,
-        "--model",
-        "fake-teacher",
-        "--api-key-env",
-        "",
+        *complete_argv(prompts, server.url),
         "--out",
         str(tmp_path / "run"),
         "--executor",
