@@ -10,12 +10,14 @@ import pytest
 from synthloom.errors import DataFormatError
 from synthloom.records import (
     ParquetShardWriter,
+    day_numbers,
     detect_kind,
     load_dataset,
     make_record,
     normalize_record,
     read_records,
     read_table,
+    text_columns,
     write_jsonl,
     write_parquet,
 )
@@ -229,3 +231,32 @@ def test_corrupt_parquet(tmp_path: Path) -> None:
     path.write_bytes(b"not parquet at all")
     with pytest.raises(DataFormatError, match="not a readable Parquet file"):
         load_dataset(path)
+
+
+def test_text_columns_of_a_csv_as_pandas_reads_it(tmp_path: Path) -> None:
+    # pandas 3 reads text as its `str` dtype, pandas 2 as `object`: both are text.
+    path = tmp_path / "t.csv"
+    path.write_text("id,note,score,mixed\n1,first note,0.5,a\n2,second,0.7,3\n3,,0.1,b\n")
+    table = read_table(path)
+    assert text_columns(table) == ["note", "mixed"]
+    assert text_columns(pd.DataFrame({"n": [1, 2], "o": pd.Series(["x", 1], dtype=object)})) == [
+        "o"
+    ]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_day_numbers_do_not_depend_on_the_stored_unit(unit: str) -> None:
+    stamps = pd.Series(
+        pd.to_datetime(["1970-01-02", "2021-03-01 12:00", None], format="mixed").as_unit(unit)
+    )
+    days = day_numbers(stamps)
+    assert days.iloc[:2].tolist() == [1.0, 18687.5]
+    assert pd.isna(days.iloc[2])
+
+
+def test_day_numbers_of_text_and_zoned_times() -> None:
+    text = pd.Series(["2021-03-01", "2021-03-01T12:00:00+02:00", "not a time", None])
+    days = day_numbers(text)
+    assert days.iloc[0] == 18687.0
+    assert days.iloc[1] == pytest.approx(18687.0 + 10 / 24)
+    assert days.iloc[2:].isna().all()

@@ -42,6 +42,7 @@ __all__ = [
     "ROLES",
     "Dataset",
     "ParquetShardWriter",
+    "day_numbers",
     "detect_kind",
     "load_dataset",
     "make_record",
@@ -50,6 +51,7 @@ __all__ = [
     "read_table",
     "record_id",
     "records_schema",
+    "text_columns",
     "write_jsonl",
     "write_parquet",
     "write_records",
@@ -432,6 +434,27 @@ class Dataset:
 
 
 _INSTRUCTION_KEYS = {"messages", "conversations", "instruction", "chosen", *_PROMPT_KEYS}
+
+
+def text_columns(table: pd.DataFrame) -> list[Any]:
+    """The columns that hold text: pandas 2's ``object`` and pandas 3's ``str`` columns alike."""
+    return [
+        name
+        for name in table.columns
+        if pd.api.types.is_object_dtype(table[name].dtype)
+        or isinstance(table[name].dtype, pd.StringDtype)
+    ]
+
+
+def day_numbers(values: pd.Series) -> pd.Series:
+    """Days since 1970-01-01 UTC as floats (NaN where missing or not a time).
+
+    Whatever the unit pandas stores (pandas 3 keeps seconds or microseconds where pandas 2 had
+    nanoseconds); naive times are taken as UTC.
+    """
+    stamps = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+    days: pd.Series = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(days=1)
+    return days
 
 
 def _looks_instruction(keys: Iterable[str]) -> bool:

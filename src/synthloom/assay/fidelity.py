@@ -339,7 +339,7 @@ def _prepare_discrete(real: pd.Series, synthetic: pd.Series, *, kind: str, name:
             None,
             [False, True],
         )
-    both = pd.concat([_plain_object(real), _plain_object(synthetic)], ignore_index=True, copy=False)
+    both = pd.concat([_plain_object(real), _plain_object(synthetic)], ignore_index=True)
     codes, uniques = pd.factorize(both, use_na_sentinel=True)
     codes = codes.astype(np.int64, copy=False)
     n_codes = len(uniques)

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from synthloom.records import day_numbers
+
 __all__ = ["render_report"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -75,8 +77,7 @@ def _column_distributions(
         real, syn = reference[col], synthetic[col]
         if kind in ("numerical", "datetime"):
             if kind == "datetime":
-                r = pd.to_datetime(real, errors="coerce").dropna().astype("int64") / 86400e9
-                s = pd.to_datetime(syn, errors="coerce").dropna().astype("int64") / 86400e9
+                r, s = day_numbers(real).dropna(), day_numbers(syn).dropna()
             else:
                 r = pd.to_numeric(real, errors="coerce").dropna()
                 s = pd.to_numeric(syn, errors="coerce").dropna()

@@ -24,7 +24,14 @@ import pandas as pd
 from synthloom import __version__
 from synthloom.assay.gate import GateRule, evaluate_gate, load_gate
 from synthloom.errors import DataFormatError, InputError
-from synthloom.records import Dataset, load_dataset, read_records, read_table
+from synthloom.records import (
+    Dataset,
+    day_numbers,
+    load_dataset,
+    read_records,
+    read_table,
+    text_columns,
+)
 from synthloom.text import record_text
 
 __all__ = ["AssayOptions", "AssayResult", "load_private_texts", "run_assay", "to_jsonable"]
@@ -185,7 +192,7 @@ def load_private_texts(paths: Sequence[Path]) -> tuple[list[str], list[str]]:
 
 
 def _table_texts(table: pd.DataFrame) -> list[str]:
-    text_cols = [c for c in table.columns if table[c].dtype == object]
+    text_cols = text_columns(table)
     if not text_cols:
         return []
     return [
@@ -256,8 +263,7 @@ def _privacy_view(
         kind = kinds[col]
         if kind == "datetime":
             for frame in (ref, syn):
-                stamps = pd.to_datetime(frame[col], errors="coerce", format="mixed")
-                frame[col] = stamps.astype("int64").where(stamps.notna()) / 86400e9
+                frame[col] = day_numbers(frame[col])
         distance_kinds[col] = "numeric" if kind in ("numerical", "datetime") else "categorical"
     return ref, syn, distance_kinds
 

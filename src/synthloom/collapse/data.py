@@ -30,7 +30,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from synthloom.errors import DataFormatError
-from synthloom.records import detect_kind, read_records, read_table
+from synthloom.records import detect_kind, read_records, read_table, text_columns
 from synthloom.text import record_text, tokenize
 
 __all__ = [
@@ -144,7 +144,7 @@ def _tokenised(sentences: Iterable[str]) -> list[list[str]]:
 
 def _text_from_table_column(path: Path, text_column: str | None) -> list[str]:
     table = read_table(path)
-    text_cols = [c for c in table.columns if table[c].dtype == object]
+    text_cols = text_columns(table)
     if text_column is not None:
         if text_column not in table.columns:
             raise DataFormatError(
