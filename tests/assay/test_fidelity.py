@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,123 +23,52 @@ from synthloom.assay.fidelity import (
     tv_complement,
 )
 from synthloom.errors import ConfigError, DataFormatError
-
-sdmetrics = pytest.importorskip("sdmetrics")
+from tests.reference import cases
+from tests.reference.sdmetrics_values import load
 
 TOLERANCE = 1e-6
-CASES = ["shifted", "missing", "datetimes", "unseen", "ties", "small"]
+REFERENCE = load()
 
 
-def _sdmetrics() -> dict[str, Any]:
-    """SDMetrics' classes, imported with its own deprecation warnings silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from sdmetrics.column_pairs import ContingencySimilarity, CorrelationSimilarity
-        from sdmetrics.reports.single_table import QualityReport
-        from sdmetrics.single_column import (
-            BoundaryAdherence,
-            CategoryAdherence,
-            KSComplement,
-            TVComplement,
-        )
-    return {
-        "KSComplement": KSComplement,
-        "TVComplement": TVComplement,
-        "BoundaryAdherence": BoundaryAdherence,
-        "CategoryAdherence": CategoryAdherence,
-        "CorrelationSimilarity": CorrelationSimilarity,
-        "ContingencySimilarity": ContingencySimilarity,
-        "QualityReport": QualityReport,
-    }
+def _dataset(case: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One case, checked to hold the very values SDMetrics was run on."""
+    real, synthetic = cases.fidelity_case(case)
+    stored = REFERENCE["fidelity"][case]["fingerprint"]
+    assert [cases.fingerprint(real), cases.fingerprint(synthetic)] == stored, case
+    return real, synthetic
 
 
-def _reference(name: str, method: str = "compute", /, *args: Any, **kwargs: Any) -> Any:
-    # SDMetrics' internals warn (pandas deprecations, numpy); warnings are errors in this suite,
-    # and the report would swallow them as per-item errors, so silence them around each call.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return getattr(_sdmetrics()[name], method)(*args, **kwargs)
+def test_reference_values_come_from_the_pinned_sdmetrics() -> None:
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    pin = REFERENCE["versions"]["sdmetrics"]
+    assert f'"sdmetrics=={pin}"' in pyproject
 
 
-def _side(rng: np.random.Generator, rows: int, case: str, synthetic: bool) -> pd.DataFrame:
-    shift = 0.4 if synthetic else 0.0
-    base = rng.normal(shift, 1.0 + shift / 2, rows)
-    frame = pd.DataFrame(
-        {
-            "amount": base,
-            "linked": 1.5 * base + rng.normal(0, 0.7, rows),
-            "gamma": rng.gamma(2.0 + shift, 1.0, rows),
-            "colour": rng.choice(
-                ["red", "green", "blue", "grey"],
-                rows,
-                p=[0.4, 0.3, 0.2, 0.1] if not synthetic else [0.3, 0.3, 0.3, 0.1],
-            ).astype(object),
-            "tier": np.where(base > 0.3, "high", "low").astype(object),
-            "flag": rng.random(rows) < (0.3 if not synthetic else 0.45),
-        }
-    )
-    if case == "missing":
-        for column in ("amount", "gamma", "colour"):
-            frame.loc[rng.random(rows) < 0.1, column] = None
-        flag = frame["flag"].astype(object)
-        flag[rng.random(rows) < 0.05] = None
-        frame["flag"] = flag
-    if case == "datetimes":
-        start = pd.Timestamp("2021-03-01") + pd.Timedelta(days=20 if synthetic else 0)
-        seconds = rng.integers(0, 3600 * 24 * 200, rows) + (base * 86400 * 10).astype(np.int64)
-        frame["when"] = start + pd.to_timedelta(seconds, unit="s")
-        frame["logged"] = frame["when"] + pd.to_timedelta(rng.integers(0, 3600, rows), unit="s")
-        frame.loc[rng.random(rows) < 0.05, "logged"] = pd.NaT
-    if case == "unseen":
-        colour = frame["colour"].to_numpy().copy()
-        if synthetic:
-            colour[rng.random(rows) < 0.05] = "purple"  # never in the real data
-        else:
-            colour[rng.random(rows) < 0.05] = "black"  # never in the synthetic data
-        frame["colour"] = colour
-        frame["code"] = rng.integers(0, 4 if not synthetic else 5, rows)
-    if case == "ties":
-        frame["amount"] = np.round(frame["amount"] * 4) / 4  # many tied values
-        frame["gamma"] = np.round(frame["gamma"], 1) + 0.1 + 0.2  # float noise in the last digits
-        frame["count"] = rng.poisson(3 + shift * 3, rows)
-    return frame
+@pytest.mark.parametrize("case", cases.CASES)
+def test_kinds_are_the_ones_sdmetrics_was_given(case: str) -> None:
+    real, synthetic = _dataset(case)
+    assert column_kinds(real, synthetic) == REFERENCE["fidelity"][case]["kinds"]
 
 
-def _dataset(case: str, seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rng = np.random.default_rng(seed + CASES.index(case))
-    rows_real, rows_synthetic = (31, 17) if case == "small" else (900, 700)
-    return (
-        _side(rng, rows_real, case, synthetic=False),
-        _side(rng, rows_synthetic, case, synthetic=True),
-    )
-
-
-def _as_numbers(frame: pd.DataFrame, kinds: dict[str, str], names: list[str]) -> pd.DataFrame:
-    """The columns as SDMetrics' report hands them to the metric classes (datetimes as ns)."""
-    out = frame[names].copy()
-    for name in names:
-        if kinds[name] == "datetime":
-            values = out[name]
-            out[name] = pd.to_numeric(values).astype(float).where(values.notna())
-    return out
-
-
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", cases.CASES)
 def test_column_scores_match_sdmetrics_metric_classes(case: str) -> None:
     real, synthetic = _dataset(case)
+    expected_columns = REFERENCE["fidelity"][case]["columns"]
     result = table_fidelity(real, synthetic)
+    assert set(result["columns"]) == set(expected_columns)
     continuous = 0
     for name, column in result["columns"].items():
         assert column["error"] is None, column
+        reference = expected_columns[name]
         if column["metric"] == "KSComplement":
             continuous += 1
-            expected = _reference("KSComplement", "compute", real[name], synthetic[name])
-            bounds = _reference("BoundaryAdherence", "compute", real[name], synthetic[name])
+            expected = reference["KSComplement"]
+            bounds = reference["BoundaryAdherence"]
             assert column["boundary_adherence"] == pytest.approx(bounds, abs=TOLERANCE)
             assert ks_complement(real[name], synthetic[name]) == pytest.approx(expected, abs=1e-12)
         else:
-            expected = _reference("TVComplement", "compute", real[name], synthetic[name])
-            adherence = _reference("CategoryAdherence", "compute", real[name], synthetic[name])
+            expected = reference["TVComplement"]
+            adherence = reference["CategoryAdherence"]
             assert column["category_adherence"] == pytest.approx(adherence, abs=TOLERANCE)
             assert tv_complement(real[name], synthetic[name]) == pytest.approx(expected, abs=1e-12)
             assert category_adherence(real[name], synthetic[name]) == pytest.approx(
@@ -150,69 +78,35 @@ def test_column_scores_match_sdmetrics_metric_classes(case: str) -> None:
     assert continuous >= 3
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", cases.CASES)
 def test_pair_scores_match_sdmetrics_metric_classes(case: str) -> None:
     real, synthetic = _dataset(case)
-    kinds = column_kinds(real, synthetic)
-    result = table_fidelity(real, synthetic, kinds=kinds)
+    expected_pairs = REFERENCE["fidelity"][case]["pairs"]
+    result = table_fidelity(real, synthetic)
+    assert {",".join(p["columns"]) for p in result["pairs"]} == set(expected_pairs)
     seen = set()
     for pair in result["pairs"]:
-        names = pair["columns"]
-        real_pair = _as_numbers(real, kinds, names)
-        synthetic_pair = _as_numbers(synthetic, kinds, names)
+        expected = expected_pairs[",".join(pair["columns"])]
+        assert pair["metric"] == expected["metric"]
         seen.add(pair["metric"])
         if pair["metric"] == "CorrelationSimilarity":
-            expected = _reference(
-                "CorrelationSimilarity", "compute_breakdown", real_pair, synthetic_pair
-            )
             assert pair["real_association"] == pytest.approx(abs(expected["real"]), abs=TOLERANCE)
-        else:
-            continuous = [n for n in names if kinds[n] in ("numerical", "datetime")]
-            expected = _reference(
-                "ContingencySimilarity",
-                "compute_breakdown",
-                real_pair,
-                synthetic_pair,
-                continuous_column_names=continuous or None,
-                real_association_threshold=1e-12,  # makes SDMetrics report Cramér's V
+        elif expected["real_association"] is not None:
+            assert pair["real_association"] == pytest.approx(
+                expected["real_association"], abs=TOLERANCE
             )
-            if math.isnan(expected["real_association"]):
-                # Undefined association: SDMetrics then skips the score; ask for it plainly.
-                expected["score"] = _reference(
-                    "ContingencySimilarity",
-                    "compute",
-                    real_pair,
-                    synthetic_pair,
-                    continuous_column_names=continuous or None,
-                )
-            else:
-                assert pair["real_association"] == pytest.approx(
-                    expected["real_association"], abs=TOLERANCE
-                )
         assert pair["error"] is None, pair
-        assert pair["score"] == pytest.approx(expected["score"], abs=TOLERANCE), names
+        assert pair["score"] == pytest.approx(expected["score"], abs=TOLERANCE), pair["columns"]
     assert seen == {"CorrelationSimilarity", "ContingencySimilarity"}
 
 
 def test_public_pair_functions_match_sdmetrics() -> None:
     real, synthetic = _dataset("missing")
-    expected = _reference(
-        "CorrelationSimilarity",
-        "compute",
-        real[["amount", "linked"]],
-        synthetic[["amount", "linked"]],
-    )
+    expected = REFERENCE["fidelity"]["missing"]["public"]
     score = correlation_similarity(
         real["amount"], real["linked"], synthetic["amount"], synthetic["linked"]
     )
-    assert score == pytest.approx(expected, abs=TOLERANCE)
-    spearman = _reference(
-        "CorrelationSimilarity",
-        "compute",
-        real[["amount", "gamma"]],
-        synthetic[["amount", "gamma"]],
-        coefficient="Spearman",
-    )
+    assert score == pytest.approx(expected["pearson_amount_linked"], abs=TOLERANCE)
     ours = correlation_similarity(
         real["amount"],
         real["gamma"],
@@ -220,19 +114,12 @@ def test_public_pair_functions_match_sdmetrics() -> None:
         synthetic["gamma"],
         coefficient="Spearman",
     )
-    assert ours == pytest.approx(spearman, abs=TOLERANCE)
-    contingency = _reference(
-        "ContingencySimilarity",
-        "compute",
-        real[["gamma", "colour"]],
-        synthetic[["gamma", "colour"]],
-        continuous_column_names=["gamma"],
-    )
+    assert ours == pytest.approx(expected["spearman_amount_gamma"], abs=TOLERANCE)
     assert contingency_similarity(
         real["gamma"], real["colour"], synthetic["gamma"], synthetic["colour"]
-    ) == pytest.approx(contingency, abs=TOLERANCE)
+    ) == pytest.approx(expected["contingency_gamma_colour"], abs=TOLERANCE)
     assert boundary_adherence(real["amount"], synthetic["amount"]) == pytest.approx(
-        _reference("BoundaryAdherence", "compute", real["amount"], synthetic["amount"]),
+        REFERENCE["fidelity"]["missing"]["columns"]["amount"]["BoundaryAdherence"],
         abs=TOLERANCE,
     )
 
@@ -246,26 +133,14 @@ def test_cramers_v_matches_scipy() -> None:
     assert math.isnan(cramers_v(real["tier"], pd.Series(["same"] * len(real))))
 
 
-def _quality_report(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]) -> Any:
-    metadata = {"columns": {name: {"sdtype": kind} for name, kind in kinds.items()}}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report = _sdmetrics()["QualityReport"]()
-        report.num_rows_subsample = None
-        report.generate(real, synthetic, metadata, verbose=False)
-    return report
-
-
-@pytest.mark.parametrize("case", ["shifted", "missing", "datetimes"])
+@pytest.mark.parametrize("case", cases.REPORT_CASES)
 def test_column_shapes_equals_quality_report(case: str) -> None:
     real, synthetic = _dataset(case)
-    kinds = column_kinds(real, synthetic)
-    result = table_fidelity(real, synthetic, kinds=kinds)
-    report = _quality_report(real, synthetic, kinds)
-    properties = report.get_properties().set_index("Property")["Score"]
-    assert result["column_shapes"] == pytest.approx(properties["Column Shapes"], abs=TOLERANCE)
-    details = report.get_details("Column Shapes").set_index("Column")["Score"]
-    for name, score in details.items():
+    result = table_fidelity(real, synthetic)
+    report = REFERENCE["fidelity"][case]["quality_report"]
+    assert result["column_shapes"] == pytest.approx(report["column_shapes"], abs=TOLERANCE)
+    assert set(report["column_shapes_details"]) == set(result["columns"])
+    for name, score in report["column_shapes_details"].items():
         assert result["columns"][name]["score"] == pytest.approx(score, abs=TOLERANCE)
 
 
@@ -275,45 +150,30 @@ def test_pairs_count_where_the_report_counts_them() -> None:
     real, synthetic = _dataset("shifted")
     kinds = column_kinds(real, synthetic)
     result = table_fidelity(real, synthetic, kinds=kinds)
-    details = report_details = _quality_report(real, synthetic, kinds).get_details(
-        "Column Pair Trends"
-    )
+    details = REFERENCE["fidelity"]["shifted"]["quality_report"]["column_pair_trends_details"]
     counted_somewhere = False
-    for _, row in details.iterrows():
-        shapes = {
-            kinds[row["Column 1"]] in ("numerical", "datetime"),
-            kinds[row["Column 2"]] in ("numerical", "datetime"),
-        }
+    for row in details:
+        shapes = {kinds[name] in ("numerical", "datetime") for name in row["columns"]}
         if len(shapes) != 1:
             continue  # mixed pairs: the report bins on its own edges (see the next test)
-        pair = next(
-            p for p in result["pairs"] if p["columns"] == [row["Column 1"], row["Column 2"]]
-        )
-        assert pair["counted"] == bool(row["Meets Threshold?"])
+        pair = next(p for p in result["pairs"] if p["columns"] == row["columns"])
+        assert pair["counted"] == row["meets_threshold"]
         if pair["counted"]:
             counted_somewhere = True
-            assert pair["score"] == pytest.approx(row["Score"], abs=TOLERANCE)
+            assert pair["score"] == pytest.approx(row["score"], abs=TOLERANCE)
     assert counted_somewhere
-    assert len(report_details) == len(result["pairs"])
+    assert len(details) == len(result["pairs"])
 
 
 def test_report_binning_understates_a_pair_with_the_same_joint_distribution() -> None:
-    rng = np.random.default_rng(5)
-
-    def draw(rows: int) -> pd.DataFrame:
-        value = rng.normal(0, 1, rows)
-        return pd.DataFrame({"value": value, "group": np.where(value > 0.2, "a", "b")})
-
-    real, synthetic = draw(2000), draw(2000)
-    synthetic.loc[0, "value"] = 12.0  # one far value stretches the synthetic side's own edges
+    real, synthetic = cases.binning_case()
+    stored = REFERENCE["binning"]
+    assert [cases.fingerprint(real), cases.fingerprint(synthetic)] == stored["fingerprint"]
     kinds = {"value": "numerical", "group": "categorical"}
     ours = table_fidelity(real, synthetic, kinds=kinds, association_threshold_categorical=0.0)
     pair = ours["pairs"][0]
-    report = _quality_report(real, synthetic, kinds)
-    report.real_association_threshold = 0
-    report_score = report.get_details("Column Pair Trends")["Score"].iloc[0]
     assert pair["score"] > 0.95
-    assert report_score < pair["score"] - 0.2
+    assert stored["report_pair_score"] < pair["score"] - 0.2
 
 
 def test_aggregates_follow_the_report() -> None:
@@ -433,14 +293,10 @@ def test_odd_columns_record_errors_and_leave_the_means() -> None:
 
 
 def test_one_row_tables_do_not_fail() -> None:
-    real = pd.DataFrame({"x": [1.0], "y": [2.0], "c": ["a"]})
-    synthetic = pd.DataFrame({"x": [1.5], "y": [2.0], "c": ["b"]})
+    real, synthetic = cases.one_row_case()
     result = table_fidelity(real, synthetic, kinds={"c": "categorical"})
-    expected = _reference("KSComplement", "compute", real["x"], synthetic["x"])
-    assert result["columns"]["x"]["score"] == pytest.approx(expected)
-    assert result["columns"]["c"]["score"] == pytest.approx(
-        _reference("TVComplement", "compute", real["c"], synthetic["c"])
-    )
+    assert result["columns"]["x"]["score"] == pytest.approx(REFERENCE["one_row"]["x"])
+    assert result["columns"]["c"]["score"] == pytest.approx(REFERENCE["one_row"]["c"])
     correlation = next(p for p in result["pairs"] if p["columns"] == ["x", "y"])
     assert correlation["error"] and correlation["score"] is None
     assert result["overall"] == result["column_shapes"]

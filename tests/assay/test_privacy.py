@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ from synthloom.assay.privacy import (
 )
 from synthloom.errors import DataFormatError, InputError
 from synthloom.pii import PiiScanner
+from tests.reference import cases
+from tests.reference.sdmetrics_values import load
 
 # --------------------------------------------------------------------------------------------
 # Exact copies
@@ -270,38 +273,24 @@ def test_pii_summary_uses_given_locations_and_caps_examples(scanner: PiiScanner)
 # Tables
 
 
-def _population(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    age = rng.normal(40, 12, n).round(1)
-    income = np.exp(rng.normal(10, 0.5, n)).round(0)
-    income[rng.random(n) < 0.05] = np.nan
-    return pd.DataFrame(
-        {
-            "age": age,
-            "income": income,
-            "city": rng.choice(["north", "south", "east", "west", None], n),
-            "member": rng.random(n) < 0.3,
-            "visits": rng.poisson(3, n),
-        }
-    )
+_population = cases.population
+PRIVACY_REFERENCE = load()["privacy"]
 
 
-def _sdmetrics_metadata(df: pd.DataFrame) -> dict[str, object]:
-    sdtypes = {"age": "numerical", "income": "numerical", "visits": "numerical"}
-    return {
-        "columns": {c: {"sdtype": sdtypes.get(c, "categorical")} for c in df.columns},
-    }
+def _stored(name: str, *frames: pd.DataFrame) -> dict[str, Any]:
+    """SDMetrics' distances for one case, checked to be of these very frames."""
+    stored: dict[str, Any] = PRIVACY_REFERENCE[name]
+    assert [cases.fingerprint(f) for f in frames] == stored["fingerprint"]
+    return {k: np.array(v) for k, v in stored.items() if k != "fingerprint"}
 
 
 def test_dcr_agrees_with_sdmetrics() -> None:
-    from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
-
     train, holdout = split_holdout(_population(200, 1), frac=0.3, seed=2)
     synthetic = pd.concat([train.iloc[:30], _population(60, 3)], ignore_index=True)
-    metadata = _sdmetrics_metadata(train)
+    reference = _stored("dcr", train, holdout, synthetic)
     result = distance_to_closest_record(train, holdout, synthetic)
-    d_syn = calculate_dcr(synthetic, train, metadata).to_numpy()
-    d_hold = calculate_dcr(holdout, train, metadata).to_numpy()
+    d_syn = reference["synthetic_to_train"]
+    d_hold = reference["holdout_to_train"]
     assert result["synthetic_median"] == pytest.approx(np.median(d_syn), abs=1e-12)
     assert result["holdout_median"] == pytest.approx(np.median(d_hold), abs=1e-12)
     assert result["synthetic_p5"] == pytest.approx(np.percentile(d_syn, 5), abs=1e-12)
@@ -309,22 +298,19 @@ def test_dcr_agrees_with_sdmetrics() -> None:
     assert result["holdout_p5"] == pytest.approx(p5, abs=1e-12)
     assert result["synthetic_share_closer_than_holdout_p5"] == np.mean(d_syn < p5)
     assert result["synthetic_share_exact_match"] == pytest.approx(30 / 90)
-    # DCROverfittingProtection's closer_to_training, from the same distances it uses (the
-    # metric class itself repeats these slow pandas computations).
-    d_syn_hold = calculate_dcr(synthetic, holdout, metadata).to_numpy()
+    # DCROverfittingProtection's closer_to_training, from the same distances it uses.
+    d_syn_hold = reference["synthetic_to_holdout"]
     assert result["share_synthetic_closer_to_train_than_holdout"] == np.mean(d_syn < d_syn_hold)
     assert (result["n_train"], result["n_holdout"], result["n_synthetic"]) == (140, 60, 90)
 
 
 def test_mia_auc_agrees_with_mann_whitney_on_sdmetrics_distances() -> None:
-    from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
-
     train, holdout = split_holdout(_population(200, 4), frac=0.4, seed=0)
     synthetic = pd.concat([train.iloc[:40], _population(60, 5)], ignore_index=True)
+    reference = _stored("mia", train, holdout, synthetic)
     auc = membership_inference_auc(train, holdout, synthetic)
-    metadata = _sdmetrics_metadata(train)
-    member = -calculate_dcr(train, synthetic, metadata).to_numpy()
-    non_member = -calculate_dcr(holdout, synthetic, metadata).to_numpy()
+    member = -reference["train_to_synthetic"]
+    non_member = -reference["holdout_to_synthetic"]
     u = mannwhitneyu(member, non_member).statistic
     assert auc == pytest.approx(u / (len(member) * len(non_member)), abs=1e-12)
     assert auc > 0.55

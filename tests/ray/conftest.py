@@ -3,6 +3,7 @@ S3-compatible object store (moto's server on 127.0.0.1) for the fsspec run stora
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -64,8 +65,11 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def ray_session(s3_endpoint: str) -> Iterator[Any]:
-    # s3_endpoint first: Ray's workers inherit the environment Ray was started with.
+def ray_session(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if importlib.util.find_spec("moto") is not None:
+        # The object-store environment (.venv-s3): the S3 endpoint first, as Ray's workers
+        # inherit the environment Ray was started with.
+        request.getfixturevalue("s3_endpoint")
     ray = _RAY
     if ray is None:
         pytest.fail("the Ray tests need the extra: pip install -e '.[ray]'")

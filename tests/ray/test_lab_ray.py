@@ -199,8 +199,9 @@ def test_cli_generate_on_ray_and_bad_options(
     assert rc == 2 and "leaf knowledge/" in err and err.count("\n") == 1
 
 
+@pytest.mark.objectstore
 def test_lab_on_ray_with_its_run_in_an_s3_bucket(
-    ray_session: Any, lab_server: FakeServer, tmp_path: Path
+    s3_endpoint: str, ray_session: Any, lab_server: FakeServer, tmp_path: Path
 ) -> None:
     local = generate_sync(
         EXAMPLE, _config(lab_server.url), tmp_path / "local", pipeline_path=PIPELINE

@@ -200,8 +200,9 @@ def test_cli_nemotron_on_ray_and_bad_options(
     assert f"{bad_yaml}:" in err and "executor.shard_size" in err and err.count("\n") == 1
 
 
+@pytest.mark.objectstore
 def test_nemotron_on_ray_with_its_run_in_an_s3_bucket(
-    ray_session: Any, nemo_server: FakeServer, tmp_path: Path
+    s3_endpoint: str, ray_session: Any, nemo_server: FakeServer, tmp_path: Path
 ) -> None:
     local = run_pipeline_sync(load_pipeline(_pipeline(tmp_path, nemo_server.url)), tmp_path / "l")
     asked = nemo_server.requests

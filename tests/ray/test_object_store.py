@@ -33,7 +33,7 @@ from tests.ray.helpers import (
     s3_stored,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.objectstore]
 
 
 def _prompts(path: Path, n: int) -> Path:
