@@ -145,11 +145,75 @@ def test_rerun_replays_from_cache_and_no_cache_asks_again(
     assert fresh["accounting_total"]["requests"] == 80
 
 
-def test_resume_with_other_settings_is_refused(server: FakeServer, tmp_path: Path) -> None:
+def test_other_settings_start_fresh_outputs_and_reuse_identical_requests(
+    server: FakeServer, tmp_path: Path
+) -> None:
     prompts = _prompts(tmp_path / "p.jsonl", 5)
-    complete_dataset_sync(prompts, tmp_path / "run", _config(server))
-    with pytest.raises(InputError, match="other prompts or settings"):
-        complete_dataset_sync(prompts, tmp_path / "run", _config(server, temperature=1.0))
+    complete_dataset_sync(prompts, tmp_path / "run", _config(server, n=2))
+    assert server.requests == 10
+    # Sample 0 of each prompt is the same request at n=1: all five come from the cache.
+    fewer = complete_dataset_sync(prompts, tmp_path / "run", _config(server, n=1))
+    assert fewer["outputs_reset"] == "settings changed" and server.requests == 10
+    assert fewer["records"] == 5 and fewer["accounting"]["cache_hits"] == 5
+    assert len(_rows(tmp_path / "run" / "complete")) == 5
+    hotter = complete_dataset_sync(prompts, tmp_path / "run", _config(server, temperature=1.0))
+    assert hotter["outputs_reset"] == "settings changed" and server.requests == 15
+    rows = _rows(tmp_path / "run" / "complete")
+    assert len(rows) == 5 and {r["meta"]["teacher"]["params"]["temperature"] for r in rows} == {1.0}
+    # Without the cache a change would buy every answer again: refused, outputs intact.
+    with pytest.raises(InputError, match="drop --no-cache"):
+        complete_dataset_sync(prompts, tmp_path / "run", _config(server, use_cache=False))
+    assert len(_rows(tmp_path / "run" / "complete")) == 5 and server.requests == 15
+
+
+def test_a_bad_line_costs_nothing_and_fixing_it_reuses_every_answer(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 60)
+    lines = prompts.read_text().splitlines()
+    good = lines[50]
+    lines[50] = '{"prompt": "question 50", "response": '  # cut off mid-line
+    prompts.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r"p\.jsonl:51: invalid JSON"):
+        complete_dataset_sync(prompts, tmp_path / "run", _config(server))
+    assert server.requests == 0 and not (tmp_path / "run").exists()
+    lines[50] = good
+    prompts.write_text("\n".join(lines) + "\n")
+    first = complete_dataset_sync(prompts, tmp_path / "run", _config(server))
+    assert first["records"] == 60 and server.requests == 60
+    assert first["outputs_reset"] is None
+
+
+def test_edited_prompts_are_the_only_ones_asked_again(server: FakeServer, tmp_path: Path) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 40)
+    complete_dataset_sync(prompts, tmp_path / "run", _config(server, n=2))
+    assert server.requests == 80
+    lines = prompts.read_text().splitlines()
+    edited = {3, 7, 11, 15, 19, 23, 27, 31, 35, 39}
+    for i in edited:
+        row = json.loads(lines[i])
+        row["prompt"] = f"question {i}, asked more precisely"
+        lines[i] = json.dumps(row)
+    removed = lines.pop(0)  # and one prompt dropped: every later prompt moves up a line
+    lines.append(json.dumps({"prompt": "a brand-new question", "response": "", "meta": {}}))
+    prompts.write_text("\n".join(lines) + "\n")
+    again = complete_dataset_sync(prompts, tmp_path / "run", _config(server, n=2))
+    assert (again["prompts_changed"], again["prompts_removed"]) == (11, 11)
+    assert "11 prompts changed or added, 11 removed" in again["outputs_reset"]
+    assert server.requests == 80 + 11 * 2  # only the edited and the new prompt were asked
+    assert again["accounting"]["cache_hits"] == 29 * 2
+    rows = _rows(tmp_path / "run" / "complete")
+    asked = {r["messages"][-2]["content"] for r in rows}
+    assert len(rows) == 80 and "question 3, asked more precisely" in asked
+    assert "question 3" not in asked and json.loads(removed)["prompt"] not in asked
+    assert "a brand-new question" in asked
+    indexes = sorted(
+        r["meta"]["teacher"]["prompt_index"] for r in rows if r["meta"]["teacher"]["sample"] == 0
+    )
+    assert indexes == list(range(40))
+    # The same file again resumes: nothing to do, nothing rebuilt.
+    same = complete_dataset_sync(prompts, tmp_path / "run", _config(server, n=2))
+    assert same["outputs_reset"] is None and same["skipped"] == 80 and server.requests == 102
 
 
 def test_json_mode_rejects_non_json_answers(server: FakeServer, tmp_path: Path) -> None:

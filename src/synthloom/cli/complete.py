@@ -244,6 +244,11 @@ def complete(
             bar.stop()
     acc = entry["accounting"]
     cost = f", cost {acc['cost']:.4f}" if acc.get("cost") is not None else ""
+    if entry.get("outputs_reset"):
+        print(
+            f"synthloom complete: outputs rebuilt ({entry['outputs_reset']}); stored answers "
+            "to unchanged requests came from the cache"
+        )
     print(
         f"synthloom complete: {entry['records']} records in {entry['output']} "
         f"({acc['ok']} new, {entry['skipped']} already done, {acc['cache_hits']} from cache, "

@@ -7,10 +7,20 @@ Parquet shards under ``<run>/<stage>/``. Answers the parse hook never accepted g
 ``<stage>/rejects/`` with their raw text; requests that could not be answered go to
 ``<stage>/failures/`` with the reason and are tried again by the next run.
 
+Every prompt is read and checked before the first request, so a bad line costs nothing.
+
 Resume: a work item is (prompt index, sample). Shards are renamed into place only when complete,
 so the items in them are done; everything else is re-asked, and the cache answers each one the
 server already answered. That is what makes a run killed at any instant finish with no record
 lost, none duplicated, and no stored answer requested twice.
+
+Resume across changes: the cache is keyed by the request itself (model, messages, sampling,
+sample index), not by a prompt's position. When a rerun into the same folder brings edited,
+fixed, added or removed prompts, or other settings that change the answers (model, sampling),
+the stage's outputs are started afresh so they reflect the current prompt file and settings,
+and every request identical to one asked before is answered from the cache: only the changed
+prompts cost anything. The prompts' content digests (``<run>/<stage>.prompts.u64``, 8 bytes a
+prompt) tell the run how many prompts changed.
 """
 
 from __future__ import annotations
@@ -43,11 +53,13 @@ from synthloom.records import ParquetShardWriter, read_records, record_id
 __all__ = [
     "CompleteConfig",
     "ProgressCallback",
+    "PromptScan",
     "complete_dataset",
     "complete_dataset_sync",
     "count_prompts",
     "dry_run",
     "make_backend",
+    "scan_prompts",
 ]
 
 #: Called about every ``progress_interval`` seconds with a snapshot (see ``_snapshot``).
@@ -160,6 +172,58 @@ def count_prompts(path: str | Path) -> int:
     return sum(1 for _ in read_records(path))
 
 
+@dataclass(frozen=True)
+class PromptScan:
+    """Every prompt of a file read and checked: how many, and a content digest of each."""
+
+    count: int
+    digests: array[int]
+
+    def changes_from(self, previous: array[int]) -> tuple[int, int]:
+        """(prompts here whose content the previous file did not hold, prompts it held no more)."""
+        now = np.frombuffer(self.digests.tobytes(), dtype=np.uint64)
+        before = np.frombuffer(previous.tobytes(), dtype=np.uint64)
+        added = int(np.count_nonzero(~np.isin(now, before)))
+        removed = int(np.count_nonzero(~np.isin(before, now)))
+        return added, removed
+
+
+def _digest(record: dict[str, Any]) -> int:
+    raw = json.dumps([record["id"], record["messages"], record["meta"]], sort_keys=True)
+    return int.from_bytes(hashlib.blake2b(raw.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def scan_prompts(path: str | Path) -> PromptScan:
+    """Read and check every record of ``path`` before anything is asked or written.
+
+    Streams the file (8 bytes are kept a prompt), so a bad line anywhere fails the run in one
+    line naming it before the first paid request.
+    """
+    count_prompts(path)  # a missing file, a folder or unreadable Parquet, in one line
+    digests = array("Q")
+    for record in read_records(path):
+        digests.append(_digest(record))
+    return PromptScan(len(digests), digests)
+
+
+def _prompts_file(run: RunDir, stage: str) -> Path:
+    return run.path / f"{stage}.prompts.u64"
+
+
+def _read_digests(path: Path) -> array[int] | None:
+    if not path.is_file():
+        return None
+    digests = array("Q")
+    digests.frombytes(path.read_bytes())
+    return digests
+
+
+def _write_digests(path: Path, digests: array[int]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(digests.tobytes())
+    tmp.replace(path)
+
+
 # ------------------------------------------------------------------------------------------
 # Prompts -> requests
 
@@ -208,10 +272,15 @@ def _json_parse(completion: Completion, request: Request) -> Any:
 # Resume bookkeeping
 
 
-def _fingerprint(prompts: Path, config: CompleteConfig) -> str:
-    stat = prompts.stat()
-    ident = {"input": str(prompts.resolve()), "size": stat.st_size, "config": config.defining()}
-    raw = json.dumps(ident, sort_keys=True).encode("utf-8")
+def _fingerprint(scan: PromptScan, config: CompleteConfig) -> str:
+    """What the outputs are made of: the prompts' contents and the settings that shape answers."""
+    hasher = hashlib.sha256(json.dumps(config.defining(), sort_keys=True).encode("utf-8"))
+    hasher.update(scan.digests.tobytes())
+    return hasher.hexdigest()[:32]
+
+
+def _settings_fingerprint(config: CompleteConfig) -> str:
+    raw = json.dumps(config.defining(), sort_keys=True).encode("utf-8")
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
@@ -407,26 +476,25 @@ async def complete_dataset(
     # The backend checks the URL and finds the key: a mistake there writes nothing.
     backend = backend or make_backend(config)
     prompts = Path(prompts)
-    total_prompts = count_prompts(prompts)
+    scan = scan_prompts(prompts)  # a bad line fails here, before anything is asked
     run = RunDir(out)
-    fingerprint = _fingerprint(prompts, config)
+    fingerprint = _fingerprint(scan, config)
     existing = run.stage(config.stage) if run.run_json.exists() else None
-    if existing is not None and existing.get("fingerprint") not in (None, fingerprint):
-        raise InputError(
-            f"already holds a '{config.stage}' run with other prompts or settings; "
-            "use the same arguments to resume, or a new --out",
-            path=run.path,
-        )
+    changes = _changes(run, config, scan, existing, fingerprint)
     run.open()
     stage = _Stage(prompts, run, config)
-    stage.total_items = total_prompts * config.n
+    stage.total_items = scan.count * config.n
     stage.dir.mkdir(parents=True, exist_ok=True)
     for sub in (stage.dir, stage.dir / "rejects", stage.dir / "failures"):
         sub.mkdir(exist_ok=True)
         _clean_partial(sub)
+        if changes["outputs_reset"] is not None:
+            for old in sub.glob("part-*.parquet"):
+                old.unlink()
     # Failures of an earlier run are asked again now, so their old records go.
     for old in (stage.dir / "failures").glob("part-*.parquet"):
         old.unlink()
+    _write_digests(_prompts_file(run, config.stage), scan.digests)
     done = _done_keys([stage.dir, stage.dir / "rejects"], config.n)
     stage.previous_records = sum(
         pq.ParquetFile(p).metadata.num_rows for p in stage.dir.glob("part-*.parquet")
@@ -457,10 +525,12 @@ async def complete_dataset(
     run.update_stage(
         config.stage,
         fingerprint=fingerprint,
+        settings_fingerprint=_settings_fingerprint(config),
         input=str(prompts),
         config=config.snapshot(),
         started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         invocations=invocations,
+        **changes,
         **stage.stage_fields("running", previous),
     )
 
@@ -524,6 +594,45 @@ async def complete_dataset(
     entry["run_dir"] = str(run.path)
     entry["output"] = str(stage.dir)
     return entry
+
+
+def _changes(
+    run: RunDir,
+    config: CompleteConfig,
+    scan: PromptScan,
+    existing: dict[str, Any] | None,
+    fingerprint: str,
+) -> dict[str, Any]:
+    """What changed since the run folder's last invocation, and whether its outputs start afresh.
+
+    Returns ``prompts_changed`` (prompts whose content is new), ``prompts_removed`` and
+    ``outputs_reset`` (None, or why the stage's outputs are rebuilt from the cache).
+    """
+    fields: dict[str, Any] = {"prompts_changed": 0, "prompts_removed": 0, "outputs_reset": None}
+    if existing is None or existing.get("fingerprint") in (None, fingerprint):
+        return fields
+    reasons = []
+    if existing.get("settings_fingerprint") != _settings_fingerprint(config):
+        reasons.append("settings changed")
+    previous = _read_digests(_prompts_file(run, config.stage))
+    if previous is None:
+        reasons.append("prompts of an earlier version")
+    else:
+        added, removed = scan.changes_from(previous)
+        fields.update(prompts_changed=added, prompts_removed=removed)
+        if added or removed or len(previous) != scan.count:
+            reasons.append(f"{added} prompts changed or added, {removed} removed")
+        elif not reasons:
+            reasons.append("prompts reordered")
+    if not config.use_cache:
+        raise InputError(
+            f"holds a '{config.stage}' run with other prompts or settings "
+            f"({'; '.join(reasons)}); without the cache every answer would be bought again: "
+            "drop --no-cache to reuse the stored answers, or use a new --out",
+            path=run.path,
+        )
+    fields["outputs_reset"] = "; ".join(reasons)
+    return fields
 
 
 def complete_dataset_sync(
