@@ -204,3 +204,47 @@ def test_hash_mode_is_salted_from_the_environment_and_the_salt_never_reaches_dis
     for path in (tmp_path / "salted").rglob("*"):
         if path.is_file():
             assert salt.encode() not in path.read_bytes(), path
+
+
+def _consistent_result(out: Path) -> int:
+    """The folder's result is whole: run.json counts exactly the records of its data file."""
+    run = json.loads((out / "run.json").read_text())
+    data = Path(run["output"]).name
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [data, "rejects.jsonl", "changes.jsonl", "run.json"]
+    )
+    assert len(list(read_records(out / data))) == run["records_out"]
+    return int(run["records_out"])
+
+
+@pytest.mark.slow
+def test_kill_9_while_curate_replaces_a_result_leaves_old_or_new(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = _dataset(tmp_path)
+    out = tmp_path / "curated"
+    assert main(["curate", str(data), "--out", str(out), "--quiet"]) == 0
+    old = _consistent_result(out)
+    rng = random.Random(3)
+    outcomes = set()
+    new = ["--dedup", "", "--format", "jsonl", "--quiet"]
+    for _ in range(8):
+        # The new result differs (no dedup, JSONL): old and new cannot be mistaken.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "synthloom", "curate", str(data), "--out", str(out), *new],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.5, 3.0))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        # The next run tidies what a kill left; until then the folder is already whole.
+        outcomes.add(_consistent_result(out))
+        assert main(["curate", str(data), "--out", str(out), "--quiet"]) == 0
+        assert _consistent_result(out) == old
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "in.jsonl"]
+    assert old in outcomes

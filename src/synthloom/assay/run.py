@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import pandas as pd
 
 from synthloom import __version__
 from synthloom.assay.gate import GateRule, evaluate_gate, load_gate
+from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
 from synthloom.errors import DataFormatError, InputError
 from synthloom.records import (
     Dataset,
@@ -242,10 +244,22 @@ def _check_sensitive(columns: Sequence[str], table: pd.DataFrame, path: Path) ->
             )
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+#: What an assay writes into its folder; anything else there (the embedding cache, a user's own
+#: files) is carried over when a new result replaces an old one.
+RESULT_FILES = ("metrics.json", "report.html")
+
+
+def _publish(out: Path, metrics: dict[str, Any], report_html: str | None) -> None:
+    """Swap the new metrics.json and report.html in together: a kill leaves old or new."""
+    staging = staging_dir(out)
+    try:
+        write_text(staging / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
+        if report_html is not None:
+            write_text(staging / "report.html", report_html)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_dir(staging, out, RESULT_FILES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,6 +573,7 @@ def run_assay(
     started = time.perf_counter()
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder, but a file is there", path=out)
+    clean_leftovers(out, RESULT_FILES)  # what a run killed while publishing left
     gate_rules: list[GateRule] | None = load_gate(options.gate) if options.gate else None
     if options.ner not in ("auto", "on", "off"):
         raise InputError(
@@ -647,10 +662,10 @@ def _run_assay(
     )
 
     result = AssayResult(metrics=metrics, out=out, gate_results=gate_results)
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
+    report_html = None
     if options.write_report:
         from synthloom.assay.report import render_report
 
-        _atomic_write(out / "report.html", render_report(metrics, extras))
+        report_html = render_report(metrics, extras)
+    _publish(out, metrics, report_html)
     return result

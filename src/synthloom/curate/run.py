@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthloom import __version__
+from synthloom.atomic import clean_leftovers, publish_dir, staging_dir
 from synthloom.curate.base import AuditWriter, Stage, StageStats, run_stages
 from synthloom.curate.decontam import Decontaminate, load_benchmark
 from synthloom.curate.dedup import ExactDedup, NearDedup, TextView
@@ -289,6 +289,10 @@ def _versions() -> dict[str, str]:
     }
 
 
+#: What curate writes into its folder; anything else there is carried over to a new result.
+RESULT_FILES = ("data.parquet", "data.jsonl", "rejects.jsonl", "changes.jsonl", "run.json", "cache")
+
+
 def curate_file(
     input_path: str | Path, out: str | Path, options: CurateOptions | None = None
 ) -> CurateResult:
@@ -300,8 +304,8 @@ def curate_file(
     # Everything the user can get wrong is checked before the first byte is written.
     records = _open_input(input_path)
     stages = build_stages(options)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    clean_leftovers(out, RESULT_FILES)  # what a run killed while publishing left
+    work = staging_dir(out)
     try:
         for stage in stages:
             if isinstance(stage, SemanticDedup):
@@ -334,14 +338,12 @@ def curate_file(
         }
         (work / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n")
         shutil.rmtree(work / "cache", ignore_errors=True)
-        out.mkdir(exist_ok=True)
-        for stale in ("data.parquet", "data.jsonl"):
-            # A rerun with the other format must not leave the old data beside the new.
-            (out / stale).unlink(missing_ok=True)
-        for name in (data_name, "rejects.jsonl", "changes.jsonl", "run.json"):
-            os.replace(work / name, out / name)
-    finally:
+    except BaseException:
         shutil.rmtree(work, ignore_errors=True)
+        raise
+    # One swap: a kill leaves the old result or the new one, never a mix (and a rerun with the
+    # other format leaves no old data beside the new).
+    publish_dir(work, out, RESULT_FILES)
     return CurateResult(
         out=out,
         data_path=out / data_name,
