@@ -68,7 +68,15 @@ def test_every_fault_ends_recorded_and_the_run_finishes(server: FakeServer, tmp_
     entry = complete_dataset_sync(prompts, tmp_path / "run", _config(server, n=2))
     assert entry["status"] == "done" and entry["items_total"] == 120
     out = tmp_path / "run" / "complete"
-    records, rejects, failures = _rows(out), _rows(out / "rejects"), _rows(out / "failures")
+    rejects_dir, failures_dir = (
+        tmp_path / "run" / "rejects" / "complete",
+        tmp_path / "run" / "failures" / "complete",
+    )
+    records, rejects, failures = _rows(out), _rows(rejects_dir), _rows(failures_dir)
+    # The data folder holds OK records only: a loader given the folder (pyarrow reads every
+    # sub-folder, as datasets.load_dataset(data_dir=...) does) gets training data alone.
+    assert [p.name for p in out.iterdir() if not p.name.startswith("part-")] == []
+    assert pq.read_table(out).num_rows == len(records)
     # Without a seed both samples of a prompt send the same body, and the server counts faults
     # per body: '400*1' fails one sample only, '500*99' fails both.
     failed_idx = sorted(r["meta"]["teacher"]["prompt_index"] for r in failures)
@@ -220,7 +228,7 @@ def test_json_mode_rejects_non_json_answers(server: FakeServer, tmp_path: Path) 
     prompts = _prompts(tmp_path / "p.jsonl", 6, {2: "wrongformat*1", 4: "wrongformat*9"})
     entry = complete_dataset_sync(prompts, tmp_path / "run", _config(server, json_mode=True))
     rows = _rows(tmp_path / "run" / "complete")
-    rejects = _rows(tmp_path / "run" / "complete" / "rejects")
+    rejects = _rows(tmp_path / "run" / "rejects" / "complete")
     assert len(rows) == 5 and [r["meta"]["teacher"]["prompt_index"] for r in rejects] == [4]
     assert rejects[0]["meta"]["teacher"]["reject"]["raw"] == "Sure! Here it is: {oops"
     assert all(json.loads(r["messages"][-1]["content"])["answer"] for r in rows)
@@ -296,3 +304,18 @@ def test_api_key_never_reaches_the_run_directory(
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_run_folder_of_the_earlier_layout_resumes(server: FakeServer, tmp_path: Path) -> None:
+    # Runs written before rejects/failures moved beside the data folder keep their rejects.
+    prompts = _prompts(tmp_path / "p.jsonl", 6, {2: "wrongformat*9"})
+    config = _config(server, json_mode=True)
+    complete_dataset_sync(prompts, tmp_path / "run", config)
+    run = tmp_path / "run"
+    (run / "rejects" / "complete").rename(run / "complete" / "rejects")
+    (run / "failures" / "complete").rename(run / "complete" / "failures")
+    asked = server.requests
+    again = complete_dataset_sync(prompts, run, config)
+    assert again["skipped"] == 6 and server.requests == asked
+    assert not (run / "complete" / "rejects").exists()
+    assert len(_rows(run / "rejects" / "complete")) == 1

@@ -3,9 +3,9 @@
 ``complete_dataset`` reads prompts as a stream (any shape ``synthloom.records`` reads; a record's
 last user turn is the prompt, earlier turns are its context, later turns are dropped), asks the
 teacher for ``n`` samples of each, and streams records with the assistant turn appended into
-Parquet shards under ``<run>/<stage>/``. Answers the parse hook never accepted go to
-``<stage>/rejects/`` with their raw text; requests that could not be answered go to
-``<stage>/failures/`` with the reason and are tried again by the next run.
+Parquet shards under ``<run>/<stage>/`` (OK records only). Answers the parse hook never accepted
+go to ``<run>/rejects/<stage>/`` with their raw text; requests that could not be answered go to
+``<run>/failures/<stage>/`` with the reason and are tried again by the next run.
 
 Every prompt is read and checked before the first request, so a bad line costs nothing.
 
@@ -315,6 +315,8 @@ class _Stage:
         self.run = run
         self.config = config
         self.dir = run.stage_dir(config.stage)
+        self.rejects_dir = run.aside_dir("rejects", config.stage)
+        self.failures_dir = run.aside_dir("failures", config.stage)
         self.accounting = Accounting()
         self.skipped = 0
         self.written = 0
@@ -485,17 +487,17 @@ async def complete_dataset(
     stage = _Stage(prompts, run, config)
     stage.total_items = scan.count * config.n
     stage.dir.mkdir(parents=True, exist_ok=True)
-    for sub in (stage.dir, stage.dir / "rejects", stage.dir / "failures"):
-        sub.mkdir(exist_ok=True)
+    for sub in (stage.dir, stage.rejects_dir, stage.failures_dir):
+        sub.mkdir(parents=True, exist_ok=True)
         _clean_partial(sub)
         if changes["outputs_reset"] is not None:
             for old in sub.glob("part-*.parquet"):
                 old.unlink()
     # Failures of an earlier run are asked again now, so their old records go.
-    for old in (stage.dir / "failures").glob("part-*.parquet"):
+    for old in stage.failures_dir.glob("part-*.parquet"):
         old.unlink()
     _write_digests(_prompts_file(run, config.stage), scan.digests)
-    done = _done_keys([stage.dir, stage.dir / "rejects"], config.n)
+    done = _done_keys([stage.dir, stage.rejects_dir], config.n)
     stage.previous_records = sum(
         pq.ParquetFile(p).metadata.num_rows for p in stage.dir.glob("part-*.parquet")
     )
@@ -520,8 +522,8 @@ async def complete_dataset(
         accounting=stage.accounting,
     )
     stage.data = ParquetShardWriter(stage.dir, rows_per_shard=config.shard_rows)
-    stage.rejects = ParquetShardWriter(stage.dir / "rejects", rows_per_shard=config.shard_rows)
-    stage.failures = ParquetShardWriter(stage.dir / "failures", rows_per_shard=config.shard_rows)
+    stage.rejects = ParquetShardWriter(stage.rejects_dir, rows_per_shard=config.shard_rows)
+    stage.failures = ParquetShardWriter(stage.failures_dir, rows_per_shard=config.shard_rows)
     run.update_stage(
         config.stage,
         fingerprint=fingerprint,

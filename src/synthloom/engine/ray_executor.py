@@ -5,7 +5,8 @@ fsspec: see :mod:`synthloom.engine.storage`)::
 
     <run>/run.json                      the stage entry, with ``"executor": "ray"``
     <run>/<stage>/part-<shard>.parquet  the records of one shard, sorted by (prompt, sample)
-    <run>/<stage>/rejects/ failures/    the same, per shard, where a shard has any
+    <run>/rejects/<stage>/              the same for rejects and failures, per shard, where a
+    <run>/failures/<stage>/             shard has any (beside the data folder, never in it)
     <run>/_ray/<stage>/shards.json      how the input was cut (records, shard size, shards)
     <run>/_ray/<stage>/shard-<k>/       one shard's own run: input.parquet, cache.sqlite,
                                         run.json, its Parquet parts, and done.json (the marker)
@@ -41,18 +42,20 @@ Nothing here imports ray at module level: the local path never needs it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import socket
+import sys
 import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from synthloom.engine.complete import CompleteConfig, complete_dataset, count_prompts
 from synthloom.engine.rundir import RunDir
@@ -156,15 +159,42 @@ def _probe(address: str) -> None:
 
 
 def check_ray_address(options: RayOptions) -> None:
-    """Before writing anything: fail in one line when the cluster to join is unreachable."""
+    """Before writing anything: join the cluster to use, failing in one line when it is
+    unreachable or refuses this process (the run then goes on with this connection)."""
     address = options.address or os.environ.get("RAY_ADDRESS") or None
     if address is not None:
-        import_ray()
-        _probe(address)
+        init_ray(options)
+
+
+_AUTH_HELP = (
+    "give this process the cluster's token as every node has it: RAY_AUTH_MODE=token and "
+    "RAY_AUTH_TOKEN=<token> or RAY_AUTH_TOKEN_PATH=<file> (default ~/.ray/auth_token; "
+    "'ray get-auth-token' on the head prints it)"
+)
+_AUTH_SIGNS = ("InvalidAuthToken", "Unauthenticated", "authentication token")
+
+
+@contextlib.contextmanager
+def _stderr_to(sink: IO[bytes]) -> Iterator[None]:
+    """Send file descriptor 2 (where Ray's C++ core logs) to ``sink`` for a while."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        os.dup2(sink.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def init_ray(options: RayOptions) -> bool:
-    """Connect to (or start) Ray unless this process already has; True if this call did."""
+    """Connect to (or start) Ray unless this process already has; True if this call did.
+
+    Joining a cluster, Ray's own lines are held back while it connects: a refusal is then one
+    line of ours, and a cluster that refuses our authentication token is named as such (Ray
+    itself only says it failed to connect, after about 20 s of retries).
+    """
     ray = import_ray()
     if ray.is_initialized():
         return False
@@ -172,18 +202,39 @@ def init_ray(options: RayOptions) -> bool:
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
     if _QUIET:
         kwargs["logging_level"] = logging.ERROR
-    if address is None and options.num_cpus is not None:
-        kwargs["num_cpus"] = options.num_cpus
-    if address is not None:
-        _probe(address)
-    try:
-        ray.init(address=address, **kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    if address is None:
+        if options.num_cpus is not None:
+            kwargs["num_cpus"] = options.num_cpus
+        ray.init(**kwargs)  # a local Ray: its processes must not inherit a captured stderr
+        return True
+    _probe(address)
+    auth_error = getattr(ray.exceptions, "AuthenticationError", ())
+    with tempfile.TemporaryFile() as said:
+        failure: BaseException | None = None
+        with _stderr_to(said):
+            try:
+                ray.init(address=address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                failure = exc
+            except auth_error as exc:
+                failure = exc
+        said.seek(0)
+        text = said.read().decode("utf-8", "replace")
+    if failure is None:
+        if not _QUIET:
+            sys.stderr.write(text)
+        return True
+    if isinstance(failure, auth_error) or any(sign in text for sign in _AUTH_SIGNS):
         raise InputError(
-            f"cannot connect to Ray at {address} ({exc}); check --ray-address / RAY_ADDRESS",
+            f"the Ray cluster at {address} refused this process's authentication token "
+            f"(it uses token authentication); {_AUTH_HELP}",
             field="--ray-address",
-        ) from exc
-    return True
+        ) from failure
+    raise InputError(
+        f"cannot connect to Ray at {address} ({str(failure).splitlines()[0]}); check "
+        "--ray-address / RAY_ADDRESS",
+        field="--ray-address",
+    ) from failure
 
 
 def ray_shard_dir(out: str | Path, stage: str, shard: int) -> Path:
@@ -305,13 +356,14 @@ def _finish_shard(
     config: CompleteConfig,
 ) -> dict[str, Any]:
     """Publish a finished shard's parts, then (last) its marker; returns the marker."""
-    stage_dir = folder / config.stage
+    shard_run = RunDir(folder)
     name = f"part-{shard:05d}.parquet"
-    records = _sorted_records(stage_dir)
+    records = _sorted_records(shard_run.stage_dir(config.stage))
     _publish(records, storage, config.stage, name)
-    _publish(_sorted_records(stage_dir / "rejects"), storage, config.stage, "rejects", name)
-    failures = _sorted_records(stage_dir / "failures")
-    _publish(failures, storage, config.stage, "failures", name)
+    rejects = _sorted_records(shard_run.aside_dir("rejects", config.stage))
+    _publish(rejects, storage, "rejects", config.stage, name)
+    failures = _sorted_records(shard_run.aside_dir("failures", config.stage))
+    _publish(failures, storage, "failures", config.stage, name)
     done = {
         "shard": shard,
         "start": start,
@@ -795,11 +847,11 @@ def read_stage_ray(out: str | Path, stage: str = "complete", *, kind: str = "rec
             "finish it first",
             path=storage.url(),
         )
-    folder = () if kind == "records" else (kind,)
+    folder = (stage,) if kind == "records" else (kind, stage)
     parts = [
-        storage.key(stage, *folder, f"part-{k:05d}.parquet")
+        storage.key(*folder, f"part-{k:05d}.parquet")
         for k in range(int(manifest["shards"]))
-        if storage.exists(stage, *folder, f"part-{k:05d}.parquet")
+        if storage.exists(*folder, f"part-{k:05d}.parquet")
     ]
     ray = import_ray()
     if not parts:

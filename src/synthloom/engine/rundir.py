@@ -42,7 +42,21 @@ class RunDir:
         return self.path / "cache.sqlite"
 
     def stage_dir(self, stage: str) -> Path:
+        """The stage's data folder: its OK records only, ready for a trainer's data loader."""
         return self.path / stage
+
+    def aside_dir(self, kind: str, stage: str) -> Path:
+        """Where a stage's ``rejects`` or ``failures`` go: beside its data folder, never in it
+        (``datasets.load_dataset("parquet", data_dir=RUN/<stage>)`` reads every sub-folder).
+
+        A run folder of the earlier layout (``<stage>/<kind>/``) is moved here on first use.
+        """
+        folder = self.path / kind / stage
+        earlier = self.stage_dir(stage) / kind
+        if earlier.is_dir() and not folder.exists():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(earlier, folder)
+        return folder
 
     def open(self) -> RunDir:
         """Create the directory (and run.json) if needed."""
