@@ -73,7 +73,14 @@ def ray_session(request: pytest.FixtureRequest) -> Iterator[Any]:
     ray = _RAY
     if ray is None:
         pytest.fail("the Ray tests need the extra: pip install -e '.[ray]'")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="synthloom")
+    # address="local": a new Ray of our own, whatever cluster another process started here.
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        namespace="synthloom",
+    )
     yield ray
     ray.shutdown()
 

@@ -205,7 +205,9 @@ def init_ray(options: RayOptions) -> bool:
     if address is None:
         if options.num_cpus is not None:
             kwargs["num_cpus"] = options.num_cpus
-        ray.init(**kwargs)  # a local Ray: its processes must not inherit a captured stderr
+        # A new local Ray, never a cluster some earlier `ray start` left in
+        # /tmp/ray/ray_current_cluster; its processes must not inherit a captured stderr.
+        ray.init(address="local", **kwargs)
         return True
     _probe(address)
     auth_error = getattr(ray.exceptions, "AuthenticationError", ())
