@@ -232,3 +232,31 @@ def test_api_key_never_reaches_the_run_directory(
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_answers_without_text_are_rejects_with_their_reason_never_records(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    faults = {1: "null*99", 3: "toolcalls*99", 4: "refusal*99"}
+    prompts = _prompts(tmp_path / "p.jsonl", 6, faults)
+    entry = complete_dataset_sync(prompts, tmp_path / "run", _config(server))
+    out = tmp_path / "run" / "complete"
+    records, rejects = _rows(out), _rows(out / "rejects")
+    assert sorted(r["meta"]["teacher"]["prompt_index"] for r in records) == [0, 2, 5]
+    assert all(r["messages"][-1]["content"].strip() for r in records)
+    reasons = {
+        r["meta"]["teacher"]["prompt_index"]: r["meta"]["teacher"]["reject"]["reason"]
+        for r in rejects
+    }
+    assert reasons == {
+        1: "empty answer: content null (finish_reason stop)",
+        3: "empty answer: tool calls only (finish_reason tool_calls)",
+        4: "empty answer: refused (I can't help with that.) (finish_reason stop)",
+    }
+    # Rejected at once: one request each, and their tokens were paid and are counted.
+    assert server.requests == 6
+    acc = entry["accounting"]
+    assert (acc["ok"], acc["rejects"], acc["responses"]) == (3, 3, 6)
+    # A rerun asks nothing again: the rejects are done and their answers are in the cache.
+    complete_dataset_sync(prompts, tmp_path / "run", _config(server))
+    assert server.requests == 6 and len(_rows(out / "rejects")) == 3

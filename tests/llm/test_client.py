@@ -13,6 +13,7 @@ from fakeserver import FakeServer, answer_for
 from synthloom.errors import BackendError
 from synthloom.llm import (
     Completion,
+    OpenAIClientBackend,
     OpenAIHTTPBackend,
     Request,
     ResponseCache,
@@ -208,3 +209,47 @@ def test_a_shared_request_that_fails_fails_for_every_asker(
     results = asyncio.run(go())
     assert [r.status for r in results] == ["failed"] * 3
     assert server.requests == 3  # one request, three sends (its retries), not nine
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        pytest.param("null*9", "empty answer: content null (finish_reason stop)", id="null"),
+        pytest.param(
+            "toolcalls*9",
+            "empty answer: tool calls only (finish_reason tool_calls)",
+            id="tool-calls",
+        ),
+        pytest.param(
+            "refusal*9",
+            "empty answer: refused (I can't help with that.) (finish_reason stop)",
+            id="refusal",
+        ),
+    ],
+)
+@pytest.mark.parametrize("kind", ["http", "openai"])
+def test_an_answer_without_text_is_rejected_at_once_and_replayed(
+    server: FakeServer, tmp_path: Path, fault: str, reason: str, kind: str
+) -> None:
+    def parse(done: Completion, request: Request) -> Any:
+        raise AssertionError("an empty answer never reaches the parse hook")
+
+    backend = (
+        OpenAIHTTPBackend(server.url, timeout=2)
+        if kind == "http"
+        else OpenAIClientBackend(server.url, timeout=2)
+    )
+    request = _ask(f"q [fault:{fault}]")
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    client = TeacherClient(backend, cache=cache, retry=FAST)
+    result = _run(client, request, parse=parse)
+    assert result.status == "rejected" and result.error == reason
+    assert result.attempts == 1 and server.requests == 1
+    acc = client.accounting
+    assert (acc.rejects, acc.ok, acc.responses, acc.completion_tokens) == (1, 0, 1, 7)
+    # A real, paid answer: a rerun replays it from the cache and rejects it the same way.
+    again = TeacherClient(OpenAIHTTPBackend(server.url, timeout=2), cache=cache, retry=FAST)
+    replayed = _run(again, request, parse=parse)
+    cache.close()
+    assert replayed.status == "rejected" and replayed.error == reason
+    assert server.requests == 1 and again.accounting.cache_hits == 1

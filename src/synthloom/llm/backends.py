@@ -74,8 +74,47 @@ def _server_message(body: bytes) -> str:
     return _one_line(str(obj))
 
 
+def _choice_text(choice: dict[str, Any], endpoint: str) -> tuple[str, str | None]:
+    """One choice's text, and why there is none when the server sent no string.
+
+    Raises KeyError/TypeError/AttributeError for what is not an OpenAI choice at all.
+    """
+    if endpoint != "chat":
+        text = choice["text"]
+        if text is None:
+            return "", "text null"
+        if not isinstance(text, str):
+            raise TypeError(f"text is a {type(text).__name__}")
+        return text, None
+    message = choice["message"]
+    content = message.get("content")
+    if isinstance(content, str):
+        return content, None
+    if isinstance(content, list):
+        # Content parts ({"type": "text", "text": ...}), as some servers answer.
+        parts = [p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        if parts and all(isinstance(p, str) for p in parts):
+            return "".join(parts), None
+        return "", "no text among the content parts"
+    if content is not None:
+        raise TypeError(f"content is a {type(content).__name__}")
+    if message.get("tool_calls") or message.get("function_call"):
+        return "", "tool calls only"
+    refusal = message.get("refusal")
+    if isinstance(refusal, str) and refusal.strip():
+        return "", f"refused ({_one_line(refusal)})"
+    if message.get("reasoning_content") or message.get("reasoning"):
+        return "", "content null, reasoning only"
+    return "", "content null"
+
+
 def parse_completion(body: bytes, endpoint: str) -> Completion:
-    """Turn an OpenAI-style response body into a Completion, or raise MalformedResponse."""
+    """Turn an OpenAI-style response body into a Completion, or raise MalformedResponse.
+
+    A body that is no completion (bad JSON, no choices, no message) is malformed; a choice the
+    server sent without text (``content: null``, tool calls only, a refusal) is a real answer,
+    returned with the reason in ``Completion.missing`` for the client to reject.
+    """
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -88,11 +127,13 @@ def parse_completion(body: bytes, endpoint: str) -> Completion:
             "the server's answer has no choices", body.decode("utf-8", "replace")
         )
     texts: list[str] = []
+    missing: list[str | None] = []
     reasons: list[str | None] = []
     try:
         for choice in sorted(choices, key=lambda c: c.get("index", 0)):
-            content = choice["message"].get("content") if endpoint == "chat" else choice["text"]
-            texts.append(content if isinstance(content, str) else "")
+            text, why = _choice_text(choice, endpoint)
+            texts.append(text)
+            missing.append(why)
             reasons.append(choice.get("finish_reason"))
         usage = obj.get("usage") or {}
         return Completion(
@@ -102,6 +143,7 @@ def parse_completion(body: bytes, endpoint: str) -> Completion:
                 int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
             ),
             model=str(obj.get("model") or ""),
+            missing=tuple(missing) if any(w is not None for w in missing) else (),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise MalformedResponse(

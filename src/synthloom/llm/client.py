@@ -2,8 +2,9 @@
 
 ``TeacherClient.complete`` sends a request through the cache, the rate limits and the retry
 policy; ``TeacherClient.run`` adds the caller's parse hook and turns every outcome into a
-``Result`` whose status is ``ok``, ``rejected`` (answers never parsed; raw text kept) or
-``failed`` (the request could not be answered; reason kept). Only errors the user must fix
+``Result`` whose status is ``ok``, ``rejected`` (answers never parsed, raw text kept, or an
+answer without text: ``content: null``, tool calls only, a refusal) or ``failed`` (the request
+could not be answered; reason kept). Only errors the user must fix
 (bad key, unknown model, wrong URL, a server that never answered) escape as BackendError.
 """
 
@@ -201,8 +202,11 @@ class TeacherClient:
     ) -> Result[Any]:
         """Answer ``request`` and check the answer with ``parse``; never raises for one item.
 
-        A malformed answer or one ``parse`` refuses is asked again, up to
-        ``max_parse_attempts`` answers, then the item is ``rejected`` with the raw text.
+        A malformed answer (bad JSON, no choices: a glitch) or one ``parse`` refuses is asked
+        again, up to ``max_parse_attempts`` answers, then the item is ``rejected`` with the raw
+        text. An answer without text (``Completion.empty_reason``) is rejected at once: it is a
+        real, paid answer (stored in the cache like any other) that asking again would mostly
+        repeat.
         """
         acc = self.accounting
         reason = ""
@@ -216,6 +220,14 @@ class TeacherClient:
             except MalformedResponse as exc:
                 reason, raw = exc.reason, exc.raw
                 continue
+            empty = completion.empty_reason
+            if empty is not None:
+                # The server spoke the protocol and was paid; asking again mostly buys the same
+                # nothing (a content filter, a reasoning budget spent, a tool call), so reject.
+                acc.rejects += 1
+                return Result(
+                    request, "rejected", completion=completion, error=empty, attempts=attempt + 1
+                )
             if parse is None:
                 acc.ok += 1
                 return Result(request, "ok", completion=completion, attempts=attempt + 1)
