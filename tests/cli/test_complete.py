@@ -240,3 +240,69 @@ def test_kill_9_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pat
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     assert all(secret.encode() not in log for log in logs)
+
+
+@pytest.mark.parametrize("backend", ["http", "openai"])
+def test_a_401_that_echoes_the_key_prints_no_key(
+    backend: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "sk-wrong-but-real-looking-31337"
+    monkeypatch.setenv("TEACHER_KEY", secret)
+    prompts = _prompts(tmp_path / "p.jsonl", 3)
+    with FakeServer(api_key="sk-the-right-one", echo_headers=True) as srv:
+        argv = ["complete", str(prompts), "--base-url", srv.url, "--model", "m", *FAST]
+        argv += ["--backend", backend]
+        rc = main([*argv, "--out", str(tmp_path / "run"), "--api-key-env", "TEACHER_KEY"])
+        assert srv.headers_seen[0]["Authorization"] == f"Bearer {secret}"  # it was echoed
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "HTTP 401" in err and "Bearer [REDACTED]" in err and secret not in err
+
+
+@pytest.mark.parametrize(
+    ("backend", "key", "expect"),
+    [
+        pytest.param("http", "sk-abc123\n", "ends with a line break", id="http-trailing-newline"),
+        pytest.param("http", "sk-abc\r\n123", "holds a line break (character 7", id="http-crlf"),
+        pytest.param(
+            "openai", "sk-abc–123xyz", "holds a non-ASCII character (character 7", id="openai-dash"
+        ),
+        pytest.param("openai", "Bearer sk-abc123", "holds a space", id="openai-bearer-prefix"),
+    ],
+)
+def test_a_key_that_cannot_be_a_header_is_a_usage_error(
+    backend: str,
+    key: str,
+    expect: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEACHER_KEY", key)
+    prompts = _prompts(tmp_path / "p.jsonl", 3)
+    with FakeServer() as srv:
+        rc = main(
+            [
+                "complete",
+                str(prompts),
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--out",
+                str(tmp_path / "run"),
+                "--api-key-env",
+                "TEACHER_KEY",
+                "--backend",
+                backend,
+                *FAST,
+            ]
+        )
+        assert srv.requests == 0
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("synthloom: error: $TEACHER_KEY") and expect in err
+    assert err.count("\n") == 1 and "abc" not in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

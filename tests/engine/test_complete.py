@@ -260,3 +260,27 @@ def test_answers_without_text_are_rejects_with_their_reason_never_records(
     # A rerun asks nothing again: the rejects are done and their answers are in the cache.
     complete_dataset_sync(prompts, tmp_path / "run", _config(server))
     assert server.requests == 6 and len(_rows(out / "rejects")) == 3
+
+
+def test_a_server_echoing_the_key_gets_it_into_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-live-echo-7f3a9c21b0"
+    monkeypatch.setenv("TEACHER_KEY", secret)
+    with FakeServer(api_key=secret, echo_headers=True) as srv:
+        faults = {1: "400*1", 2: "500*99", 3: "badjson*99"}
+        prompts = _prompts(tmp_path / "p.jsonl", 5, faults)
+        entry = complete_dataset_sync(
+            prompts, tmp_path / "run", _config(srv, api_key_env="TEACHER_KEY")
+        )
+        assert srv.headers_seen[-1]["Authorization"] == f"Bearer {secret}"
+    out = tmp_path / "run" / "complete"
+    failures, rejects = _rows(out / "failures"), _rows(out / "rejects")
+    reasons = [r["meta"]["teacher"]["failure"] for r in failures]
+    assert len(reasons) == 2 and all("Authorization: Bearer [REDACTED]" in r for r in reasons)
+    (reject,) = rejects
+    assert '"Authorization": "Bearer [REDACTED]"' in reject["meta"]["teacher"]["reject"]["raw"]
+    assert entry["records"] == 2
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path

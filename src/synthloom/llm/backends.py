@@ -21,6 +21,7 @@ from synthloom.errors import BackendError, InputError
 from synthloom.llm.errors import MalformedResponse, RequestRejected, TransientError
 from synthloom.llm.retry import parse_retry_after
 from synthloom.llm.types import Completion, Request, Usage
+from synthloom.redact import redact, redact_values, remember_secret
 
 __all__ = [
     "Backend",
@@ -47,11 +48,38 @@ class Backend(ABC):
 
 
 def api_key_from_env(env_var: str | None) -> str | None:
-    """The API key from ``env_var`` (None if unset). Keys are only ever read from the env."""
+    """The API key from ``env_var`` (None if unset). Keys are only ever read from the env.
+
+    The value is remembered by ``synthloom.redact`` so that no server can echo it into our
+    messages or files. A value that cannot be an HTTP header (a line break, a space, a non-ASCII
+    character: a pasting mistake) is an InputError that names the variable, never the value.
+    """
     if not env_var:
         return None
     value = os.environ.get(env_var)
-    return value or None
+    if not value:
+        return None
+    remember_secret(value)
+    for i, char in enumerate(value):
+        if "!" <= char <= "~":
+            continue
+        if char in "\r\n":
+            what = "a line break"
+        elif char in " \t":
+            what = "a space"
+        elif ord(char) > 127:
+            what = "a non-ASCII character"
+        else:
+            what = "a control character"
+        if i == len(value) - 1:
+            where = f"ends with {what}:"
+        else:
+            where = f"holds {what} (character {i + 1} of {len(value)}):"
+        raise InputError(
+            f"${env_var} {where} an API key is one line of printable ASCII; "
+            f"set ${env_var} again without it"
+        )
+    return value
 
 
 def _one_line(text: str) -> str:
@@ -60,7 +88,12 @@ def _one_line(text: str) -> str:
 
 
 def _server_message(body: bytes) -> str:
-    """The human part of an error body: ``{"error": {"message": ...}}`` and its cousins."""
+    """The human part of an error body (``{"error": {"message": ...}}`` and its cousins), one
+    line, with no secret in it: this is where a server's error text enters our messages."""
+    return redact(_error_text(body))
+
+
+def _error_text(body: bytes) -> str:
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -132,7 +165,8 @@ def parse_completion(body: bytes, endpoint: str) -> Completion:
     try:
         for choice in sorted(choices, key=lambda c: c.get("index", 0)):
             text, why = _choice_text(choice, endpoint)
-            texts.append(text)
+            # An answer that repeats our key must not carry it into the dataset.
+            texts.append(redact_values(text))
             missing.append(why)
             reasons.append(choice.get("finish_reason"))
         usage = obj.get("usage") or {}
@@ -286,6 +320,8 @@ class OpenAIClientBackend(Backend):
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
+        # Read now: a bad key is a usage error before any work, not a failure mid-run.
+        self._api_key = api_key_from_env(api_key_env)
         self._client: Any = None
 
     def __repr__(self) -> str:
@@ -299,7 +335,7 @@ class OpenAIClientBackend(Backend):
                 raise BackendError("the openai backend needs: pip install openai") from exc
             self._client = openai.AsyncOpenAI(
                 base_url=self.base_url,
-                api_key=api_key_from_env(self.api_key_env) or "none",
+                api_key=self._api_key or "none",
                 timeout=self.timeout,
                 max_retries=0,  # our client retries, with our policy and accounting
             )
