@@ -306,3 +306,61 @@ def test_a_key_that_cannot_be_a_header_is_a_usage_error(
     assert rc == 2 and err.startswith("synthloom: error: $TEACHER_KEY") and expect in err
     assert err.count("\n") == 1 and "abc" not in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("hang_from", "expect"),
+    [
+        pytest.param(0, "no answer within 0.6s (the limit for one request)", id="from-the-start"),
+        pytest.param(6, "the server has answered nothing for", id="mid-run"),
+    ],
+)
+def test_a_hanging_server_ends_the_run_with_one_line(
+    hang_from: int,
+    expect: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    prompts = tmp_path / "p.jsonl"
+    with prompts.open("w") as fh:
+        for i in range(40):
+            text = f"prompt number {i}" + (" [fault:hang*99]" if i >= hang_from else "")
+            fh.write(json.dumps({"messages": [{"role": "user", "content": text}]}) + "\n")
+    limits = ["--timeout", "0.25", "--max-request-time", "0.6", "--connect-timeout", "2"]
+    with FakeServer() as srv:
+        started = time.monotonic()
+        rc = main(
+            [
+                "complete",
+                str(prompts),
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--out",
+                str(tmp_path / "run"),
+                "--max-in-flight",
+                "4",
+                "--max-attempts",
+                "6",
+                "--retry-base-delay",
+                "0.01",
+                "--quiet",
+                *limits,
+            ]
+        )
+        took = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("synthloom: error:") and err.count("\n") == 1
+    assert expect in err and "Traceback" not in err
+    # 40 prompts x 6 sends x 0.25 s would be a minute at 4 in flight; the run ends in about
+    # one request time (a little more mid-run, where the last answer came after the start).
+    assert took < 3.0
+    if hang_from:
+        run_json = json.loads((tmp_path / "run" / "run.json").read_text())
+        stage = run_json["stages"]["complete"]
+        assert stage["status"] == "failed" and expect in stage["error"]
+        # The answers received before the server hung are kept, and a rerun resumes.
+        assert len(_dataset(tmp_path / "run")) == hang_from
+    else:
+        assert not (tmp_path / "run").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,74 @@ def test_an_answer_without_text_is_rejected_at_once_and_replayed(
     cache.close()
     assert replayed.status == "rejected" and replayed.error == reason
     assert server.requests == 1 and again.accounting.cache_hits == 1
+
+
+def _timed(client: TeacherClient, request: Request) -> tuple[Result[Any], float]:
+    started = time.monotonic()
+    result = _run(client, request)
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("kind", ["http", "openai"])
+def test_a_hanging_request_gives_up_at_the_request_time_limit(
+    server: FakeServer, kind: str
+) -> None:
+    import openai  # noqa: F401 - imported before the clock starts
+
+    backend = (
+        OpenAIHTTPBackend(server.url, timeout=0.2)
+        if kind == "http"
+        else OpenAIClientBackend(server.url, timeout=0.2)
+    )
+    # Six sends of 0.2 s would take 1.2 s; the limit for the whole request is 0.5 s.
+    policy = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.01, max_request_time=0.5)
+    client = TeacherClient(backend, retry=policy)
+    client.server_answered = True  # a warm run: one item fails, the run goes on
+    result, took = _timed(client, _ask("q [fault:hang*99]"))
+    assert result.status == "failed"
+    assert result.error == "no answer within 0.5s (the limit for one request)"
+    # Sends at 0, ~0.2 and ~0.4 s (fewer when a send is slow to start); the last is cut at
+    # 0.5 s, before it may even reach the server.
+    assert 0.45 < took < 1.0 and 1 <= server.requests <= client.accounting.requests <= 3
+    assert client.accounting.failures == 1
+
+
+def test_a_server_that_hangs_from_the_start_stops_the_run_in_one_request_time() -> None:
+    with FakeServer() as srv:
+        policy = RetryPolicy(max_attempts=6, base_delay=0.01, max_request_time=0.5)
+        client = TeacherClient(OpenAIHTTPBackend(srv.url, timeout=0.2), retry=policy)
+        started = time.monotonic()
+        with pytest.raises(BackendError, match=r"no answer within 0\.5s .*after [23] attempts"):
+            _run(client, _ask("q [fault:hang*99]"))
+        assert time.monotonic() - started < 1.0
+
+
+def test_a_server_that_stops_answering_mid_run_stops_the_run(server: FakeServer) -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.01, max_request_time=0.4)
+    client = TeacherClient(OpenAIHTTPBackend(server.url, timeout=0.15), retry=policy)
+
+    async def go() -> list[Result[Any] | BaseException]:
+        async with client:
+            first = await client.run(_ask("fine"))
+            # Quick 500s right after an answer: one failed item, the run goes on.
+            flaky = await client.run(_ask("q [fault:500*9]"))
+            hung = await asyncio.gather(
+                client.run(_ask("q [fault:hang*99]")), return_exceptions=True
+            )
+            return [first, flaky, *hung]
+
+    first, flaky, hung = asyncio.run(go())
+    assert isinstance(first, Result) and first.ok
+    assert isinstance(flaky, Result) and flaky.status == "failed"
+    assert isinstance(hung, BackendError)
+    assert "the server has answered nothing for" in str(hung) and "resume" in str(hung)
+
+
+def test_timeouts_reach_the_http_library() -> None:
+    backend = OpenAIHTTPBackend("http://127.0.0.1:9/v1", timeout=42.0, connect_timeout=3.0)
+    assert (backend.timeout, backend.connect_timeout) == (42.0, 3.0)
+    defaults = OpenAIHTTPBackend("http://127.0.0.1:9/v1")
+    assert (defaults.connect_timeout, defaults.timeout) == (10.0, 300.0)
+    assert RetryPolicy().max_request_time == 600.0
+    with pytest.raises(ValueError, match="max_request_time"):
+        RetryPolicy(max_request_time=0)

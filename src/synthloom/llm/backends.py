@@ -19,7 +19,7 @@ from typing import Any
 
 from synthloom.errors import BackendError, InputError
 from synthloom.llm.errors import MalformedResponse, RequestRejected, TransientError
-from synthloom.llm.retry import parse_retry_after
+from synthloom.llm.retry import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, parse_retry_after
 from synthloom.llm.types import Completion, Request, Usage
 from synthloom.redact import redact, redact_values, remember_secret
 
@@ -228,6 +228,8 @@ class OpenAIHTTPBackend(Backend):
 
     ``base_url`` is the API root (usually ending in ``/v1``). The key is read from the
     environment variable ``api_key_env`` and kept only in memory, in the Authorization header.
+    ``connect_timeout`` bounds opening a connection, ``timeout`` the silence while waiting for
+    an answer (the read timeout); the client's RetryPolicy bounds a request's sends together.
     """
 
     def __init__(
@@ -235,7 +237,8 @@ class OpenAIHTTPBackend(Backend):
         base_url: str,
         *,
         api_key_env: str | None = "OPENAI_API_KEY",
-        timeout: float = 600.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_connections: int = 0,
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -246,6 +249,7 @@ class OpenAIHTTPBackend(Backend):
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self.max_connections = max_connections
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         key = api_key_from_env(api_key_env)
@@ -267,7 +271,11 @@ class OpenAIHTTPBackend(Backend):
             connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                # No total: a server that trickles bytes is bounded by the client's
+                # max_request_time, and a slow answer that keeps coming is not cut off.
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.connect_timeout, sock_read=self.timeout
+                ),
                 headers=self._headers,
                 # The default serialiser is never used (we send bytes) and cookies are noise.
                 cookie_jar=aiohttp.DummyCookieJar(),
@@ -285,8 +293,13 @@ class OpenAIHTTPBackend(Backend):
                 body = await resp.read()
                 status = resp.status
                 headers = resp.headers
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise TransientError(
+                f"cannot connect to {self.base_url} within {self.connect_timeout:g}s; "
+                "check --base-url and that the server is running"
+            ) from exc
         except TimeoutError as exc:
-            raise TransientError(f"no answer within {self.timeout:g}s") from exc
+            raise TransientError(f"no answer within {self.timeout:g}s (the read timeout)") from exc
         except aiohttp.ClientConnectorError as exc:
             raise TransientError(
                 f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc.os_error}); "
@@ -315,11 +328,13 @@ class OpenAIClientBackend(Backend):
         base_url: str,
         *,
         api_key_env: str | None = "OPENAI_API_KEY",
-        timeout: float = 600.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         # Read now: a bad key is a usage error before any work, not a failure mid-run.
         self._api_key = api_key_from_env(api_key_env)
         self._client: Any = None
@@ -336,7 +351,7 @@ class OpenAIClientBackend(Backend):
             self._client = openai.AsyncOpenAI(
                 base_url=self.base_url,
                 api_key=self._api_key or "none",
-                timeout=self.timeout,
+                timeout=openai.Timeout(self.timeout, connect=self.connect_timeout),
                 max_retries=0,  # our client retries, with our policy and accounting
             )
         return self._client
@@ -353,7 +368,13 @@ class OpenAIClientBackend(Backend):
                 raw = await client.completions.with_raw_response.create(**body)
             content = raw.content
         except openai.APITimeoutError as exc:
-            raise TransientError(f"no answer within {self.timeout:g}s") from exc
+            # The cause is the HTTP library's ConnectTimeout (httpx or httpx2, by version).
+            if type(exc.__cause__).__name__ == "ConnectTimeout":
+                raise TransientError(
+                    f"cannot connect to {self.base_url} within {self.connect_timeout:g}s; "
+                    "check --base-url and that the server is running"
+                ) from exc
+            raise TransientError(f"no answer within {self.timeout:g}s (the read timeout)") from exc
         except openai.APIConnectionError as exc:
             raise TransientError(
                 f"cannot connect to {self.base_url} ({exc}); check --base-url and the server"
