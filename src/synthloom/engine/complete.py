@@ -32,7 +32,12 @@ from synthloom.engine.executor import run_requests
 from synthloom.engine.rundir import RunDir
 from synthloom.errors import DataFormatError, InputError, SynthloomError
 from synthloom.llm.accounting import Accounting
-from synthloom.llm.backends import Backend, OpenAIClientBackend, OpenAIHTTPBackend
+from synthloom.llm.backends import (
+    Backend,
+    OpenAIClientBackend,
+    OpenAIHTTPBackend,
+    api_key_from_env,
+)
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import Result, TeacherClient, estimate_tokens
 from synthloom.llm.limits import RateLimiter
@@ -116,6 +121,9 @@ class CompleteConfig:
         for ok, name, message in checks:
             if not ok:
                 raise InputError(message, field=name)
+        # A key that cannot be a header is refused here, before any work, on every executor;
+        # reading it also has this process scrub it from what remote workers report.
+        api_key_from_env(self.api_key_env)
 
     def sampling(self, sample: int = 0) -> SamplingParams:
         """Sampling parameters for one sample; a given seed is offset by the sample index so

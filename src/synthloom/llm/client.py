@@ -123,7 +123,8 @@ class TeacherClient:
         """The answer to ``request``, from the cache or the server.
 
         Raises RetriesExhausted, RequestRejected or MalformedResponse for this item, and
-        BackendError when the run cannot go on.
+        BackendError when the run cannot go on. An answer without text is returned as it came
+        (see ``Completion.empty_reason``); ``run`` is what turns it into a reject.
         """
         acc = self.accounting
         key = None
