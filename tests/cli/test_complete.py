@@ -364,3 +364,24 @@ def test_a_hanging_server_ends_the_run_with_one_line(
         assert len(_dataset(tmp_path / "run")) == hang_from
     else:
         assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        pytest.param("--max-request-time", "0", id="zero-request-time"),
+        pytest.param("--timeout", "nan", id="nan-timeout"),
+        pytest.param("--connect-timeout", "-1", id="negative-connect"),
+        pytest.param("--max-request-time", "inf", id="infinite-request-time"),
+    ],
+)
+def test_a_time_limit_that_is_not_a_positive_number_is_a_usage_error(
+    option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 2)
+    argv = ["complete", str(prompts), "--base-url", "http://127.0.0.1:9/v1", "--model", "m"]
+    rc = main([*argv, "--out", str(tmp_path / "run"), option, value, "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert f"field '{option}': must be a number > 0" in err
+    assert not (tmp_path / "run").exists()

@@ -72,6 +72,8 @@ def test_nemotron_teacher_limits_reach_the_judge_backend(tmp_path: Path) -> None
     [
         pytest.param("  max_request_time: 0\n", id="zero-request-time"),
         pytest.param("  connect_timeout: -1\n", id="negative-connect"),
+        pytest.param("  max_request_time: .inf\n", id="infinite-request-time"),
+        pytest.param("  connect_timeout: .nan\n", id="nan-connect"),
     ],
 )
 def test_a_limit_that_is_not_positive_is_a_config_error(

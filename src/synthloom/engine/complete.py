@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from array import array
 from collections.abc import Callable, Iterator
@@ -107,12 +108,12 @@ class CompleteConfig:
             (self.max_attempts >= 1, "--max-attempts", "must be >= 1"),
             (self.max_parse_attempts >= 1, "--max-parse-attempts", "must be >= 1"),
             (self.shard_rows >= 1, "--shard-rows", "must be >= 1"),
-            (self.timeout > 0, "--timeout", "must be > 0"),
-            (self.connect_timeout > 0, "--connect-timeout", "must be > 0"),
+            (0 < self.timeout < math.inf, "--timeout", "must be a number > 0"),
+            (0 < self.connect_timeout < math.inf, "--connect-timeout", "must be a number > 0"),
             (
-                self.max_request_time is None or self.max_request_time > 0,
+                self.max_request_time is None or 0 < self.max_request_time < math.inf,
                 "--max-request-time",
-                "must be > 0",
+                "must be a number > 0",
             ),
             (bool(self.model), "--model", "must not be empty"),
             (self.endpoint in ("chat", "completions"), "--endpoint", "must be chat or completions"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -48,7 +49,7 @@ class RetryPolicy:
             raise ValueError("max_attempts must be >= 1")
         if self.base_delay < 0 or self.max_delay < 0:
             raise ValueError("delays must be >= 0")
-        if self.max_request_time is not None and not self.max_request_time > 0:
+        if self.max_request_time is not None and not 0 < self.max_request_time < math.inf:
             raise ValueError("max_request_time must be > 0 (or None for no limit)")
 
     def delay(

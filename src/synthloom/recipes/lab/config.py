@@ -65,9 +65,11 @@ class TeacherSettings(_Model):
     api_key_env: str | None = "OPENAI_API_KEY"
     backend: Literal["http", "openai"] = "http"
     max_in_flight: int = Field(default=64, ge=1)
-    connect_timeout: float = Field(default=DEFAULT_CONNECT_TIMEOUT, gt=0)
-    timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
-    max_request_time: float | None = Field(default=DEFAULT_MAX_REQUEST_TIME, gt=0)
+    connect_timeout: float = Field(default=DEFAULT_CONNECT_TIMEOUT, gt=0, allow_inf_nan=False)
+    timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0, allow_inf_nan=False)
+    max_request_time: float | None = Field(
+        default=DEFAULT_MAX_REQUEST_TIME, gt=0, allow_inf_nan=False
+    )
     max_attempts: int = Field(default=6, ge=1)
     base_delay: float = Field(default=0.5, ge=0)
     max_delay: float = Field(default=30.0, ge=0)

@@ -48,9 +48,11 @@ class TeacherSection(_Strict):
     top_p: float | None = None
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     seed: int | None = 0
-    connect_timeout: Annotated[float, Field(gt=0)] = DEFAULT_CONNECT_TIMEOUT
-    timeout: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT
-    max_request_time: Annotated[float | None, Field(gt=0)] = DEFAULT_MAX_REQUEST_TIME
+    connect_timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_CONNECT_TIMEOUT
+    timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_TIMEOUT
+    max_request_time: Annotated[float | None, Field(gt=0, allow_inf_nan=False)] = (
+        DEFAULT_MAX_REQUEST_TIME
+    )
     max_attempts: Annotated[int, Field(ge=1)] = 6
     retry_base_delay: Annotated[float, Field(ge=0)] = 0.5
     max_parse_attempts: Annotated[int, Field(ge=1)] = 3
