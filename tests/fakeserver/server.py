@@ -76,12 +76,13 @@ class FakeServer:
         not_api: bool = False,
         log_bodies: bool = True,
         port: int = 0,
-        responder: Callable[[dict[str, Any], str], str | None] | None = None,
+        responder: Callable[[dict[str, Any], str], str | dict[str, Any] | None] | None = None,
         reward_models: set[str] | None = None,
         echo_headers: bool = False,
         hang_seconds: float = 60.0,
     ) -> None:
-        #: Optional script: (request body, endpoint) -> answer text, or None for the default.
+        #: Optional script: (request body, endpoint) -> answer text, a whole message dict
+        #: (``{"content": None, "tool_calls": [...]}``), or None for the default answer.
         self.responder = responder
         self.api_key = api_key
         self.models = models
@@ -183,6 +184,17 @@ class FakeServer:
         choices = []
         scripted = self.responder(body, endpoint) if self.responder is not None else None
         for i in range(n):
+            if isinstance(scripted, dict):
+                # A scripted message as a whole: content null, tool calls, a refusal...
+                message = {"role": "assistant", **scripted}
+                choice: dict[str, Any] = (
+                    {"index": i, "message": message}
+                    if endpoint == "chat"
+                    else {"index": i, "text": message.get("content")}
+                )
+                choice["finish_reason"] = "tool_calls" if "tool_calls" in scripted else "stop"
+                choices.append(choice)
+                continue
             content = (
                 scripted
                 if scripted is not None
@@ -191,7 +203,7 @@ class FakeServer:
             if wants_json:
                 content = json.dumps({"answer": content})
             if endpoint == "chat":
-                choice: dict[str, Any] = {
+                choice = {
                     "index": i,
                     "message": {"role": "assistant", "content": content},
                 }
@@ -200,7 +212,8 @@ class FakeServer:
             choice["finish_reason"] = "stop"
             choices.append(choice)
         completion_tokens = sum(
-            len(c.get("text", c.get("message", {}).get("content", "")).split()) for c in choices
+            len((c.get("text") or c.get("message", {}).get("content") or "").split())
+            for c in choices
         )
         return web.json_response(
             {
