@@ -240,3 +240,148 @@ def test_kill_9_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pat
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     assert all(secret.encode() not in log for log in logs)
+
+
+@pytest.mark.parametrize("backend", ["http", "openai"])
+def test_a_401_that_echoes_the_key_prints_no_key(
+    backend: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "sk-wrong-but-real-looking-31337"
+    monkeypatch.setenv("TEACHER_KEY", secret)
+    prompts = _prompts(tmp_path / "p.jsonl", 3)
+    with FakeServer(api_key="sk-the-right-one", echo_headers=True) as srv:
+        argv = ["complete", str(prompts), "--base-url", srv.url, "--model", "m", *FAST]
+        argv += ["--backend", backend]
+        rc = main([*argv, "--out", str(tmp_path / "run"), "--api-key-env", "TEACHER_KEY"])
+        assert srv.headers_seen[0]["Authorization"] == f"Bearer {secret}"  # it was echoed
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "HTTP 401" in err and "Bearer [REDACTED]" in err and secret not in err
+
+
+@pytest.mark.parametrize(
+    ("backend", "key", "expect"),
+    [
+        pytest.param("http", "sk-abc123\n", "ends with a line break", id="http-trailing-newline"),
+        pytest.param("http", "sk-abc\r\n123", "holds a line break (character 7", id="http-crlf"),
+        pytest.param(
+            "openai", "sk-abc–123xyz", "holds a non-ASCII character (character 7", id="openai-dash"
+        ),
+        pytest.param("openai", "Bearer sk-abc123", "holds a space", id="openai-bearer-prefix"),
+    ],
+)
+def test_a_key_that_cannot_be_a_header_is_a_usage_error(
+    backend: str,
+    key: str,
+    expect: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEACHER_KEY", key)
+    prompts = _prompts(tmp_path / "p.jsonl", 3)
+    with FakeServer() as srv:
+        rc = main(
+            [
+                "complete",
+                str(prompts),
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--out",
+                str(tmp_path / "run"),
+                "--api-key-env",
+                "TEACHER_KEY",
+                "--backend",
+                backend,
+                *FAST,
+            ]
+        )
+        assert srv.requests == 0
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("synthloom: error: $TEACHER_KEY") and expect in err
+    assert err.count("\n") == 1 and "abc" not in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("hang_from", "expect"),
+    [
+        pytest.param(0, "no answer within 0.6s (the limit for one request)", id="from-the-start"),
+        pytest.param(6, "the server has answered nothing for", id="mid-run"),
+    ],
+)
+def test_a_hanging_server_ends_the_run_with_one_line(
+    hang_from: int,
+    expect: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    prompts = tmp_path / "p.jsonl"
+    with prompts.open("w") as fh:
+        for i in range(40):
+            text = f"prompt number {i}" + (" [fault:hang*99]" if i >= hang_from else "")
+            fh.write(json.dumps({"messages": [{"role": "user", "content": text}]}) + "\n")
+    limits = ["--timeout", "0.25", "--max-request-time", "0.6", "--connect-timeout", "2"]
+    with FakeServer() as srv:
+        started = time.monotonic()
+        rc = main(
+            [
+                "complete",
+                str(prompts),
+                "--base-url",
+                srv.url,
+                "--model",
+                "m",
+                "--out",
+                str(tmp_path / "run"),
+                "--max-in-flight",
+                "4",
+                "--max-attempts",
+                "6",
+                "--retry-base-delay",
+                "0.01",
+                "--quiet",
+                *limits,
+            ]
+        )
+        took = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("synthloom: error:") and err.count("\n") == 1
+    assert expect in err and "Traceback" not in err
+    # 40 prompts x 6 sends x 0.25 s would be a minute at 4 in flight; the run ends in about
+    # one request time (a little more mid-run, where the last answer came after the start).
+    assert took < 3.0
+    if hang_from:
+        run_json = json.loads((tmp_path / "run" / "run.json").read_text())
+        stage = run_json["stages"]["complete"]
+        assert stage["status"] == "failed" and expect in stage["error"]
+        # The answers received before the server hung are kept, and a rerun resumes.
+        assert len(_dataset(tmp_path / "run")) == hang_from
+    else:
+        assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        pytest.param("--max-request-time", "0", id="zero-request-time"),
+        pytest.param("--timeout", "nan", id="nan-timeout"),
+        pytest.param("--connect-timeout", "-1", id="negative-connect"),
+        pytest.param("--max-request-time", "inf", id="infinite-request-time"),
+    ],
+)
+def test_a_time_limit_that_is_not_a_positive_number_is_a_usage_error(
+    option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 2)
+    argv = ["complete", str(prompts), "--base-url", "http://127.0.0.1:9/v1", "--model", "m"]
+    rc = main([*argv, "--out", str(tmp_path / "run"), option, value, "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert f"field '{option}': must be a number > 0" in err
+    assert not (tmp_path / "run").exists()

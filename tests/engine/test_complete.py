@@ -319,3 +319,56 @@ def test_a_run_folder_of_the_earlier_layout_resumes(server: FakeServer, tmp_path
     assert again["skipped"] == 6 and server.requests == asked
     assert not (run / "complete" / "rejects").exists()
     assert len(_rows(run / "rejects" / "complete")) == 1
+
+
+def test_answers_without_text_are_rejects_with_their_reason_never_records(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    faults = {1: "null*99", 3: "toolcalls*99", 4: "refusal*99"}
+    prompts = _prompts(tmp_path / "p.jsonl", 6, faults)
+    entry = complete_dataset_sync(prompts, tmp_path / "run", _config(server))
+    out = tmp_path / "run" / "complete"
+    rejects_dir = tmp_path / "run" / "rejects" / "complete"
+    records, rejects = _rows(out), _rows(rejects_dir)
+    assert sorted(r["meta"]["teacher"]["prompt_index"] for r in records) == [0, 2, 5]
+    assert all(r["messages"][-1]["content"].strip() for r in records)
+    reasons = {
+        r["meta"]["teacher"]["prompt_index"]: r["meta"]["teacher"]["reject"]["reason"]
+        for r in rejects
+    }
+    assert reasons == {
+        1: "empty answer: content null (finish_reason stop)",
+        3: "empty answer: tool calls only (finish_reason tool_calls)",
+        4: "empty answer: refused (I can't help with that.) (finish_reason stop)",
+    }
+    # Rejected at once: one request each, and their tokens were paid and are counted.
+    assert server.requests == 6
+    acc = entry["accounting"]
+    assert (acc["ok"], acc["rejects"], acc["responses"]) == (3, 3, 6)
+    # A rerun asks nothing again: the rejects are done and their answers are in the cache.
+    complete_dataset_sync(prompts, tmp_path / "run", _config(server))
+    assert server.requests == 6 and len(_rows(rejects_dir)) == 3
+
+
+def test_a_server_echoing_the_key_gets_it_into_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-live-echo-7f3a9c21b0"
+    monkeypatch.setenv("TEACHER_KEY", secret)
+    with FakeServer(api_key=secret, echo_headers=True) as srv:
+        faults = {1: "400*1", 2: "500*99", 3: "badjson*99"}
+        prompts = _prompts(tmp_path / "p.jsonl", 5, faults)
+        entry = complete_dataset_sync(
+            prompts, tmp_path / "run", _config(srv, api_key_env="TEACHER_KEY")
+        )
+        assert srv.headers_seen[-1]["Authorization"] == f"Bearer {secret}"
+    run = tmp_path / "run"
+    failures, rejects = _rows(run / "failures" / "complete"), _rows(run / "rejects" / "complete")
+    reasons = [r["meta"]["teacher"]["failure"] for r in failures]
+    assert len(reasons) == 2 and all("Authorization: Bearer [REDACTED]" in r for r in reasons)
+    (reject,) = rejects
+    assert '"Authorization": "Bearer [REDACTED]"' in reject["meta"]["teacher"]["reject"]["raw"]
+    assert entry["records"] == 2
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path

@@ -9,6 +9,12 @@ produce the same dataset), and injects faults scripted inside the prompt text:
     [fault:reset*1] connection dropped  [fault:badjson*1] truncated JSON body
     [fault:empty*1] no choices          [fault:wrongformat*1] content that is not JSON
     [fault:400*1]   HTTP 400 (the request itself is refused)
+    [fault:null*1]  200 with ``content: null``      [fault:toolcalls*1] only ``tool_calls``
+    [fault:refusal*1] ``content: null`` + refusal   [fault:hang*1] never answers (until the
+                                                    client hangs up, at most ``hang_seconds``)
+
+``echo_headers=True`` makes every error body (401, 4xx, 5xx, badjson) repeat the request's
+headers, Authorization included, as careless proxies and debug servers do.
 
 Models named in ``reward_models`` answer like an NVIDIA NIM reward model: the five HelpSteer2
 attribute scores of the last (assistant) turn, as tokens with their values in
@@ -70,10 +76,13 @@ class FakeServer:
         not_api: bool = False,
         log_bodies: bool = True,
         port: int = 0,
-        responder: Callable[[dict[str, Any], str], str | None] | None = None,
+        responder: Callable[[dict[str, Any], str], str | dict[str, Any] | None] | None = None,
         reward_models: set[str] | None = None,
+        echo_headers: bool = False,
+        hang_seconds: float = 60.0,
     ) -> None:
-        #: Optional script: (request body, endpoint) -> answer text, or None for the default.
+        #: Optional script: (request body, endpoint) -> answer text, a whole message dict
+        #: (``{"content": None, "tool_calls": [...]}``), or None for the default answer.
         self.responder = responder
         self.api_key = api_key
         self.models = models
@@ -84,6 +93,8 @@ class FakeServer:
         self.log_bodies = log_bodies
         self.port = port
         self.reward_models = reward_models or set()
+        self.echo_headers = echo_headers
+        self.hang_seconds = hang_seconds
         self.in_flight = 0
         self.max_in_flight = 0
         self.requests = 0
@@ -144,13 +155,13 @@ class FakeServer:
             self.api_key is not None
             and request.headers.get("Authorization") != f"Bearer {self.api_key}"
         ):
-            return _error(401, "Incorrect API key provided.")
+            return self._error(request, 401, "Incorrect API key provided.")
         body = json.loads(raw)
         if self.log_bodies:
             self.log.append(body)
         model = body.get("model")
         if self.models is not None and model not in self.models:
-            return _error(404, f"The model `{model}` does not exist.")
+            return self._error(request, 404, f"The model `{model}` does not exist.")
         text = body["messages"][-1]["content"] if endpoint == "chat" else body["prompt"]
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -173,6 +184,17 @@ class FakeServer:
         choices = []
         scripted = self.responder(body, endpoint) if self.responder is not None else None
         for i in range(n):
+            if isinstance(scripted, dict):
+                # A scripted message as a whole: content null, tool calls, a refusal...
+                message = {"role": "assistant", **scripted}
+                choice: dict[str, Any] = (
+                    {"index": i, "message": message}
+                    if endpoint == "chat"
+                    else {"index": i, "text": message.get("content")}
+                )
+                choice["finish_reason"] = "tool_calls" if "tool_calls" in scripted else "stop"
+                choices.append(choice)
+                continue
             content = (
                 scripted
                 if scripted is not None
@@ -181,7 +203,7 @@ class FakeServer:
             if wants_json:
                 content = json.dumps({"answer": content})
             if endpoint == "chat":
-                choice: dict[str, Any] = {
+                choice = {
                     "index": i,
                     "message": {"role": "assistant", "content": content},
                 }
@@ -190,7 +212,8 @@ class FakeServer:
             choice["finish_reason"] = "stop"
             choices.append(choice)
         completion_tokens = sum(
-            len(c.get("text", c.get("message", {}).get("content", "")).split()) for c in choices
+            len((c.get("text") or c.get("message", {}).get("content") or "").split())
+            for c in choices
         )
         return web.json_response(
             {
@@ -208,11 +231,41 @@ class FakeServer:
 
     async def _fault(self, kind: str, request: web.Request) -> web.StreamResponse | None:
         if kind == "429":
-            resp = _error(429, "Rate limit reached.")
+            resp = self._error(request, 429, "Rate limit reached.")
             resp.headers["Retry-After"] = self.retry_after
             return resp
         if kind in ("500", "502", "503", "400"):
-            return _error(int(kind), f"Injected {kind}.")
+            return self._error(request, int(kind), f"Injected {kind}.")
+        if kind in ("null", "toolcalls", "refusal"):
+            message: dict[str, Any] = {"role": "assistant", "content": None}
+            if kind == "toolcalls":
+                message["tool_calls"] = [
+                    {
+                        "id": "call_0",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": '{"q": "wal"}'},
+                    }
+                ]
+            if kind == "refusal":
+                message["refusal"] = "I can't help with that."
+            finish = "tool_calls" if kind == "toolcalls" else "stop"
+            return web.json_response(
+                {
+                    "id": "cmpl-fake",
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 7},
+                }
+            )
+        if kind == "hang":
+            # Hold the request until the client gives up (it closes the connection).
+            waited = 0.0
+            while waited < self.hang_seconds:
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    break
+                await asyncio.sleep(0.02)
+                waited += 0.02
+            return self._error(request, 504, "Gave up hanging.")
         if kind == "slow":
             await asyncio.sleep(self.slow_seconds)
             return None
@@ -223,8 +276,10 @@ class FakeServer:
             logging.getLogger("aiohttp.server").disabled = True
             raise ConnectionResetError("injected reset")
         if kind == "badjson":
+            headers = json.dumps(dict(request.headers))
+            echoed = f', "headers": {headers}' if self.echo_headers else ""
             return web.Response(
-                text='{"id": "cmpl-fake", "choices": [{"index": 0, "mess',
+                text='{"id": "cmpl-fake"' + echoed + ', "choices": [{"index": 0, "mess',
                 content_type="application/json",
             )
         if kind == "empty":
@@ -245,6 +300,18 @@ class FakeServer:
                 }
             )
         return None
+
+    def _error(self, request: web.Request, status: int, message: str) -> web.Response:
+        if self.echo_headers:
+            # What careless servers do: repeat the request, headers and all, in the error.
+            shown = "; ".join(f"{k}: {v}" for k, v in request.headers.items())
+            message = f"{message} Request headers: {shown}"
+            body = {
+                "error": {"message": message, "type": "fake_error"},
+                "request": {"headers": dict(request.headers)},
+            }
+            return web.json_response(body, status=status)
+        return _error(status, message)
 
     # ------------------------------------------------------------------------------ running
 

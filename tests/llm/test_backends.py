@@ -156,3 +156,73 @@ def test_parse_completion_orders_choices_by_index() -> None:
     done = parse_completion(json.dumps(body).encode(), "chat")
     assert done.texts == ("a", "b") and done.finish_reasons == ("stop", "length")
     assert done.usage.total_tokens == 0
+
+
+@pytest.mark.parametrize(
+    ("message", "endpoint", "why"),
+    [
+        pytest.param({"role": "assistant", "content": None}, "chat", "content null", id="null"),
+        pytest.param({"role": "assistant"}, "chat", "content null", id="no-content-key"),
+        pytest.param(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f"}}],
+            },
+            "chat",
+            "tool calls only",
+            id="tool-calls",
+        ),
+        pytest.param(
+            {"role": "assistant", "content": None, "refusal": "I can't help with that."},
+            "chat",
+            "refused (I can't help with that.)",
+            id="refusal",
+        ),
+        pytest.param(
+            {"role": "assistant", "content": None, "reasoning_content": "Let me think"},
+            "chat",
+            "content null, reasoning only",
+            id="reasoning-only",
+        ),
+        pytest.param(None, "completions", "text null", id="legacy-text-null"),
+    ],
+)
+def test_an_answer_without_text_says_why(
+    message: dict[str, Any] | None, endpoint: str, why: str
+) -> None:
+    import json
+
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "length"}
+    if endpoint == "chat":
+        choice["message"] = message
+    else:
+        choice["text"] = None
+    body = {"choices": [choice], "usage": {"prompt_tokens": 5, "completion_tokens": 64}}
+    done = parse_completion(json.dumps(body).encode(), endpoint)
+    assert done.texts == ("",) and done.missing == (why,)
+    assert done.empty_reason == f"empty answer: {why} (finish_reason length)"
+    assert done.usage.completion_tokens == 64
+    assert Completion.from_json(done.to_json()).empty_reason == done.empty_reason
+
+
+def test_content_parts_are_joined_and_blank_text_is_empty() -> None:
+    import json
+
+    parts = {"type": "text", "text": "Write-ahead "}, {"type": "text", "text": "logging."}
+    body = {"choices": [{"index": 0, "message": {"content": list(parts)}}]}
+    done = parse_completion(json.dumps(body).encode(), "chat")
+    assert done.text == "Write-ahead logging." and done.empty_reason is None
+    body = {
+        "choices": [
+            {"index": 0, "message": {"content": "fine"}},
+            {"index": 1, "message": {"content": " \n"}, "finish_reason": "stop"},
+        ]
+    }
+    done = parse_completion(json.dumps(body).encode(), "chat")
+    assert done.empty_reason == "empty answer: choice 1 of 2: blank content (finish_reason stop)"
+
+
+def test_content_of_another_type_is_malformed() -> None:
+    with pytest.raises(MalformedResponse, match="content is a int"):
+        parse_completion(b'{"choices": [{"index": 0, "message": {"content": 7}}]}', "chat")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fakeserver import FakeServer, answer_for
 from synthloom.errors import BackendError
 from synthloom.llm import (
     Completion,
+    OpenAIClientBackend,
     OpenAIHTTPBackend,
     Request,
     ResponseCache,
@@ -208,3 +210,118 @@ def test_a_shared_request_that_fails_fails_for_every_asker(
     results = asyncio.run(go())
     assert [r.status for r in results] == ["failed"] * 3
     assert server.requests == 3  # one request, three sends (its retries), not nine
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        pytest.param("null*9", "empty answer: content null (finish_reason stop)", id="null"),
+        pytest.param(
+            "toolcalls*9",
+            "empty answer: tool calls only (finish_reason tool_calls)",
+            id="tool-calls",
+        ),
+        pytest.param(
+            "refusal*9",
+            "empty answer: refused (I can't help with that.) (finish_reason stop)",
+            id="refusal",
+        ),
+    ],
+)
+@pytest.mark.parametrize("kind", ["http", "openai"])
+def test_an_answer_without_text_is_rejected_at_once_and_replayed(
+    server: FakeServer, tmp_path: Path, fault: str, reason: str, kind: str
+) -> None:
+    def parse(done: Completion, request: Request) -> Any:
+        raise AssertionError("an empty answer never reaches the parse hook")
+
+    backend = (
+        OpenAIHTTPBackend(server.url, timeout=2)
+        if kind == "http"
+        else OpenAIClientBackend(server.url, timeout=2)
+    )
+    request = _ask(f"q [fault:{fault}]")
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    client = TeacherClient(backend, cache=cache, retry=FAST)
+    result = _run(client, request, parse=parse)
+    assert result.status == "rejected" and result.error == reason
+    assert result.attempts == 1 and server.requests == 1
+    acc = client.accounting
+    assert (acc.rejects, acc.ok, acc.responses, acc.completion_tokens) == (1, 0, 1, 7)
+    # A real, paid answer: a rerun replays it from the cache and rejects it the same way.
+    again = TeacherClient(OpenAIHTTPBackend(server.url, timeout=2), cache=cache, retry=FAST)
+    replayed = _run(again, request, parse=parse)
+    cache.close()
+    assert replayed.status == "rejected" and replayed.error == reason
+    assert server.requests == 1 and again.accounting.cache_hits == 1
+
+
+def _timed(client: TeacherClient, request: Request) -> tuple[Result[Any], float]:
+    started = time.monotonic()
+    result = _run(client, request)
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("kind", ["http", "openai"])
+def test_a_hanging_request_gives_up_at_the_request_time_limit(
+    server: FakeServer, kind: str
+) -> None:
+    import openai  # noqa: F401 - imported before the clock starts
+
+    backend = (
+        OpenAIHTTPBackend(server.url, timeout=0.2)
+        if kind == "http"
+        else OpenAIClientBackend(server.url, timeout=0.2)
+    )
+    # Six sends of 0.2 s would take 1.2 s; the limit for the whole request is 0.5 s.
+    policy = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.01, max_request_time=0.5)
+    client = TeacherClient(backend, retry=policy)
+    client.server_answered = True  # a warm run: one item fails, the run goes on
+    result, took = _timed(client, _ask("q [fault:hang*99]"))
+    assert result.status == "failed"
+    assert result.error == "no answer within 0.5s (the limit for one request)"
+    # Sends at 0, ~0.2 and ~0.4 s (fewer when a send is slow to start); the last is cut at
+    # 0.5 s, before it may even reach the server.
+    assert 0.45 < took < 1.0 and 1 <= server.requests <= client.accounting.requests <= 3
+    assert client.accounting.failures == 1
+
+
+def test_a_server_that_hangs_from_the_start_stops_the_run_in_one_request_time() -> None:
+    with FakeServer() as srv:
+        policy = RetryPolicy(max_attempts=6, base_delay=0.01, max_request_time=0.5)
+        client = TeacherClient(OpenAIHTTPBackend(srv.url, timeout=0.2), retry=policy)
+        started = time.monotonic()
+        with pytest.raises(BackendError, match=r"no answer within 0\.5s .*after [23] attempts"):
+            _run(client, _ask("q [fault:hang*99]"))
+        assert time.monotonic() - started < 1.0
+
+
+def test_a_server_that_stops_answering_mid_run_stops_the_run(server: FakeServer) -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.01, max_request_time=0.4)
+    client = TeacherClient(OpenAIHTTPBackend(server.url, timeout=0.15), retry=policy)
+
+    async def go() -> list[Result[Any] | BaseException]:
+        async with client:
+            first = await client.run(_ask("fine"))
+            # Quick 500s right after an answer: one failed item, the run goes on.
+            flaky = await client.run(_ask("q [fault:500*9]"))
+            hung = await asyncio.gather(
+                client.run(_ask("q [fault:hang*99]")), return_exceptions=True
+            )
+            return [first, flaky, *hung]
+
+    first, flaky, hung = asyncio.run(go())
+    assert isinstance(first, Result) and first.ok
+    assert isinstance(flaky, Result) and flaky.status == "failed"
+    assert isinstance(hung, BackendError)
+    assert "the server has answered nothing for" in str(hung) and "resume" in str(hung)
+
+
+def test_timeouts_reach_the_http_library() -> None:
+    backend = OpenAIHTTPBackend("http://127.0.0.1:9/v1", timeout=42.0, connect_timeout=3.0)
+    assert (backend.timeout, backend.connect_timeout) == (42.0, 3.0)
+    defaults = OpenAIHTTPBackend("http://127.0.0.1:9/v1")
+    assert (defaults.connect_timeout, defaults.timeout) == (10.0, 300.0)
+    assert RetryPolicy().max_request_time == 600.0
+    with pytest.raises(ValueError, match="max_request_time"):
+        RetryPolicy(max_request_time=0)

@@ -14,6 +14,7 @@ import typer
 
 from synthloom import __version__
 from synthloom.errors import SynthloomError
+from synthloom.redact import redact
 
 __all__ = ["app", "main"]
 
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="synthloom", standalone_mode=False)
     except SynthloomError as exc:
-        print(f"synthloom: error: {exc}", file=sys.stderr)
+        # The errors already hold no server-echoed secret; this is the net under that rule.
+        print(f"synthloom: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except typer.Exit as exc:
         code = int(getattr(exc, "exit_code", getattr(exc, "code", 0)) or 0)

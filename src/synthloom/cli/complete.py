@@ -9,6 +9,11 @@ from typing import Any
 import typer
 
 from synthloom.cli import app
+from synthloom.llm.retry import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_REQUEST_TIME,
+    DEFAULT_TIMEOUT,
+)
 
 
 def _progress_bar(quiet: bool) -> Any:
@@ -107,7 +112,17 @@ def complete(
     ),
     rpm: float | None = typer.Option(None, "--rpm", help="Requests-per-minute limit."),
     tpm: float | None = typer.Option(None, "--tpm", help="Tokens-per-minute limit."),
-    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for one answer."),
+    connect_timeout: float = typer.Option(
+        DEFAULT_CONNECT_TIMEOUT, "--connect-timeout", help="Seconds to open a connection."
+    ),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT, "--timeout", help="Seconds of silence before one send is given up."
+    ),
+    max_request_time: float = typer.Option(
+        DEFAULT_MAX_REQUEST_TIME,
+        "--max-request-time",
+        help="Seconds one request may take, all sends and waits together.",
+    ),
     max_attempts: int = typer.Option(
         6, "--max-attempts", help="Sends per request before it fails."
     ),
@@ -173,7 +188,9 @@ def complete(
         max_in_flight=max_in_flight,
         requests_per_minute=rpm,
         tokens_per_minute=tpm,
+        connect_timeout=connect_timeout,
         timeout=timeout,
+        max_request_time=max_request_time,
         max_attempts=max_attempts,
         base_delay=retry_base_delay,
         max_delay=retry_max_delay,

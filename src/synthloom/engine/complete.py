@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from array import array
 from collections.abc import Callable, Iterator
@@ -42,11 +43,21 @@ from synthloom.engine.executor import run_requests
 from synthloom.engine.rundir import RunDir
 from synthloom.errors import DataFormatError, InputError, SynthloomError
 from synthloom.llm.accounting import Accounting
-from synthloom.llm.backends import Backend, OpenAIClientBackend, OpenAIHTTPBackend
+from synthloom.llm.backends import (
+    Backend,
+    OpenAIClientBackend,
+    OpenAIHTTPBackend,
+    api_key_from_env,
+)
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import Result, TeacherClient, estimate_tokens
 from synthloom.llm.limits import RateLimiter
-from synthloom.llm.retry import RetryPolicy
+from synthloom.llm.retry import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_REQUEST_TIME,
+    DEFAULT_TIMEOUT,
+    RetryPolicy,
+)
 from synthloom.llm.types import Completion, Request, SamplingParams
 from synthloom.records import ParquetShardWriter, read_records, record_id
 
@@ -86,7 +97,11 @@ class CompleteConfig:
     max_in_flight: int = 64
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
-    timeout: float = 600.0
+    #: Seconds to open a connection / of silence while waiting for one answer (read timeout).
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT
+    #: Seconds one request may take across all its sends and backoff waits (None: no limit).
+    max_request_time: float | None = DEFAULT_MAX_REQUEST_TIME
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
@@ -105,7 +120,13 @@ class CompleteConfig:
             (self.max_attempts >= 1, "--max-attempts", "must be >= 1"),
             (self.max_parse_attempts >= 1, "--max-parse-attempts", "must be >= 1"),
             (self.shard_rows >= 1, "--shard-rows", "must be >= 1"),
-            (self.timeout > 0, "--timeout", "must be > 0"),
+            (0 < self.timeout < math.inf, "--timeout", "must be a number > 0"),
+            (0 < self.connect_timeout < math.inf, "--connect-timeout", "must be a number > 0"),
+            (
+                self.max_request_time is None or 0 < self.max_request_time < math.inf,
+                "--max-request-time",
+                "must be a number > 0",
+            ),
             (bool(self.model), "--model", "must not be empty"),
             (self.endpoint in ("chat", "completions"), "--endpoint", "must be chat or completions"),
             (self.backend in ("http", "openai"), "--backend", "must be http or openai"),
@@ -113,6 +134,9 @@ class CompleteConfig:
         for ok, name, message in checks:
             if not ok:
                 raise InputError(message, field=name)
+        # A key that cannot be a header is refused here, before any work, on every executor;
+        # reading it also has this process scrub it from what remote workers report.
+        api_key_from_env(self.api_key_env)
 
     def sampling(self, sample: int = 0) -> SamplingParams:
         """Sampling parameters for one sample; a given seed is offset by the sample index so
@@ -144,12 +168,12 @@ class CompleteConfig:
 
 def make_backend(config: CompleteConfig) -> Backend:
     """The backend a config names, reading the API key from ``config.api_key_env``."""
-    if config.backend == "openai":
-        return OpenAIClientBackend(
-            config.base_url, api_key_env=config.api_key_env, timeout=config.timeout
-        )
-    return OpenAIHTTPBackend(
-        config.base_url, api_key_env=config.api_key_env, timeout=config.timeout
+    cls = OpenAIClientBackend if config.backend == "openai" else OpenAIHTTPBackend
+    return cls(
+        config.base_url,
+        api_key_env=config.api_key_env,
+        timeout=config.timeout,
+        connect_timeout=config.connect_timeout,
     )
 
 
@@ -512,6 +536,7 @@ async def complete_dataset(
             max_attempts=config.max_attempts,
             base_delay=config.base_delay,
             max_delay=config.max_delay,
+            max_request_time=config.max_request_time,
         ),
         limiter=RateLimiter(
             requests_per_minute=config.requests_per_minute,

@@ -19,8 +19,9 @@ from typing import Any
 
 from synthloom.errors import BackendError, InputError
 from synthloom.llm.errors import MalformedResponse, RequestRejected, TransientError
-from synthloom.llm.retry import parse_retry_after
+from synthloom.llm.retry import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, parse_retry_after
 from synthloom.llm.types import Completion, Request, Usage
+from synthloom.redact import redact, redact_values, remember_secret
 
 __all__ = [
     "Backend",
@@ -47,11 +48,38 @@ class Backend(ABC):
 
 
 def api_key_from_env(env_var: str | None) -> str | None:
-    """The API key from ``env_var`` (None if unset). Keys are only ever read from the env."""
+    """The API key from ``env_var`` (None if unset). Keys are only ever read from the env.
+
+    The value is remembered by ``synthloom.redact`` so that no server can echo it into our
+    messages or files. A value that cannot be an HTTP header (a line break, a space, a non-ASCII
+    character: a pasting mistake) is an InputError that names the variable, never the value.
+    """
     if not env_var:
         return None
     value = os.environ.get(env_var)
-    return value or None
+    if not value:
+        return None
+    remember_secret(value)
+    for i, char in enumerate(value):
+        if "!" <= char <= "~":
+            continue
+        if char in "\r\n":
+            what = "a line break"
+        elif char in " \t":
+            what = "a space"
+        elif ord(char) > 127:
+            what = "a non-ASCII character"
+        else:
+            what = "a control character"
+        if i == len(value) - 1:
+            where = f"ends with {what}:"
+        else:
+            where = f"holds {what} (character {i + 1} of {len(value)}):"
+        raise InputError(
+            f"${env_var} {where} an API key is one line of printable ASCII; "
+            f"set ${env_var} again without it"
+        )
+    return value
 
 
 def _one_line(text: str) -> str:
@@ -60,7 +88,12 @@ def _one_line(text: str) -> str:
 
 
 def _server_message(body: bytes) -> str:
-    """The human part of an error body: ``{"error": {"message": ...}}`` and its cousins."""
+    """The human part of an error body (``{"error": {"message": ...}}`` and its cousins), one
+    line, with no secret in it: this is where a server's error text enters our messages."""
+    return redact(_error_text(body))
+
+
+def _error_text(body: bytes) -> str:
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -74,8 +107,47 @@ def _server_message(body: bytes) -> str:
     return _one_line(str(obj))
 
 
+def _choice_text(choice: dict[str, Any], endpoint: str) -> tuple[str, str | None]:
+    """One choice's text, and why there is none when the server sent no string.
+
+    Raises KeyError/TypeError/AttributeError for what is not an OpenAI choice at all.
+    """
+    if endpoint != "chat":
+        text = choice["text"]
+        if text is None:
+            return "", "text null"
+        if not isinstance(text, str):
+            raise TypeError(f"text is a {type(text).__name__}")
+        return text, None
+    message = choice["message"]
+    content = message.get("content")
+    if isinstance(content, str):
+        return content, None
+    if isinstance(content, list):
+        # Content parts ({"type": "text", "text": ...}), as some servers answer.
+        parts = [p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        if parts and all(isinstance(p, str) for p in parts):
+            return "".join(parts), None
+        return "", "no text among the content parts"
+    if content is not None:
+        raise TypeError(f"content is a {type(content).__name__}")
+    if message.get("tool_calls") or message.get("function_call"):
+        return "", "tool calls only"
+    refusal = message.get("refusal")
+    if isinstance(refusal, str) and refusal.strip():
+        return "", f"refused ({_one_line(refusal)})"
+    if message.get("reasoning_content") or message.get("reasoning"):
+        return "", "content null, reasoning only"
+    return "", "content null"
+
+
 def parse_completion(body: bytes, endpoint: str) -> Completion:
-    """Turn an OpenAI-style response body into a Completion, or raise MalformedResponse."""
+    """Turn an OpenAI-style response body into a Completion, or raise MalformedResponse.
+
+    A body that is no completion (bad JSON, no choices, no message) is malformed; a choice the
+    server sent without text (``content: null``, tool calls only, a refusal) is a real answer,
+    returned with the reason in ``Completion.missing`` for the client to reject.
+    """
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -88,11 +160,14 @@ def parse_completion(body: bytes, endpoint: str) -> Completion:
             "the server's answer has no choices", body.decode("utf-8", "replace")
         )
     texts: list[str] = []
+    missing: list[str | None] = []
     reasons: list[str | None] = []
     try:
         for choice in sorted(choices, key=lambda c: c.get("index", 0)):
-            content = choice["message"].get("content") if endpoint == "chat" else choice["text"]
-            texts.append(content if isinstance(content, str) else "")
+            text, why = _choice_text(choice, endpoint)
+            # An answer that repeats our key must not carry it into the dataset.
+            texts.append(redact_values(text))
+            missing.append(why)
             reasons.append(choice.get("finish_reason"))
         usage = obj.get("usage") or {}
         return Completion(
@@ -102,6 +177,7 @@ def parse_completion(body: bytes, endpoint: str) -> Completion:
                 int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
             ),
             model=str(obj.get("model") or ""),
+            missing=tuple(missing) if any(w is not None for w in missing) else (),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise MalformedResponse(
@@ -152,6 +228,8 @@ class OpenAIHTTPBackend(Backend):
 
     ``base_url`` is the API root (usually ending in ``/v1``). The key is read from the
     environment variable ``api_key_env`` and kept only in memory, in the Authorization header.
+    ``connect_timeout`` bounds opening a connection, ``timeout`` the silence while waiting for
+    an answer (the read timeout); the client's RetryPolicy bounds a request's sends together.
     """
 
     def __init__(
@@ -159,7 +237,8 @@ class OpenAIHTTPBackend(Backend):
         base_url: str,
         *,
         api_key_env: str | None = "OPENAI_API_KEY",
-        timeout: float = 600.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_connections: int = 0,
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -170,6 +249,7 @@ class OpenAIHTTPBackend(Backend):
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self.max_connections = max_connections
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         key = api_key_from_env(api_key_env)
@@ -191,7 +271,11 @@ class OpenAIHTTPBackend(Backend):
             connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                # No total: a server that trickles bytes is bounded by the client's
+                # max_request_time, and a slow answer that keeps coming is not cut off.
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.connect_timeout, sock_read=self.timeout
+                ),
                 headers=self._headers,
                 # The default serialiser is never used (we send bytes) and cookies are noise.
                 cookie_jar=aiohttp.DummyCookieJar(),
@@ -209,8 +293,13 @@ class OpenAIHTTPBackend(Backend):
                 body = await resp.read()
                 status = resp.status
                 headers = resp.headers
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise TransientError(
+                f"cannot connect to {self.base_url} within {self.connect_timeout:g}s; "
+                "check --base-url and that the server is running"
+            ) from exc
         except TimeoutError as exc:
-            raise TransientError(f"no answer within {self.timeout:g}s") from exc
+            raise TransientError(f"no answer within {self.timeout:g}s (the read timeout)") from exc
         except aiohttp.ClientConnectorError as exc:
             raise TransientError(
                 f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc.os_error}); "
@@ -239,11 +328,15 @@ class OpenAIClientBackend(Backend):
         base_url: str,
         *,
         api_key_env: str | None = "OPENAI_API_KEY",
-        timeout: float = 600.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        # Read now: a bad key is a usage error before any work, not a failure mid-run.
+        self._api_key = api_key_from_env(api_key_env)
         self._client: Any = None
 
     def __repr__(self) -> str:
@@ -257,8 +350,8 @@ class OpenAIClientBackend(Backend):
                 raise BackendError("the openai backend needs: pip install openai") from exc
             self._client = openai.AsyncOpenAI(
                 base_url=self.base_url,
-                api_key=api_key_from_env(self.api_key_env) or "none",
-                timeout=self.timeout,
+                api_key=self._api_key or "none",
+                timeout=openai.Timeout(self.timeout, connect=self.connect_timeout),
                 max_retries=0,  # our client retries, with our policy and accounting
             )
         return self._client
@@ -275,7 +368,13 @@ class OpenAIClientBackend(Backend):
                 raw = await client.completions.with_raw_response.create(**body)
             content = raw.content
         except openai.APITimeoutError as exc:
-            raise TransientError(f"no answer within {self.timeout:g}s") from exc
+            # The cause is the HTTP library's ConnectTimeout (httpx or httpx2, by version).
+            if type(exc.__cause__).__name__ == "ConnectTimeout":
+                raise TransientError(
+                    f"cannot connect to {self.base_url} within {self.connect_timeout:g}s; "
+                    "check --base-url and that the server is running"
+                ) from exc
+            raise TransientError(f"no answer within {self.timeout:g}s (the read timeout)") from exc
         except openai.APIConnectionError as exc:
             raise TransientError(
                 f"cannot connect to {self.base_url} ({exc}); check --base-url and the server"

@@ -2,9 +2,11 @@
 
 ``TeacherClient.complete`` sends a request through the cache, the rate limits and the retry
 policy; ``TeacherClient.run`` adds the caller's parse hook and turns every outcome into a
-``Result`` whose status is ``ok``, ``rejected`` (answers never parsed; raw text kept) or
-``failed`` (the request could not be answered; reason kept). Only errors the user must fix
-(bad key, unknown model, wrong URL, a server that never answered) escape as BackendError.
+``Result`` whose status is ``ok``, ``rejected`` (answers never parsed, raw text kept, or an
+answer without text: ``content: null``, tool calls only, a refusal) or ``failed`` (the request
+could not be answered; reason kept). Only errors the user must fix (bad key, unknown model,
+wrong URL, a server that never answered or has answered nothing for a whole
+``RetryPolicy.max_request_time``) escape as BackendError.
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ class TeacherClient:
         #: Set once the server has answered anything: until then a failure that survives all
         #: retries means the server is unusable (stop the run), afterwards it is one bad item.
         self.server_answered = False
+        #: When (event-loop time) the server last answered anything; a request that runs out of
+        #: sends after a whole ``max_request_time`` without any answer stops the run.
+        self.last_answer_at: float | None = None
         #: Requests on their way to the server, by cache key: an identical request asked
         #: meanwhile waits for that answer instead of being sent again (and paid for twice).
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
@@ -118,7 +123,8 @@ class TeacherClient:
         """The answer to ``request``, from the cache or the server.
 
         Raises RetriesExhausted, RequestRejected or MalformedResponse for this item, and
-        BackendError when the run cannot go on.
+        BackendError when the run cannot go on. An answer without text is returned as it came
+        (see ``Completion.empty_reason``); ``run`` is what turns it into a reject.
         """
         acc = self.accounting
         key = None
@@ -162,22 +168,51 @@ class TeacherClient:
         estimate = estimate_tokens(request) if self.limiter is not None else 0
         last: TransientError | None = None
         policy = self.retry
-        for send in range(policy.max_attempts):
+        budget = policy.max_request_time
+        loop = asyncio.get_running_loop()
+        # Seconds of sends and backoff so far; waits for our own rate limits do not count.
+        spent = 0.0
+        sends = 0
+        while sends < policy.max_attempts:
             if self.limiter is not None:
                 await self.limiter.acquire(estimate)
             acc.requests += 1
+            sends += 1
+            started = loop.time()
             try:
-                completion = await self.backend.send(request)
+                if budget is None:
+                    completion = await self.backend.send(request)
+                else:
+                    async with asyncio.timeout(budget - spent) as limit:
+                        completion = await self.backend.send(request)
+            except TimeoutError as exc:
+                if budget is None or not limit.expired():
+                    raise
+                last = TransientError(f"no answer within {budget:g}s (the limit for one request)")
+                last.__cause__ = exc
+                break
             except TransientError as exc:
                 last = exc
-                if send + 1 < policy.max_attempts:
-                    acc.retries += 1
-                    await asyncio.sleep(policy.delay(send, exc.retry_after, self._rng))
+                spent += loop.time() - started
+                if sends >= policy.max_attempts:
+                    break
+                delay = policy.delay(sends - 1, exc.retry_after, self._rng)
+                if budget is not None and spent + delay >= budget:
+                    break  # no time left for another send
+                acc.retries += 1
+                await asyncio.sleep(delay)
+                spent += delay
                 continue
             except RequestRejected:
                 self.server_answered = True
+                self.last_answer_at = loop.time()
+                raise
+            except MalformedResponse:
+                # Alive, though maybe not an OpenAI API (server_answered stays as it was).
+                self.last_answer_at = loop.time()
                 raise
             self.server_answered = True
+            self.last_answer_at = loop.time()
             acc.responses += 1
             acc.prompt_tokens += completion.usage.prompt_tokens
             acc.completion_tokens += completion.usage.completion_tokens
@@ -188,9 +223,19 @@ class TeacherClient:
                 self.cache.put(key, completion)
             return completion
         assert last is not None
+        tried = f"after {sends} attempt{'s' if sends > 1 else ''}"
         if not self.server_answered:
-            raise BackendError(f"{last.reason} (after {policy.max_attempts} attempts)") from last
-        raise RetriesExhausted(last.reason, policy.max_attempts) from last
+            raise BackendError(f"{last.reason} ({tried})") from last
+        silent = None if self.last_answer_at is None else loop.time() - self.last_answer_at
+        if budget is not None and silent is not None and silent >= budget:
+            # Not one answer for a whole request's time budget: the server is gone, and every
+            # further request would wait as long again. Stop; a rerun resumes.
+            raise BackendError(
+                f"the server has answered nothing for {silent:.0f}s ({last.reason}, {tried}); "
+                "check that it is up, or raise the timeout / max request time, then run the "
+                "same command again to resume"
+            ) from last
+        raise RetriesExhausted(last.reason, sends) from last
 
     async def run(
         self,
@@ -201,8 +246,11 @@ class TeacherClient:
     ) -> Result[Any]:
         """Answer ``request`` and check the answer with ``parse``; never raises for one item.
 
-        A malformed answer or one ``parse`` refuses is asked again, up to
-        ``max_parse_attempts`` answers, then the item is ``rejected`` with the raw text.
+        A malformed answer (bad JSON, no choices: a glitch) or one ``parse`` refuses is asked
+        again, up to ``max_parse_attempts`` answers, then the item is ``rejected`` with the raw
+        text. An answer without text (``Completion.empty_reason``) is rejected at once: it is a
+        real, paid answer (stored in the cache like any other) that asking again would mostly
+        repeat.
         """
         acc = self.accounting
         reason = ""
@@ -216,6 +264,14 @@ class TeacherClient:
             except MalformedResponse as exc:
                 reason, raw = exc.reason, exc.raw
                 continue
+            empty = completion.empty_reason
+            if empty is not None:
+                # The server spoke the protocol and was paid; asking again mostly buys the same
+                # nothing (a content filter, a reasoning budget spent, a tool call), so reject.
+                acc.rejects += 1
+                return Result(
+                    request, "rejected", completion=completion, error=empty, attempts=attempt + 1
+                )
             if parse is None:
                 acc.ok += 1
                 return Result(request, "ok", completion=completion, attempts=attempt + 1)

@@ -6,12 +6,14 @@
     ├── MalformedResponse               the body is not a usable answer (bad JSON, no choices)
     └── RetriesExhausted                every send of one request failed transiently
 
-Backends raise these; the client decides to retry, record a failure, or stop the run.
+Backends raise these; the client decides to retry, record a failure, or stop the run. What a
+server sent goes through ``synthloom.redact.redact`` before it enters one of them.
 """
 
 from __future__ import annotations
 
 from synthloom.errors import BackendError
+from synthloom.redact import redact
 
 __all__ = ["MalformedResponse", "RequestRejected", "RetriesExhausted", "TransientError"]
 
@@ -37,9 +39,10 @@ class MalformedResponse(BackendError):
     """The server answered, but not with a usable completion; ``raw`` keeps what it sent."""
 
     def __init__(self, reason: str, raw: str) -> None:
-        self.reason = reason
-        self.raw = raw
-        super().__init__(reason)
+        # ``raw`` is the server's body as sent: it is stored in rejects/, so no secret in it.
+        self.reason = redact(reason)
+        self.raw = redact(raw)
+        super().__init__(self.reason)
 
 
 class RetriesExhausted(BackendError):

@@ -104,7 +104,11 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """What the teacher answered: one text per choice (``n`` of them)."""
+    """What the teacher answered: one text per choice (``n`` of them).
+
+    A choice whose message held no text (``content: null``, only ``tool_calls``, a refusal)
+    has ``""`` in ``texts`` and says why in ``missing``; ``empty_reason`` sums that up.
+    """
 
     texts: tuple[str, ...]
     finish_reasons: tuple[str | None, ...]
@@ -112,24 +116,43 @@ class Completion:
     model: str = ""
     #: True when this answer came from the cache rather than the server.
     cached: bool = False
+    #: Per choice, why the server sent no text ("content null", "tool calls only", ...), or
+    #: None where it sent a string. Empty when every choice had one.
+    missing: tuple[str | None, ...] = ()
 
     @property
     def text(self) -> str:
         """The first choice's text."""
         return self.texts[0]
 
+    @property
+    def empty_reason(self) -> str | None:
+        """Why this answer holds no usable text, or None when every choice has some.
+
+        A blank text counts as empty too: an empty assistant turn is never training data.
+        """
+        for i, text in enumerate(self.texts):
+            why = self.missing[i] if i < len(self.missing) else None
+            if why is None and text.strip():
+                continue
+            why = why or ("blank content" if text else "empty content")
+            finish = self.finish_reasons[i] if i < len(self.finish_reasons) else None
+            which = f"choice {i} of {len(self.texts)}: " if len(self.texts) > 1 else ""
+            tail = f" (finish_reason {finish})" if finish else ""
+            return f"empty answer: {which}{why}{tail}"
+        return None
+
     def to_json(self) -> str:
         """The compact form stored in the cache."""
-        return json.dumps(
-            {
-                "texts": list(self.texts),
-                "finish_reasons": list(self.finish_reasons),
-                "usage": [self.usage.prompt_tokens, self.usage.completion_tokens],
-                "model": self.model,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        data: dict[str, Any] = {
+            "texts": list(self.texts),
+            "finish_reasons": list(self.finish_reasons),
+            "usage": [self.usage.prompt_tokens, self.usage.completion_tokens],
+            "model": self.model,
+        }
+        if any(why is not None for why in self.missing):
+            data["missing"] = list(self.missing)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, data: str | bytes) -> Completion:
@@ -141,6 +164,7 @@ class Completion:
             usage=Usage(prompt_tokens, completion_tokens),
             model=obj.get("model", ""),
             cached=True,
+            missing=tuple(obj.get("missing", ())),
         )
 
 

@@ -24,7 +24,7 @@ from synthloom.llm.backends import Backend, api_key_from_env, raise_for_status
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.errors import MalformedResponse, TransientError
-from synthloom.llm.retry import RetryPolicy
+from synthloom.llm.retry import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RetryPolicy
 from synthloom.llm.types import Completion, Request, Usage
 from synthloom.reward.base import ATTRIBUTES, Conversation, RewardModel, RewardResult
 
@@ -98,7 +98,8 @@ class NIMRewardBackend(Backend):
         base_url: str,
         *,
         api_key_env: str | None = "NVIDIA_API_KEY",
-        timeout: float = 600.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise InputError(
@@ -108,6 +109,7 @@ class NIMRewardBackend(Backend):
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self._headers = {"Content-Type": "application/json"}
         key = api_key_from_env(api_key_env)
         if key is not None:
@@ -122,7 +124,9 @@ class NIMRewardBackend(Backend):
 
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.connect_timeout, sock_read=self.timeout
+                ),
                 headers=self._headers,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 connector=aiohttp.TCPConnector(limit=0),
@@ -133,8 +137,13 @@ class NIMRewardBackend(Backend):
                 body = await resp.read()
                 status = resp.status
                 headers = resp.headers
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise TransientError(
+                f"cannot connect to the reward model at {self.base_url} within "
+                f"{self.connect_timeout:g}s; check reward.base_url and that the server is running"
+            ) from exc
         except TimeoutError as exc:
-            raise TransientError(f"no answer within {self.timeout:g}s") from exc
+            raise TransientError(f"no answer within {self.timeout:g}s (the read timeout)") from exc
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise TransientError(
                 f"cannot reach the reward model at {self.base_url} ({type(exc).__name__}); "
@@ -176,9 +185,12 @@ class NIMReward(RewardModel):
         api_key_env: str | None = "NVIDIA_API_KEY",
         cache: ResponseCache | None = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 600.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> NIMReward:
-        backend = NIMRewardBackend(base_url, api_key_env=api_key_env, timeout=timeout)
+        backend = NIMRewardBackend(
+            base_url, api_key_env=api_key_env, timeout=timeout, connect_timeout=connect_timeout
+        )
         return cls(TeacherClient(backend, cache=cache, retry=retry), model=model)
 
     async def score(self, conversations: Sequence[Conversation]) -> list[RewardResult]:

@@ -149,3 +149,27 @@ def test_generating_one_subtree_into_a_run_keeps_the_other_leaves(
     assert set(again["leaves"]) == set(full["leaves"])
     for name in PHASES:
         assert pq.read_table(out / "lab" / "phases" / f"{name}.parquet").equals(phases[name])
+
+
+def test_a_teacher_that_answers_without_text_gives_rejects_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    def tool_calls_only(body: dict[str, object], endpoint: str) -> dict[str, object]:
+        call = {"id": "call_1", "type": "function", "function": {"name": "search"}}
+        return {"content": None, "tool_calls": [call]}
+
+    out = tmp_path / "run"
+    with FakeServer(responder=tool_calls_only) as server:
+        entry = generate_sync(EXAMPLE, _config(server.url), out, pipeline_path=PIPELINE)  # type: ignore[arg-type]
+        asked = server.requests
+    assert entry["status"] == "done" and asked > 0
+    # Each request was asked once: an answer without text is not asked again.
+    assert entry["accounting"]["requests"] == asked == entry["accounting"]["rejects"]
+    for path, info in entry["leaves"].items():
+        assert info["samples"] == 0
+        rejects = _rows(out / "lab" / "leaves" / path.replace("/", "__") / "rejects.jsonl")
+        assert rejects and all(
+            r["reason"]
+            == "unusable answer: empty answer: tool calls only (finish_reason tool_calls)"
+            for r in rejects
+        )

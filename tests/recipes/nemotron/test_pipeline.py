@@ -296,3 +296,35 @@ def test_preference_pairs_reject_broken_constraints_and_otherwise_need_a_margin(
         broken_low,
         "reward",
     )
+
+
+def test_answers_without_text_become_rejects_with_the_reason(
+    make_server: Any, tmp_path: Path
+) -> None:
+    def script(body: dict[str, Any], endpoint: str) -> str | dict[str, Any] | None:
+        prompt = body["messages"][-1]["content"]
+        if "distinct subtopics" in prompt and "Filtered" in prompt:
+            return {"content": None}  # what a provider's content filter sends
+        return teacher_script(body, endpoint)
+
+    server = make_server(script)
+    path = _write_config(
+        tmp_path,
+        server,
+        {
+            "open_qa": {
+                "macro_topics": ["Filtered", "Fine"],
+                "n_subtopics": 2,
+                "n_questions": 1,
+                "revise": False,
+            }
+        },
+    )
+    entry = _run(path, tmp_path / "run")
+    rejects = [
+        json.loads(x)
+        for x in (tmp_path / "run" / "prompts" / "rejects.jsonl").read_text().splitlines()
+    ]
+    assert len(rejects) == 1 and rejects[0]["meta"]["topic"] == "Filtered"
+    assert rejects[0]["reason"] == "empty answer: content null (finish_reason stop)"
+    assert entry["counts"]["prompts"] == 2  # the other topic's tree is complete

@@ -15,6 +15,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synthloom.errors import ConfigError
+from synthloom.llm.retry import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_REQUEST_TIME,
+    DEFAULT_TIMEOUT,
+)
 from synthloom.llm.types import SamplingParams
 from synthloom.recipes.executor import ExecutorSettings
 from synthloom.taxonomy.model import Leaf, LeafKind
@@ -60,7 +65,11 @@ class TeacherSettings(_Model):
     api_key_env: str | None = "OPENAI_API_KEY"
     backend: Literal["http", "openai"] = "http"
     max_in_flight: int = Field(default=64, ge=1)
-    timeout: float = Field(default=600.0, gt=0)
+    connect_timeout: float = Field(default=DEFAULT_CONNECT_TIMEOUT, gt=0, allow_inf_nan=False)
+    timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0, allow_inf_nan=False)
+    max_request_time: float | None = Field(
+        default=DEFAULT_MAX_REQUEST_TIME, gt=0, allow_inf_nan=False
+    )
     max_attempts: int = Field(default=6, ge=1)
     base_delay: float = Field(default=0.5, ge=0)
     max_delay: float = Field(default=30.0, ge=0)

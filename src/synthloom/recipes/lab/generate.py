@@ -58,7 +58,12 @@ STAGE = "lab"
 def make_teacher_backend(settings: TeacherSettings) -> Backend:
     """The backend the pipeline's teacher section names."""
     cls = OpenAIClientBackend if settings.backend == "openai" else OpenAIHTTPBackend
-    return cls(settings.base_url, api_key_env=settings.api_key_env, timeout=settings.timeout)
+    return cls(
+        settings.base_url,
+        api_key_env=settings.api_key_env,
+        timeout=settings.timeout,
+        connect_timeout=settings.connect_timeout,
+    )
 
 
 def make_teacher_client(
@@ -75,6 +80,7 @@ def make_teacher_client(
             max_attempts=settings.max_attempts,
             base_delay=settings.base_delay,
             max_delay=settings.max_delay,
+            max_request_time=settings.max_request_time,
         ),
         limiter=RateLimiter(
             requests_per_minute=settings.requests_per_minute,

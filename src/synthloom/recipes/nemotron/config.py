@@ -23,6 +23,11 @@ from pydantic import (
 )
 
 from synthloom.errors import ConfigError
+from synthloom.llm.retry import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_REQUEST_TIME,
+    DEFAULT_TIMEOUT,
+)
 from synthloom.recipes.executor import ShardedExecutorSettings
 from synthloom.recipes.nemotron.constraints import CONSTRAINT_TYPES
 from synthloom.reward.base import ATTRIBUTES, RewardWeights
@@ -43,7 +48,11 @@ class TeacherSection(_Strict):
     top_p: float | None = None
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     seed: int | None = 0
-    timeout: Annotated[float, Field(gt=0)] = 600.0
+    connect_timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_CONNECT_TIMEOUT
+    timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_TIMEOUT
+    max_request_time: Annotated[float | None, Field(gt=0, allow_inf_nan=False)] = (
+        DEFAULT_MAX_REQUEST_TIME
+    )
     max_attempts: Annotated[int, Field(ge=1)] = 6
     retry_base_delay: Annotated[float, Field(ge=0)] = 0.5
     max_parse_attempts: Annotated[int, Field(ge=1)] = 3

@@ -51,7 +51,11 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 def _retry(config: PipelineConfig) -> RetryPolicy:
     t = config.teacher
-    return RetryPolicy(max_attempts=t.max_attempts, base_delay=t.retry_base_delay)
+    return RetryPolicy(
+        max_attempts=t.max_attempts,
+        base_delay=t.retry_base_delay,
+        max_request_time=t.max_request_time,
+    )
 
 
 def make_reward_model(
@@ -70,6 +74,7 @@ def make_reward_model(
             base_url,
             api_key_env=section.api_key_env or "NVIDIA_API_KEY",
             timeout=config.teacher.timeout,
+            connect_timeout=config.teacher.connect_timeout,
         )
         client = TeacherClient(backend, cache=cache, retry=_retry(config), accounting=accounting)
         return NIMReward(client, model=section.model)
@@ -81,6 +86,7 @@ def make_reward_model(
                 base_url,
                 api_key_env=section.api_key_env or config.teacher.api_key_env,
                 timeout=config.teacher.timeout,
+                connect_timeout=config.teacher.connect_timeout,
             )
         )
         client = TeacherClient(
@@ -206,6 +212,7 @@ async def run_pipeline(
             config.teacher.base_url,
             api_key_env=config.teacher.api_key_env,
             timeout=config.teacher.timeout,
+            connect_timeout=config.teacher.connect_timeout,
         ),
         cache=cache,
         retry=_retry(config),

@@ -77,6 +77,7 @@ def _teacher(config: PipelineConfig, cache: ResponseCache, accounting: Accountin
             config.teacher.base_url,
             api_key_env=config.teacher.api_key_env,
             timeout=config.teacher.timeout,
+            connect_timeout=config.teacher.connect_timeout,
         ),
         cache=cache,
         retry=_retry(config),
