@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from array import array
 from collections.abc import Callable, Iterator
@@ -52,6 +53,15 @@ __all__ = [
 
 #: Called about every ``progress_interval`` seconds with a snapshot (see ``_snapshot``).
 ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+def _at_least(value: float | None, low: float) -> bool:
+    """True for None or a finite number >= low (NaN and infinities are never a setting)."""
+    return value is None or (math.isfinite(value) and value >= low)
+
+
+def _positive_or_none(value: float | None) -> bool:
+    return value is None or (math.isfinite(value) and value > 0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +104,18 @@ class CompleteConfig:
             (self.max_parse_attempts >= 1, "--max-parse-attempts", "must be >= 1"),
             (self.shard_rows >= 1, "--shard-rows", "must be >= 1"),
             (self.timeout > 0, "--timeout", "must be > 0"),
+            (_positive_or_none(self.requests_per_minute), "--rpm", "must be > 0 (or unset)"),
+            (_positive_or_none(self.tokens_per_minute), "--tpm", "must be > 0 (or unset)"),
+            (_at_least(self.base_delay, 0), "--retry-base-delay", "must be a number >= 0"),
+            (_at_least(self.max_delay, 0), "--retry-max-delay", "must be a number >= 0"),
+            (_at_least(self.temperature, 0), "--temperature", "must be a number >= 0"),
+            (_at_least(self.top_p, 0) and (self.top_p or 0) <= 1, "--top-p", "must be in [0, 1]"),
+            (_at_least(self.price_per_1k_prompt, 0), "--price-per-1k-prompt", "must be >= 0"),
+            (
+                _at_least(self.price_per_1k_completion, 0),
+                "--price-per-1k-completion",
+                "must be >= 0",
+            ),
             (bool(self.model), "--model", "must not be empty"),
             (self.endpoint in ("chat", "completions"), "--endpoint", "must be chat or completions"),
             (self.backend in ("http", "openai"), "--backend", "must be http or openai"),

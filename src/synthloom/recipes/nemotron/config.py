@@ -31,7 +31,7 @@ __all__ = ["PipelineConfig", "default_topics", "load_pipeline", "read_topic_file
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TeacherSection(_Strict):
@@ -39,8 +39,8 @@ class TeacherSection(_Strict):
     model: str
     api_key_env: str | None = "OPENAI_API_KEY"
     max_in_flight: Annotated[int, Field(ge=1)] = 64
-    temperature: float | None = 0.7
-    top_p: float | None = None
+    temperature: Annotated[float | None, Field(ge=0)] = 0.7
+    top_p: Annotated[float | None, Field(ge=0, le=1)] = None
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     seed: int | None = 0
     timeout: Annotated[float, Field(gt=0)] = 600.0
@@ -131,8 +131,8 @@ class DialogueSection(_Strict):
 
 class ResponsesSection(_Strict):
     k: Annotated[int, Field(ge=1)] = 4
-    temperature: float | None = 0.8
-    top_p: float | None = None
+    temperature: Annotated[float | None, Field(ge=0)] = 0.8
+    top_p: Annotated[float | None, Field(ge=0, le=1)] = None
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     seed: int | None = 0
 
