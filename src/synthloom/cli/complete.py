@@ -293,6 +293,10 @@ def complete(
         )
 
         def on_progress(snap: dict[str, Any]) -> None:
+            # Shown from the first report on, so that an input refused before the run
+            # starts leaves only its one error line on the terminal.
+            if not bar.live.is_started:
+                bar.start()
             elapsed = max(snap["elapsed"], 1e-9)
             bar.update(
                 task,
@@ -305,7 +309,6 @@ def complete(
                 tps=snap["tokens"] / elapsed,
             )
 
-        bar.start()
     try:
         entry = complete_dataset_sync(
             Path(prompts.removeprefix("file://")),
@@ -314,7 +317,7 @@ def complete(
             on_progress=on_progress,
         )
     finally:
-        if bar is not None:
+        if bar is not None and bar.live.is_started:
             bar.stop()
     acc = entry["accounting"]
     cost = f", cost {acc['cost']:.4f}" if acc.get("cost") is not None else ""

@@ -233,7 +233,10 @@ def _open_input(path: Path) -> Iterator[Record]:
         raise DataFormatError("input file not found; check the path", path=path)
     records = read_records(path)
     first = next(records, None)
-    return records if first is None else itertools.chain([first], records)
+    if first is None:
+        # Curating nothing would replace an earlier result with an empty one.
+        raise DataFormatError("holds no records; nothing to curate", path=path)
+    return itertools.chain([first], records)
 
 
 def _write_parquet_stream(records: Iterable[Record], path: Path) -> int:

@@ -226,11 +226,23 @@ def default_topics() -> dict[str, Any]:
     return data
 
 
+def _read_text(path: Path, *, field: str | None = None) -> str:
+    """The text of a UTF-8 file; a leading byte-order mark (Windows editors) is dropped."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"is not UTF-8 text (byte {exc.start}); re-encode the file as UTF-8",
+            path=path,
+            field=field,
+        ) from None
+
+
 def read_topic_file(path: Path, *, field: str) -> list[str]:
     """Topics from a text file (one per line, ``#`` comments) or a YAML list."""
     if not path.is_file():
         raise ConfigError("topic file not found; check the path", path=path, field=field)
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, field=field)
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
         try:
             value = yaml.safe_load(text)
@@ -277,7 +289,7 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("pipeline file not found; check the path", path=path)
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
