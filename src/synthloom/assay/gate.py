@@ -61,8 +61,10 @@ def _number(text: str, where: str, line: int, path: Path) -> float:
         raise ConfigError(
             f"threshold {text!r} is not a number", path=path, line=line, field=where
         ) from None
-    if math.isnan(value):
-        raise ConfigError("threshold must not be NaN", path=path, line=line, field=where)
+    if not math.isfinite(value):
+        raise ConfigError(
+            f"threshold must be a finite number, not {text}", path=path, line=line, field=where
+        )
     return value
 
 
