@@ -175,6 +175,9 @@ def _plan(*extra: str, taxonomy: str = str(EXAMPLES / "taxonomy")) -> list[str]:
     return ["plan", taxonomy, *extra]
 
 
+FINITE = "Input should be a finite number"
+UNKNOWN_PATH = "has no such number"
+
 OUT_PLACES = {
     "proc": "/proc/synthloom-out",
     "proc-deep": "/proc/self/synthloom/out",
@@ -327,16 +330,18 @@ FILE_CASES = [
             "garbage.yaml",
             "utf16.yaml",
             "scalar.yaml",
-            "gate_unknown.yaml",
-            "gate_column.yaml",
-            "gate_nan.yaml",
             "gate_section.yaml",
             "folder.jsonl",
             "missing.yaml",
         )
     ],
+    pytest.param(_assay("--gate", "bad/gate_nan.yaml"), "finite number", id="assay-gate-nan"),
     *[
-        pytest.param(_chat_assay("--gate", f"bad/{name}"), name, id=f"chat-assay-gate-{name}")
+        pytest.param(_assay("--gate", f"bad/{name}"), UNKNOWN_PATH, id=f"assay-gate-{name}")
+        for name in ("gate_unknown.yaml", "gate_column.yaml")
+    ],
+    *[
+        pytest.param(_chat_assay("--gate", f"bad/{name}"), UNKNOWN_PATH, id=f"chat-gate-{name}")
         for name in ("gate_meta.yaml", "gate_table_on_chat.yaml", "gate_column.yaml")
     ],
     *[
@@ -359,39 +364,42 @@ FILE_CASES = [
             "utf16.yaml",
             "list.yaml",
             "missing.yaml",
-            "mix_ratio_inf.yaml",
         )
     ],
     *[
         pytest.param(_nemotron(pipeline=f"bad/{name}"), name, id=f"nemotron-pipeline-{name}")
-        for name in (
-            "empty.yaml",
-            "garbage.yaml",
-            "utf16.yaml",
-            "scalar.yaml",
-            "missing.yaml",
-            "nemotron_temperature_nan.yaml",
-            "nemotron_temperature_inf.yaml",
-            "nemotron_top_p_nan.yaml",
-        )
+        for name in ("empty.yaml", "garbage.yaml", "utf16.yaml", "scalar.yaml", "missing.yaml")
     ],
     *[
         pytest.param(_generate(pipeline=f"bad/{name}"), name, id=f"generate-pipeline-{name}")
+        for name in ("empty.yaml", "garbage.yaml", "list.yaml", "missing.yaml")
+    ],
+    # Non-finite numbers in YAML: the message must say why, not only where.
+    *[
+        pytest.param(_nemotron(pipeline=f"bad/{name}"), FINITE, id=f"nemotron-pipeline-{name}")
         for name in (
-            "empty.yaml",
-            "garbage.yaml",
-            "list.yaml",
-            "missing.yaml",
-            "lab_temperature_nan.yaml",
-            "lab_temperature_inf.yaml",
-            "lab_top_p_nan.yaml",
+            "nemotron_teacher_temperature_nan.yaml",
+            "nemotron_teacher_temperature_inf.yaml",
+            "nemotron_teacher_top_p_nan.yaml",
+            "nemotron_responses_temperature_inf.yaml",
         )
     ],
+    *[
+        pytest.param(_generate(pipeline=f"bad/{name}"), FINITE, id=f"generate-pipeline-{name}")
+        for name in (
+            "lab_freeform_skill_generate_temperature_nan.yaml",
+            "lab_freeform_skill_generate_top_p_nan.yaml",
+            "lab_teacher_requests_per_minute_inf.yaml",
+        )
+    ],
+    pytest.param(_mix(config="bad/mix_ratio_inf.yaml"), FINITE, id="mix-config-ratio-inf"),
     pytest.param(_plan(taxonomy="bad/a_file"), "a_file", id="plan-taxonomy-is-a-file"),
     pytest.param(_plan(taxonomy="bad/missing"), "missing", id="plan-taxonomy-missing"),
     pytest.param(_plan("--pipeline", "bad/garbage.yaml"), "garbage.yaml", id="plan-pipeline-bad"),
     pytest.param(
-        _plan("--pipeline", "bad/lab_top_p_nan.yaml"), "top_p", id="plan-pipeline-top-p-nan"
+        _plan("--pipeline", "bad/lab_freeform_skill_generate_top_p_nan.yaml"),
+        FINITE,
+        id="plan-top-p-nan",
     ),
 ]
 

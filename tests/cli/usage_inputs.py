@@ -143,13 +143,31 @@ def prepare_inputs(root: Path, url: str) -> None:
     )
     (bad / "gate_nan.yaml").write_text("- fidelity.overall >= nan\n", encoding="utf-8")
     (bad / "gate_section.yaml").write_text("- quality.overall >= 0.5\n", encoding="utf-8")
-    for key, value in (("temperature", ".nan"), ("temperature", ".inf"), ("top_p", ".nan")):
-        for name, source in (("nemotron", data / "nemotron.yaml"), ("lab", data / "lab.yaml")):
-            text = source.read_text(encoding="utf-8")
-            doc = yaml.safe_load(text)
-            doc["teacher"][key] = "PLACEHOLDER"
+    # Non-finite numbers where each pipeline takes a float (YAML spells them .nan and .inf).
+    non_finite = {
+        "nemotron": [
+            ("teacher.temperature", ".nan"),
+            ("teacher.temperature", ".inf"),
+            ("teacher.top_p", ".nan"),
+            ("responses.temperature", ".inf"),
+        ],
+        "lab": [
+            ("freeform_skill.generate.temperature", ".nan"),
+            ("freeform_skill.generate.top_p", ".nan"),
+            ("teacher.requests_per_minute", ".inf"),
+        ],
+    }
+    for name, edits in non_finite.items():
+        for dotted, value in edits:
+            doc = yaml.safe_load((data / f"{name}.yaml").read_text(encoding="utf-8"))
+            node = doc
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = "PLACEHOLDER"
             dumped = yaml.safe_dump(doc).replace("PLACEHOLDER", value)
-            (bad / f"{name}_{key}_{value[1:]}.yaml").write_text(dumped, encoding="utf-8")
+            target = bad / f"{name}_{dotted.replace('.', '_')}_{value[1:]}.yaml"
+            target.write_text(dumped, encoding="utf-8")
     (bad / "mix_ratio_inf.yaml").write_text(
         "seed: 3\noutputs:\n  - name: train\n    sources:\n"
         "      - {file: ../data/chat.jsonl, ratio: .inf}\n",

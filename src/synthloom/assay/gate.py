@@ -82,6 +82,8 @@ def _check_path(metric_path: str, path: Path, line: int) -> None:
 def load_gate(path: str | Path) -> list[GateRule]:
     """Parse and check a gate file (syntax and known sections; existence is checked later)."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError("is a folder; give the gate's YAML file", path=path)
     if not path.is_file():
         raise ConfigError("gate file not found; check the path", path=path)
     try:
