@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from synthloom.engine.executor import run_requests
 from synthloom.engine.rundir import RunDir
+from synthloom.engine.storage import check_output_dir
 from synthloom.errors import DataFormatError, InputError, SynthloomError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import Backend, OpenAIClientBackend, OpenAIHTTPBackend
@@ -427,6 +428,7 @@ async def complete_dataset(
     ``prompt_index`` in the records is the record's index in the whole dataset.
     """
     config.validate()
+    check_output_dir(out)
     # The backend checks the URL and finds the key: a mistake there writes nothing.
     backend = backend or make_backend(config)
     prompts = Path(prompts)
