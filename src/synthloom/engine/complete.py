@@ -165,17 +165,16 @@ def make_backend(config: CompleteConfig) -> Backend:
 
 
 def count_prompts(path: str | Path) -> int:
-    """How many records a prompts file holds, every one read and checked (streamed).
-
-    A broken line is found here, before the run folder is touched or anything is paid for,
-    not after thousands of answers. Parquet row counts come from the footer.
-    """
+    """How many records a prompts file holds, cheaply (no parsing of JSONL lines)."""
     path = Path(path)
     if not path.exists():
         raise DataFormatError("file not found; check the path", path=path)
     if path.is_dir():
         raise DataFormatError("is a directory; give a data file", path=path)
     suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
     if suffix in (".parquet", ".pq"):
         try:
             return int(pq.ParquetFile(path).metadata.num_rows)
@@ -432,7 +431,11 @@ async def complete_dataset(
     # The backend checks the URL and finds the key: a mistake there writes nothing.
     backend = backend or make_backend(config)
     prompts = Path(prompts)
-    total_prompts = count_prompts(prompts)
+    count_prompts(prompts)  # a missing file or a folder: one line
+    # Every record is read and checked now (streamed, constant memory), so a broken line is
+    # found before the run folder is touched or anything is paid for, not after thousands of
+    # answers.
+    total_prompts = sum(1 for _ in read_records(prompts))
     if total_prompts == 0:
         raise DataFormatError(
             "holds no prompts; give a JSONL, JSON or Parquet file of at least one record",
