@@ -260,6 +260,9 @@ def _iter_jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:
                     path=path,
                     line=lineno,
                 ) from exc
+            if lineno == 1:
+                # Windows editors (Notepad, Excel's "CSV UTF-8") start files with a BOM.
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:
@@ -272,7 +275,7 @@ def _iter_jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:
 
 def _read_json_array(path: Path) -> list[Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a leading BOM is dropped
     except UnicodeDecodeError as exc:
         raise DataFormatError("not UTF-8 text; re-encode the file as UTF-8", path=path) from exc
     try:

@@ -56,8 +56,14 @@ def test_collapse_writes_metrics_and_report(
     [
         pytest.param(["--family", "bert"], "unknown family 'bert'", id="family"),
         pytest.param(["--mode", "keep"], "unknown mode 'keep'", id="mode"),
-        pytest.param(["--samples", "0"], "--samples must be at least 1", id="samples"),
-        pytest.param(["--generations", "-1"], "--generations must be at least 1", id="gens"),
+        pytest.param(
+            ["--samples", "0"], "'--samples' / '-n': '0' is not a whole number >= 1", id="samples"
+        ),
+        pytest.param(
+            ["--generations", "-1"],
+            "'--generations' / '-g': '-1' is not a whole number >= 1",
+            id="gens",
+        ),
         pytest.param(["--data", "EMPTY"], "empty corpus", id="empty"),
         pytest.param(["--data", "TINY", "--order", "4"], "too little text for n=4", id="tiny"),
         pytest.param(["--data", "MISSING"], "file not found", id="missing"),

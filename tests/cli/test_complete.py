@@ -383,5 +383,5 @@ def test_a_time_limit_that_is_not_a_positive_number_is_a_usage_error(
     rc = main([*argv, "--out", str(tmp_path / "run"), option, value, "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1
-    assert f"field '{option}': must be a number > 0" in err
+    assert f"'{option}': '{value}' is not a finite number > 0" in err
     assert not (tmp_path / "run").exists()

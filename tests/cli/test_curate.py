@@ -123,8 +123,16 @@ def test_curate_end_to_end_then_idempotent(
     ("extra", "message"),
     [
         pytest.param(["--dedup", "exact,fuzzy"], "unknown dedup method 'fuzzy'", id="dedup"),
-        pytest.param(["--threshold", "0"], "threshold must be in (0, 1]", id="threshold-zero"),
-        pytest.param(["--threshold", "1.5"], "threshold must be in (0, 1]", id="threshold-big"),
+        pytest.param(
+            ["--threshold", "0"],
+            "'--threshold': '0' is not a finite number > 0 and <= 1",
+            id="threshold-zero",
+        ),
+        pytest.param(
+            ["--threshold", "1.5"],
+            "'--threshold': '1.5' is not a finite number > 0 and <= 1",
+            id="threshold-big",
+        ),
         pytest.param(["--pii", "shred"], "unknown PII mode 'shred'", id="pii-mode"),
         pytest.param(["--decontaminate", "BENCH"], "no text field 'text'", id="bench-field"),
         pytest.param(["--decontaminate", "MISSING"], "file not found", id="bench-missing"),

@@ -28,7 +28,7 @@ import yaml
 
 from synthloom.errors import ConfigError
 
-__all__ = ["GateRule", "evaluate_gate", "load_gate", "lookup"]
+__all__ = ["GateRule", "check_rule_paths", "evaluate_gate", "load_gate", "lookup"]
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -61,8 +61,10 @@ def _number(text: str, where: str, line: int, path: Path) -> float:
         raise ConfigError(
             f"threshold {text!r} is not a number", path=path, line=line, field=where
         ) from None
-    if math.isnan(value):
-        raise ConfigError("threshold must not be NaN", path=path, line=line, field=where)
+    if not math.isfinite(value):
+        raise ConfigError(
+            f"threshold must be a finite number, not {text}", path=path, line=line, field=where
+        )
     return value
 
 
@@ -80,6 +82,8 @@ def _check_path(metric_path: str, path: Path, line: int) -> None:
 def load_gate(path: str | Path) -> list[GateRule]:
     """Parse and check a gate file (syntax and known sections; existence is checked later)."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError("is a folder; give the gate's YAML file", path=path)
     if not path.is_file():
         raise ConfigError("gate file not found; check the path", path=path)
     try:
@@ -150,17 +154,44 @@ def load_gate(path: str | Path) -> list[GateRule]:
 _MISSING = object()
 
 
+def check_rule_paths(rules: list[GateRule], schema: re.Pattern[str], kind: str) -> None:
+    """ConfigError for the first rule whose path this assay cannot produce (before computing)."""
+    for rule in rules:
+        if not schema.match(rule.path):
+            file, _, line = rule.source.rpartition(":")
+            raise ConfigError(
+                f"unknown metric path '{rule.path}': an assay of {kind} data has no such "
+                "number (see the README's metrics.json paths; per-column paths name a column "
+                "of the data)",
+                path=file,
+                line=int(line),
+            )
+
+
 def lookup(metrics: Mapping[str, Any], dotted: str) -> Any:
-    """Follow a dotted path into nested dicts (list items by index); _MISSING if absent."""
-    node: Any = metrics
-    for part in dotted.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
+    """Follow a dotted path into nested dicts (list items by index); _MISSING if absent.
+
+    Keys may hold dots themselves (``fidelity.columns.meta.topic.score``): the longest key
+    that matches is taken first, then shorter ones.
+    """
+    return _follow(metrics, dotted.split("."))
+
+
+def _follow(node: Any, parts: list[str]) -> Any:
+    if not parts:
+        return node
+    if isinstance(node, Mapping):
+        for end in range(len(parts), 0, -1):
+            key = ".".join(parts[:end])
+            if key in node:
+                found = _follow(node[key], parts[end:])
+                if found is not _MISSING:
+                    return found
+        return _MISSING
+    head = parts[0]
+    if isinstance(node, list) and head.isdigit() and int(head) < len(node):
+        return _follow(node[int(head)], parts[1:])
+    return _MISSING
 
 
 def evaluate_gate(rules: list[GateRule], metrics: Mapping[str, Any]) -> list[dict[str, Any]]:

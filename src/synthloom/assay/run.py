@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 
 from synthloom import __version__
-from synthloom.assay.gate import GateRule, evaluate_gate, load_gate
+from synthloom.assay.gate import GateRule, check_rule_paths, evaluate_gate, load_gate
+from synthloom.assay.schema import schema_matcher
 from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
+from synthloom.engine.storage import check_output_dir
 from synthloom.errors import DataFormatError, InputError
 from synthloom.records import (
     Dataset,
@@ -211,6 +213,20 @@ def _check_same_kind(synthetic: Dataset, reference: Dataset) -> None:
             "compare datasets of the same kind",
             path=synthetic.path,
         )
+
+
+def _compared_columns(synthetic: Dataset, reference: Dataset) -> list[str]:
+    """The columns the fidelity and tail metrics will be computed on (no features computed)."""
+    if reference.table is not None:
+        return [str(c) for c in reference.table.columns]
+    from synthloom.assay.features import BASE_FEATURES, flatten_meta
+
+    assert synthetic.records is not None and reference.records is not None
+    sides = [
+        {name for r in records for name in flatten_meta(r.get("meta") or {})}
+        for records in (synthetic.records, reference.records)
+    ]
+    return [*BASE_FEATURES, *sorted(sides[0] & sides[1])]
 
 
 def _check_columns(synthetic: Dataset, reference: Dataset) -> None:
@@ -571,8 +587,7 @@ def run_assay(
     options = options or AssayOptions()
     out = Path(out)
     started = time.perf_counter()
-    if out.exists() and not out.is_dir():
-        raise InputError("--out must be a folder, but a file is there", path=out)
+    check_output_dir(out)
     clean_leftovers(out, RESULT_FILES)  # what a run killed while publishing left
     gate_rules: list[GateRule] | None = load_gate(options.gate) if options.gate else None
     if options.ner not in ("auto", "on", "off"):
@@ -618,6 +633,12 @@ def _run_assay(
     syn = load_dataset(synthetic)
     ref = load_dataset(reference)
     _check_same_kind(syn, ref)
+    if gate_rules:
+        check_rule_paths(
+            gate_rules,
+            schema_matcher(syn.kind, _compared_columns(syn, ref), options.sensitive),
+            syn.kind,
+        )
     private_texts, private_names = load_private_texts(options.private)
 
     sections = _Sections()

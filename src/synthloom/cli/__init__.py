@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         message = format_message() if callable(format_message) else str(exc)
         ctx = getattr(exc, "ctx", None)
         where = getattr(ctx, "command_path", None) or "synthloom"
-        message = " ".join(message.split())
+        # typer validates through pydantic, which prefixes our parsers' messages.
+        message = " ".join(message.replace("Value error, ", "").split())
         print(f"{where}: error: {message} (see '{where} --help')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

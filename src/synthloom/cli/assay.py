@@ -50,9 +50,10 @@ def assay(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the gate."),
 ) -> int:
     """Measure SYNTHETIC against REFERENCE: fidelity, diversity, privacy, bias, tails, gate."""
-    from synthloom.engine.storage import refuse_url
+    from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
+    check_output_dir(out)
     from synthloom.assay import AssayOptions, run_assay
     from synthloom.assay.summary import print_summary
     from synthloom.engine.ray_executor import quiet_ray

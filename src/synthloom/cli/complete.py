@@ -9,6 +9,12 @@ from typing import Any
 import typer
 
 from synthloom.cli import app
+from synthloom.cli.options import (
+    non_negative_float,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
 from synthloom.llm.retry import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_REQUEST_TIME,
@@ -93,13 +99,23 @@ def complete(
         help="Run directory (re-run the same command to resume); with --executor ray, also "
         "an object store through fsspec, such as s3://bucket/runs/x.",
     ),
-    n: int = typer.Option(1, "--n", help="Samples per prompt."),
-    max_in_flight: int = typer.Option(
-        64, "--max-in-flight", help="Most requests in flight at once."
+    n: int = typer.Option(
+        1, "--n", parser=positive_int(), metavar="INTEGER", help="Samples per prompt."
     ),
-    temperature: float | None = typer.Option(None, "--temperature"),
-    top_p: float | None = typer.Option(None, "--top-p"),
-    max_tokens: int | None = typer.Option(None, "--max-tokens"),
+    max_in_flight: int = typer.Option(
+        64,
+        "--max-in-flight",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Most requests in flight at once.",
+    ),
+    temperature: float | None = typer.Option(
+        None, "--temperature", parser=non_negative_float(), metavar="FLOAT"
+    ),
+    top_p: float | None = typer.Option(None, "--top-p", parser=unit_interval(), metavar="FLOAT"),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", parser=positive_int(), metavar="INTEGER"
+    ),
     stop: list[str] = typer.Option([], "--stop", help="Stop sequence (repeatable)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed; sample k is sent seed + k."),
     json_mode: bool = typer.Option(False, "--json", help="Ask for JSON answers; reject non-JSON."),
@@ -110,38 +126,92 @@ def complete(
     api_key_env: str = typer.Option(
         "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
     ),
-    rpm: float | None = typer.Option(None, "--rpm", help="Requests-per-minute limit."),
-    tpm: float | None = typer.Option(None, "--tpm", help="Tokens-per-minute limit."),
+    rpm: float | None = typer.Option(
+        None,
+        "--rpm",
+        parser=positive_float(),
+        metavar="FLOAT",
+        help="Requests-per-minute limit (> 0; leave it out for no limit).",
+    ),
+    tpm: float | None = typer.Option(
+        None,
+        "--tpm",
+        parser=positive_float(),
+        metavar="FLOAT",
+        help="Tokens-per-minute limit (> 0; leave it out for no limit).",
+    ),
     connect_timeout: float = typer.Option(
-        DEFAULT_CONNECT_TIMEOUT, "--connect-timeout", help="Seconds to open a connection."
+        DEFAULT_CONNECT_TIMEOUT,
+        "--connect-timeout",
+        parser=positive_float(),
+        metavar="FLOAT",
+        help="Seconds to open a connection.",
     ),
     timeout: float = typer.Option(
-        DEFAULT_TIMEOUT, "--timeout", help="Seconds of silence before one send is given up."
+        DEFAULT_TIMEOUT,
+        "--timeout",
+        parser=positive_float(),
+        metavar="FLOAT",
+        help="Seconds of silence before one send is given up.",
     ),
     max_request_time: float = typer.Option(
         DEFAULT_MAX_REQUEST_TIME,
         "--max-request-time",
+        parser=positive_float(),
+        metavar="FLOAT",
         help="Seconds one request may take, all sends and waits together.",
     ),
     max_attempts: int = typer.Option(
-        6, "--max-attempts", help="Sends per request before it fails."
+        6,
+        "--max-attempts",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Sends per request before it fails.",
     ),
     retry_base_delay: float = typer.Option(
-        0.5, "--retry-base-delay", help="First backoff ceiling, s."
+        0.5,
+        "--retry-base-delay",
+        parser=non_negative_float(),
+        metavar="FLOAT",
+        help="First backoff ceiling, s.",
     ),
-    retry_max_delay: float = typer.Option(30.0, "--retry-max-delay", help="Largest backoff, s."),
+    retry_max_delay: float = typer.Option(
+        30.0,
+        "--retry-max-delay",
+        parser=non_negative_float(),
+        metavar="FLOAT",
+        help="Largest backoff, s.",
+    ),
     max_parse_attempts: int = typer.Option(
-        3, "--max-parse-attempts", help="Answers per request before it is rejected."
+        3,
+        "--max-parse-attempts",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Answers per request before it is rejected.",
     ),
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Do not replay stored answers (still store new ones)."
     ),
-    shard_rows: int = typer.Option(10_000, "--shard-rows", help="Records per Parquet shard."),
+    shard_rows: int = typer.Option(
+        10_000,
+        "--shard-rows",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Records per Parquet shard.",
+    ),
     price_prompt: float | None = typer.Option(
-        None, "--price-per-1k-prompt", help="Price per 1k prompt tokens."
+        None,
+        "--price-per-1k-prompt",
+        parser=non_negative_float(),
+        metavar="FLOAT",
+        help="Price per 1k prompt tokens.",
     ),
     price_completion: float | None = typer.Option(
-        None, "--price-per-1k-completion", help="Price per 1k completion tokens."
+        None,
+        "--price-per-1k-completion",
+        parser=non_negative_float(),
+        metavar="FLOAT",
+        help="Price per 1k completion tokens.",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Render and count requests; call no model, write nothing."
@@ -155,12 +225,22 @@ def complete(
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
     ),
-    actors: int = typer.Option(2, "--actors", help="Ray: teacher-client actors."),
+    actors: int = typer.Option(
+        2, "--actors", parser=positive_int(), metavar="INTEGER", help="Ray: teacher-client actors."
+    ),
     per_actor_in_flight: int = typer.Option(
-        16, "--per-actor-in-flight", help="Ray: requests in flight per actor."
+        16,
+        "--per-actor-in-flight",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Ray: requests in flight per actor.",
     ),
     shard_size: int = typer.Option(
-        1000, "--shard-size", help="Ray: prompts per shard (the unit of retry and resume)."
+        1000,
+        "--shard-size",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Ray: prompts per shard (the unit of retry and resume).",
     ),
 ) -> int:
     """Answer every prompt in PROMPTS with the teacher, N samples each, into OUT."""
@@ -216,6 +296,10 @@ def complete(
             "to a path)",
             field="--out",
         )
+    if not dry_run:
+        from synthloom.engine.storage import check_output_dir
+
+        check_output_dir(out)
     if dry_run:
         plan = render(Path(prompts.removeprefix("file://")), config)
         typer.echo(json.dumps(plan, indent=2, ensure_ascii=False))
@@ -236,6 +320,10 @@ def complete(
         )
 
         def on_progress(snap: dict[str, Any]) -> None:
+            # Shown from the first report on, so that an input refused before the run
+            # starts leaves only its one error line on the terminal.
+            if not bar.live.is_started:
+                bar.start()
             elapsed = max(snap["elapsed"], 1e-9)
             bar.update(
                 task,
@@ -248,7 +336,6 @@ def complete(
                 tps=snap["tokens"] / elapsed,
             )
 
-        bar.start()
     try:
         entry = complete_dataset_sync(
             Path(prompts.removeprefix("file://")),
@@ -257,7 +344,7 @@ def complete(
             on_progress=on_progress,
         )
     finally:
-        if bar is not None:
+        if bar is not None and bar.live.is_started:
             bar.stop()
     acc = entry["accounting"]
     cost = f", cost {acc['cost']:.4f}" if acc.get("cost") is not None else ""

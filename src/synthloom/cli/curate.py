@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from synthloom.cli import app
+from synthloom.cli.options import fraction, positive_int
 
 
 def _split(value: str) -> list[str]:
@@ -45,12 +46,30 @@ def curate(
     dedup: str = typer.Option(
         "exact,minhash", "--dedup", help="Comma list of exact, minhash, semantic ('' for none)."
     ),
-    threshold: float = typer.Option(0.8, "--threshold", help="MinHash Jaccard threshold (0, 1]."),
-    num_perm: int = typer.Option(128, "--num-perm", help="MinHash permutations."),
+    threshold: float = typer.Option(
+        0.8,
+        "--threshold",
+        parser=fraction(),
+        metavar="FLOAT",
+        help="MinHash Jaccard threshold (0, 1].",
+    ),
+    num_perm: int = typer.Option(
+        128, "--num-perm", parser=positive_int(), metavar="INTEGER", help="MinHash permutations."
+    ),
     shingle: str = typer.Option("char", "--shingle", help="Shingles: char or word n-grams."),
-    shingle_size: int = typer.Option(5, "--shingle-size", help="Characters or words a shingle."),
+    shingle_size: int = typer.Option(
+        5,
+        "--shingle-size",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Characters or words a shingle.",
+    ),
     semantic_threshold: float = typer.Option(
-        0.95, "--semantic-threshold", help="Cosine similarity for semantic duplicates."
+        0.95,
+        "--semantic-threshold",
+        parser=fraction(),
+        metavar="FLOAT",
+        help="Cosine similarity for semantic duplicates.",
     ),
     embedder: str = typer.Option("auto", "--embedder", help="auto | minilm | tfidf."),
     decontaminate: list[Path] = typer.Option(
@@ -60,7 +79,13 @@ def curate(
         "text", "--bench-field", help="Benchmark text field(s), comma separated."
     ),
     bench_id: str | None = typer.Option(None, "--bench-id", help="Benchmark item id field."),
-    decontam_ngram: int = typer.Option(13, "--ngram", help="Decontamination n-gram (tokens)."),
+    decontam_ngram: int = typer.Option(
+        13,
+        "--ngram",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Decontamination n-gram (tokens).",
+    ),
     contaminated: str = typer.Option("drop", "--contaminated", help="drop | flag."),
     pii: str | None = typer.Option(None, "--pii", help="redact | mask | hash | replace."),
     pii_types: str | None = typer.Option(None, "--pii-types", help="Comma list of PII types."),
@@ -89,12 +114,19 @@ def curate(
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
     ),
-    actors: int = typer.Option(2, "--actors", help="Ray: parallel tasks per dedup step."),
+    actors: int = typer.Option(
+        2,
+        "--actors",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Ray: parallel tasks per dedup step.",
+    ),
 ) -> int:
     """Dedup (exact, MinHash, semantic), decontaminate and redact IN into OUT."""
-    from synthloom.engine.storage import refuse_url
+    from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
+    check_output_dir(out)
     from synthloom.curate import CurateOptions, curate_file
 
     options = CurateOptions(

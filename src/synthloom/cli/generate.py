@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from synthloom.cli import app
+from synthloom.cli.options import positive_int
 
 
 @app.command()
@@ -33,15 +34,27 @@ def generate(
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
     ),
-    actors: int | None = typer.Option(None, "--actors", help="Ray: teacher-client actors."),
+    actors: int | None = typer.Option(
+        None,
+        "--actors",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Ray: teacher-client actors.",
+    ),
     per_actor_in_flight: int | None = typer.Option(
-        None, "--per-actor-in-flight", help="Ray: requests in flight per actor."
+        None,
+        "--per-actor-in-flight",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Ray: requests in flight per actor.",
     ),
 ) -> int:
     """Generate, judge and mix training data for every chosen leaf of TAXONOMY into OUT."""
+    from synthloom.engine.storage import check_output_dir
     from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.lab import generate_sync, load_pipeline
 
+    check_output_dir(out)
     config = load_pipeline(pipeline)
     changes = {k: v for k, v in (("base_url", base_url), ("model", model)) if v is not None}
     if changes:

@@ -18,9 +18,10 @@ def mix(
     ),
 ) -> int:
     """Sample phase datasets, seed replay and real data into messages-JSONL training files."""
-    from synthloom.engine.storage import refuse_url
+    from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
+    check_output_dir(out)
     from synthloom.recipes.lab import load_mix
     from synthloom.recipes.lab import mix as write_mix
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from synthloom.cli import app
+from synthloom.cli.options import positive_int
 
 
 @app.command()
@@ -29,18 +30,34 @@ def nemotron(
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
     ),
-    actors: int | None = typer.Option(None, "--actors", help="Ray: teacher-client actors."),
+    actors: int | None = typer.Option(
+        None,
+        "--actors",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Ray: teacher-client actors.",
+    ),
     per_actor_in_flight: int | None = typer.Option(
-        None, "--per-actor-in-flight", help="Ray: requests in flight per actor."
+        None,
+        "--per-actor-in-flight",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Ray: requests in flight per actor.",
     ),
     shard_size: int | None = typer.Option(
-        None, "--shard-size", help="Ray: prompts per shard (the unit of retry and resume)."
+        None,
+        "--shard-size",
+        parser=positive_int(),
+        metavar="INTEGER",
+        help="Ray: prompts per shard (the unit of retry and resume).",
     ),
 ) -> None:
     """Prompts -> k responses -> reward scores -> best-of-k SFT and DPO preference pairs."""
+    from synthloom.engine.storage import check_output_dir
     from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.nemotron import load_pipeline, run_pipeline_sync
 
+    check_output_dir(out)
     config = load_pipeline(pipeline)
     ex = apply_executor_flags(
         config.executor,

@@ -210,7 +210,7 @@ def _read_sentences(path: Path | None, text_column: str | None) -> tuple[str, li
         raise DataFormatError("is a directory; give a data file", path=path)
     if path.suffix.lower() == ".txt":
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             raise DataFormatError("not UTF-8 text; re-encode the file as UTF-8", path=path) from exc
         return str(path), split_sentences(text)

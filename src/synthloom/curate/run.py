@@ -38,6 +38,7 @@ from synthloom.curate.decontam import Decontaminate, load_benchmark
 from synthloom.curate.dedup import ExactDedup, NearDedup, TextView
 from synthloom.curate.redact import PII_MODES, PiiRedact
 from synthloom.curate.semantic import SemanticDedup
+from synthloom.engine.storage import check_output_dir
 from synthloom.errors import ConfigError, DataFormatError
 from synthloom.minhash import NearDuplicates, ShingleKind
 from synthloom.records import read_records, records_to_table
@@ -233,7 +234,10 @@ def _open_input(path: Path) -> Iterator[Record]:
         raise DataFormatError("input file not found; check the path", path=path)
     records = read_records(path)
     first = next(records, None)
-    return records if first is None else itertools.chain([first], records)
+    if first is None:
+        # Curating nothing would replace an earlier result with an empty one.
+        raise DataFormatError("holds no records; nothing to curate", path=path)
+    return itertools.chain([first], records)
 
 
 def _write_parquet_stream(records: Iterable[Record], path: Path) -> int:
@@ -299,8 +303,7 @@ def curate_file(
     """Curate the dataset at ``input_path`` into the folder ``out`` (see the module doc)."""
     options = options or CurateOptions()
     input_path, out = Path(input_path), Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError("output exists and is not a folder; give a folder path", path=out)
+    check_output_dir(out)
     # Everything the user can get wrong is checked before the first byte is written.
     records = _open_input(input_path)
     stages = build_stages(options)

@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from synthloom.engine.executor import run_requests
 from synthloom.engine.rundir import RunDir
+from synthloom.engine.storage import check_output_dir
 from synthloom.errors import DataFormatError, InputError, SynthloomError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import (
@@ -75,6 +76,15 @@ __all__ = [
 
 #: Called about every ``progress_interval`` seconds with a snapshot (see ``_snapshot``).
 ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+def _at_least(value: float | None, low: float) -> bool:
+    """True for None or a finite number >= low (NaN and infinities are never a setting)."""
+    return value is None or (math.isfinite(value) and value >= low)
+
+
+def _positive_or_none(value: float | None) -> bool:
+    return value is None or (math.isfinite(value) and value > 0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,6 +136,18 @@ class CompleteConfig:
                 self.max_request_time is None or 0 < self.max_request_time < math.inf,
                 "--max-request-time",
                 "must be a number > 0",
+            ),
+            (_positive_or_none(self.requests_per_minute), "--rpm", "must be > 0 (or unset)"),
+            (_positive_or_none(self.tokens_per_minute), "--tpm", "must be > 0 (or unset)"),
+            (_at_least(self.base_delay, 0), "--retry-base-delay", "must be a number >= 0"),
+            (_at_least(self.max_delay, 0), "--retry-max-delay", "must be a number >= 0"),
+            (_at_least(self.temperature, 0), "--temperature", "must be a number >= 0"),
+            (_at_least(self.top_p, 0) and (self.top_p or 0) <= 1, "--top-p", "must be in [0, 1]"),
+            (_at_least(self.price_per_1k_prompt, 0), "--price-per-1k-prompt", "must be >= 0"),
+            (
+                _at_least(self.price_per_1k_completion, 0),
+                "--price-per-1k-completion",
+                "must be >= 0",
             ),
             (bool(self.model), "--model", "must not be empty"),
             (self.endpoint in ("chat", "completions"), "--endpoint", "must be chat or completions"),
@@ -499,10 +521,16 @@ async def complete_dataset(
     ``prompt_index`` in the records is the record's index in the whole dataset.
     """
     config.validate()
+    check_output_dir(out)
     # The backend checks the URL and finds the key: a mistake there writes nothing.
     backend = backend or make_backend(config)
     prompts = Path(prompts)
     scan = scan_prompts(prompts)  # a bad line fails here, before anything is asked
+    if scan.count == 0:
+        raise DataFormatError(
+            "holds no prompts; give a JSONL, JSON or Parquet file of at least one record",
+            path=prompts,
+        )
     run = RunDir(out)
     fingerprint = _fingerprint(scan, config)
     existing = run.stage(config.stage) if run.run_json.exists() else None

@@ -29,7 +29,15 @@ from typing import Any
 
 from synthloom.errors import InputError, MissingDependencyError
 
-__all__ = ["CacheUploader", "RunStorage", "driver_mirror", "is_url", "refuse_url", "workspace"]
+__all__ = [
+    "CacheUploader",
+    "RunStorage",
+    "check_output_dir",
+    "driver_mirror",
+    "is_url",
+    "refuse_url",
+    "workspace",
+]
 
 
 def is_url(location: str | Path) -> bool:
@@ -59,6 +67,44 @@ def refuse_url(value: str | Path, field: str = "--out", *, local_executor: bool 
             "object store): use a path, on a cluster one on a filesystem every node mounts",
             field=field,
         )
+
+
+def check_output_dir(location: str | Path, field: str = "--out") -> None:
+    """One-line InputError unless ``location`` is, or can become, a folder we can write.
+
+    Every command calls this before it reads or computes anything, so that a mistyped ``--out``
+    (a file, a path under a file, ``/proc``, a read-only or full filesystem) costs nothing and
+    leaves earlier results alone. Permission bits are not trusted (root passes every
+    ``os.access`` check, and ``/proc`` refuses new entries whatever its bits say): a hidden
+    folder is created and removed in the nearest existing ancestor instead. An object-store URL
+    is left to :class:`RunStorage`.
+    """
+    if is_url(location):
+        return
+    path = Path(str(location).removeprefix("file://"))
+    if path.exists() and not path.is_dir():
+        raise InputError(
+            f"{path} is a file, not a folder; give a folder to write into (or move the file)",
+            field=field,
+        )
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(
+            f"{path} is under {existing}, which is a file, not a folder; give a folder path",
+            field=field,
+        )
+    try:
+        probe = tempfile.mkdtemp(prefix=".synthloom-write-check-", dir=existing)
+        os.rmdir(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(
+            f"cannot write {path}: making a folder in {existing} fails ({reason}); choose a "
+            "folder you can write to",
+            field=field,
+        ) from None
 
 
 class RunStorage:

@@ -25,7 +25,7 @@ __all__ = ["ExecutorSettings", "ShardedExecutorSettings", "apply_executor_flags"
 class ExecutorSettings(BaseModel):
     """Where a recipe runs: ``local`` (one process, the default) or ``ray`` (an actor pool)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Literal["local", "ray"] = "local"
     ray_address: str | None = None

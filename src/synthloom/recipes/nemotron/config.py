@@ -36,7 +36,7 @@ __all__ = ["PipelineConfig", "default_topics", "load_pipeline", "read_topic_file
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TeacherSection(_Strict):
@@ -44,8 +44,8 @@ class TeacherSection(_Strict):
     model: str
     api_key_env: str | None = "OPENAI_API_KEY"
     max_in_flight: Annotated[int, Field(ge=1)] = 64
-    temperature: float | None = 0.7
-    top_p: float | None = None
+    temperature: Annotated[float | None, Field(ge=0)] = 0.7
+    top_p: Annotated[float | None, Field(ge=0, le=1)] = None
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     seed: int | None = 0
     connect_timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_CONNECT_TIMEOUT
@@ -140,8 +140,8 @@ class DialogueSection(_Strict):
 
 class ResponsesSection(_Strict):
     k: Annotated[int, Field(ge=1)] = 4
-    temperature: float | None = 0.8
-    top_p: float | None = None
+    temperature: Annotated[float | None, Field(ge=0)] = 0.8
+    top_p: Annotated[float | None, Field(ge=0, le=1)] = None
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     seed: int | None = 0
 
@@ -235,11 +235,23 @@ def default_topics() -> dict[str, Any]:
     return data
 
 
+def _read_text(path: Path, *, field: str | None = None) -> str:
+    """The text of a UTF-8 file; a leading byte-order mark (Windows editors) is dropped."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"is not UTF-8 text (byte {exc.start}); re-encode the file as UTF-8",
+            path=path,
+            field=field,
+        ) from None
+
+
 def read_topic_file(path: Path, *, field: str) -> list[str]:
     """Topics from a text file (one per line, ``#`` comments) or a YAML list."""
     if not path.is_file():
         raise ConfigError("topic file not found; check the path", path=path, field=field)
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, field=field)
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
         try:
             value = yaml.safe_load(text)
@@ -286,7 +298,7 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("pipeline file not found; check the path", path=path)
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)

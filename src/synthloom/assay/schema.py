@@ -1,0 +1,92 @@
+"""The numeric paths an assay's metrics.json can hold, known before anything is computed.
+
+A gate rule naming a path outside this schema is a configuration error found right after the
+datasets are read, not after a long assay. Paths are patterns: ``<column>`` stands for one of
+the compared columns (a table's columns; for instruction data the per-record features and the
+``meta.*`` fields both sides carry, whose names hold dots), ``<sensitive>`` for a ``--sensitive``
+column, and ``*`` for a key that only the data decides (a PII type, a category, a lexicon axis
+or group), which may hold dots too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+__all__ = ["metric_path_patterns", "schema_matcher"]
+
+_SUMMARY = "count|missing|distinct|mean|variance|min|q05|q25|median|q75|q95|max"
+_COMMON = (
+    "dataset.synthetic.rows",
+    "dataset.reference.rows",
+    "dataset.private_sources",
+    "fidelity.overall",
+    "fidelity.column_shapes",
+    "fidelity.column_pair_trends",
+    "fidelity.boundary_adherence",
+    "fidelity.category_adherence",
+    "fidelity.columns.<column>.(score|boundary_adherence|category_adherence)",
+    f"fidelity.summary.<column>.(real|synthetic).({_SUMMARY})",
+    "fidelity.summary.<column>.(real|synthetic).top.*",
+    "privacy.exact_copies.(count|share)",
+    "privacy.pii.(total|records_with_pii)",
+    "privacy.pii.by_type.*",
+    "privacy.verbatim.(span|records_sharing_span|share|longest_shared_span)",
+    "tails.numeric.columns.<column>.(lower_cut|upper_cut|reference_tail_share"
+    "|synthetic_tail_share|coverage|lower_coverage|upper_coverage)",
+    "tails.numeric.(mean_coverage|lower|upper)",
+    "tails.categories.columns.<column>.(categories|rare_cutoff|rare_reference|covered|coverage)",
+    "tails.categories.(mean_coverage|quantile)",
+    "seconds.*",
+    "gate.passed",
+)
+_TABLE = (
+    "diversity.(synthetic|reference).duplicate_row_share",
+    "privacy.dcr.*",
+    "privacy.membership_inference_auc",
+    "bias.sensitive.<sensitive>.tvd",
+    "bias.sensitive.<sensitive>.(reference_share|synthetic_share).*",
+)
+_INSTRUCTION = (
+    "dataset.embedder.dim",
+    "fidelity.embedding.(frechet_distance|precision|recall|density|coverage|classifier_auc"
+    "|k|n_real|n_synthetic)",
+    "diversity.(synthetic|reference).(distinct_1|distinct_2|distinct_3|compression_ratio"
+    "|self_bleu|near_duplicate_rate|vendi_score|n)",
+    "bias.max_tvd",
+    "bias.axes.*.tvd",
+    "bias.axes.*.(reference|synthetic|reference_share|synthetic_share).*",
+    "bias.mean_score_by_group.*",
+    "tails.ngrams.(n|quantile|rare_cutoff|rare_reference|covered|coverage|common_reference"
+    "|common_covered|common_coverage)",
+    "tails.clusters.(clusters|rare_reference_share|rare_synthetic_share|covered|coverage"
+    "|min_ratio)",
+)
+
+
+def metric_path_patterns(kind: str) -> tuple[str, ...]:
+    """The path patterns of one kind of assay ("table" or "instruction"), for messages and docs."""
+    return _COMMON + (_TABLE if kind == "table" else _INSTRUCTION)
+
+
+def _alternatives(names: Iterable[str]) -> str:
+    # Longest first, so that "meta.score" wins over a column named "meta".
+    escaped = sorted((re.escape(n) for n in names), key=len, reverse=True)
+    return "(?:" + "|".join(escaped) + ")" if escaped else "(?!)"
+
+
+def schema_matcher(
+    kind: str, columns: Sequence[str], sensitive: Sequence[str] = ()
+) -> re.Pattern[str]:
+    """One regular expression that matches exactly the numeric paths of this assay."""
+    parts = []
+    for pattern in metric_path_patterns(kind):
+        text = re.escape(pattern)
+        # re.escape turned the pattern syntax into literals; give it back its meaning.
+        for escaped, plain in (("\\(", "(?:"), ("\\)", ")"), ("\\|", "|")):
+            text = text.replace(escaped, plain)
+        text = text.replace("<column>", _alternatives(columns))
+        text = text.replace("<sensitive>", _alternatives(sensitive))
+        text = text.replace("\\*", ".+")
+        parts.append(text)
+    return re.compile("^(?:" + "|".join(f"(?:{p})" for p in parts) + ")$")
