@@ -23,6 +23,7 @@ from synthloom.taxonomy.documents import (
     is_revision,
     is_url,
     list_documents,
+    resolve_documents,
 )
 from synthloom.taxonomy.model import (
     DocumentRef,
@@ -144,6 +145,7 @@ def _knowledge(
     _near_duplicates(check, flat, fields)
     if documents is not None and not check.failed:
         try:
+            ref = resolve_documents(ref, check.file, documents)
             if not list_documents(ref, check.file, documents):
                 check.error(
                     doc.line_of("document"),

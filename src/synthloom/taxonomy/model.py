@@ -116,6 +116,12 @@ class Taxonomy:
         return sorted({i.file for i in self.errors})
 
     @property
+    def invalid_paths(self) -> list[str]:
+        """Leaf folders (relative to the root) of chosen leaves that have errors."""
+        paths = {Path(f).parent.relative_to(self.root).as_posix() for f in self.invalid}
+        return sorted("" if p == "." else p for p in paths)
+
+    @property
     def errors(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "error"]
 
