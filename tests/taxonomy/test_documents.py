@@ -4,7 +4,6 @@ git would read as an option refused, and nothing written beside a qna.yaml."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,34 +11,7 @@ import pytest
 from synthloom.errors import InputError
 from synthloom.taxonomy import DocumentOptions, load_taxonomy, read_documents, require_valid
 from synthloom.taxonomy.model import DocumentRef
-from tests.taxonomy.helpers import knowledge, write
-
-
-def _git(cwd: Path, *args: str) -> str:
-    env = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
-    done = subprocess.run(["git", *env, *args], cwd=cwd, check=True, capture_output=True)
-    return done.stdout.decode().strip()
-
-
-def docs_repository(tmp: Path, documents_dir: Path, name: str) -> tuple[str, str]:
-    """A bare repository ``documents_dir/name`` with two commits of history/lighthouses.md;
-    returns (first commit, second commit)."""
-    work = tmp / f"{name}-work"
-    (work / "history").mkdir(parents=True)
-    (work / "history" / "lighthouses.md").write_text(
-        "# Lighthouses\n\nThe Pharos of Alexandria stood over 100 metres tall.\n", encoding="utf-8"
-    )
-    (work / "README.md").write_text("notes\n", encoding="utf-8")
-    _git(work, "init", "-q")
-    _git(work, "add", ".")
-    _git(work, "commit", "-qm", "first")
-    first = _git(work, "rev-parse", "HEAD")
-    (work / "history" / "lighthouses.md").write_text("# Rewritten later\n", encoding="utf-8")
-    _git(work, "commit", "-qam", "second")
-    second = _git(work, "rev-parse", "HEAD")
-    documents_dir.mkdir(parents=True, exist_ok=True)
-    _git(tmp, "clone", "-q", "--bare", str(work), str(documents_dir / name))
-    return first, second
+from tests.taxonomy.helpers import docs_repository, git, knowledge, write
 
 
 def _files(root: Path) -> set[str]:
@@ -117,10 +89,10 @@ def test_symbolic_links_in_a_repository_and_option_like_commits_are_refused(
     repo.mkdir()
     (repo / "a.md").write_text("# A\n", encoding="utf-8")
     (repo / "passwd.md").symlink_to("/etc/passwd")
-    _git(repo, "init", "-q")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-qm", "one")
-    head = _git(repo, "rev-parse", "HEAD")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "one")
+    head = git(repo, "rev-parse", "HEAD")
     leaf_file = tmp_path / "taxonomy" / "knowledge" / "x" / "qna.yaml"
     with pytest.raises(InputError, match="symbolic link"):
         read_documents(DocumentRef(str(repo), head, ("*.md",)), leaf_file)
