@@ -86,6 +86,35 @@ def test_plan_skip_invalid_lists_every_valid_leaf_with_its_version(
     assert _files(root) == before  # plan wrote nothing into the taxonomy
 
 
+def test_pipeline_documents_dir_is_relative_to_the_pipeline(
+    tree: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, documents_dir = tree
+    config = tmp_path / "conf"
+    config.mkdir()
+    pipeline = config / "p.yaml"
+    pipeline.write_text(
+        "teacher: {model: m}\ndocuments_dir: ../clones\nleaves: ['knowledge/history/*']\n",
+        encoding="utf-8",
+    )
+    assert main(["plan", str(root), "-p", str(pipeline), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["leaf"] == "knowledge/history/lighthouses" and row["chunks"] == 1
+    # without the clones folder the unreachable URL is named with the option to use
+    pipeline.write_text("teacher: {model: m}\nleaves: ['knowledge/history/*']\n", encoding="utf-8")
+    shutil.rmtree(documents_dir)
+    url = "https://git.example.invalid/rmurphy/lighthouse-notes.git"  # no network answers it
+    leaf = root / LIGHTHOUSES
+    text = leaf.read_text(encoding="utf-8")
+    leaf.write_text(
+        text.replace("https://github.com/rmurphy/lighthouse-notes.git", url), encoding="utf-8"
+    )
+    assert main(["plan", str(root), "-p", str(pipeline)]) == 2
+    err = capsys.readouterr().err
+    assert "lighthouses/qna.yaml" in err and "field 'document'" in err
+    assert url in err and "--documents-dir" in err
+
+
 def test_subtree_never_reads_broken_leaves_elsewhere(
     tree: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

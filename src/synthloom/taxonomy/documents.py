@@ -41,6 +41,8 @@ __all__ = [
     "user_cache_dir",
 ]
 
+# Never wait for a password on a terminal (a private or missing repository): fail and say so.
+_GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
 _URL_PREFIXES = ("http://", "https://", "git@", "ssh://", "git://", "file://")
 # A SHA (abbreviated or full) or a tag / branch name as git check-ref-format allows most of them;
 # nothing that starts with '-' (an option) or holds '..', '@{', ':' or spaces (revision syntax).
@@ -88,11 +90,13 @@ def repo_name(url: str) -> str:
 
 def _git(args: list[str], cwd: Path | None = None) -> bytes:
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=True, timeout=600)
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, check=True, timeout=600, env=_GIT_ENV
+        )
     except FileNotFoundError as exc:
         raise InputError("git is not installed; install git to read documents") from exc
     except subprocess.TimeoutExpired as exc:
-        raise InputError(f"git {args[0]} took longer than 10 minutes") from exc
+        raise InputError(f"git {args[0]} took longer than 10 minutes; try again") from exc
     except subprocess.CalledProcessError as exc:
         message = exc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(f"git {args[0]} failed: {message[-1] if message else exc}") from exc
@@ -100,11 +104,17 @@ def _git(args: list[str], cwd: Path | None = None) -> bytes:
 
 
 def _has_commit(repo: Path, commit: str) -> bool:
-    done = subprocess.run(
-        ["git", "cat-file", "-e", "--end-of-options", f"{commit}^{{commit}}"],
-        cwd=repo,
-        capture_output=True,
-    )
+    try:
+        done = subprocess.run(
+            ["git", "cat-file", "-e", "--end-of-options", f"{commit}^{{commit}}"],
+            cwd=repo,
+            capture_output=True,
+            timeout=120,
+        )
+    except FileNotFoundError as exc:
+        raise InputError("git is not installed; install git to read documents") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise InputError(f"git took longer than 2 minutes to look up {commit}") from exc
     return done.returncode == 0
 
 
@@ -137,7 +147,8 @@ def _url_source(ref: DocumentRef, options: DocumentOptions) -> Path:
     if options.documents_dir is not None:
         if name in ("", ".", "..") or "/" in name or "\\" in name:
             raise InputError(
-                f"cannot name a folder of --documents-dir after repository URL {ref.repo!r}"
+                f"cannot name a folder of --documents-dir after repository URL {ref.repo!r}; "
+                f"fix document.repo"
             )
         local = options.documents_dir / name
         if local.exists():
@@ -178,7 +189,9 @@ def resolve_documents(
     if ref.local is not None:
         return ref
     if ref.commit is not None and not is_revision(ref.commit):
-        raise InputError(f"commit {ref.commit!r} does not look like a git revision")
+        raise InputError(
+            f"commit {ref.commit!r} does not look like a git revision; give the commit SHA"
+        )
     options = options or DocumentOptions()
     if is_url(ref.repo):
         return replace(ref, local=str(_url_source(ref, options)), is_git=True)
@@ -187,13 +200,17 @@ def resolve_documents(
         local = leaf_file.parent / local
     local = local.resolve()
     if not local.exists():
-        raise InputError(f"document folder or repository {ref.repo!r} does not exist")
+        raise InputError(
+            f"document folder or repository {ref.repo!r} does not exist; fix document.repo"
+        )
     if ref.commit is not None and _is_repository(local):
         if not _has_commit(local, ref.commit):
-            raise InputError(f"repository {ref.repo!r} has no commit {ref.commit}")
+            raise InputError(
+                f"repository {ref.repo!r} has no commit {ref.commit}; fix document.commit"
+            )
         return replace(ref, local=str(local), is_git=True)
     if not local.is_dir():
-        raise InputError(f"document path {ref.repo!r} is not a folder")
+        raise InputError(f"document path {ref.repo!r} is not a folder; fix document.repo")
     return replace(ref, local=str(local), is_git=False)
 
 
@@ -269,7 +286,11 @@ def read_documents(
             try:
                 out.append(Document(name, path.read_bytes()))
             except OSError as exc:
-                raise InputError(f"cannot read document {name!r} ({exc})") from exc
+                raise InputError(
+                    f"cannot read document {name!r} ({exc}); check its permissions"
+                ) from exc
     if not out:
-        raise InputError(f"patterns {list(ref.patterns)} match no file in {ref.repo!r}")
+        raise InputError(
+            f"patterns {list(ref.patterns)} match no file in {ref.repo!r}; fix document.patterns"
+        )
     return out

@@ -153,7 +153,7 @@ def _knowledge(
                     f"{list(ref.patterns)} match no file in {ref.repo!r}; fix the patterns",
                 )
         except InputError as exc:
-            check.error(doc.line_of("document"), "document", f"{exc}; fix repo or commit")
+            check.error(doc.line_of("document"), "document", str(exc))
     domain = _text(doc["domain"])
     outline = _text(doc["document_outline"])
     return Leaf(
