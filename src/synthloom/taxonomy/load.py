@@ -78,7 +78,8 @@ def _text(value: object) -> str:
 
 
 def _near_duplicates(check: _Checker, seeds: list[SeedExample], where: list[str]) -> None:
-    """Warn about seeds that differ only in case or spacing (exact repeats are schema errors)."""
+    """Warn about seeds that repeat another up to case and spacing (exact repeats are errors
+    from version 2 on, by the schema's uniqueItems; version 1 allows them)."""
     seen: dict[str, int] = {}
     for seed, field in zip(seeds, where, strict=True):
         key = _norm(seed.question) + "\x00" + _norm(seed.context or "")
@@ -86,7 +87,8 @@ def _near_duplicates(check: _Checker, seeds: list[SeedExample], where: list[str]
             check.warn(
                 seed.line,
                 field,
-                f"nearly repeats the seed example at line {seen[key]}; make each seed distinct",
+                f"repeats the seed example at line {seen[key]} (up to case and spacing); "
+                f"make each seed distinct",
             )
         else:
             seen[key] = seed.line
