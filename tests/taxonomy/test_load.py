@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synthloom.errors import ConfigError
-from synthloom.taxonomy import load_taxonomy, read_documents, require_valid
+from synthloom.taxonomy import DocumentOptions, load_taxonomy, read_documents, require_valid
 from tests.taxonomy.helpers import knowledge, skill, write
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "taxonomy"
@@ -93,15 +93,15 @@ def test_documents_from_a_git_repository_at_a_commit(tmp_path: Path) -> None:
     cache = tmp_path / "clones"
     url = repo.resolve().as_uri()
     write(root / "knowledge/x/qna.yaml", knowledge(url, ["*.md"], commit=first))
-    leaf = require_valid(load_taxonomy(root)).leaves[0]
-    docs = read_documents(leaf.document, leaf.file, cache_dir=cache)  # type: ignore[arg-type]
+    leaf = require_valid(load_taxonomy(root, documents=DocumentOptions(cache_dir=cache))).leaves[0]
+    docs = read_documents(leaf.document, leaf.file, DocumentOptions(cache_dir=cache))  # type: ignore[arg-type]
     assert docs[0].data.decode() == "# First version\n"
     (repo / "a.md").write_text("# Third version\n", encoding="utf-8")
     git("commit", "-qam", "three")
     third = git("rev-parse", "HEAD")
     write(root / "knowledge/x/qna.yaml", knowledge(url, ["*.md"], commit=third))
-    leaf = require_valid(load_taxonomy(root)).leaves[0]
-    docs = read_documents(leaf.document, leaf.file, cache_dir=cache)  # type: ignore[arg-type]
+    leaf = require_valid(load_taxonomy(root, documents=DocumentOptions(cache_dir=cache))).leaves[0]
+    docs = read_documents(leaf.document, leaf.file, DocumentOptions(cache_dir=cache))  # type: ignore[arg-type]
     assert docs[0].data.decode() == "# Third version\n"
     assert len([p for p in cache.iterdir()]) == 1  # one clone, no partial left behind
 
@@ -111,8 +111,6 @@ def _bad_cases(tmp: Path) -> list[tuple[str, object, str, str | None, int | None
     missing_task = skill()
     del missing_task["task_description"]
     few = skill(4)
-    duplicate = skill()
-    duplicate["seed_examples"][3]["question"] = "  question 1 ABOUT topic? "  # type: ignore[index]
     wrong_type = skill()
     wrong_type["seed_examples"][2]["answer"] = 42  # type: ignore[index]
     mixed = skill(6)
@@ -130,22 +128,20 @@ def _bad_cases(tmp: Path) -> list[tuple[str, object, str, str | None, int | None
     missing_docs = knowledge(str(tmp / "nowhere"), ["*.md"])
     no_qas = knowledge(str(docs), ["*.md"])
     no_qas["seed_examples"][2]["questions_and_answers"] = []  # type: ignore[index]
-    empty_created = skill()
-    empty_created["created_by"] = "   "
+    option_commit = knowledge("https://example.com/docs.git", ["*.md"], commit="--upload-pack=x")
     # lines below are the 1-based lines yaml.safe_dump gives these documents
     return [
-        ("missing task", missing_task, "is missing", "task_description", 1),
-        ("few seeds", few, "has 4 examples; add at least 5", "seed_examples", 4),
-        ("duplicate", duplicate, "duplicates the seed example at line 7", None, 11),
-        ("wrong type", wrong_type, "must be a non-empty string, got a int", None, 10),
+        ("missing task", missing_task, "is missing; add it", "task_description", 1),
+        ("few seeds", few, "has 4 seed examples; version 3 needs at least 5", "seed_examples", 4),
+        ("wrong type", wrong_type, "must be a string, got a int", None, 10),
         ("mixed", mixed, "mixes seeds with and without 'context'", "seed_examples", 15),
-        ("bad version", bad_version, "must be an integer", "version", 1),
-        ("no seeds", no_seeds, "is missing; add at least 5", "seed_examples", 1),
-        ("seed string", seed_not_mapping, "must be a mapping", "seed_examples[1]", 7),
+        ("bad version", bad_version, "must be one of 1, 2, 3", "version", 1),
+        ("no seeds", no_seeds, "is missing; add it", "seed_examples", 1),
+        ("seed string", seed_not_mapping, "must be a mapping, got a str", "seed_examples[1]", 7),
         ("no match", no_match, "match no file", "document.patterns", None),
         ("missing docs", missing_docs, "does not exist", "document", None),
-        ("no pairs", no_qas, "must be a non-empty list", None, None),
-        ("blank author", empty_created, "got empty", "created_by", 2),
+        ("no pairs", no_qas, "has 0 question / answer pairs", None, None),
+        ("option commit", option_commit, "does not look like a git revision", None, None),
     ]
 
 
@@ -177,23 +173,24 @@ def test_yaml_syntax_error_and_duplicate_key_name_the_line(tmp_path: Path) -> No
     leaf = root / "compositional_skills" / "a" / "qna.yaml"
     leaf.parent.mkdir(parents=True)
     leaf.write_text("version: 3\ncreated_by: x\ncreated_by: y\n", encoding="utf-8")
-    (error,) = load_taxonomy(root).errors
-    assert error.line == 3 and "duplicate key 'created_by'" in error.message
+    error = load_taxonomy(root).errors[0]
+    assert error.line == 3 and error.field == "created_by" and "repeated" in error.message
     leaf.write_text("version: 3\nseed_examples: [\n  - a\n", encoding="utf-8")
     (error,) = load_taxonomy(root).errors
     assert error.line is not None and "invalid YAML" in error.message
 
 
-def test_warnings_for_qna_yml_unknown_fields_and_pair_counts(tmp_path: Path) -> None:
+def test_qna_yml_is_a_warning_and_an_unknown_field_an_error(tmp_path: Path) -> None:
     root = tmp_path / "t"
-    write(root / "compositional_skills/ok/qna.yaml", {**skill(), "colour": "blue"})
+    write(root / "compositional_skills/ok/qna.yaml", skill())
+    write(root / "compositional_skills/colour/qna.yaml", {**skill(), "colour": "blue"})
     write(root / "compositional_skills/typo/qna.yml", skill())
     taxonomy = load_taxonomy(root)
     assert [lf.path for lf in taxonomy.leaves] == ["compositional_skills/ok"]
-    messages = sorted(w.message for w in taxonomy.warnings)
-    assert any("qna.yml" in m for m in messages)
-    assert any("not a field" in m for m in messages)
-    assert taxonomy.errors == []
+    (warning,) = taxonomy.warnings
+    assert "rename it qna.yaml" in warning.message
+    (error,) = taxonomy.errors
+    assert error.field == "colour" and "is not a field of version 3" in error.message
 
 
 def test_an_empty_root_is_an_error(tmp_path: Path) -> None:

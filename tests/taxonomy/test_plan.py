@@ -49,3 +49,48 @@ def test_bad_selection_names_the_option(tmp_path: Path) -> None:
         select_leaves(taxonomy, subtree="knowledge")
     with pytest.raises(InputError, match="git repository"):
         select_leaves(taxonomy, changed_since="main")
+
+
+def test_leaves_are_chosen_before_any_is_read(tmp_path: Path) -> None:
+    root = tmp_path / "taxonomy"
+    write(root / "compositional_skills/a/x/qna.yaml", skill(topic="x"))
+    write(root / "compositional_skills/b/qna.yaml", skill(topic="b"))
+    broken = root / "knowledge/broken/qna.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("version: 3\nseed_examples: [\n  - unclosed\n", encoding="utf-8")
+    unreadable = root / "compositional_skills/a/bad/qna.yaml"
+    unreadable.parent.mkdir(parents=True)
+    unreadable.write_bytes(b"\xff\xfe not utf-8")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "base")
+
+    everything = load_taxonomy(root)
+    assert sorted(everything.invalid) == [str(unreadable), str(broken)]
+    assert len(everything.found) == 4
+
+    subtree = load_taxonomy(root, subtree="compositional_skills/b")
+    assert [lf.path for lf in subtree.leaves] == ["compositional_skills/b"]
+    assert subtree.issues == [] and subtree.chosen == ["compositional_skills/b"]
+
+    globbed = load_taxonomy(root, leaves=["compositional_skills/a/x", "compositional_skills/b"])
+    assert len(globbed.leaves) == 2 and globbed.issues == []
+
+    write(root / "compositional_skills/b/qna.yaml", skill(6, topic="changed"))
+    changed = load_taxonomy(root, changed_since="HEAD")
+    assert [lf.path for lf in changed.leaves] == ["compositional_skills/b"]
+    assert changed.issues == []
+    # a selection that names a broken leaf reads it, and only it
+    (error,) = load_taxonomy(root, subtree="knowledge").errors
+    assert error.file == str(broken) and "invalid YAML" in error.message
+
+
+def test_changed_since_refuses_a_ref_that_looks_like_an_option(tmp_path: Path) -> None:
+    root = tmp_path / "taxonomy"
+    write(root / "compositional_skills/a/qna.yaml", skill())
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "base")
+    with pytest.raises(InputError, match="git repository"):
+        load_taxonomy(root, changed_since="--output=/tmp/owned")
+    assert not Path("/tmp/owned").exists()

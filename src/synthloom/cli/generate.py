@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -48,11 +49,24 @@ def generate(
         metavar="INTEGER",
         help="Ray: requests in flight per actor.",
     ),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="List invalid chosen leaves and generate the valid ones."
+    ),
+    documents_dir: Path | None = typer.Option(
+        None,
+        "--documents-dir",
+        help="Folder of local clones of document repositories, named after each URL's last "
+        "part (default: documents_dir of the pipeline).",
+    ),
 ) -> int:
-    """Generate, judge and mix training data for every chosen leaf of TAXONOMY into OUT."""
+    """Generate, judge and mix training data for every chosen leaf of TAXONOMY into OUT.
+
+    Exit 0 when every chosen leaf kept samples, 1 when a request failed or a leaf kept none."""
+    from synthloom.cli.leaves import report_issues
     from synthloom.engine.storage import check_output_dir
     from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.lab import generate_sync, load_pipeline
+    from synthloom.recipes.lab.select import chosen_taxonomy, document_options
 
     check_output_dir(out)
     config = load_pipeline(pipeline)
@@ -68,13 +82,26 @@ def generate(
     )
     if ex is not config.executor:
         config = config.model_copy(update={"executor": ex})
-    entry = generate_sync(
+    documents = document_options(
+        config, out=out, pipeline_path=pipeline, documents_dir=documents_dir
+    )
+    # Chosen and checked here, so that every issue is printed before any request is sent.
+    tax = chosen_taxonomy(
         taxonomy,
         config,
-        out,
         subtree=subtree,
         changed_since=changed_since,
+        skip_invalid=True,
+        documents=documents,
+    )
+    report_issues(tax, skip_invalid=skip_invalid)
+    entry = generate_sync(
+        tax,
+        config,
+        out,
         pipeline_path=pipeline,
+        skip_invalid=skip_invalid,
+        documents_dir=documents_dir,
     )
     acc = entry["accounting"]
     samples = sum(v["samples"] for v in entry["leaves"].values())
@@ -90,4 +117,10 @@ def generate(
         f"{rejects} rejected; {acc['requests']} requests, {acc['cache_hits']} from cache; "
         f"phases {json.dumps(entry['phases'])} -> {out}"
     )
-    return 0 if entry["status"] == "done" else 1
+    for empty in entry.get("empty_leaves") or []:
+        print(
+            f"synthloom: leaf {empty['leaf']} kept no sample ({empty['rejects']} rejected; most "
+            f"often {empty['most_common_reject']}, {empty['count']} times)",
+            file=sys.stderr,
+        )
+    return 0 if entry["status"] == "done" and not entry.get("empty_leaves") else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -16,6 +17,9 @@ def mix(
     run: Path | None = typer.Option(
         None, "--run", help="Run directory for sources that name no 'run'."
     ),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Leave invalid seed leaves out (listed) instead of stopping."
+    ),
 ) -> int:
     """Sample phase datasets, seed replay and real data into messages-JSONL training files."""
     from synthloom.engine.storage import check_output_dir, refuse_url
@@ -26,8 +30,15 @@ def mix(
     from synthloom.recipes.lab import mix as write_mix
 
     summary = write_mix(
-        load_mix(config), out, base_dir=config.parent, run=run, source_name=str(config)
+        load_mix(config),
+        out,
+        base_dir=config.parent,
+        run=run,
+        source_name=str(config),
+        skip_invalid=skip_invalid,
     )
+    for line in summary["invalid_leaves"]:
+        print(f"skipped invalid leaf: {line}", file=sys.stderr)
     for info in summary["outputs"].values():
         parts = ", ".join(f"{s['source']} {s['taken']}/{s['available']}" for s in info["sources"])
         typer.echo(f"{info['path']}: {info['records']} records ({parts})")

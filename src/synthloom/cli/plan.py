@@ -20,17 +20,26 @@ def plan(
     changed_since: str | None = typer.Option(
         None, "--changed-since", help="Only leaves changed since this git ref."
     ),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="List invalid chosen leaves and plan the valid ones."
+    ),
+    documents_dir: Path | None = typer.Option(
+        None,
+        "--documents-dir",
+        help="Folder of local clones of document repositories, named after each URL's last "
+        "part (no network needed when present).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> int:
-    """List leaves with kind, seeds, planned samples, model calls and estimated tokens."""
+    """List leaves with kind, schema version, seeds, planned samples, calls and tokens."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    from synthloom.errors import ConfigError
+    from synthloom.cli.leaves import report_issues
     from synthloom.recipes.lab import PipelineConfig, leaf_chunks, load_pipeline, plan_leaf
     from synthloom.recipes.lab.config import TeacherSettings, settings_for
-    from synthloom.taxonomy import load_taxonomy, require_valid, select_leaves
+    from synthloom.recipes.lab.select import document_options
+    from synthloom.taxonomy import load_taxonomy
 
     config = (
         load_pipeline(pipeline)
@@ -38,25 +47,20 @@ def plan(
         else PipelineConfig(teacher=TeacherSettings(model="unset"))
     )
     source = str(pipeline or "pipeline")
-    tax = load_taxonomy(taxonomy)
-    # Every issue once, one line each (never wrapped), then one summary line for the errors.
-    console = Console(stderr=True, soft_wrap=True, highlight=False)
-    for issue in tax.issues:
-        colour = "red" if issue.severity == "error" else "yellow"
-        console.print(f"[{colour}]{issue.severity}:[/] {escape(str(issue))}")
-    errors = tax.errors
-    if len(errors) > 1:
-        raise ConfigError(
-            f"{len(errors)} errors in the taxonomy (listed above); fix them and plan again",
-            path=taxonomy,
-        )
-    if errors:
-        raise ConfigError(
-            "1 error in the taxonomy (listed above); fix it and plan again", path=taxonomy
-        )
-    require_valid(tax)
+    # No run directory: clones of document URLs go to the user cache, never into the taxonomy.
+    documents = document_options(
+        config, out=None, pipeline_path=pipeline, documents_dir=documents_dir
+    )
+    tax = load_taxonomy(
+        taxonomy,
+        documents=documents,
+        subtree=subtree,
+        changed_since=changed_since,
+        leaves=config.leaves,
+    )
+    report_issues(tax, skip_invalid=skip_invalid)
     rows = []
-    for leaf in select_leaves(tax, subtree=subtree, changed_since=changed_since):
+    for leaf in tax.leaves:
         chunks = None
         if leaf.kind == "knowledge":
             chunks, _ = leaf_chunks(leaf, settings_for(config, leaf, source=source).chunk_tokens)
@@ -65,12 +69,14 @@ def plan(
         typer.echo(json.dumps(rows, indent=2))
         return 0
     table = Table(title=f"plan: {taxonomy}")
-    for name in ("leaf", "kind", "seeds", "samples", "calls", "prompt tok", "max compl tok"):
+    columns = ("leaf", "kind", "v", "seeds", "samples", "calls", "prompt tok", "max compl tok")
+    for name in columns:
         table.add_column(name, justify="left" if name in ("leaf", "kind") else "right")
     for row in rows:
         table.add_row(
             row["leaf"],
             row["kind"],
+            str(row["version"]),
             str(row["seeds"]),
             str(row["planned_samples"]),
             str(row["model_calls"]),
@@ -79,8 +85,9 @@ def plan(
         )
     Console(width=200).print(table)
     totals = {k: sum(r[k] for r in rows) for k in ("planned_samples", "model_calls")}
+    skipped = f" ({len(tax.invalid)} invalid skipped)" if tax.invalid else ""
     typer.echo(
-        f"{len(rows)} leaves, {totals['planned_samples']} samples at most, "
+        f"{len(rows)} leaves{skipped}, {totals['planned_samples']} samples at most, "
         f"{totals['model_calls']} model calls at most"
     )
     return 0

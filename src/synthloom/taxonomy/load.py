@@ -1,21 +1,30 @@
-"""Load and validate an InstructLab taxonomy tree (``qna.yaml`` schema version 3), unchanged.
+"""Load and validate an InstructLab taxonomy tree exactly as its users publish it.
 
-``load_taxonomy`` walks the tree, checks every ``qna.yaml`` and returns the valid leaves with a
-list of issues; each issue names the file, the line and the field. ``require_valid`` turns the
-errors into one ConfigError. Checks: YAML syntax and duplicate keys, missing fields and wrong
-types, fewer than five seed examples, duplicate seeds, grounded and freeform seeds mixed in one
-skill, and, for knowledge, documents that cannot be read or patterns that match nothing.
-Warnings: a leaf file named ``qna.yml``, unknown fields, a version other than 3, a knowledge
-seed without three question / answer pairs.
+``load_taxonomy`` lists every ``qna.yaml``, chooses the leaves first (``subtree``,
+``changed_since``, leaf-path globs) and reads and checks only the chosen ones: a broken leaf
+elsewhere in the tree is never read. Each leaf is checked against InstructLab's published
+schema of its version (see ``schema.py``: a missing ``version`` means 1); each issue names the
+file, the line and the field. On top of the schema: a skill mixing seeds with and without
+``context`` is an error (no recipe can use it), and for knowledge, documents that cannot be read
+or patterns that match nothing. Warnings: a leaf file named ``qna.yml``, seeds that differ only
+in case or spacing, keys repeated in a version 1 leaf (InstructLab keeps the last one).
+``require_valid`` turns the errors into one ConfigError.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from synthloom.errors import ConfigError, InputError
-from synthloom.taxonomy.documents import list_documents
+from synthloom.taxonomy.documents import (
+    DocumentOptions,
+    is_revision,
+    is_url,
+    list_documents,
+    resolve_documents,
+)
 from synthloom.taxonomy.model import (
     DocumentRef,
     Issue,
@@ -25,23 +34,19 @@ from synthloom.taxonomy.model import (
     SeedExample,
     Taxonomy,
 )
-from synthloom.taxonomy.yamlio import LineDict, LineList, parse_yaml
+from synthloom.taxonomy.plan import choose_paths
+from synthloom.taxonomy.schema import (
+    KNOWLEDGE_SCHEMA,
+    SKILL_SCHEMA,
+    leaf_version,
+    schema_problems,
+)
+from synthloom.taxonomy.yamlio import LineDict, parse_yaml
 
-__all__ = ["MIN_SEED_EXAMPLES", "load_leaf", "load_taxonomy", "require_valid"]
+__all__ = ["MIN_SEED_EXAMPLES", "leaf_files", "load_leaf", "load_taxonomy", "require_valid"]
 
-#: InstructLab asks for at least five seed examples per leaf.
+#: Seed examples InstructLab asks for from schema version 2 on (version 1 asks for one).
 MIN_SEED_EXAMPLES = 5
-_SKILL_KEYS = {"version", "created_by", "task_description", "seed_examples", "attribution"}
-_KNOWLEDGE_KEYS = {
-    "version",
-    "created_by",
-    "domain",
-    "document_outline",
-    "document",
-    "seed_examples",
-    "task_description",
-    "attribution",
-}
 _SPACE = re.compile(r"\s+")
 
 
@@ -59,225 +64,107 @@ class _Checker:
     def warn(self, line: int | None, field: str | None, message: str) -> None:
         self.issues.append(Issue("warning", self.shown, line, field, message))
 
-    def text(self, obj: LineDict, key: str, where: str, *, required: bool = True) -> str | None:
-        field = f"{where}.{key}" if where else key
-        if key not in obj or obj[key] is None:
-            if required:
-                self.error(obj.line, field, "is missing; add it")
-            return None
-        value = obj[key]
-        if not isinstance(value, str) or not value.strip():
-            kind = "empty" if isinstance(value, str) else f"a {type(value).__name__}"
-            self.error(obj.line_of(key), field, f"must be a non-empty string, got {kind}")
-            return None
-        return value.strip()
+    @property
+    def failed(self) -> bool:
+        return any(i.severity == "error" for i in self.issues)
 
 
 def _norm(text: str) -> str:
     return _SPACE.sub(" ", text.strip().lower())
 
 
-def _version(check: _Checker, doc: LineDict) -> int:
-    value = doc.get("version")
-    if value is None:
-        check.error(doc.line, "version", "is missing; add 'version: 3'")
-        return 0
-    if not isinstance(value, int) or isinstance(value, bool):
-        check.error(doc.line_of("version"), "version", f"must be an integer, got {value!r}")
-        return 0
-    if value != 3:
-        check.warn(doc.line_of("version"), "version", f"is {value}; this loader reads version 3")
-    return value
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
-def _seed_list(check: _Checker, doc: LineDict) -> LineList | None:
-    seeds = doc.get("seed_examples")
-    if seeds is None:
-        check.error(doc.line, "seed_examples", "is missing; add at least 5 seed examples")
-        return None
-    if not isinstance(seeds, LineList):
-        check.error(doc.line_of("seed_examples"), "seed_examples", "must be a list")
-        return None
-    if len(seeds) < MIN_SEED_EXAMPLES:
-        check.error(
-            doc.line_of("seed_examples"),
-            "seed_examples",
-            f"has {len(seeds)} examples; add at least {MIN_SEED_EXAMPLES}",
-        )
-    return seeds
-
-
-def _unknown_keys(check: _Checker, obj: LineDict, allowed: set[str], where: str) -> None:
-    for key in obj:
-        if key not in allowed:
-            field = f"{where}.{key}" if where else key
-            check.warn(obj.line_of(key), field, "is not a field of the qna.yaml schema; ignored")
-
-
-def _skill(check: _Checker, doc: LineDict, rel: str) -> Leaf | None:
-    version = _version(check, doc)
-    created_by = check.text(doc, "created_by", "")
-    task = check.text(doc, "task_description", "")
-    _unknown_keys(check, doc, _SKILL_KEYS, "")
-    seeds = _seed_list(check, doc)
-    examples: list[SeedExample] = []
+def _near_duplicates(check: _Checker, seeds: list[SeedExample], where: list[str]) -> None:
+    """Warn about seeds that repeat another up to case and spacing (exact repeats are errors
+    from version 2 on, by the schema's uniqueItems; version 1 allows them)."""
     seen: dict[str, int] = {}
-    grounded_lines: list[int] = []
-    freeform_lines: list[int] = []
-    for i, item in enumerate(seeds or []):
-        where = f"seed_examples[{i}]"
-        line = seeds.line_of(i) if seeds is not None else None
-        if not isinstance(item, LineDict):
-            check.error(line, where, "must be a mapping with question and answer")
-            continue
-        _unknown_keys(check, item, {"question", "answer", "context", "attribution"}, where)
-        question = check.text(item, "question", where)
-        answer = check.text(item, "answer", where)
-        context = check.text(item, "context", where, required=False)
-        if "context" in item:
-            grounded_lines.append(item.line)
-        else:
-            freeform_lines.append(item.line)
-        if question is None or answer is None:
-            continue
-        key = _norm(question) + "\x00" + _norm(context or "")
+    for seed, field in zip(seeds, where, strict=True):
+        key = _norm(seed.question) + "\x00" + _norm(seed.context or "")
         if key in seen:
-            check.error(
-                item.line_of("question"),
-                f"{where}.question",
-                f"duplicates the seed example at line {seen[key]}; make each seed distinct",
+            check.warn(
+                seed.line,
+                field,
+                f"repeats the seed example at line {seen[key]} (up to case and spacing); "
+                f"make each seed distinct",
             )
-            continue
-        seen[key] = item.line_of("question")
-        examples.append(SeedExample(question, answer, context, item.line))
-    if grounded_lines and freeform_lines:
-        minority = freeform_lines if len(freeform_lines) < len(grounded_lines) else grounded_lines
+        else:
+            seen[key] = seed.line
+
+
+def _skill(check: _Checker, doc: LineDict, rel: str, version: int) -> Leaf:
+    examples: list[SeedExample] = []
+    fields: list[str] = []
+    grounded: list[int] = []
+    freeform: list[int] = []
+    for i, item in enumerate(doc["seed_examples"]):
+        context = _text(item.get("context")) or None
+        (grounded if "context" in item else freeform).append(item.line)
+        examples.append(
+            SeedExample(_text(item["question"]), _text(item["answer"]), context, item.line)
+        )
+        fields.append(f"seed_examples[{i}].question")
+    if grounded and freeform:
+        minority = freeform if len(freeform) < len(grounded) else grounded
         check.error(
             minority[0],
             "seed_examples",
             "mixes seeds with and without 'context'; a skill is either grounded (every seed has "
             "a context) or freeform (none has)",
         )
-    if version == 0 or created_by is None or task is None or seeds is None:
-        return None
-    if any(i.severity == "error" for i in check.issues):
-        return None
-    kind: LeafKind = "grounded_skill" if grounded_lines else "freeform_skill"
-    return Leaf(rel, check.file, kind, version, created_by, task, tuple(examples))
+    _near_duplicates(check, examples, fields)
+    # Version 1 accepts an empty task description; the prompts then name the leaf instead.
+    task = _text(doc["task_description"]) or f"the skill the examples of {rel or 'this leaf'} show"
+    kind: LeafKind = "grounded_skill" if grounded else "freeform_skill"
+    return Leaf(rel, check.file, kind, version, _text(doc["created_by"]), task, tuple(examples))
 
 
-def _document(check: _Checker, doc: LineDict) -> DocumentRef | None:
-    raw = doc.get("document")
-    if raw is None:
-        check.error(doc.line, "document", "is missing; add repo, commit and patterns")
-        return None
-    if not isinstance(raw, LineDict):
-        check.error(
-            doc.line_of("document"), "document", "must be a mapping of repo, commit, patterns"
-        )
-        return None
-    repo = check.text(raw, "repo", "document")
+def _knowledge(
+    check: _Checker, doc: LineDict, rel: str, version: int, documents: DocumentOptions | None
+) -> Leaf:
+    raw = doc["document"]
     commit = raw.get("commit")
-    if commit is not None and not isinstance(commit, str):
-        check.error(raw.line_of("commit"), "document.commit", "must be a string (a commit SHA)")
-        return None
-    patterns = raw.get("patterns")
-    if not isinstance(patterns, LineList) or not patterns:
+    ref = DocumentRef(_text(raw["repo"]), _text(commit) or None, tuple(raw["patterns"]), raw.line)
+    if ref.commit is not None and not is_revision(ref.commit):
         check.error(
-            raw.line_of("patterns"), "document.patterns", "must be a non-empty list of globs"
+            raw.line_of("commit"),
+            "document.commit",
+            f"{commit!r} does not look like a git revision; give the commit SHA",
         )
-        return None
-    for j, pat in enumerate(patterns):
-        if not isinstance(pat, str) or not pat.strip():
-            check.error(
-                patterns.line_of(j), f"document.patterns[{j}]", "must be a non-empty glob string"
-            )
-            return None
-    if repo is None:
-        return None
-    if commit is None and repo.startswith(("http://", "https://", "git@", "ssh://", "git://")):
-        check.error(raw.line, "document.commit", "is missing; a repository URL needs a commit")
-        return None
-    return DocumentRef(repo, commit, tuple(str(p) for p in patterns), raw.line)
-
-
-def _knowledge(check: _Checker, doc: LineDict, rel: str, documents: bool) -> Leaf | None:
-    version = _version(check, doc)
-    created_by = check.text(doc, "created_by", "")
-    domain = check.text(doc, "domain", "")
-    outline = check.text(doc, "document_outline", "")
-    task = check.text(doc, "task_description", "", required=False)
-    _unknown_keys(check, doc, _KNOWLEDGE_KEYS, "")
-    ref = _document(check, doc)
-    seeds = _seed_list(check, doc)
     groups: list[KnowledgeSeed] = []
     flat: list[SeedExample] = []
-    seen: dict[str, int] = {}
-    for i, item in enumerate(seeds or []):
-        where = f"seed_examples[{i}]"
-        line = seeds.line_of(i) if seeds is not None else None
-        if not isinstance(item, LineDict):
-            check.error(line, where, "must be a mapping with context and questions_and_answers")
-            continue
-        _unknown_keys(check, item, {"context", "questions_and_answers", "attribution"}, where)
-        context = check.text(item, "context", where)
-        qas = item.get("questions_and_answers")
-        if not isinstance(qas, LineList) or not qas:
-            check.error(
-                item.line_of("questions_and_answers"),
-                f"{where}.questions_and_answers",
-                "must be a non-empty list of question / answer pairs",
-            )
-            continue
-        if len(qas) != 3:
-            check.warn(
-                item.line_of("questions_and_answers"),
-                f"{where}.questions_and_answers",
-                f"has {len(qas)} pairs; InstructLab expects 3",
-            )
-        pairs: list[SeedExample] = []
-        for j, qa in enumerate(qas):
-            qwhere = f"{where}.questions_and_answers[{j}]"
-            if not isinstance(qa, LineDict):
-                check.error(qas.line_of(j), qwhere, "must be a mapping with question and answer")
-                continue
-            question = check.text(qa, "question", qwhere)
-            answer = check.text(qa, "answer", qwhere)
-            if question is None or answer is None or context is None:
-                continue
-            key = _norm(question)
-            if key in seen:
-                check.error(
-                    qa.line_of("question"),
-                    f"{qwhere}.question",
-                    f"duplicates the question at line {seen[key]}; make each seed distinct",
-                )
-                continue
-            seen[key] = qa.line_of("question")
-            pairs.append(SeedExample(question, answer, context, qa.line))
-        if context is not None:
-            groups.append(KnowledgeSeed(context, tuple(pairs), item.line))
-            flat.extend(pairs)
-    if ref is not None and documents:
+    fields: list[str] = []
+    for i, item in enumerate(doc["seed_examples"]):
+        context = _text(item["context"])
+        pairs = []
+        for j, qa in enumerate(item["questions_and_answers"]):
+            pairs.append(SeedExample(_text(qa["question"]), _text(qa["answer"]), context, qa.line))
+            fields.append(f"seed_examples[{i}].questions_and_answers[{j}].question")
+        groups.append(KnowledgeSeed(context, tuple(pairs), item.line))
+        flat.extend(pairs)
+    _near_duplicates(check, flat, fields)
+    if documents is not None and not check.failed:
         try:
-            if not list_documents(ref, check.file):
+            ref = resolve_documents(ref, check.file, documents)
+            if not list_documents(ref, check.file, documents):
                 check.error(
                     doc.line_of("document"),
                     "document.patterns",
                     f"{list(ref.patterns)} match no file in {ref.repo!r}; fix the patterns",
                 )
         except InputError as exc:
-            check.error(doc.line_of("document"), "document", f"{exc}; fix repo or commit")
-    if any(i.severity == "error" for i in check.issues):
-        return None
-    assert created_by is not None and ref is not None
+            check.error(doc.line_of("document"), "document", str(exc))
+    domain = _text(doc["domain"])
+    outline = _text(doc["document_outline"])
     return Leaf(
         rel,
         check.file,
         "knowledge",
         version,
-        created_by,
-        task or f"Answer questions about {domain}: {outline}",
+        _text(doc["created_by"]),
+        f"Answer questions about {domain}: {outline}",
         tuple(flat),
         knowledge_seeds=tuple(groups),
         domain=domain,
@@ -286,56 +173,123 @@ def _knowledge(check: _Checker, doc: LineDict, rel: str, documents: bool) -> Lea
     )
 
 
+def _local_folder(doc: LineDict) -> bool:
+    raw = doc.get("document")
+    repo = raw.get("repo") if isinstance(raw, dict) else None
+    return isinstance(repo, str) and bool(repo.strip()) and not is_url(repo)
+
+
+def _schema_name(rel: str, doc: LineDict) -> str:
+    # As InstructLab: the top folder names the schema; elsewhere a 'document' makes knowledge.
+    top = rel.split("/", 1)[0]
+    if top in (SKILL_SCHEMA, KNOWLEDGE_SCHEMA):
+        return top
+    return KNOWLEDGE_SCHEMA if "document" in doc else SKILL_SCHEMA
+
+
 def load_leaf(
-    file: str | Path, *, root: str | Path | None = None, check_documents: bool = True
+    file: str | Path,
+    *,
+    root: str | Path | None = None,
+    check_documents: bool = True,
+    documents: DocumentOptions | None = None,
 ) -> tuple[Leaf | None, list[Issue]]:
-    """Load one ``qna.yaml``: the leaf (None when it has errors) and its issues."""
+    """Load one ``qna.yaml``: the leaf (None when it has errors) and its issues.
+
+    With ``check_documents`` a knowledge leaf's documents are located (``documents`` says where
+    clones of repository URLs are) and its patterns must select at least one file."""
     file = Path(file)
     base = Path(root) if root is not None else file.parent
     rel = file.parent.relative_to(base).as_posix() if root is not None else file.parent.name
     if rel == ".":
         rel = ""
-    shown = str(file)
-    check = _Checker(file, shown)
+    check = _Checker(file, str(file))
+    repeated: list[tuple[str, int]] = []
     try:
-        doc = parse_yaml(file.read_text(encoding="utf-8"), shown)
+        doc = parse_yaml(file.read_text(encoding="utf-8"), str(file), duplicates=repeated)
     except ConfigError as exc:
         check.error(exc.line, None, str(exc).split(": ", 1)[-1])
         return None, check.issues
     except (OSError, UnicodeDecodeError) as exc:
         check.error(None, None, f"cannot read the file ({exc})")
         return None, check.issues
+    if doc is None:
+        check.warn(None, None, "is empty; InstructLab skips it, and so does synthloom")
+        return None, check.issues
     if not isinstance(doc, LineDict):
         check.error(None, None, "must be a YAML mapping (version, created_by, seed_examples, ...)")
         return None, check.issues
-    is_knowledge = rel.split("/", 1)[0] == "knowledge" or "document" in doc
-    leaf = _knowledge(check, doc, rel, check_documents) if is_knowledge else _skill(check, doc, rel)
-    return leaf, check.issues
+    version, problem = leaf_version(doc)
+    if problem is not None:
+        check.error(problem.line, problem.field, problem.message)
+        return None, check.issues
+    for key, line in repeated:
+        if version == 1:  # InstructLab does not lint version 1 leaves: the last value counts
+            check.warn(line, key, "is repeated; the last value is used")
+        else:
+            check.error(line, key, "is repeated (InstructLab refuses this); keep one")
+    schema = _schema_name(rel, doc)
+    for found in schema_problems(doc, version, schema):
+        if found.field == "document.commit" and _local_folder(doc):
+            continue  # synthloom's extension: a local folder is read as it is, without commit
+        check.error(found.line, found.field, found.message)
+    if check.failed:
+        return None, check.issues
+    options = (documents or DocumentOptions()) if check_documents else None
+    if schema == KNOWLEDGE_SCHEMA:
+        leaf = _knowledge(check, doc, rel, version, options)
+    else:
+        leaf = _skill(check, doc, rel, version)
+    return (None if check.failed else leaf), check.issues
 
 
-def load_taxonomy(root: str | Path, *, check_documents: bool = True) -> Taxonomy:
-    """Every leaf under ``root`` (all ``qna.yaml`` files), with the issues found."""
+def leaf_files(root: str | Path) -> tuple[dict[str, Path], list[Issue]]:
+    """Every leaf of the tree (folder relative to ``root`` -> its ``qna.yaml``), read without
+    being parsed, and a warning for each ``qna.yml`` (a name InstructLab ignores)."""
     root = Path(root)
     if not root.is_dir():
         raise ConfigError("taxonomy root is not a folder; check the path", path=root)
-    taxonomy = Taxonomy(root)
-    for stray in sorted(root.rglob("qna.yml")):
-        if ".git" in stray.parts:
-            continue
-        taxonomy.issues.append(
-            Issue(
-                "warning", str(stray), None, None, "is named qna.yml; rename it qna.yaml to use it"
-            )
-        )
+    issues = [
+        Issue("warning", str(stray), None, None, "is named qna.yml; rename it qna.yaml to use it")
+        for stray in sorted(root.rglob("qna.yml"))
+        if ".git" not in stray.relative_to(root).parts
+    ]
+    files: dict[str, Path] = {}
     for file in sorted(root.rglob("qna.yaml")):
-        if ".git" in file.relative_to(root).parts:
+        parts = file.relative_to(root).parts
+        if ".git" in parts or not file.is_file():
             continue
-        leaf, issues = load_leaf(file, root=root, check_documents=check_documents)
-        taxonomy.issues.extend(issues)
+        rel = file.parent.relative_to(root).as_posix()
+        files["" if rel == "." else rel] = file
+    return files, issues
+
+
+def load_taxonomy(
+    root: str | Path,
+    *,
+    check_documents: bool = True,
+    documents: DocumentOptions | None = None,
+    subtree: str | None = None,
+    changed_since: str | None = None,
+    leaves: Sequence[str] | None = None,
+) -> Taxonomy:
+    """The chosen leaves under ``root`` with the issues found in them; every leaf when no
+    selection is given. ``leaves`` are globs over leaf paths (a leaf matching any is chosen)."""
+    root = Path(root)
+    files, issues = leaf_files(root)
+    if not files:
+        raise ConfigError("holds no qna.yaml leaf; point at an InstructLab taxonomy", path=root)
+    chosen = choose_paths(
+        root, list(files), subtree=subtree, changed_since=changed_since, globs=leaves
+    )
+    taxonomy = Taxonomy(root, issues=issues, found=list(files), chosen=chosen)
+    for rel in chosen:
+        leaf, found = load_leaf(
+            files[rel], root=root, check_documents=check_documents, documents=documents
+        )
+        taxonomy.issues.extend(found)
         if leaf is not None:
             taxonomy.leaves.append(leaf)
-    if not taxonomy.leaves and not taxonomy.errors:
-        raise ConfigError("holds no qna.yaml leaf; point at an InstructLab taxonomy", path=root)
     return taxonomy
 
 
@@ -344,9 +298,14 @@ def require_valid(taxonomy: Taxonomy) -> Taxonomy:
     errors = taxonomy.errors
     if errors:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+        files = sorted({e.file for e in errors})
+        more = (
+            f" (and {len(errors) - 1} more errors in {len(files)} leaves: {', '.join(files)})"
+            if len(errors) > 1
+            else ""
+        )
         raise ConfigError(
-            f"{first.message}{more}",
+            f"{first.message}{more}; fix them, or pass --skip-invalid to go on without them",
             path=first.file,
             line=first.line,
             field=first.field,

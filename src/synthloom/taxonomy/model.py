@@ -1,6 +1,7 @@
 """The taxonomy's value types: a leaf, its seed examples and its document reference.
 
-A leaf is one ``qna.yaml`` of an InstructLab taxonomy (schema version 3). Skills are freeform
+A leaf is one ``qna.yaml`` of an InstructLab taxonomy (schema version 1, 2 or 3; ``version``
+says which). Skills are freeform
 (seeds are question / answer) or grounded (every seed also has a ``context``); knowledge leaves
 have seed contexts with several question / answer pairs each, and documents to learn from.
 """
@@ -51,6 +52,9 @@ class DocumentRef:
     commit: str | None
     patterns: tuple[str, ...]
     line: int = 0
+    #: Where the documents were found (a repository or folder on this machine), once resolved.
+    local: str | None = None
+    is_git: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +100,26 @@ class Issue:
 
 @dataclass(slots=True)
 class Taxonomy:
-    """A loaded taxonomy: its root, its valid leaves, and every issue found."""
+    """A loaded taxonomy: its root, its valid chosen leaves, and every issue found in them."""
 
     root: Path
     leaves: list[Leaf] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    #: Every leaf folder of the tree (relative to the root), read or not.
+    found: list[str] = field(default_factory=list)
+    #: The leaf folders chosen (subtree, changed since, globs) and therefore read and checked.
+    chosen: list[str] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> list[str]:
+        """Files of chosen leaves that have errors, in order."""
+        return sorted({i.file for i in self.errors})
+
+    @property
+    def invalid_paths(self) -> list[str]:
+        """Leaf folders (relative to the root) of chosen leaves that have errors."""
+        paths = {Path(f).parent.relative_to(self.root).as_posix() for f in self.invalid}
+        return sorted("" if p == "." else p for p in paths)
 
     @property
     def errors(self) -> list[Issue]:

@@ -40,7 +40,8 @@ class LineList(list[Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    #: When a list, repeated keys are recorded here (key, line) and the last value kept.
+    duplicates: list[tuple[str, int]] | None = None
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -52,7 +53,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             key = str(key)
-        if key in out:
+        if key in out and loader.duplicates is not None:
+            loader.duplicates.append((key, key_node.start_mark.line + 1))
+        elif key in out:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key '{key}'", key_node.start_mark
             )
@@ -72,10 +75,17 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def parse_yaml(text: str, path: str | Path) -> Any:
-    """Parse YAML text; syntax errors become ConfigError with the file and line."""
+def parse_yaml(
+    text: str, path: str | Path, *, duplicates: list[tuple[str, int]] | None = None
+) -> Any:
+    """Parse YAML text; syntax errors become ConfigError with the file and line.
+
+    A repeated mapping key is refused, unless ``duplicates`` is a list: then each repeat is
+    recorded there as (key, line) and the last value kept, as plain YAML readers do."""
+    loader = _Loader(text)  # a SafeLoader subclass: no arbitrary objects
+    loader.duplicates = duplicates
     try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -83,6 +93,8 @@ def parse_yaml(text: str, path: str | Path) -> Any:
         raise ConfigError(f"invalid YAML: {problem}; fix the syntax", path=path, line=line) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML ({exc}); fix the syntax", path=path) from exc
+    finally:
+        loader.dispose()
 
 
 def load_yaml(path: str | Path) -> Any:

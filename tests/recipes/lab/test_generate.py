@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from fakeserver import FakeServer
+from synthloom.errors import ConfigError
 from synthloom.recipes.lab import PHASES, generate_sync, load_pipeline
 from synthloom.records import read_records
 
@@ -173,3 +174,45 @@ def test_a_teacher_that_answers_without_text_gives_rejects_with_the_reason(
             == "unusable answer: empty answer: tool calls only (finish_reason tool_calls)"
             for r in rejects
         )
+
+
+PUBLISHED = ROOT / "tests" / "taxonomy" / "data" / "published"
+
+
+@pytest.mark.slow
+def test_leaves_of_every_version_feed_the_same_recipes(
+    lab_server: FakeServer, tmp_path: Path
+) -> None:
+    config = _config(lab_server.url)
+    small = config.model_copy(  # type: ignore[attr-defined]
+        update={
+            # the physics leaf is knowledge in version 1 (its documents are never fetched)
+            "leaves": ["compositional_skills/*", "foundational_skills/*", "knowledge/science/*"],
+            "freeform_skill": config.freeform_skill.model_copy(update={"questions": 6}),  # type: ignore[attr-defined]
+            "overrides": {},
+            "mix": None,
+        }
+    )
+    with pytest.raises(ConfigError, match="Version 1 is not supported for knowledge") as info:
+        generate_sync(PUBLISHED, small, tmp_path / "refused")
+    assert "levers/qna.yaml:1, field 'version'" in str(info.value)
+    assert "more errors" not in str(info.value)
+    assert lab_server.requests == 0
+    small = small.model_copy(update={"leaves": ["compositional_skills/*", "foundational_skills/*"]})
+    entry = generate_sync(PUBLISHED, small, tmp_path / "run")
+    versions = {"jokes/puns": 1, "qualitative/sentiment": 1, "meeting_notes": 2, "synonyms": 3}
+    assert entry["status"] == "done" and entry["empty_leaves"] == []
+    assert len(entry["leaves"]) == 5 and all(v["samples"] > 0 for v in entry["leaves"].values())
+    prompts = [body["messages"][-1]["content"] for body in lab_server.log]
+    question_prompts = [p for p in prompts if p.startswith("You are writing new questions")]
+    # the seeds of a version 1 leaf (no version field) and of a version 2 leaf are shown as
+    # examples exactly as those of a version 3 leaf
+    assert any("Tell me a pun about a pencil." in p for p in question_prompts)
+    assert any("Which one does not belong? apple, banana, carrot, grape" in p for p in prompts)
+    assert any('Give me three synonyms for "happy".' in p for p in question_prompts)
+    context_prompts = [p for p in prompts if p.startswith("You are writing a new context")]
+    assert any("Q3 survey closed with 412 responses" in p for p in context_prompts)
+    assert any("blender itself works great" in p for p in context_prompts)
+    skills = list(read_records(tmp_path / "run" / "lab" / "phases" / "skills.parquet"))
+    for suffix in versions:
+        assert any(r["meta"]["leaf"].endswith(suffix) for r in skills), suffix

@@ -174,6 +174,12 @@ class PipelineConfig(_Model):
     mix: MixConfig | None = None
     #: Where the leaves run: ``local`` (default) or ``ray`` (one leaf per actor at a time).
     executor: ExecutorSettings = ExecutorSettings()
+    #: Leaf-path globs choosing the leaves to generate (every leaf when unset); chosen before
+    #: any leaf is read, so a broken leaf outside them never stops the run.
+    leaves: list[str] | None = Field(default=None, min_length=1)
+    #: A folder of local clones (or bare repositories) of the knowledge leaves' document
+    #: repositories, each named after its URL's last part (relative to this file).
+    documents_dir: str | None = None
 
 
 RecipeSettings = FreeformSettings | GroundedSettings | KnowledgeSettings

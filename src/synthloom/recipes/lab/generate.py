@@ -7,6 +7,7 @@
     <run>/lab/leaves/<leaf>/done.json         written when the leaf finished without failures
     <run>/lab/phases/{knowledge,knowledge_distractors,skills}.parquet
     <run>/export/<name>.jsonl            the mix, when the pipeline has one
+    <run>/_documents/                    clones of the knowledge leaves' document repositories
 
 A leaf whose ``done.json`` fingerprint (qna.yaml, documents, settings, models) still matches is
 skipped; anything else is run again, and its answers come from the cache.
@@ -36,6 +37,7 @@ from synthloom.llm.retry import RetryPolicy
 from synthloom.recipes.lab.chunking import Chunk, chunk_markdown, document_text
 from synthloom.recipes.lab.config import PipelineConfig, TeacherSettings, settings_for
 from synthloom.recipes.lab.mix import PHASES, mix
+from synthloom.recipes.lab.outcome import empty_leaves
 from synthloom.recipes.lab.recipes import (
     LeafOutput,
     Teacher,
@@ -44,11 +46,10 @@ from synthloom.recipes.lab.recipes import (
     run_knowledge,
     with_context,
 )
+from synthloom.recipes.lab.select import chosen_taxonomy, document_options
 from synthloom.records import make_record, read_records, write_parquet
 from synthloom.taxonomy.documents import read_documents
-from synthloom.taxonomy.load import load_taxonomy, require_valid
-from synthloom.taxonomy.model import Leaf
-from synthloom.taxonomy.plan import select_leaves
+from synthloom.taxonomy.model import Leaf, Taxonomy
 
 __all__ = ["STAGE", "generate", "generate_sync", "leaf_chunks", "make_teacher_backend"]
 
@@ -186,16 +187,17 @@ async def _run_leaf(
     return {**entry, "skipped": False}
 
 
-def _phases(run: Path, leaves: list[Leaf], config: PipelineConfig) -> dict[str, int]:
-    """Write the phase datasets from every selected leaf's samples."""
+def _phases(run: Path, kinds: dict[str, str], config: PipelineConfig) -> dict[str, int]:
+    """Write the phase datasets from the samples of the leaves ``kinds`` names (path -> kind)."""
     knowledge: list[dict[str, Any]] = []
     skills: list[dict[str, Any]] = []
-    for leaf in leaves:
-        path = run / STAGE / "leaves" / leaf.slug / "samples.parquet"
+    for leaf_path, kind in kinds.items():
+        slug = leaf_path.replace("/", "__") or "root"
+        path = run / STAGE / "leaves" / slug / "samples.parquet"
         if not path.exists():
             continue
         records = list(read_records(path))
-        (knowledge if leaf.kind == "knowledge" else skills).extend(records)
+        (knowledge if kind == "knowledge" else skills).extend(records)
     out = config.outputs
     rng = random.Random(f"{config.seed}|distractors")
     pool: dict[str, list[str]] = {}
@@ -238,7 +240,7 @@ def _phases(run: Path, leaves: list[Leaf], config: PipelineConfig) -> dict[str, 
 
 
 async def generate(
-    taxonomy: str | Path,
+    taxonomy: str | Path | Taxonomy,
     config: PipelineConfig,
     out: str | Path,
     *,
@@ -247,20 +249,40 @@ async def generate(
     backend: Backend | None = None,
     pipeline_path: str | Path | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    skip_invalid: bool = False,
+    documents_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the LAB recipes over the chosen leaves of ``taxonomy`` into the run directory ``out``.
+
+    Leaves are chosen (``subtree``, ``changed_since``, the pipeline's ``leaves`` globs) before
+    any is checked; an invalid chosen leaf is a ConfigError unless ``skip_invalid``, which runs
+    the valid ones and lists the others in ``invalid_leaves``. A loaded ``Taxonomy`` (as
+    :func:`synthloom.recipes.lab.select.chosen_taxonomy` gives) is used as it is. Documents of
+    repository URLs come from ``documents_dir`` (or the pipeline's), else are cloned into
+    ``<out>/_documents``.
 
     Returns the run.json entry of the stage: ``status``, ``leaves`` (per leaf: ``kind``,
     ``samples``, ``rejects``, ``rejects_by_step``, ``failures``, ``chunks``, ``skipped``),
     ``phases`` (records per phase dataset), ``export`` (the mix summary or None),
-    ``accounting`` (this invocation's requests, cache hits, tokens...), ``elapsed_s``, plus
-    ``run_dir``.
+    ``accounting`` (this invocation's requests, cache hits, tokens...), ``elapsed_s``,
+    ``invalid_leaves`` (errors of skipped leaves), ``empty_leaves`` (chosen leaves that kept no
+    sample, each with its most common reject reason), plus ``run_dir``.
 
     With ``config.executor.name == "ray"`` the leaves run on a Ray actor pool (see
     :mod:`synthloom.recipes.lab.ray_run`; same outputs, plus ``executor``, ``ray``,
     ``shards_run``, ``shards_skipped``, ``shard_retries``); ``on_progress`` is then called
     after each finished leaf.
     """
+    tax = chosen_taxonomy(
+        taxonomy,
+        config,
+        subtree=subtree,
+        changed_since=changed_since,
+        skip_invalid=skip_invalid,
+        documents=document_options(
+            config, out=out, pipeline_path=pipeline_path, documents_dir=documents_dir
+        ),
+    )
     if config.executor.name == "ray":
         if backend is not None:
             raise InputError(
@@ -271,18 +293,16 @@ async def generate(
         from synthloom.recipes.lab.ray_run import generate_ray
 
         return generate_ray(
-            taxonomy,
+            tax,
             config,
             out,
-            subtree=subtree,
-            changed_since=changed_since,
             pipeline_path=pipeline_path,
             on_progress=on_progress,
+            skip_invalid=skip_invalid,
         )
     refuse_url(out, local_executor=True)
     source = str(pipeline_path or "pipeline")
-    tax = require_valid(load_taxonomy(taxonomy))
-    leaves = select_leaves(tax, subtree=subtree, changed_since=changed_since)
+    leaves = tax.leaves
     run = RunDir(out).open()
     started = time.monotonic()
     accounting = Accounting()
@@ -292,9 +312,10 @@ async def generate(
     run.update_stage(
         STAGE,
         status="running",
-        taxonomy=str(Path(taxonomy).resolve()),
+        taxonomy=str(tax.root.resolve()),
         config=config.model_dump(mode="json"),
         leaves_selected=[leaf.path for leaf in leaves],
+        invalid_leaves=[str(issue) for issue in tax.errors],
     )
     teacher = Teacher(client, settings, config.seed)
     status = "failed"
@@ -329,7 +350,8 @@ async def generate(
         accounting,
         started,
         pipeline_path,
-        taxonomy_leaves=tax.leaves,
+        taxonomy=tax,
+        skip_invalid=skip_invalid,
     )
 
 
@@ -342,26 +364,34 @@ def _finish(
     started: float,
     pipeline_path: str | Path | None,
     *,
-    taxonomy_leaves: list[Leaf],
+    taxonomy: Taxonomy,
+    skip_invalid: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
     """Write the phase datasets and the mix from the leaves' outputs; the stage's entry.
 
     The phases hold every leaf of the taxonomy that has samples in the run, not only the ones
     this invocation ran: generating one subtree (``--subtree``, ``--changed-since``) into an
-    existing run adds to it instead of dropping the other leaves.
+    existing run adds to it instead of dropping the other leaves (leaves that are gone from the
+    tree, or chosen now and invalid, are dropped).
     """
     source = str(pipeline_path or "pipeline")
-    phases = _phases(run.path, taxonomy_leaves, config)
-    current = {leaf.path for leaf in taxonomy_leaves}
+    current = (set(taxonomy.found) - set(taxonomy.invalid_paths)) | {lf.path for lf in leaves}
     earlier = (run.stage(STAGE) or {}).get("leaves") or {}
     leaf_entries = {k: v for k, v in earlier.items() if k in current}
     leaf_entries.update({r["leaf"]: {k: v for k, v in r.items() if k != "leaf"} for r in results})
+    kinds = {path: str(entry.get("kind")) for path, entry in leaf_entries.items()}
+    phases = _phases(run.path, kinds, config)
     export = None
     if config.mix is not None:
         base = Path(pipeline_path).parent if pipeline_path is not None else Path(".")
         export = mix(
-            config.mix, run.path / "export", base_dir=base, run=run.path, source_name=source
+            config.mix,
+            run.path / "export",
+            base_dir=base,
+            run=run.path,
+            source_name=source,
+            skip_invalid=skip_invalid,
         )
     failures = sum(r["failures"] for r in results)
     entry = run.update_stage(
@@ -372,6 +402,8 @@ def _finish(
         export=export,
         accounting=accounting.to_dict(),
         elapsed_s=round(time.monotonic() - started, 3),
+        invalid_leaves=[str(issue) for issue in taxonomy.errors],
+        empty_leaves=empty_leaves(run.path / STAGE / "leaves", results),
         **extra,
     )
     entry["run_dir"] = str(run.path)
@@ -379,7 +411,7 @@ def _finish(
 
 
 def generate_sync(
-    taxonomy: str | Path,
+    taxonomy: str | Path | Taxonomy,
     config: PipelineConfig,
     out: str | Path,
     *,
@@ -388,6 +420,8 @@ def generate_sync(
     backend: Backend | None = None,
     pipeline_path: str | Path | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    skip_invalid: bool = False,
+    documents_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Blocking ``generate``."""
     return asyncio.run(
@@ -400,5 +434,7 @@ def generate_sync(
             backend=backend,
             pipeline_path=pipeline_path,
             on_progress=on_progress,
+            skip_invalid=skip_invalid,
+            documents_dir=documents_dir,
         )
     )

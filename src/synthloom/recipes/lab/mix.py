@@ -21,6 +21,7 @@ from synthloom.recipes.lab.config import MixConfig, MixSource
 from synthloom.recipes.lab.recipes import with_context
 from synthloom.records import read_records
 from synthloom.taxonomy.load import load_taxonomy, require_valid
+from synthloom.taxonomy.model import Issue
 
 __all__ = ["PHASES", "dataset_path", "mix", "seed_records"]
 
@@ -34,13 +35,22 @@ def dataset_path(run: Path, dataset: str) -> Path:
     return run / "lab" / "leaves" / dataset.strip("/").replace("/", "__") / "samples.parquet"
 
 
-def seed_records(taxonomy: Path, leaves: str = "*") -> Iterator[dict[str, Any]]:
-    """The human seed examples of a taxonomy as records (context first when there is one)."""
-    import fnmatch
-
-    for leaf in require_valid(load_taxonomy(taxonomy, check_documents=False)).leaves:
-        if not fnmatch.fnmatch(leaf.path, leaves):
-            continue
+def seed_records(
+    taxonomy: Path,
+    leaves: str = "*",
+    *,
+    skip_invalid: bool = False,
+    invalid: list[Issue] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The human seed examples of the leaves matching ``leaves`` (a glob) as records (context
+    first when there is one). Only those leaves are read; an invalid one is a ConfigError, or
+    with ``skip_invalid`` left out (its errors appended to ``invalid``)."""
+    tax = load_taxonomy(taxonomy, check_documents=False, leaves=[leaves])
+    if not skip_invalid:
+        require_valid(tax)
+    if invalid is not None:
+        invalid.extend(tax.errors)
+    for leaf in tax.leaves:
         for seed in leaf.seeds:
             yield {
                 "messages": [
@@ -51,7 +61,14 @@ def seed_records(taxonomy: Path, leaves: str = "*") -> Iterator[dict[str, Any]]:
             }
 
 
-def _load(source: MixSource, base: Path, run: Path | None, where: str) -> list[dict[str, Any]]:
+def _load(
+    source: MixSource,
+    base: Path,
+    run: Path | None,
+    where: str,
+    skip_invalid: bool,
+    invalid: list[Issue],
+) -> list[dict[str, Any]]:
     if source.dataset is not None:
         if source.run is None and run is None:
             raise ConfigError(
@@ -68,7 +85,11 @@ def _load(source: MixSource, base: Path, run: Path | None, where: str) -> list[d
             )
         return list(read_records(path))
     if source.seeds is not None:
-        return list(seed_records(base / source.seeds, source.leaves))
+        return list(
+            seed_records(
+                base / source.seeds, source.leaves, skip_invalid=skip_invalid, invalid=invalid
+            )
+        )
     assert source.file is not None
     return list(read_records(base / source.file))
 
@@ -95,24 +116,28 @@ def mix(
     base_dir: str | Path = ".",
     run: str | Path | None = None,
     source_name: str = "mix",
+    skip_invalid: bool = False,
 ) -> dict[str, Any]:
     """Write one messages-JSONL file per output into ``out_dir``.
 
     Returns ``{"outputs": {name: {"path": str, "records": int, "sources": [{"source": str,
-    "available": int, "taken": int}]}}}``. Paths in the config are relative to ``base_dir``;
-    ``run`` is the run directory used by sources that name no ``run``.
+    "available": int, "taken": int}]}}, "invalid_leaves": [str]}``. Paths in the config are
+    relative to ``base_dir``; ``run`` is the run directory used by sources that name no ``run``.
+    Seed sources read only the leaves their glob names; with ``skip_invalid`` invalid ones are
+    left out and listed in ``invalid_leaves`` (each once) instead of stopping the mix.
     """
     base = Path(base_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     default_run = Path(run) if run is not None else None
     summary: dict[str, Any] = {"outputs": {}}
+    invalid: list[Issue] = []
     for o_index, output in enumerate(config.outputs):
         rows: list[dict[str, Any]] = []
         sources = []
         for s_index, source in enumerate(output.sources):
             where = f"{source_name}, outputs[{o_index}].sources[{s_index}]"
-            records = _load(source, base, default_run, where)
+            records = _load(source, base, default_run, where, skip_invalid, invalid)
             n = (
                 source.count
                 if source.count is not None
@@ -140,4 +165,5 @@ def mix(
             "records": len(rows),
             "sources": sources,
         }
+    summary["invalid_leaves"] = list(dict.fromkeys(str(issue) for issue in invalid))
     return summary

@@ -33,7 +33,7 @@ def plan_leaf(
     chunks: list[Chunk] | None = None,
     source: str = "pipeline",
 ) -> dict[str, Any]:
-    """``{"leaf", "kind", "seeds", "chunks", "planned_samples", "model_calls",
+    """``{"leaf", "kind", "version", "seeds", "chunks", "planned_samples", "model_calls",
     "estimated_prompt_tokens", "max_completion_tokens"}`` for one leaf (knowledge leaves need
     their ``chunks``)."""
     s = settings_for(config, leaf, source=source)
@@ -107,6 +107,7 @@ def plan_leaf(
     return {
         "leaf": leaf.path,
         "kind": leaf.kind,
+        "version": leaf.version,
         "seeds": len(leaf.seeds),
         "chunks": n_chunks,
         "planned_samples": samples,

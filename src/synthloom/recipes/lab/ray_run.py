@@ -40,9 +40,8 @@ from synthloom.recipes.lab.generate import (
     make_teacher_client,
 )
 from synthloom.recipes.lab.recipes import Teacher
-from synthloom.taxonomy.load import load_taxonomy, require_valid
-from synthloom.taxonomy.model import Leaf
-from synthloom.taxonomy.plan import select_leaves
+from synthloom.recipes.lab.select import chosen_taxonomy, document_options
+from synthloom.taxonomy.model import Leaf, Taxonomy
 
 __all__ = ["generate_ray", "lab_shard_dir"]
 
@@ -114,7 +113,7 @@ def _actors_own(rel: str) -> bool:
 
 
 def generate_ray(
-    taxonomy: str | Path,
+    taxonomy: str | Path | Taxonomy,
     config: PipelineConfig,
     out: str | Path,
     *,
@@ -122,6 +121,7 @@ def generate_ray(
     changed_since: str | None = None,
     pipeline_path: str | Path | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    skip_invalid: bool = False,
 ) -> dict[str, Any]:
     """``generate`` with the leaves on a Ray actor pool; the same entry as the local run plus
     ``executor`` ("ray"), ``ray`` (actors, per_actor_in_flight), ``shards`` (leaves selected),
@@ -132,23 +132,30 @@ def generate_ray(
     )
     options.validate()
     check_ray_address(options)
-    tax = require_valid(load_taxonomy(taxonomy))
-    leaves = select_leaves(tax, subtree=subtree, changed_since=changed_since)
+    tax = chosen_taxonomy(
+        taxonomy,
+        config,
+        subtree=subtree,
+        changed_since=changed_since,
+        skip_invalid=skip_invalid,
+        documents=document_options(config, out=out, pipeline_path=pipeline_path),
+    )
+    leaves = tax.leaves
     storage = RunStorage(out)
     # On an object store the driver works on a local copy of the run (without the leaves'
     # caches), uploaded back at the end; the actors read and write the store themselves.
     with driver_mirror(storage, skip_pull=_is_shard_cache, skip_push=_actors_own) as mirror:
         entry = _drive(
-            taxonomy, tax, leaves, config, storage, mirror, options, pipeline_path, on_progress
+            tax, leaves, skip_invalid, config, storage, mirror, options, pipeline_path, on_progress
         )
     entry["run_dir"] = storage.url()
     return entry
 
 
 def _drive(
-    taxonomy: str | Path,
-    tax: Any,
+    tax: Taxonomy,
     leaves: list[Leaf],
+    skip_invalid: bool,
     config: PipelineConfig,
     storage: RunStorage,
     out: Path,
@@ -167,7 +174,7 @@ def _drive(
         status="running",
         executor="ray",
         ray=ray_info,
-        taxonomy=str(Path(taxonomy).resolve()),
+        taxonomy=str(tax.root.resolve()),
         config=config.model_dump(mode="json"),
         leaves_selected=[leaf.path for leaf in leaves],
     )
@@ -235,7 +242,8 @@ def _drive(
         accounting,
         started,
         pipeline_path,
-        taxonomy_leaves=tax.leaves,
+        taxonomy=tax,
+        skip_invalid=skip_invalid,
         executor="ray",
         ray=ray_info,
         shards=len(leaves),

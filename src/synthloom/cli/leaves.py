@@ -1,0 +1,33 @@
+"""Shared by ``plan``, ``generate`` and ``mix``: the issues of the chosen taxonomy leaves, one
+line each on stderr, and the decision to stop (exit 2) or go on without invalid leaves."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from synthloom.errors import ConfigError
+from synthloom.taxonomy.model import Taxonomy
+
+__all__ = ["report_issues"]
+
+
+def report_issues(taxonomy: Taxonomy, *, skip_invalid: bool) -> None:
+    """Print every issue once (never wrapped); ConfigError naming the invalid leaves' files
+    when there are errors and ``skip_invalid`` is off."""
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    for issue in taxonomy.issues:
+        colour = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{colour}]{issue.severity}:[/] {escape(str(issue))}")
+    files = taxonomy.invalid
+    if not files:
+        return
+    leaves = "1 invalid leaf" if len(files) == 1 else f"{len(files)} invalid leaves"
+    if skip_invalid:
+        console.print(f"skipping {leaves} (listed above); going on with the valid ones")
+        return
+    raise ConfigError(
+        f"{leaves} ({', '.join(files)}; errors listed above); fix them, or pass "
+        f"--skip-invalid to go on without them",
+        path=taxonomy.root,
+    )
