@@ -328,3 +328,40 @@ def test_answers_without_text_become_rejects_with_the_reason(
     assert len(rejects) == 1 and rejects[0]["meta"]["topic"] == "Filtered"
     assert rejects[0]["reason"] == "empty answer: content null (finish_reason stop)"
     assert entry["counts"]["prompts"] == 2  # the other topic's tree is complete
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        pytest.param("prompts-line", r"mine\.jsonl:3: invalid JSON", id="broken-prompts-line"),
+        pytest.param("folder-document", r"chapters: is a folder", id="folder-as-document"),
+        pytest.param("latin1-document", r"notes\.txt: is not UTF-8 text", id="latin1-document"),
+    ],
+)
+def test_every_input_is_read_before_anything_is_asked(
+    broken: str, message: str, server: FakeServer, tmp_path: Path
+) -> None:
+    from synthloom.errors import DataFormatError
+
+    (tmp_path / "doc.txt").write_text("The Lune floods in spring.", encoding="utf-8")
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "notes.txt").write_bytes("Caf\xe9 prices rose in M\xe4rz.".encode("latin-1"))
+    lines = [json.dumps({"prompt": f"Question {i}?", "response": "-"}) for i in range(5)]
+    if broken == "prompts-line":
+        lines[2] = '{"prompt": "Question 2?", "response": '
+    (tmp_path / "mine.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    documents = {
+        "prompts-line": ["doc.txt"],
+        "folder-document": ["doc.txt", "chapters"],
+        "latin1-document": ["notes.txt"],
+    }[broken]
+    families = {
+        # The open-QA tree is asked first: before the fix a broken later input cost its requests.
+        "open_qa": {"macro_topics": ["Rivers"], "n_subtopics": 2, "n_questions": 2},
+        "closed_qa": {"documents": documents, "n_questions": 2},
+        "prompts_file": {"path": "mine.jsonl"},
+    }
+    path = _write_config(tmp_path, server, families)
+    with pytest.raises(DataFormatError, match=message):
+        _run(path, tmp_path / "run")
+    assert server.requests == 0 and not (tmp_path / "run").exists()

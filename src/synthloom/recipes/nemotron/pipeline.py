@@ -34,7 +34,7 @@ from synthloom.llm.retry import RetryPolicy
 from synthloom.llm.types import Request, SamplingParams
 from synthloom.recipes.nemotron.config import PipelineConfig
 from synthloom.recipes.nemotron.constraints import check_all
-from synthloom.recipes.nemotron.prompts import PromptGenerator
+from synthloom.recipes.nemotron.prompts import PromptGenerator, check_inputs
 from synthloom.records import ParquetShardWriter, make_record, write_jsonl, write_parquet
 from synthloom.reward.base import RewardModel, RewardWeights
 from synthloom.reward.judge import JudgeReward
@@ -189,6 +189,7 @@ async def run_pipeline(
     in shards of ``executor.shard_size`` prompts (see :mod:`synthloom.recipes.nemotron.ray_run`):
     the same outputs, and ``on_progress`` is called after each finished shard.
     """
+    check_inputs(config)  # every file the pipeline names, before anything is asked
     if config.executor.name == "ray":
         if teacher_backend is not None or reward_model is not None:
             raise InputError(

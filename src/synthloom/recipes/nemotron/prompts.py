@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from synthloom.engine.executor import run_requests
+from synthloom.errors import DataFormatError
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.types import Completion, Request, SamplingParams
 from synthloom.recipes.nemotron.config import PipelineConfig, default_topics, read_topic_file
@@ -26,7 +27,7 @@ from synthloom.recipes.nemotron.constraints import augment
 from synthloom.recipes.nemotron.lists import parse_list
 from synthloom.records import make_record, read_records
 
-__all__ = ["PromptGenerator", "render"]
+__all__ = ["PromptGenerator", "check_inputs", "render"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.FunctionLoader(
@@ -49,6 +50,38 @@ def _fraction_hit(key: str, salt: str, fraction: float) -> bool:
     """A stable coin flip per prompt: the same prompts are augmented on every run."""
     digest = hashlib.sha256(f"{salt}|{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def _document_text(config: PipelineConfig, doc: str, max_chars: int) -> str:
+    path = config.resolve(doc)
+    try:
+        return path.read_text(encoding="utf-8")[:max_chars]
+    except FileNotFoundError:
+        raise DataFormatError(
+            "document not found; check families.closed_qa.documents", path=path
+        ) from None
+    except IsADirectoryError:
+        raise DataFormatError("is a folder; name document files", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"is not UTF-8 text (byte {exc.start}); re-encode the file as UTF-8", path=path
+        ) from None
+
+
+def check_inputs(config: PipelineConfig) -> None:
+    """Read every file the pipeline names (topic lists, documents, prompts) before anything is
+    asked, so a missing document or a broken line costs no request."""
+    fam = config.families
+    for name in ("open_qa", "writing", "math", "coding"):
+        section = getattr(fam, name)
+        if section is not None and getattr(section, "topics_file", None):
+            read_topic_file(config.resolve(section.topics_file), field=f"{name}.topics_file")
+    if fam.closed_qa is not None:
+        for doc in fam.closed_qa.documents:
+            _document_text(config, doc, fam.closed_qa.max_document_chars)
+    if fam.prompts_file is not None:
+        for _ in read_records(config.resolve(fam.prompts_file.path)):
+            pass
 
 
 @dataclass
@@ -216,9 +249,7 @@ class PromptGenerator:
         assert section is not None
         roots = []
         for doc in section.documents:
-            text = self.config.resolve(doc).read_text(encoding="utf-8")[
-                : section.max_document_chars
-            ]
+            text = _document_text(self.config, doc, section.max_document_chars)
             roots.append(
                 _Node(
                     render("document_questions", n=section.n_questions, document=text),
