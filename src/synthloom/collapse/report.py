@@ -11,9 +11,11 @@ import base64
 import io
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
+from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
 from synthloom.collapse.loop import CollapseResult
 from synthloom.errors import InputError
 
@@ -138,15 +140,24 @@ def render_html(result: CollapseResult) -> str:
 
 
 def write_report(result: CollapseResult, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``metrics.json`` and ``report.html`` into ``out_dir``; return their paths."""
+    """Write ``metrics.json`` and ``report.html`` into ``out_dir``; return their paths.
+
+    Both are swapped in together (:func:`synthloom.atomic.publish_dir`): a kill leaves the
+    earlier pair or the new one, never one of each.
+    """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder; give a folder for --out", path=out)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path = out / "metrics.json"
-    html_path = out / "report.html"
-    json_path.write_text(
-        json.dumps(_finite(result.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    html_path.write_text(render_html(result), encoding="utf-8")
-    return json_path, html_path
+    results = ("metrics.json", "report.html")
+    clean_leftovers(out, results)
+    metrics = json.dumps(_finite(result.to_dict()), indent=2, allow_nan=False) + "\n"
+    html = render_html(result)
+    staging = staging_dir(out)
+    try:
+        write_text(staging / "metrics.json", metrics)
+        write_text(staging / "report.html", html)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_dir(staging, out, results)
+    return out / "metrics.json", out / "report.html"

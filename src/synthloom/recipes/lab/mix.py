@@ -10,12 +10,13 @@ read (TRL, axolotl, InstructLab training). Files are written under a temporary n
 from __future__ import annotations
 
 import json
-import os
 import random
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from synthloom.atomic import clean_leftovers, publish_dir, staging_dir
 from synthloom.errors import ConfigError
 from synthloom.recipes.lab.config import MixConfig, MixSource
 from synthloom.recipes.lab.recipes import with_context
@@ -128,7 +129,28 @@ def mix(
     """
     base = Path(base_dir)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    results = [f"{output.name}.jsonl" for output in config.outputs]
+    clean_leftovers(out, results)
+    # Every output is written into a staging folder and swapped in with the others at once.
+    staging = staging_dir(out)
+    try:
+        summary = _write_outputs(config, base, out, staging, run, source_name, skip_invalid)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_dir(staging, out, results)
+    return summary
+
+
+def _write_outputs(
+    config: MixConfig,
+    base: Path,
+    out: Path,
+    staging: Path,
+    run: str | Path | None,
+    source_name: str,
+    skip_invalid: bool,
+) -> dict[str, Any]:
     default_run = Path(run) if run is not None else None
     summary: dict[str, Any] = {"outputs": {}}
     invalid: list[Issue] = []
@@ -152,14 +174,12 @@ def mix(
         if output.shuffle:
             random.Random(f"{config.seed}|{output.name}|shuffle").shuffle(rows)
         path = out / f"{output.name}.jsonl"
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
+        with (staging / path.name).open("w", encoding="utf-8") as fh:
             for row in rows:
                 messages = [m for m in row["messages"] if m["role"] != "system"]
                 if config.system_prompt:
                     messages = [{"role": "system", "content": config.system_prompt}, *messages]
                 fh.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
-        tmp.replace(path)
         summary["outputs"][output.name] = {
             "path": str(path),
             "records": len(rows),
