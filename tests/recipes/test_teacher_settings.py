@@ -9,7 +9,7 @@ import pytest
 from synthloom.errors import ConfigError
 from synthloom.llm import Accounting, OpenAIHTTPBackend, ResponseCache
 from synthloom.recipes.lab.config import load_pipeline as load_lab
-from synthloom.recipes.lab.generate import make_teacher_client
+from synthloom.recipes.lab.leaves import make_teacher_client
 from synthloom.recipes.nemotron.config import load_pipeline as load_nemotron
 from synthloom.recipes.nemotron.pipeline import make_reward_model
 

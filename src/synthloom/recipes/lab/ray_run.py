@@ -6,7 +6,7 @@ Layout, besides what the local run writes (``lab/leaves/<leaf>/``, ``lab/phases/
     <run>/_ray/lab/<leaf>/cache.sqlite   the leaf's own response cache (one writer: its actor)
     <run>/_ray/lab/<leaf>/done.json      the shard's marker: the leaf's counts and accounting
 
-Each actor runs one leaf at a time with the local recipe code (``_run_leaf``) and
+Each actor runs one leaf at a time with the local recipe code (``leaves.run_leaf``) and
 ``per_actor_in_flight`` requests in flight, writing the leaf's outputs where the local run
 writes them; the driver then writes the phase datasets and the mix with the local code, so the
 records are the local executor's. A leaf whose ``done.json`` fingerprint matches is skipped (as
@@ -31,13 +31,13 @@ from synthloom.errors import SynthloomError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import ResponseCache
 from synthloom.recipes.lab.config import PipelineConfig
-from synthloom.recipes.lab.generate import (
+from synthloom.recipes.lab.leaves import (
     STAGE,
-    _finish,
-    _finished_leaf,
-    _leaf_plan,
-    _run_leaf,
+    finish_run,
+    finished_leaf,
+    leaf_plan,
     make_teacher_client,
+    run_leaf,
 )
 from synthloom.recipes.lab.recipes import Teacher
 from synthloom.recipes.lab.select import chosen_taxonomy, document_options
@@ -60,7 +60,7 @@ async def _leaf_on_actor(
     client = make_teacher_client(settings, cache, accounting)
     try:
         teacher = Teacher(client, settings, config.seed)
-        result = await _run_leaf(leaf, config, teacher, leaf_dir, source)
+        result = await run_leaf(leaf, config, teacher, leaf_dir, source)
     finally:
         await client.aclose()
         cache.close()
@@ -181,8 +181,8 @@ def _drive(
     results: dict[str, dict[str, Any]] = {}
     shards: list[PoolShard] = []
     for index, leaf in enumerate(leaves):
-        _, _, fingerprint = _leaf_plan(leaf, config, source)
-        previous = _finished_leaf(run.path / STAGE / "leaves" / leaf.slug, fingerprint)
+        _, _, fingerprint = leaf_plan(leaf, config, source)
+        previous = finished_leaf(run.path / STAGE / "leaves" / leaf.slug, fingerprint)
         if previous is not None:
             results[leaf.path] = {**previous, "skipped": True}
         else:
@@ -234,7 +234,7 @@ def _drive(
                 fields["error"] = error
             run.update_stage(STAGE, **fields)
     ordered = [results[leaf.path] for leaf in leaves]
-    return _finish(
+    return finish_run(
         run,
         leaves,
         config,

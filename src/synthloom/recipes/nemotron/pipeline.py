@@ -16,9 +16,7 @@ servers nothing they already answered.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,146 +28,25 @@ from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import Backend, OpenAIHTTPBackend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
-from synthloom.llm.retry import RetryPolicy
-from synthloom.llm.types import Request, SamplingParams
 from synthloom.recipes.nemotron.config import PipelineConfig
-from synthloom.recipes.nemotron.constraints import check_all
 from synthloom.recipes.nemotron.prompts import PromptGenerator, check_inputs
-from synthloom.records import ParquetShardWriter, make_record, write_jsonl, write_parquet
+from synthloom.recipes.nemotron.ray_run import run_pipeline_ray
+from synthloom.recipes.nemotron.responses import (
+    STAGE,
+    Counts,
+    ProgressCallback,
+    Writers,
+    answer_prompt,
+    handle_group,
+    make_reward_model,
+    retry_policy,
+    sampling_params,
+)
+from synthloom.records import write_jsonl, write_parquet
 from synthloom.reward.base import RewardModel, RewardWeights
-from synthloom.reward.judge import JudgeReward
-from synthloom.reward.nim import NIMReward, NIMRewardBackend
-from synthloom.reward.select import Thresholds, best_of_k
+from synthloom.reward.select import Thresholds
 
 __all__ = ["STAGE", "make_reward_model", "run_pipeline", "run_pipeline_sync"]
-
-STAGE = "nemotron"
-
-#: Called with a snapshot dict (``prompts``, ``prompts_done``, ``responses``, ``pairs``, ...).
-ProgressCallback = Callable[[dict[str, Any]], None]
-
-
-def _retry(config: PipelineConfig) -> RetryPolicy:
-    t = config.teacher
-    return RetryPolicy(
-        max_attempts=t.max_attempts,
-        base_delay=t.retry_base_delay,
-        max_request_time=t.max_request_time,
-    )
-
-
-def make_reward_model(
-    config: PipelineConfig,
-    *,
-    cache: ResponseCache | None,
-    teacher_backend: Backend | None = None,
-    accounting: Accounting | None = None,
-) -> RewardModel:
-    """The reward backend the config names (it shares the run's cache)."""
-    section = config.reward
-    base_url = section.base_url or config.teacher.base_url
-    if section.backend == "nim":
-        assert section.model is not None
-        backend = NIMRewardBackend(
-            base_url,
-            api_key_env=section.api_key_env or "NVIDIA_API_KEY",
-            timeout=config.teacher.timeout,
-            connect_timeout=config.teacher.connect_timeout,
-        )
-        client = TeacherClient(backend, cache=cache, retry=_retry(config), accounting=accounting)
-        return NIMReward(client, model=section.model)
-    if section.backend == "judge":
-        judge_backend = (
-            teacher_backend
-            if teacher_backend is not None and section.base_url is None
-            else OpenAIHTTPBackend(
-                base_url,
-                api_key_env=section.api_key_env or config.teacher.api_key_env,
-                timeout=config.teacher.timeout,
-                connect_timeout=config.teacher.connect_timeout,
-            )
-        )
-        client = TeacherClient(
-            judge_backend, cache=cache, retry=_retry(config), accounting=accounting
-        )
-        return JudgeReward(
-            client,
-            model=section.model or config.teacher.model,
-            max_parse_attempts=config.teacher.max_parse_attempts,
-        )
-    from synthloom.reward.local import LocalClassifierReward
-
-    assert section.path is not None
-    return LocalClassifierReward(config.resolve(section.path), batch_size=section.batch_size)
-
-
-def _prompt_of(record: dict[str, Any]) -> list[dict[str, str]]:
-    return [dict(m) for m in record["messages"]]
-
-
-class _Writers:
-    def __init__(self, out: Path, shard_rows: int) -> None:
-        for name in ("responses", "sft", "pairs"):
-            folder = out / name
-            folder.mkdir(parents=True, exist_ok=True)
-            # Outputs are rebuilt from the cache on every run; stale shards would duplicate.
-            for old in folder.glob("part-*.parquet*"):
-                old.unlink()
-        self.responses = ParquetShardWriter(out / "responses", rows_per_shard=shard_rows)
-        self.sft = ParquetShardWriter(out / "sft", rows_per_shard=shard_rows)
-        self.pairs = ParquetShardWriter(out / "pairs", rows_per_shard=shard_rows, preference=True)
-        export = out / "export"
-        export.mkdir(exist_ok=True)
-        self.sft_path = export / "sft.jsonl"
-        self.dpo_path = export / "dpo.jsonl"
-        self._sft_tmp = self.sft_path.with_suffix(".jsonl.tmp").open("w", encoding="utf-8")
-        self._dpo_tmp = self.dpo_path.with_suffix(".jsonl.tmp").open("w", encoding="utf-8")
-
-    def sft_line(self, messages: list[dict[str, str]]) -> None:
-        self._sft_tmp.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
-
-    def dpo_line(self, prompt: list[dict[str, str]], chosen: str, rejected: str) -> None:
-        # TRL's conversational preference format: the shared prompt turns, then one assistant
-        # turn each for chosen and rejected.
-        row = {
-            "prompt": prompt,
-            "chosen": [{"role": "assistant", "content": chosen}],
-            "rejected": [{"role": "assistant", "content": rejected}],
-        }
-        self._dpo_tmp.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    def close(self, *, complete: bool) -> None:
-        for writer in (self.responses, self.sft, self.pairs):
-            writer.close()
-        self._sft_tmp.close()
-        self._dpo_tmp.close()
-        for tmp, final in (
-            (self.sft_path.with_suffix(".jsonl.tmp"), self.sft_path),
-            (self.dpo_path.with_suffix(".jsonl.tmp"), self.dpo_path),
-        ):
-            if complete:
-                tmp.replace(final)
-            else:
-                tmp.unlink(missing_ok=True)
-
-
-class _Counts:
-    def __init__(self) -> None:
-        self.prompts = 0
-        self.prompts_done = 0
-        self.responses = 0
-        self.response_failures = 0
-        self.scored = 0
-        self.reward_failures = 0
-        self.filtered = 0
-        self.constraint_failures = 0
-        self.sft = 0
-        self.pairs = 0
-        self.pair_skips: dict[str, int] = {}
-        self.seconds_waiting = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "seconds_waiting"}
 
 
 async def run_pipeline(
@@ -197,8 +74,6 @@ async def run_pipeline(
                 "Ray the actors build the backends the pipeline names",
                 field="executor.name",
             )
-        from synthloom.recipes.nemotron.ray_run import run_pipeline_ray
-
         return await run_pipeline_ray(config, out, on_progress=on_progress)
     refuse_url(out, local_executor=True)
     started = time.monotonic()
@@ -216,7 +91,7 @@ async def run_pipeline(
             connect_timeout=config.teacher.connect_timeout,
         ),
         cache=cache,
-        retry=_retry(config),
+        retry=retry_policy(config),
         accounting=teacher_acc,
     )
     reward = reward_model or make_reward_model(
@@ -228,7 +103,7 @@ async def run_pipeline(
         min_attributes=config.filter.min_attributes,
         max_attributes=config.filter.max_attributes,
     )
-    counts = _Counts()
+    counts = Counts()
     run.update_stage(
         STAGE,
         status="running",
@@ -237,7 +112,7 @@ async def run_pipeline(
         weights=weights.as_dict(),
     )
     status = "failed"
-    writers: _Writers | None = None
+    writers: Writers | None = None
     try:
         generator = PromptGenerator(config, teacher)
         prompt_started = time.monotonic()
@@ -247,19 +122,19 @@ async def run_pipeline(
         write_parquet(prompts, out / "prompts" / "prompts.parquet")
         write_jsonl(generator.rejects, out / "prompts" / "rejects.jsonl")
 
-        writers = _Writers(out, config.shard_rows)
-        params = _sampling(config)
+        writers = Writers(out, config.shard_rows)
+        params = sampling_params(config)
 
         async def one_prompt(record: dict[str, Any]) -> dict[str, Any]:
             asked = time.monotonic()
-            group = await _answer(record, teacher, reward, config, params)
+            group = await answer_prompt(record, teacher, reward, config, params)
             counts.seconds_waiting += time.monotonic() - asked
             return group
 
         in_flight = max(1, config.teacher.max_in_flight // config.responses.k)
         last = time.monotonic()
         async for group in bounded_map(prompts, one_prompt, max_in_flight=in_flight):
-            _handle_group(group, writers, weights, thresholds, config, counts)
+            handle_group(group, writers, weights, thresholds, config, counts)
             counts.prompts_done += 1
             now = time.monotonic()
             if on_progress is not None and now - last > 0.25:
@@ -290,169 +165,6 @@ async def run_pipeline(
     entry["prompt_seconds"] = round(prompt_seconds, 3)
     entry["response_seconds_waiting"] = round(counts.seconds_waiting, 3)
     return entry
-
-
-def _sampling(config: PipelineConfig) -> list[SamplingParams]:
-    """The sampling parameters of the k responses to each prompt."""
-    section = config.responses
-    return [
-        SamplingParams(
-            temperature=section.temperature,
-            top_p=section.top_p,
-            max_tokens=section.max_tokens,
-            seed=None if section.seed is None else section.seed + sample,
-        )
-        for sample in range(section.k)
-    ]
-
-
-async def _answer(
-    record: dict[str, Any],
-    teacher: TeacherClient,
-    reward: RewardModel,
-    config: PipelineConfig,
-    params: list[SamplingParams],
-) -> dict[str, Any]:
-    """One prompt's k responses and their reward scores (the group ``_handle_group`` writes)."""
-    prompt = _prompt_of(record)
-    k = len(params)
-    results = await asyncio.gather(
-        *(
-            teacher.run(
-                Request(model=config.teacher.model, messages=prompt, params=params[s], sample=s),
-                max_parse_attempts=config.teacher.max_parse_attempts,
-            )
-            for s in range(k)
-        )
-    )
-    answers = [
-        (s, r.completion.text)
-        for s, r in enumerate(results)
-        if r.ok and r.completion is not None and r.completion.text.strip()
-    ]
-    scores = await reward.score(
-        [[*prompt, {"role": "assistant", "content": a}] for _, a in answers]
-    )
-    return {
-        "record": record,
-        "prompt": prompt,
-        "answers": answers,
-        "scores": scores,
-        "failed": k - len(answers),
-        # requests the server gave up on (a rerun asks them again)
-        "request_failures": sum(1 for r in results if r.status == "failed"),
-    }
-
-
-def _handle_group(
-    group: dict[str, Any],
-    writers: _Writers,
-    weights: RewardWeights,
-    thresholds: Thresholds,
-    config: PipelineConfig,
-    counts: _Counts,
-) -> None:
-    """Write one prompt's scored responses, its best-of-k SFT record and its preference pair."""
-    record, prompt = group["record"], group["prompt"]
-    counts.responses += len(group["answers"])
-    counts.response_failures += group["failed"]
-    constraints = record["meta"].get("constraints")
-    scored: list[tuple[int, str, dict[str, float], dict[str, Any] | None]] = []
-    for (sample, answer), result in zip(group["answers"], group["scores"], strict=True):
-        if not result.ok:
-            counts.reward_failures += 1
-            continue
-        reward = result.as_meta(weights)
-        check = check_all(constraints, answer) if constraints else None
-        meta = {**record["meta"], "prompt_id": record["id"], "sample": sample, "reward": reward}
-        if check is not None:
-            meta["constraints_check"] = check
-        messages = [*prompt, {"role": "assistant", "content": answer}]
-        writers.responses.write(make_record(messages, meta))
-        counts.scored += 1
-        scored.append((sample, answer, reward, check))
-    eligible = []
-    for item in scored:
-        if thresholds.failure(item[2]) is not None:
-            counts.filtered += 1
-        elif config.filter.require_constraints and item[3] is not None and not item[3]["passed"]:
-            counts.constraint_failures += 1
-        else:
-            eligible.append(item)
-    best = best_of_k([item[2]["scalar"] for item in eligible])
-    if best is not None:
-        sample, answer, reward, _ = eligible[best]
-        messages = [*prompt, {"role": "assistant", "content": answer}]
-        meta = {
-            **record["meta"],
-            "prompt_id": record["id"],
-            "sample": sample,
-            "reward": reward,
-            "candidates": len(scored),
-        }
-        writers.sft.write(make_record(messages, meta))
-        writers.sft_line(messages)
-        counts.sft += 1
-    if config.preference.enabled:
-        chosen = eligible[best] if best is not None else None
-        pair = _preference(chosen, scored, config.preference.min_margin)
-        if isinstance(pair, str):
-            counts.pair_skips[pair] = counts.pair_skips.get(pair, 0) + 1
-        else:
-            assert chosen is not None
-            rejected, basis = pair
-            meta = {
-                **record["meta"],
-                "prompt_id": record["id"],
-                "margin": round(chosen[2]["scalar"] - rejected[2]["scalar"], 6),
-                "basis": basis,
-                "chosen_reward": chosen[2],
-                "rejected_reward": rejected[2],
-            }
-            if rejected[3] is not None:
-                meta["rejected_constraints_check"] = rejected[3]
-            writers.pairs.write(
-                make_record(
-                    prompt,
-                    meta,
-                    chosen=[{"role": "assistant", "content": chosen[1]}],
-                    rejected=[{"role": "assistant", "content": rejected[1]}],
-                )
-            )
-            writers.dpo_line(prompt, chosen[1], rejected[1])
-            counts.pairs += 1
-
-
-_Scored = tuple[int, str, dict[str, float], dict[str, Any] | None]
-
-
-def _preference(
-    chosen: _Scored | None, scored: list[_Scored], min_margin: float
-) -> tuple[_Scored, str] | str:
-    """The rejected response for ``chosen`` and the pair's basis, or why there is no pair.
-
-    The chosen response is the best-of-k SFT answer, so it passed the filter (and its
-    constraints when they are required). Where another response breaks its prompt's
-    constraints, the lowest-scored such one is rejected ("constraints": a verifiable
-    preference, whatever the reward margin); otherwise the lowest-scored response, if the
-    reward margin reaches ``min_margin`` ("reward").
-    """
-    if len(scored) < 2:
-        return "too_few"
-    if chosen is None:
-        return "no_eligible"
-    others = [item for item in scored if item[0] != chosen[0]]
-    chosen_obeys = chosen[3] is None or chosen[3]["passed"]
-    breaking = [item for item in others if item[3] is not None and not item[3]["passed"]]
-    if chosen_obeys and breaking:
-        return min(breaking, key=lambda item: item[2]["scalar"]), "constraints"
-    rejected = min(others, key=lambda item: item[2]["scalar"])
-    margin = chosen[2]["scalar"] - rejected[2]["scalar"]
-    if margin <= 0.0:
-        return "tie"
-    if margin < min_margin:
-        return "margin"
-    return rejected, "reward"
 
 
 def run_pipeline_sync(

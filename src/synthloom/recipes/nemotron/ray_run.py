@@ -9,7 +9,7 @@ of ``executor.shard_size`` prompts (by prompt index) and run on an actor pool::
     <run>/_ray/nemotron/shard-<k>/done.json      the shard's marker (fingerprint, accounting)
 
 The driver then writes ``responses/``, ``sft/``, ``pairs/`` and ``export/`` from the groups, in
-prompt order, with the local code (``_handle_group``), so the records are the local executor's.
+prompt order, with the local code (``handle_group``), so the records are the local executor's.
 A rerun skips shards whose marker matches (same prompts and settings, no failed requests) and a
 shard that was interrupted replays every answer its cache holds.
 """
@@ -35,18 +35,18 @@ from synthloom.llm.backends import OpenAIHTTPBackend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
 from synthloom.recipes.nemotron.config import PipelineConfig
-from synthloom.recipes.nemotron.pipeline import (
-    STAGE,
-    ProgressCallback,
-    _answer,
-    _Counts,
-    _handle_group,
-    _retry,
-    _sampling,
-    _Writers,
-    make_reward_model,
-)
 from synthloom.recipes.nemotron.prompts import PromptGenerator
+from synthloom.recipes.nemotron.responses import (
+    STAGE,
+    Counts,
+    ProgressCallback,
+    Writers,
+    answer_prompt,
+    handle_group,
+    make_reward_model,
+    retry_policy,
+    sampling_params,
+)
 from synthloom.records import write_jsonl, write_parquet
 from synthloom.reward.base import RewardResult, RewardWeights
 from synthloom.reward.select import Thresholds
@@ -80,7 +80,7 @@ def _teacher(config: PipelineConfig, cache: ResponseCache, accounting: Accountin
             connect_timeout=config.teacher.connect_timeout,
         ),
         cache=cache,
-        retry=_retry(config),
+        retry=retry_policy(config),
         accounting=accounting,
     )
 
@@ -109,14 +109,14 @@ async def _shard_on_actor(
     teacher_acc, reward_acc = Accounting(), Accounting()
     teacher = _teacher(config, cache, teacher_acc)
     reward = make_reward_model(config, cache=cache, accounting=reward_acc)
-    params = _sampling(config)
+    params = sampling_params(config)
     groups: list[dict[str, Any] | None] = [None] * len(records)
     waiting = 0.0
 
     async def one(item: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         nonlocal waiting
         asked = time.monotonic()
-        group = await _answer(item[1], teacher, reward, config, params)
+        group = await answer_prompt(item[1], teacher, reward, config, params)
         waiting += time.monotonic() - asked
         return item[0], group
 
@@ -188,7 +188,7 @@ def _read_marker(out: Path, shard: int) -> dict[str, Any] | None:
 
 
 def _groups(out: Path, shard: int, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A finished shard's groups, rebuilt as ``_handle_group`` takes them."""
+    """A finished shard's groups, rebuilt as ``handle_group`` takes them."""
     text = (nemotron_shard_dir(out, shard) / "groups.jsonl").read_text(encoding="utf-8")
     groups = []
     for record, line in zip(records, text.splitlines(), strict=True):
@@ -267,7 +267,7 @@ async def _drive(
         min_attributes=config.filter.min_attributes,
         max_attributes=config.filter.max_attributes,
     )
-    counts = _Counts()
+    counts = Counts()
     ray_info = {
         "actors": ex.actors,
         "per_actor_in_flight": ex.per_actor_in_flight,
@@ -284,7 +284,7 @@ async def _drive(
     )
     status = "failed"
     error: str | None = None
-    writers: _Writers | None = None
+    writers: Writers | None = None
     prompt_seconds = 0.0
     stats = {"run": 0, "retried": 0}
     skipped = 0
@@ -349,10 +349,10 @@ async def _drive(
             on_done=on_done,
             on_progress=progress,
         )
-        writers = _Writers(out, config.shard_rows)
+        writers = Writers(out, config.shard_rows)
         for shard, start, end in bounds:
             for group in _groups(out, shard, prompts[start:end]):
-                _handle_group(group, writers, weights, thresholds, config, counts)
+                handle_group(group, writers, weights, thresholds, config, counts)
                 counts.prompts_done += 1
         status = "done"
     except SynthloomError as exc:
