@@ -272,7 +272,7 @@ def _item(sample: int, scalar: float, passed: bool | None) -> Any:
 
 
 def test_preference_pairs_reject_broken_constraints_and_otherwise_need_a_margin() -> None:
-    from synthloom.recipes.nemotron.pipeline import _preference
+    from synthloom.recipes.nemotron.responses import preference_pair as _preference
 
     best, mid, broken_high, broken_low = (
         _item(0, 3.0, True),
