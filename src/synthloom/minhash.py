@@ -48,13 +48,17 @@ __all__ = [
     "ShingleKind",
     "band_keys",
     "candidate_pairs",
+    "candidates_from_keys",
     "estimate_jaccard",
     "jaccard",
     "lsh_params",
     "near_duplicate_clusters",
     "pair_jaccard",
+    "pair_jaccard_flat",
+    "shingle_flat",
     "shingle_hash_sets",
     "shingle_hashes",
+    "sorted_unique",
 ]
 
 ShingleKind = Literal["char", "word"]
@@ -81,7 +85,7 @@ _DEFAULT_BLOCK_BYTES = 2 * 1024 * 1024
 _PERMS_PER_TASK = 16
 
 
-def _sorted_unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def sorted_unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """np.unique by sorting: numpy 2's hash-based np.unique is many times slower on uint64."""
     out = np.sort(values)
     if out.size < 2:
@@ -148,7 +152,7 @@ def _all_window_hashes(symbols: UInt64Array, width: int) -> UInt64Array:
         return _mix64(acc)
 
 
-def _shingle_flat(
+def shingle_flat(
     texts: Sequence[str], kind: str, n: int, *, unique: bool = True
 ) -> tuple[UInt64Array, IntArray]:
     """Shingle hashes of every text, flat, with start offsets (len(texts) + 1).
@@ -193,7 +197,7 @@ def _shingle_flat(
         (np.repeat(np.arange(num_docs, dtype=np.int64), counts), short_docs)
     ).astype(np.uint64)
     # Sorting (document, hash) keys dedups within each document and groups documents in order.
-    keys = _sorted_unique((owners << _U32) | (np.concatenate((full, short)) >> _U32))
+    keys = sorted_unique((owners << _U32) | (np.concatenate((full, short)) >> _U32))
     offsets = np.searchsorted(keys >> _U32, np.arange(num_docs + 1, dtype=np.uint64)).astype(
         np.int64
     )
@@ -207,7 +211,7 @@ def shingle_hashes(text: str, *, kind: ShingleKind = "char", n: int = 5) -> UInt
     collapsed to one space. ``kind="word"``: n-token windows of :func:`synthloom.text.tokenize`.
     A text shorter than n symbols gives one shingle; an empty text gives none.
     """
-    values, _ = _shingle_flat([text], kind, n)
+    values, _ = shingle_flat([text], kind, n)
     return values.astype(np.uint32)
 
 
@@ -215,7 +219,7 @@ def shingle_hash_sets(
     texts: Sequence[str], *, kind: ShingleKind = "char", n: int = 5
 ) -> list[UInt32Array]:
     """:func:`shingle_hashes` of many texts at once (vectorised over the whole batch)."""
-    values, offsets = _shingle_flat(texts, kind, n)
+    values, offsets = shingle_flat(texts, kind, n)
     return np.split(values.astype(np.uint32), offsets[1:-1])
 
 
@@ -269,7 +273,7 @@ class MinHasher:
         self, texts: Sequence[str], *, kind: ShingleKind = "char", n: int = 5
     ) -> UInt32Array:
         """Signatures of texts, shingled as :func:`shingle_hashes` does."""
-        values, offsets = _shingle_flat(texts, kind, n, unique=False)
+        values, offsets = shingle_flat(texts, kind, n, unique=False)
         return self._signatures_flat(values, offsets)
 
     def _signatures_flat(self, values: UInt64Array, offsets: IntArray) -> UInt32Array:
@@ -328,8 +332,8 @@ def estimate_jaccard(sig_a: npt.NDArray[np.uint32], sig_b: npt.NDArray[np.uint32
 
 def jaccard(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """Exact Jaccard similarity of two sets given as arrays (0.0 when both are empty)."""
-    set_a = _sorted_unique(np.asarray(a).ravel())
-    set_b = _sorted_unique(np.asarray(b).ravel())
+    set_a = sorted_unique(np.asarray(a).ravel())
+    set_b = sorted_unique(np.asarray(b).ravel())
     union = np.union1d(set_a, set_b).size
     if union == 0:
         return 0.0
@@ -349,10 +353,10 @@ def pair_jaccard(
     sets have similarity 0.
     """
     values, offsets = _flatten(shingle_sets)
-    return _pair_jaccard_flat(values, offsets, pairs, chunk_values)
+    return pair_jaccard_flat(values, offsets, pairs, chunk_values)
 
 
-def _pair_jaccard_flat(
+def pair_jaccard_flat(
     values: UInt64Array, offsets: IntArray, pairs: npt.ArrayLike, chunk_values: int
 ) -> FloatArray:
     pair_arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
@@ -467,7 +471,7 @@ def _bucket_pairs(keys: UInt64Array, max_bucket_size: int) -> IntArray:
     return np.concatenate(out).astype(np.int64)
 
 
-def _candidates_from_keys(
+def candidates_from_keys(
     keys: UInt64Array, max_bucket_size: int, skip: IntArray | None
 ) -> IntArray:
     num_docs = keys.shape[0]
@@ -484,7 +488,7 @@ def _candidates_from_keys(
     if pairs.size == 0:
         return np.empty((0, 2), dtype=np.int64)
     pairs = np.sort(pairs, axis=1)
-    codes = _sorted_unique(pairs[:, 0] * num_docs + pairs[:, 1])
+    codes = sorted_unique(pairs[:, 0] * num_docs + pairs[:, 1])
     return np.stack([codes // num_docs, codes % num_docs], axis=1)
 
 
@@ -503,7 +507,7 @@ def candidate_pairs(
     """
     sig = np.asarray(signatures)
     empty = np.flatnonzero(np.all(sig == _EMPTY_SLOT, axis=1)) if sig.size else None
-    return _candidates_from_keys(band_keys(sig, bands, rows), max_bucket_size, empty)
+    return candidates_from_keys(band_keys(sig, bands, rows), max_bucket_size, empty)
 
 
 @dataclass(frozen=True)
@@ -569,16 +573,16 @@ def near_duplicate_clusters(
     keys = np.empty((num_docs, bands), dtype=np.uint64)
     empty: list[IntArray] = [np.empty(0, dtype=np.int64)]
     for start in range(0, num_docs, chunk_docs):
-        values, offsets = _shingle_flat(texts[start : start + chunk_docs], kind, n, unique=False)
+        values, offsets = shingle_flat(texts[start : start + chunk_docs], kind, n, unique=False)
         signatures = hasher._signatures_flat(values, offsets)
         keys[start : start + signatures.shape[0]] = band_keys(signatures, bands, rows)
         empty.append(start + np.flatnonzero(np.diff(offsets) == 0))
-    candidates = _candidates_from_keys(keys, max_bucket_size, np.concatenate(empty))
+    candidates = candidates_from_keys(keys, max_bucket_size, np.concatenate(empty))
 
-    involved = _sorted_unique(candidates.ravel())
-    values, offsets = _shingle_flat([texts[int(i)] for i in involved], kind, n)
+    involved = sorted_unique(candidates.ravel())
+    values, offsets = shingle_flat([texts[int(i)] for i in involved], kind, n)
     local_pairs = np.searchsorted(involved, candidates)
-    similarity = _pair_jaccard_flat(values, offsets, local_pairs, 1 << 24)
+    similarity = pair_jaccard_flat(values, offsets, local_pairs, 1 << 24)
     return clusters_of_verified(candidates, similarity, threshold, num_docs, bands, rows)
 
 

@@ -470,7 +470,7 @@ def _read_marker(storage: RunStorage, stage: str, shard: int) -> dict[str, Any] 
     return storage.read_json(*_shard_parts(stage, shard, "done.json"))
 
 
-def _crash_types(ray: Any) -> tuple[type[BaseException], ...]:
+def crash_types(ray: Any) -> tuple[type[BaseException], ...]:
     """The exceptions that mean a worker died (retry the shard), not that our code failed."""
     exc = ray.exceptions
     names = ("RayActorError", "WorkerCrashedError", "NodeDiedError")
@@ -703,7 +703,7 @@ def _drive(
         worker_cls.remote(storage.location, shard_config, options.cache_sync_s)
         for _ in range(n_actors)
     ]
-    crashes = _crash_types(ray)
+    crashes = crash_types(ray)
     unavailable = getattr(ray.exceptions, "ActorUnavailableError", ())
     waits: dict[int, int] = {}
     running: dict[Any, tuple[int, int, int, int]] = {}

@@ -24,7 +24,7 @@ from typing import Any
 from synthloom.engine.ray_executor import (
     RayOptions,
     ShardFailed,
-    _crash_types,
+    crash_types,
     import_ray,
     init_ray,
     stop_actors,
@@ -82,7 +82,7 @@ def run_pool(
     remote_cls = ray.remote(max_restarts=options.max_shard_retries + 1, max_task_retries=0)(worker)
     n_actors = min(options.actors, len(shards))
     actors = [remote_cls.remote(*init_args) for _ in range(n_actors)]
-    crashes = _crash_types(ray)
+    crashes = crash_types(ray)
     unavailable = getattr(ray.exceptions, "ActorUnavailableError", ())
     todo: deque[PoolShard] = deque(shards)
     running: dict[Any, tuple[PoolShard, int]] = {}

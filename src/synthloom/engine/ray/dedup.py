@@ -31,13 +31,13 @@ from synthloom.minhash import (
     MinHasher,
     NearDuplicates,
     ShingleKind,
-    _candidates_from_keys,
-    _pair_jaccard_flat,
-    _shingle_flat,
-    _sorted_unique,
     band_keys,
+    candidates_from_keys,
     clusters_of_verified,
     lsh_params,
+    pair_jaccard_flat,
+    shingle_flat,
+    sorted_unique,
 )
 
 __all__ = ["near_duplicate_clusters_ray"]
@@ -49,7 +49,7 @@ def _shard_keys(
     texts: Sequence[str], num_perm: int, seed: int, kind: str, n: int, bands: int, rows: int
 ) -> tuple[npt.NDArray[np.uint64], IntArray]:
     """Band keys of one shard and the local indexes of its documents without shingles."""
-    values, offsets = _shingle_flat(texts, kind, n, unique=False)
+    values, offsets = shingle_flat(texts, kind, n, unique=False)
     signatures = MinHasher(num_perm, seed)._signatures_flat(values, offsets)
     return band_keys(signatures, bands, rows), np.flatnonzero(np.diff(offsets) == 0)
 
@@ -62,12 +62,12 @@ def _band_pairs(
 ) -> IntArray:
     """Candidate pairs of the bands in ``band_range``, over the keys of every shard."""
     keys = np.concatenate([k[:, band_range[0] : band_range[1]] for k in shard_keys])
-    return _candidates_from_keys(keys, max_bucket_size, empty)
+    return candidates_from_keys(keys, max_bucket_size, empty)
 
 
 def _verify(texts: Sequence[str], local_pairs: IntArray, kind: str, n: int) -> Any:
-    values, offsets = _shingle_flat(texts, kind, n)
-    return _pair_jaccard_flat(values, offsets, local_pairs, 1 << 24)
+    values, offsets = shingle_flat(texts, kind, n)
+    return pair_jaccard_flat(values, offsets, local_pairs, 1 << 24)
 
 
 def near_duplicate_clusters_ray(
@@ -134,7 +134,7 @@ def near_duplicate_clusters_ray(
         )
         pairs = np.concatenate(pair_parts) if pair_parts else np.empty((0, 2), dtype=np.int64)
         if pairs.size:
-            codes = _sorted_unique(pairs[:, 0] * num_docs + pairs[:, 1])
+            codes = sorted_unique(pairs[:, 0] * num_docs + pairs[:, 1])
             candidates = np.stack([codes // num_docs, codes % num_docs], axis=1)
         else:
             candidates = np.empty((0, 2), dtype=np.int64)
@@ -142,7 +142,7 @@ def near_duplicate_clusters_ray(
         verify_refs = []
         for chunk_start in range(0, len(candidates), verify_pairs):
             chunk = candidates[chunk_start : chunk_start + verify_pairs]
-            involved = _sorted_unique(chunk.ravel())
+            involved = sorted_unique(chunk.ravel())
             verify_refs.append(
                 verify_task.remote(
                     [texts[int(i)] for i in involved], np.searchsorted(involved, chunk), kind, n
