@@ -32,6 +32,7 @@ from synthloom.recipes.lab.leaves import (
     STAGE,
     finish_run,
     leaf_chunks,
+    leaf_plan,
     make_teacher_backend,
     make_teacher_client,
     run_leaf,
@@ -123,11 +124,21 @@ async def generate(
     teacher = Teacher(client, settings, config.seed)
     status = "failed"
     results: list[dict[str, Any]] = []
+    tasks: list[asyncio.Future[dict[str, Any]]] = []
+    try:
+        # Every leaf's documents are read (and its fingerprint made) before any leaf asks the
+        # teacher anything: a missing or unreadable document costs no request.
+        plans = [leaf_plan(leaf, config, source) for leaf in leaves]
+    except BaseException:
+        await client.aclose()
+        cache.close()
+        run.update_stage(STAGE, status="failed", accounting=accounting.to_dict())
+        raise
     tasks = [
         asyncio.ensure_future(
-            run_leaf(leaf, config, teacher, run.path / STAGE / "leaves" / leaf.slug, source)
+            run_leaf(leaf, config, teacher, run.path / STAGE / "leaves" / leaf.slug, source, plan)
         )
-        for leaf in leaves
+        for leaf, plan in zip(leaves, plans, strict=True)
     ]
     try:
         results = list(await asyncio.gather(*tasks))

@@ -150,9 +150,18 @@ def finished_leaf(leaf_dir: Path, fingerprint: str) -> dict[str, Any] | None:
 
 
 async def run_leaf(
-    leaf: Leaf, config: PipelineConfig, teacher: Teacher, leaf_dir: Path, source: str
+    leaf: Leaf,
+    config: PipelineConfig,
+    teacher: Teacher,
+    leaf_dir: Path,
+    source: str,
+    plan: tuple[Any, list[Chunk], str] | None = None,
 ) -> dict[str, Any]:
-    settings, chunks, fingerprint = leaf_plan(leaf, config, source)
+    """Run one leaf into ``leaf_dir`` (skipped when its done.json fingerprint matches).
+
+    ``plan``: the leaf's :func:`leaf_plan`, when the caller read it already.
+    """
+    settings, chunks, fingerprint = plan or leaf_plan(leaf, config, source)
     previous = finished_leaf(leaf_dir, fingerprint)
     if previous is not None:
         return {**previous, "skipped": True}
