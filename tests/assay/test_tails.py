@@ -13,6 +13,7 @@ from synthloom.assay.tails import (
     rare_category_coverage,
     rare_cluster_coverage,
     rare_ngram_coverage,
+    wilson_interval,
 )
 from synthloom.errors import InputError
 from synthloom.text import count_ngrams, rare_ngrams
@@ -203,11 +204,36 @@ def test_numeric_tails_by_hand() -> None:
     assert column["upper_cut"] == pytest.approx(19.05)
     assert column["reference_tail_share"] == pytest.approx(0.10)
     assert column["synthetic_tail_share"] == pytest.approx(0.25)
-    assert column["coverage"] == 1.0  # min(1, 0.25 / 0.10)
+    # The lower tail is over-full (1/4 against 1/20) and the upper one empty: the column's
+    # headline is the lost upper tail, not the sum of both (0.25 / 0.10 -> 1.0).
     assert column["lower_coverage"] == 1.0 and column["upper_coverage"] == 0.0
+    assert column["coverage"] == 0.0
+    assert column["reference_lower_share"] == pytest.approx(0.05)
+    assert column["reference_upper_share"] == pytest.approx(0.05)
+    assert column["synthetic_lower_share"] == pytest.approx(0.25)
+    assert column["synthetic_upper_share"] == 0.0
     half = numeric_tail_coverage(reference, pd.DataFrame({"x": [2.0] * 19 + [25.0]}), ["x"])
-    assert half["columns"]["x"]["coverage"] == pytest.approx(0.05 / 0.10)
-    assert half["mean_coverage"] == pytest.approx(0.5)
+    assert half["columns"]["x"]["upper_coverage"] == 1.0  # 1/20 against 1/20
+    assert half["columns"]["x"]["lower_coverage"] == 0.0
+    assert half["columns"]["x"]["coverage"] == 0.0
+    assert half["mean_coverage"] == 0.0
+
+
+def test_upper_tail_lost_behind_inflated_lower_tail_shows() -> None:
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"chars": rng.lognormal(6.0, 0.6, size=2000)})
+    # A generator that writes short answers far more often and never a long one: the two
+    # tails together hold about as much mass as the reference's, but the upper one is gone.
+    low, high = np.quantile(reference["chars"], [0.05, 0.95])
+    body = rng.lognormal(6.0, 0.6, size=2000)
+    body = body[(body > low) & (body < high)][:1800]
+    shorts = rng.uniform(low * 0.5, low * 0.99, size=200)
+    synthetic = pd.DataFrame({"chars": np.concatenate([body, shorts])})
+    column = numeric_tail_coverage(reference, synthetic, ["chars"])["columns"]["chars"]
+    assert column["synthetic_tail_share"] >= column["reference_tail_share"]
+    assert column["lower_coverage"] == 1.0
+    assert column["upper_coverage"] == 0.0
+    assert column["coverage"] == 0.0
 
 
 def test_clipped_sample_loses_the_tails_and_a_fair_one_keeps_them() -> None:
@@ -313,3 +339,28 @@ def test_rare_categories_bad_columns_are_item_errors() -> None:
     # 1 (int) in the reference and "1" (text) in the synthetic data are the same category.
     assert result["columns"]["num"]["coverage"] == 0.5
     assert result["mean_coverage"] == 0.5
+
+
+def test_wilson_interval_by_hand() -> None:
+    # 5 of 200: p = 0.025; Wilson 95% bounds 0.0107 and 0.0572 (textbook formula).
+    low, high = wilson_interval(5, 200)
+    assert low == pytest.approx(0.01072, abs=1e-4) and high == pytest.approx(0.05717, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(0, 50)[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_fair_split_loses_no_tail_and_a_dropped_tail_is_lost() -> None:
+    rng = np.random.default_rng(5)
+    # Response lengths of 400 answers, split at random: each tail holds about 10 values a side,
+    # so one side can show 5 where the other shows 10 by chance alone.
+    lengths = pd.DataFrame({"chars": rng.lognormal(5.5, 0.5, size=400).round()})
+    shuffled = lengths.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    first, second = shuffled.iloc[:200], shuffled.iloc[200:]
+    fair = numeric_tail_coverage(first, second, ["chars"])
+    assert fair["lost"] == []
+    item = fair["columns"]["chars"]
+    assert item["lower_lost"] is False and item["upper_lost"] is False
+    cut = float(np.quantile(first["chars"], 0.95))
+    dropped = numeric_tail_coverage(first, second[second["chars"] <= cut], ["chars"])
+    assert dropped["lost"] == ["chars (upper)"]
+    assert dropped["columns"]["chars"]["upper_coverage"] == 0.0

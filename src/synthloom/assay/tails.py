@@ -8,7 +8,8 @@ owns four views of it, each a share in [0, 1] where 1 means every rare item is s
   (:func:`synthloom.text.rare_ngrams`, the same definition the collapse lab's tail loss uses;
   ``1 - coverage`` is the share of rare reference n-grams the synthetic data has lost);
 * rare embedding clusters: the smallest k-means clusters of the reference embeddings;
-* numeric tails: values beyond the reference's 5th and 95th percentiles;
+* numeric tails: values beyond the reference's 5th and 95th percentiles, each side on its own
+  (a column's coverage is that of its worse tail);
 * rare categories: categories in the bottom decile of the reference's category counts
   (:func:`synthloom.text.rare_cutoff`, the n-gram rule applied to category counts).
 
@@ -32,6 +33,7 @@ from synthloom.errors import InputError
 from synthloom.text import RARE_QUANTILE, count_ngrams, ngrams, rare_cutoff, rare_ngrams, tokenize
 
 __all__ = [
+    "LOST_TAIL_RATIO",
     "MAX_CLUSTERS",
     "MAX_FIT_POINTS",
     "MIN_CLUSTERS",
@@ -40,6 +42,7 @@ __all__ = [
     "rare_category_coverage",
     "rare_cluster_coverage",
     "rare_ngram_coverage",
+    "wilson_interval",
 ]
 
 #: Bounds on the default number of k-means clusters (sqrt(n / 2) in between).
@@ -49,6 +52,12 @@ MAX_CLUSTERS = 50
 MAX_FIT_POINTS = 4000
 #: How many missing rare categories a result lists by name (the counts are always complete).
 _MAX_LISTED = 20
+#: A numeric tail is *lost* when even the upper end of the 95% Wilson interval of its synthetic
+#: share is below this fraction of the reference share: a sampling dip (5 values where 10 were
+#: expected, common in a fair split of 200 rows) is not a loss, an empty or near-empty tail is.
+LOST_TAIL_RATIO = 0.5
+#: z of a two-sided 95% interval.
+_Z95 = 1.959963984540054
 
 
 def _check_share(value: float, name: str) -> None:
@@ -286,6 +295,23 @@ def _cut_value(value: float, is_datetime: bool) -> float | str:
     return float(value)
 
 
+def wilson_interval(successes: int, trials: int, z: float = _Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default); (0, 1) with no trials."""
+    if trials <= 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _lost(synthetic_count: int, n_synthetic: int, reference_share: float) -> bool | None:
+    if reference_share <= 0:
+        return None
+    return wilson_interval(synthetic_count, n_synthetic)[1] < LOST_TAIL_RATIO * reference_share
+
+
 def _ratio(synthetic: float, reference: float) -> float | None:
     return min(1.0, synthetic / reference) if reference > 0 else None
 
@@ -314,14 +340,25 @@ def _numeric_column_tails(
     ref_tail, syn_tail = ref_lower + ref_upper, syn_lower + syn_upper
     if ref_tail == 0:
         return {"error": "no reference value lies beyond the cuts (too few distinct values)"}
+    lower_coverage = _ratio(syn_lower, ref_lower)
+    upper_coverage = _ratio(syn_upper, ref_upper)
+    # The headline is the worse side: summing the sides would let an inflated lower tail hide
+    # a lost upper one (0.0 upper coverage shown as 1.0).
+    sides = [c for c in (lower_coverage, upper_coverage) if c is not None]
     return {
         "lower_cut": _cut_value(lower_cut, is_datetime),
         "upper_cut": _cut_value(upper_cut, is_datetime),
         "reference_tail_share": ref_tail,
         "synthetic_tail_share": syn_tail,
-        "coverage": _ratio(syn_tail, ref_tail),
-        "lower_coverage": _ratio(syn_lower, ref_lower),
-        "upper_coverage": _ratio(syn_upper, ref_upper),
+        "reference_lower_share": ref_lower,
+        "reference_upper_share": ref_upper,
+        "synthetic_lower_share": syn_lower,
+        "synthetic_upper_share": syn_upper,
+        "coverage": min(sides),
+        "lower_coverage": lower_coverage,
+        "upper_coverage": upper_coverage,
+        "lower_lost": _lost(int(np.sum(syn < lower_cut)), len(syn), ref_lower),
+        "upper_lost": _lost(int(np.sum(syn > upper_cut)), len(syn), ref_upper),
     }
 
 
@@ -338,10 +375,16 @@ def numeric_tail_coverage(
     Per column: ``lower_cut``/``upper_cut`` are the reference's ``lower``/``upper`` quantiles
     (ISO strings for dates); a value is in a tail when it lies strictly beyond a cut;
     ``reference_tail_share`` (about 0.10 by default) and ``synthetic_tail_share`` are the shares
-    of each side's non-missing values in either tail; ``coverage`` = min(1, synthetic /
-    reference tail share); ``lower_coverage``/``upper_coverage`` the same per tail (None when
-    the reference has nothing in that tail). Returns ``{"columns": {column: {...} or
-    {"error": str}}, "mean_coverage": float | None, "lower", "upper"}``.
+    of each side's non-missing values in either tail (``reference_lower_share``,
+    ``reference_upper_share``, ``synthetic_lower_share``, ``synthetic_upper_share`` per side);
+    ``lower_coverage``/``upper_coverage`` = min(1, synthetic / reference share) of that tail
+    (None when the reference has nothing in it), and the headline ``coverage`` is the smaller of
+    the two, so one lost tail shows however full the other is. ``lower_lost``/``upper_lost``
+    say whether that tail is *lost* beyond sampling noise: the upper end of the 95% Wilson
+    interval of the synthetic share is below :data:`LOST_TAIL_RATIO` (half) of the reference
+    share; ``lost`` lists them as ``"column (lower)"``/``"column (upper)"``. Returns
+    ``{"columns": {column: {...} or {"error": str}}, "mean_coverage": float | None,
+    "lost": [str], "lower", "upper"}``.
     """
     _check_share(lower, "lower")
     _check_share(upper, "upper")
@@ -354,9 +397,16 @@ def numeric_tail_coverage(
             out[column] = {"error": missing}
             continue
         out[column] = _numeric_column_tails(reference[column], synthetic[column], lower, upper)
+    lost = [
+        f"{column} ({side})"
+        for column, item in out.items()
+        for side in ("lower", "upper")
+        if item.get(f"{side}_lost")
+    ]
     return {
         "columns": out,
         "mean_coverage": _mean(item.get("coverage") for item in out.values()),
+        "lost": lost,
         "lower": lower,
         "upper": upper,
     }
