@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+from synthloom.assay import AssayOptions, run_assay
 from synthloom.assay.privacy import verbatim_overlap
 from synthloom.assay.run import load_private_texts
+from tests.assay.realistic import fair_split, instruction_records
 
 NOTES = [
     "Patient reported recurring headaches after the second dose; advised to keep a diary.",
@@ -28,3 +32,25 @@ def test_private_csv_sources_give_their_text_cells(tmp_path: Path) -> None:
     overlap = verbatim_overlap([copied, "An unrelated answer about the weather."], texts)
     assert overlap["records_sharing_span"] == 1
     assert overlap["longest_shared_span"] >= len(NOTES[1]) - 1
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_a_fair_random_split_scores_alike(tmp_path: Path) -> None:
+    # 400 varied records cut at random into two halves: samples of one population.
+    first, second = fair_split(instruction_records(400, seed=0), seed=1)
+    syn = _write_jsonl(tmp_path / "half_a.jsonl", first)
+    ref = _write_jsonl(tmp_path / "half_b.jsonl", second)
+    result = run_assay(syn, ref, tmp_path / "out", AssayOptions(embedder="tfidf", ner="off"))
+    m = result.metrics
+    assert m["fidelity"]["overall"] >= 0.9
+    # The taxonomy leaf (195 values over 200 records) is id-like: left out, with its reason.
+    assert m["fidelity"]["left_out"] == ["meta.leaf"]
+    assert m["dataset"]["column_kinds"]["prompt_words"] == "numerical"
+    assert m["dataset"]["column_kind_sources"]["prompt_words"] == "fixed"
+    assert m["tails"]["numeric"]["lost"] == []

@@ -14,8 +14,9 @@ Per column (``kind`` from :func:`column_kinds`):
   frequencies, missing values dropped, SDMetrics' 1e-6 regularisation for values the real data
   lacks) and :func:`category_adherence` (share of synthetic values that are real categories;
   a missing value counts as a category when the real data has one).
-* ``id``: unique-per-row strings; summarised but excluded from every metric, as SDMetrics skips
-  its ``id`` sdtype.
+* ``id``: unique-per-row or id-like strings (more distinct values than half the non-missing
+  rows); summarised but excluded from every metric, as SDMetrics skips its ``id`` sdtype, with a
+  ``note`` saying why.
 
 Per pair of columns:
 
@@ -74,6 +75,8 @@ from synthloom.errors import ConfigError, DataFormatError
 
 __all__ = [
     "CATEGORICAL_MAX_DISTINCT_INTEGERS",
+    "ID_LIKE_MIN_VALUES",
+    "ID_LIKE_SHARE",
     "KINDS",
     "NUM_BINS",
     "boundary_adherence",
@@ -82,6 +85,7 @@ __all__ = [
     "contingency_similarity",
     "correlation_similarity",
     "cramers_v",
+    "id_like_note",
     "ks_complement",
     "table_fidelity",
     "tv_complement",
@@ -92,6 +96,14 @@ KINDS = ("numerical", "datetime", "categorical", "boolean", "id")
 #: An integer column with at most this many distinct values is categorical (flags, ratings,
 #: small codes): a KS statistic over a handful of tied values says little.
 CATEGORICAL_MAX_DISTINCT_INTEGERS = 5
+#: A text column whose distinct values exceed this share of its non-missing reference values is
+#: *id-like* (row ids, file paths, taxonomy leaves with a handful of rows each): its frequencies
+#: cannot be estimated from the sample, so TVComplement and contingency tables on it measure
+#: sampling noise (two random halves of one dataset score about 0.05). It gets the ``id`` kind.
+ID_LIKE_SHARE = 0.5
+#: Below this many non-missing values only a column unique on every value is id-like (a small
+#: table's few repeats say little either way).
+ID_LIKE_MIN_VALUES = 20
 #: Bins a numerical/datetime column is cut into for a contingency table (SDMetrics' default).
 NUM_BINS = 10
 
@@ -161,16 +173,23 @@ def _kind_from_real(series: pd.Series, family: str) -> Kind:
         return "boolean"
     if family == "datetime":
         return "datetime"
-    if family == "float":
-        return "numerical"
-    if family == "integer":
-        distinct = series.nunique(dropna=True)
+    if family in ("float", "integer"):
+        # Whole-number floats count as integers: one missing value turns an int64 rating column
+        # into float64, and must not turn a categorical into a numerical one.
+        values = series.dropna()
+        if family == "float" and not bool(np.all(np.mod(values.to_numpy(np.float64), 1) == 0)):
+            return "numerical"
+        distinct = values.nunique()
         return "categorical" if distinct <= CATEGORICAL_MAX_DISTINCT_INTEGERS else "numerical"
     if family == "string":
-        if len(series) < 2 or not series.head(_DATE_SAMPLE).is_unique:
-            return "categorical"  # a repeat among the first rows settles it cheaply
+        # Judged on the non-missing values only, so one missing value never flips a kind.
         values = series.dropna()
-        if len(values) == len(series) and values.is_unique:
+        if len(values) < 2:
+            return "categorical"
+        distinct = values.nunique()
+        if distinct == len(values) or (
+            len(values) >= ID_LIKE_MIN_VALUES and distinct > ID_LIKE_SHARE * len(values)
+        ):
             return "id"
         return "categorical"
     if family == "empty":
@@ -186,9 +205,13 @@ def column_kinds(real: pd.DataFrame, synthetic: pd.DataFrame | None = None) -> d
     * datetime dtype, Python datetimes, or strings that look like ISO dates
       (``2024-05-01``, ``2024-05-01 10:30:00``, ``2024-05-01T10:30Z``; the first 1,000 values
       are checked) -> ``datetime``
-    * floats -> ``numerical``; integers -> ``numerical``, unless they take at most
+    * floats -> ``numerical``; integers (and floats that are all whole numbers, as an integer
+      column with a missing value becomes) -> ``numerical``, unless they take at most
       :data:`CATEGORICAL_MAX_DISTINCT_INTEGERS` distinct values -> ``categorical``
-    * strings unique on every row, none missing (at least 2 rows) -> ``id`` (excluded from metrics)
+    * strings unique on every non-missing value (at least 2), or *id-like*: at least
+      :data:`ID_LIKE_MIN_VALUES` non-missing values of which more than :data:`ID_LIKE_SHARE`
+      (half) are distinct -> ``id`` (excluded from every metric; :func:`id_like_note` says why).
+      Missing values are left out of the count, so one missing value changes no kind.
     * other strings, pandas categoricals and mixed types (numbers and strings) -> ``categorical``
 
     When ``synthetic`` is given and a column's values there are of another type family
@@ -207,6 +230,18 @@ def column_kinds(real: pd.DataFrame, synthetic: pd.DataFrame | None = None) -> d
                 kind = "categorical"
         kinds[str(name)] = kind
     return kinds
+
+
+def id_like_note(real: pd.Series) -> str:
+    """Why a column of kind ``id`` is left out of the scores, in one line."""
+    values = real.dropna()
+    distinct = int(values.nunique())
+    share = distinct / len(values) if len(values) else 0.0
+    return (
+        f"id-like: {distinct} distinct values over {len(values)} non-missing reference values "
+        f"({share:.0%}, more than {ID_LIKE_SHARE:.0%} counts as id-like); left out of Column "
+        "Shapes and Column Pair Trends (set its kind with --kinds to score it)"
+    )
 
 
 def _compatible(real_family: str, synthetic_family: str) -> bool:
@@ -892,6 +927,8 @@ def _column_outcome(
             item = _prepare_discrete(real, synthetic, kind=kind, name=name)
             result["score"] = _json_float(_tv_complement_codes(item))
             result["category_adherence"] = _json_float(_category_adherence_codes(item))
+        else:
+            result["note"] = id_like_note(real)
     except Exception as exc:  # one odd column must not fail the table
         result["error"] = _error_text(exc)
         result["score"] = None
@@ -928,14 +965,16 @@ def table_fidelity(
          "column_pair_trends": float | None, # mean score of the pairs that count
          "overall": float | None,            # mean of the two properties present
          "columns": {name: {"kind", "metric": "KSComplement"|"TVComplement"|None,
-                            "score", "boundary_adherence", "category_adherence", "error"}},
+                            "score", "boundary_adherence", "category_adherence", "error",
+                            "note"?}},  # note: why an id/id-like column is left out
          "pairs": [{"columns": [a, b], "metric": "CorrelationSimilarity"|"ContingencySimilarity",
                     "score", "real_association", "counted": bool, "error"}],
          "summary": {name: {"real": {...}, "synthetic": {...}}},
          "correlation": {"columns": [...], "real": [[...]], "synthetic": [[...]],
                          "difference": [[...]]},   # Pearson, synthetic - real
          "boundary_adherence": float | None, "category_adherence": float | None,
-         "issues": [str]}
+         "issues": [str],
+         "left_out": [columns of kind id, in no score]}
 
     Numeric summaries hold count, missing, mean, variance (ddof 1), min, q05, q25, median, q75,
     q95, max (datetimes as ISO strings, variance in seconds squared); categorical ones hold
@@ -1013,6 +1052,7 @@ def table_fidelity(
         "boundary_adherence": _mean([r["boundary_adherence"] for r in column_results.values()]),
         "category_adherence": _mean([r["category_adherence"] for r in column_results.values()]),
         "issues": issues,
+        "left_out": [name for name, r in column_results.items() if r["kind"] == "id"],
     }
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from synthloom import __version__
 from synthloom.assay.gate import GateRule, evaluate_gate, load_gate
+from synthloom.assay.kinds import decide_kinds, load_kinds
 from synthloom.errors import DataFormatError, InputError
 from synthloom.records import (
     Dataset,
@@ -61,6 +62,8 @@ class AssayOptions:
     sample_size: int = 200
     max_embed: int = 20000
     lexicon: Path | None = None
+    #: A YAML/JSON mapping column -> kind that overrides the kinds detected from the reference.
+    kinds: Path | None = None
     ner: str = "auto"
     write_report: bool = True
     #: "ray": per-record features and MiniLM embeddings of instruction data computed by Ray
@@ -280,8 +283,11 @@ def _assay_table(
     from synthloom.pii import PiiScanner
 
     metrics: dict[str, Any] = {}
-    kinds = fidelity.column_kinds(reference, synthetic)
+    kinds, kind_sources = decide_kinds(
+        reference, overrides=extras.get("kind_overrides"), source=options.kinds
+    )
     extras["kinds"] = kinds
+    extras["kind_sources"] = kind_sources
     extras["tables"] = (reference, synthetic)
     fid = sections.run(
         "fidelity", lambda: fidelity.table_fidelity(reference, synthetic, kinds=kinds)
@@ -395,7 +401,7 @@ def _assay_instruction(
     extras: dict[str, Any],
 ) -> dict[str, Any]:
     from synthloom.assay import bias, diversity, embedding_fidelity, fidelity, privacy, tails
-    from synthloom.assay.features import record_features
+    from synthloom.assay.features import FEATURE_KINDS, record_features
     from synthloom.pii import PiiScanner
 
     metrics: dict[str, Any] = {}
@@ -418,8 +424,11 @@ def _assay_instruction(
     ref_feat = features(reference, meta_columns=shared)
     syn_feat = features(synthetic, meta_columns=shared)
     extras["tables"] = (ref_feat, syn_feat)
-    kinds = fidelity.column_kinds(ref_feat, syn_feat)
+    kinds, kind_sources = decide_kinds(
+        ref_feat, fixed=FEATURE_KINDS, overrides=extras.get("kind_overrides"), source=options.kinds
+    )
     extras["kinds"] = kinds
+    extras["kind_sources"] = kind_sources
     fid = sections.run(
         "fidelity", lambda: fidelity.table_fidelity(ref_feat, syn_feat, kinds=kinds)
     ) or {"column_shapes": None, "column_pair_trends": None, "overall": None}
@@ -600,6 +609,8 @@ def _run_assay(
         from synthloom.assay.bias import load_lexicon
 
         extras["lexicon"] = load_lexicon(options.lexicon)
+    if options.kinds is not None:
+        extras["kind_overrides"] = load_kinds(options.kinds)
     syn = load_dataset(synthetic)
     ref = load_dataset(reference)
     _check_same_kind(syn, ref)
@@ -633,6 +644,7 @@ def _run_assay(
             "private_sources": len(private_names),
             "embedder": extras.get("embedder"),
             "column_kinds": extras.get("kinds"),
+            "column_kind_sources": extras.get("kind_sources"),
         },
         **body,
         "errors": dict(sections.errors),

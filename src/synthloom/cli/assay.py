@@ -38,6 +38,12 @@ def assay(
     lexicon: Path | None = typer.Option(
         None, "--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."
     ),
+    kinds: Path | None = typer.Option(
+        None,
+        "--kinds",
+        help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, boolean, id) "
+        "to override the kinds detected from the reference.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for every sampled step."),
     executor: str = typer.Option(
         "local",
@@ -71,6 +77,7 @@ def assay(
             ray_address=ray_address,
             ner=ner,
             lexicon=lexicon,
+            kinds=kinds,
             seed=seed,
         ),
     )
