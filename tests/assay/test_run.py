@@ -54,3 +54,11 @@ def test_a_fair_random_split_scores_alike(tmp_path: Path) -> None:
     assert m["dataset"]["column_kinds"]["prompt_words"] == "numerical"
     assert m["dataset"]["column_kind_sources"]["prompt_words"] == "fixed"
     assert m["tails"]["numeric"]["lost"] == []
+    assert m["bias"]["flagged"] == []
+    supported = [a["tvd"] for a in m["bias"]["axes"].values() if a["supported"]]
+    # Axes with a few mentions (race, religion, ...) count in no headline number; max_tvd is
+    # that of the supported axes (gender and age here, 40-90 mentions a side).
+    assert m["bias"]["max_tvd"] == max(supported)
+    assert set(m["bias"]["unsupported"]) <= {
+        axis for axis, a in m["bias"]["axes"].items() if not a["supported"]
+    }

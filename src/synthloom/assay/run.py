@@ -353,12 +353,14 @@ def _assay_table(
     metrics["bias"] = (
         sections.run(
             "bias.sensitive",
-            lambda: {
-                "sensitive": bias.table_representation(reference, synthetic, options.sensitive)
-            },
+            lambda: _table_bias(
+                bias.table_representation(
+                    reference, synthetic, options.sensitive, seed=options.seed
+                )
+            ),
         )
         if options.sensitive
-        else {"sensitive": {}}
+        else {"sensitive": {}, "max_tvd": None, "flagged": []}
     )
 
     numeric = [c for c, k in kinds.items() if k in ("numerical",)]
@@ -377,6 +379,22 @@ def _assay_table(
         "reference": {"duplicate_row_share": float(reference.duplicated().mean())},
     }
     return metrics
+
+
+def _table_bias(sensitive: dict[str, Any]) -> dict[str, Any]:
+    """The sensitive columns' results plus the headline numbers the instruction assay has."""
+    supported = [
+        item["tvd"] for item in sensitive.values() if item.get("supported") and "tvd" in item
+    ]
+    return {
+        "sensitive": sensitive,
+        "max_tvd": max(supported) if supported else None,
+        "flagged": [
+            {"column": column, "group": group}
+            for column, item in sensitive.items()
+            for group in item.get("flagged", [])
+        ],
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,7 +515,11 @@ def _assay_instruction(
     metrics["bias"] = sections.run(
         "bias",
         lambda: bias.representation(
-            ref_texts, syn_texts, lexicon=lexicon, scores=_meta_scores(synthetic)
+            ref_texts,
+            syn_texts,
+            lexicon=lexicon,
+            scores=_meta_scores(synthetic),
+            seed=options.seed,
         ),
     )
 
