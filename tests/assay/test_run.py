@@ -62,3 +62,22 @@ def test_a_fair_random_split_scores_alike(tmp_path: Path) -> None:
     assert set(m["bias"]["unsupported"]) <= {
         axis for axis, a in m["bias"]["axes"].items() if not a["supported"]
     }
+
+
+def test_copies_of_seeds_with_a_system_prompt_are_found(tmp_path: Path) -> None:
+    seeds, others = fair_split(instruction_records(120, seed=9), seed=2)
+    mixed = []
+    for record in seeds[:25]:
+        turns = [m for m in record["messages"] if m["role"] != "system"]
+        system = {"role": "system", "content": "You are a careful, friendly assistant."}
+        mixed.append({**record, "id": "mix-" + record["id"], "messages": [system, *turns]})
+    syn = _write_jsonl(tmp_path / "mix.jsonl", mixed + others[:35])
+    ref = _write_jsonl(tmp_path / "seeds.jsonl", seeds)
+    m = run_assay(syn, ref, tmp_path / "out", AssayOptions(embedder="tfidf", ner="off")).metrics
+    copies = m["privacy"]["exact_copies"]
+    assert copies["count"] == 25
+    first = copies["copies"][0]
+    assert first["synthetic"] == f"record 1 (id mix-{seeds[0]['id']})"
+    assert first["reference"] == f"record 1 (id {seeds[0]['id']})"
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"record 1 (id mix-{seeds[0]['id']})" in html

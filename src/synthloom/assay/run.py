@@ -277,6 +277,7 @@ def _assay_table(
     options: AssayOptions,
     sections: _Sections,
     private_texts: list[str],
+    private_names: list[str],
     extras: dict[str, Any],
 ) -> dict[str, Any]:
     from synthloom.assay import bias, fidelity, privacy, tails
@@ -304,7 +305,12 @@ def _assay_table(
     ref_values, syn_values, distance_kinds = _privacy_view(reference, synthetic, kinds)
     priv["exact_copies"] = sections.run(
         "privacy.exact_copies",
-        lambda: privacy.exact_copies(privacy.row_keys(ref_values), privacy.row_keys(syn_values)),
+        lambda: privacy.exact_copies(
+            privacy.row_keys(ref_values),
+            privacy.row_keys(syn_values),
+            reference_names=[f"row {i + 1}" for i in range(len(ref_values))],
+            synthetic_names=[f"row {i + 1}" for i in range(len(syn_values))],
+        ),
     )
     if len(reference) >= MIN_ROWS_FOR_HOLDOUT:
         train, holdout = privacy.split_holdout(
@@ -344,7 +350,13 @@ def _assay_table(
         syn_rows = _table_texts(synthetic)
         priv["verbatim"] = sections.run(
             "privacy.verbatim",
-            lambda: privacy.verbatim_overlap(syn_rows, private_texts, span=options.span),
+            lambda: privacy.verbatim_overlap(
+                syn_rows,
+                private_texts,
+                span=options.span,
+                synthetic_names=[f"row {i + 1}" for i in range(len(syn_rows))],
+                private_names=private_names,
+            ),
         )
     else:
         priv["verbatim"] = None
@@ -415,6 +427,7 @@ def _assay_instruction(
     options: AssayOptions,
     sections: _Sections,
     private_texts: list[str],
+    private_names: list[str],
     out: Path,
     extras: dict[str, Any],
 ) -> dict[str, Any]:
@@ -484,10 +497,16 @@ def _assay_instruction(
 
     # Privacy.
     priv: dict[str, Any] = {}
+    # System turns are dropped and whitespace and case normalised: mix adds a system prompt,
+    # and a copy with a new system prompt is still a copy.
+    syn_names = [f"record {i + 1} (id {r['id']})" for i, r in enumerate(synthetic)]
     priv["exact_copies"] = sections.run(
         "privacy.exact_copies",
         lambda: privacy.exact_copies(
-            [privacy.text_key(t) for t in ref_texts], [privacy.text_key(t) for t in syn_texts]
+            [privacy.record_key(r) for r in reference],
+            [privacy.record_key(r) for r in synthetic],
+            reference_names=[f"record {i + 1} (id {r['id']})" for i, r in enumerate(reference)],
+            synthetic_names=syn_names,
         ),
     )
     pii_texts: list[str] = []
@@ -503,7 +522,13 @@ def _assay_instruction(
     priv["verbatim"] = (
         sections.run(
             "privacy.verbatim",
-            lambda: privacy.verbatim_overlap(syn_texts, private_texts, span=options.span),
+            lambda: privacy.verbatim_overlap(
+                [privacy.content_text(r) for r in synthetic],
+                private_texts,
+                span=options.span,
+                synthetic_names=syn_names,
+                private_names=private_names,
+            ),
         )
         if private_texts
         else None
@@ -643,7 +668,9 @@ def _run_assay(
         _check_columns(syn, ref)
         assert syn.table is not None and ref.table is not None
         _check_sensitive(options.sensitive, ref.table, ref.path)
-        body = _assay_table(syn.table, ref.table, options, sections, private_texts, extras)
+        body = _assay_table(
+            syn.table, ref.table, options, sections, private_texts, private_names, extras
+        )
     else:
         assert syn.records is not None and ref.records is not None
         if options.sensitive:
@@ -653,7 +680,14 @@ def _run_assay(
             )
         out.mkdir(parents=True, exist_ok=True)
         body = _assay_instruction(
-            syn.records, ref.records, options, sections, private_texts, out, extras
+            syn.records,
+            ref.records,
+            options,
+            sections,
+            private_texts,
+            private_names,
+            out,
+            extras,
         )
 
     metrics: dict[str, Any] = {
