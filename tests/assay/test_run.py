@@ -54,6 +54,8 @@ def test_a_fair_random_split_scores_alike(tmp_path: Path) -> None:
     assert m["dataset"]["column_kinds"]["prompt_words"] == "numerical"
     assert m["dataset"]["column_kind_sources"]["prompt_words"] == "fixed"
     assert m["tails"]["numeric"]["lost"] == []
+    ngrams = m["tails"]["ngrams"]
+    assert ngrams["lost"] is False and ngrams["coverage"] >= 0.85
     assert m["bias"]["flagged"] == []
     supported = [a["tvd"] for a in m["bias"]["axes"].values() if a["supported"]]
     # Axes with a few mentions (race, religion, ...) count in no headline number; max_tvd is
