@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -175,6 +176,66 @@ def test_report_binning_understates_a_pair_with_the_same_joint_distribution() ->
     pair = ours["pairs"][0]
     assert pair["score"] > 0.95
     assert stored["report_pair_score"] < pair["score"] - 0.2
+
+
+EXACT = 1e-9
+
+
+def _report_case(case: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """A report-binning case with SDMetrics' QualityReport numbers, checked to hold the very
+    values the report was run on."""
+    if case in cases.REPORT_BINNING_CASES:
+        real, synthetic = cases.report_binning_case(case)
+        stored = REFERENCE["report_binning"][case]
+        assert [cases.fingerprint(real), cases.fingerprint(synthetic)] == stored["fingerprint"]
+        return real, synthetic, stored
+    real, synthetic = _dataset(case)
+    report = REFERENCE["fidelity"][case]["quality_report"]
+    stored = {
+        "kinds": REFERENCE["fidelity"][case]["kinds"],
+        "column_shapes": report["column_shapes"],
+        "column_pair_trends": report["column_pair_trends"],
+        "overall": None,
+        "pairs": [{**row, "error": None} for row in report["column_pair_trends_details"]],
+    }
+    return real, synthetic, stored
+
+
+@pytest.mark.parametrize("case", [*cases.REPORT_CASES, *cases.REPORT_BINNING_CASES])
+def test_report_binning_reproduces_the_quality_report(case: str) -> None:
+    real, synthetic, stored = _report_case(case)
+    result = table_fidelity(real, synthetic, kinds=stored["kinds"], binning="report")
+    assert result["binning"] == "report"
+    for key in ("column_shapes", "column_pair_trends"):
+        assert result[key] == pytest.approx(stored[key], abs=EXACT), key
+    if stored["overall"] is not None:
+        assert result["overall"] == pytest.approx(stored["overall"], abs=EXACT)
+    pairs = {tuple(p["columns"]): p for p in result["pairs"]}
+    assert len(pairs) == len(stored["pairs"])
+    for row in stored["pairs"]:
+        pair = pairs[tuple(row["columns"])]
+        assert pair["counted"] == row["meets_threshold"], row["columns"]
+        if row["meets_threshold"]:
+            assert pair["score"] == pytest.approx(row["score"], abs=EXACT), row["columns"]
+        if row["error"]:  # an infinite value: the report cannot bin the column either
+            assert pair["error"] == row["error"]
+
+
+def test_infinite_values_follow_the_report_and_warn_nothing() -> None:
+    real, synthetic, stored = _report_case("infinite")
+    errored = [row["columns"] for row in stored["pairs"] if row["error"]]
+    assert ["gamma", "colour"] in errored  # synthetic +inf in gamma
+    assert ["linked", "tier"] in errored  # real -inf in linked
+    # The default binning differs from the report's on the mixed pairs it can score.
+    default = table_fidelity(real, synthetic, kinds=stored["kinds"])
+    assert default["binning"] == "real"
+    assert default["overall"] != pytest.approx(stored["overall"], abs=1e-3)
+
+
+def test_unknown_binning_is_a_config_error() -> None:
+    real, synthetic = _dataset("small")
+    with pytest.raises(ConfigError, match="unknown binning 'sdv'; use one of: real, report"):
+        table_fidelity(real, synthetic, binning="sdv")
 
 
 def test_aggregates_follow_the_report() -> None:

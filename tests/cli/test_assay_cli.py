@@ -245,6 +245,31 @@ def test_kinds_file_scores_an_id_like_column(
     assert 0.3 < m["fidelity"]["columns"]["order"]["score"] < 0.7
 
 
+def test_fidelity_binning_report_gives_the_quality_report_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.reference import cases
+    from tests.reference.sdmetrics_values import load
+
+    real, synthetic = cases.report_binning_case("orders")
+    stored = load()["report_binning"]["orders"]
+    real.to_csv(tmp_path / "real.csv", index=False)
+    synthetic.to_csv(tmp_path / "syn.csv", index=False)
+    base = ["assay", str(tmp_path / "syn.csv"), "-r", str(tmp_path / "real.csv"), "-q"]
+    code, _, _ = _run([*base, "-o", str(tmp_path / "rep"), "--fidelity-binning", "report"], capsys)
+    assert code == 0
+    m = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert m["dataset"]["column_kinds"] == stored["kinds"]
+    assert m["fidelity"]["binning"] == "report"
+    for key in ("overall", "column_shapes", "column_pair_trends"):
+        assert m["fidelity"][key] == pytest.approx(stored[key], abs=1e-9), key
+    assert "each side's own edges" in (tmp_path / "rep" / "report.html").read_text()
+    code, _, _ = _run([*base, "-o", str(tmp_path / "def")], capsys)
+    assert json.loads((tmp_path / "def" / "metrics.json").read_text())["fidelity"]["binning"] == (
+        "real"
+    )
+
+
 def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     real = tmp / "real.csv"
     _table(100, 1).to_csv(real, index=False)
@@ -299,6 +324,11 @@ def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
             "unknown kind 'nominal' for column 'group'",
         ),
         (
+            "bad-binning",
+            [str(real), "-r", str(real), "--fidelity-binning", "sdmetrics"],
+            "unknown fidelity binning 'sdmetrics'; choose real or report",
+        ),
+        (
             "bad-embedder",
             [str(chat), "-r", str(chat), "--embedder", "bert"],
             "unknown embedder 'bert'",
@@ -321,6 +351,7 @@ def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         "private-missing",
         "kinds-unknown-column",
         "kinds-unknown-kind",
+        "bad-binning",
         "bad-embedder",
     ],
 )

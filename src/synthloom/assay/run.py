@@ -64,6 +64,9 @@ class AssayOptions:
     lexicon: Path | None = None
     #: A YAML/JSON mapping column -> kind that overrides the kinds detected from the reference.
     kinds: Path | None = None
+    #: "real" (both sides on the reference's bin edges) or "report" (SDMetrics 0.32
+    #: QualityReport's per-side edges, to reproduce its numbers).
+    fidelity_binning: str = "real"
     ner: str = "auto"
     write_report: bool = True
     #: "ray": per-record features and MiniLM embeddings of instruction data computed by Ray
@@ -291,7 +294,10 @@ def _assay_table(
     extras["kind_sources"] = kind_sources
     extras["tables"] = (reference, synthetic)
     fid = sections.run(
-        "fidelity", lambda: fidelity.table_fidelity(reference, synthetic, kinds=kinds)
+        "fidelity",
+        lambda: fidelity.table_fidelity(
+            reference, synthetic, kinds=kinds, binning=options.fidelity_binning
+        ),
     )
     metrics["fidelity"] = fid or {
         "column_shapes": None,
@@ -461,7 +467,10 @@ def _assay_instruction(
     extras["kinds"] = kinds
     extras["kind_sources"] = kind_sources
     fid = sections.run(
-        "fidelity", lambda: fidelity.table_fidelity(ref_feat, syn_feat, kinds=kinds)
+        "fidelity",
+        lambda: fidelity.table_fidelity(
+            ref_feat, syn_feat, kinds=kinds, binning=options.fidelity_binning
+        ),
     ) or {"column_shapes": None, "column_pair_trends": None, "overall": None}
     fid["meta_fields_one_side_only"] = one_sided
 
@@ -624,6 +633,11 @@ def run_assay(
         raise InputError(
             f"unknown embedder '{options.embedder}'; choose auto, minilm or tfidf",
             field="--embedder",
+        )
+    if options.fidelity_binning not in ("real", "report"):
+        raise InputError(
+            f"unknown fidelity binning '{options.fidelity_binning}'; choose real or report",
+            field="--fidelity-binning",
         )
     if options.executor not in ("local", "ray"):
         raise InputError(

@@ -44,6 +44,12 @@ def assay(
         help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, boolean, id) "
         "to override the kinds detected from the reference.",
     ),
+    fidelity_binning: str = typer.Option(
+        "real",
+        "--fidelity-binning",
+        help="real | report: bin numeric columns of mixed pairs on the reference's edges "
+        "(default), or each side on its own edges to reproduce SDMetrics 0.32's QualityReport.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for every sampled step."),
     executor: str = typer.Option(
         "local",
@@ -78,6 +84,7 @@ def assay(
             ner=ner,
             lexicon=lexicon,
             kinds=kinds,
+            fidelity_binning=fidelity_binning,
             seed=seed,
         ),
     )
