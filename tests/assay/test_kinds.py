@@ -77,3 +77,16 @@ def test_unknown_column_and_missing_file_are_errors(tmp_path: Path) -> None:
         decide_kinds(frame, overrides={"leef": "id"}, source=tmp_path / "k.yaml")
     with pytest.raises(ConfigError, match="kinds file not found"):
         load_kinds(tmp_path / "nope.yaml")
+
+
+def test_a_synthetic_column_of_another_type_is_an_item_error_not_a_new_kind() -> None:
+    from synthloom.assay.fidelity import table_fidelity
+
+    reference = pd.DataFrame({"age": [31, 45, 28, 52, 39, 61, 23, 47], "city": ["Oslo"] * 8})
+    synthetic = reference.assign(age=["thirty", "45", "28", "52", "39", "61", "old", "47"])
+    kinds, _ = decide_kinds(reference)
+    assert kinds["age"] == "numerical"  # whatever the synthetic side holds
+    result = table_fidelity(reference, synthetic, kinds=kinds)
+    error = result["columns"]["age"]["error"]
+    assert "not numbers" in error and "--kinds" in error
+    assert result["columns"]["city"]["score"] == 1.0

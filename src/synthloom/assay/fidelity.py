@@ -276,7 +276,8 @@ def _numeric_values(series: pd.Series, *, name: str, side: str) -> FloatArray:
     except (TypeError, ValueError) as exc:
         raise DataFormatError(
             f"the {side} column holds values that are not numbers ({exc}); "
-            "pass kinds={...: 'categorical'} to compare them as categories",
+            "pass kinds={...: 'categorical'} (the assay's --kinds FILE) to compare them as "
+            "categories",
             field=name,
         ) from exc
 
@@ -298,7 +299,8 @@ def _datetime_ns(
     except (TypeError, ValueError, OverflowError) as exc:
         raise DataFormatError(
             f"the {side} column cannot be read as dates ({exc}); "
-            "pass kinds={...: 'categorical'} to compare the values as categories",
+            "pass kinds={...: 'categorical'} (the assay's --kinds FILE) to compare the values as "
+            "categories",
             field=name,
         ) from exc
     missing = converted.isna().to_numpy()
