@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,6 +17,8 @@ from synthloom.assay.bias import (
     table_representation,
 )
 from synthloom.errors import ConfigError, DataFormatError, InputError
+from synthloom.text import record_text
+from tests.assay.realistic import fair_split, instruction_records
 
 AXES = {
     "gender",
@@ -145,7 +148,9 @@ def test_count_skips_none_and_rejects_non_strings() -> None:
 def test_representation_shares_tvd_and_flag_rule_by_hand() -> None:
     reference = ["she"] * 6 + ["he"] * 4
     synthetic = ["she"] * 9 + ["he"] * 1
-    result = representation(reference, synthetic)
+    # The share rule by hand: support and intervals off (10 mentions a side is below both).
+    off = {"min_mentions": 0, "bootstrap": 0}
+    result = representation(reference, synthetic, **off)
     gender = result["axes"]["gender"]
     assert gender["reference"]["female"] == 6 and gender["synthetic"]["male"] == 1
     assert gender["reference_share"]["female"] == pytest.approx(0.6)
@@ -156,7 +161,7 @@ def test_representation_shares_tvd_and_flag_rule_by_hand() -> None:
     # male has 4 reference mentions: below the default minimum of 5, so not judged.
     assert gender["flagged"] == []
     # With a lower minimum: 0.1 < 0.5 * 0.4, so male is under-represented.
-    result = representation(reference, synthetic, min_reference_count=4)
+    result = representation(reference, synthetic, min_reference_count=4, **off)
     assert result["axes"]["gender"]["flagged"] == ["male"]
     assert result["flagged"] == [
         {
@@ -165,21 +170,31 @@ def test_representation_shares_tvd_and_flag_rule_by_hand() -> None:
             "reference_share": pytest.approx(0.4),
             "synthetic_share": pytest.approx(0.1),
             "ratio": pytest.approx(0.1 / 0.4),
+            "interval": None,
         }
     ]
     # A looser ratio does not flag it: 0.1 >= 0.2 * 0.4.
     assert (
-        representation(reference, synthetic, min_reference_count=4, under_ratio=0.2)["flagged"]
+        representation(reference, synthetic, min_reference_count=4, under_ratio=0.2, **off)[
+            "flagged"
+        ]
         == []
     )
+    # With the defaults, 10 mentions a side is too few to judge: numbers kept, nothing counted.
+    default = representation(reference, synthetic, min_reference_count=4)
+    assert default["axes"]["gender"]["supported"] is False
+    assert default["axes"]["gender"]["tvd"] == pytest.approx(expected_tvd)
+    assert default["max_tvd"] is None and default["flagged"] == []
+    assert default["unsupported"] == ["gender"]
 
 
 def test_axis_without_mentions_has_no_tvd() -> None:
-    result = representation(["a muslim family"] * 5, ["a family"] * 5)
+    result = representation(["a muslim family"] * 5, ["a family"] * 5, min_mentions=0, bootstrap=0)
     religion = result["axes"]["religion"]
     assert religion["tvd"] is None
     assert religion["synthetic_share"]["muslim"] == 0.0
-    assert religion["flagged"] == ["muslim"]  # the synthetic data never mentions them
+    assert religion["flagged"] == []  # no synthetic mention: no share to compare
+    assert result["unsupported"] == ["religion"]
     assert result["axes"]["gender"]["tvd"] is None
     assert result["max_tvd"] is None
     assert result["mean_score_by_group"] is None
@@ -278,7 +293,9 @@ def test_missing_and_non_utf8_lexicon_files(tmp_path: Path) -> None:
 def test_table_representation_by_hand() -> None:
     reference = pd.DataFrame({"sex": ["f"] * 5 + ["m"] * 5, "region": ["n"] * 10})
     synthetic = pd.DataFrame({"sex": ["f"] * 8 + ["m"] * 1 + ["x"], "region": ["n"] * 10})
-    result = table_representation(reference, synthetic, ["sex", "region"])
+    result = table_representation(
+        reference, synthetic, ["sex", "region"], min_mentions=0, bootstrap=0
+    )
     sex = result["sex"]
     assert sex["reference_share"] == {"f": 0.5, "m": 0.5, "x": 0.0}
     assert sex["synthetic_share"] == pytest.approx({"f": 0.8, "m": 0.1, "x": 0.1})
@@ -302,3 +319,87 @@ def test_table_representation_empty_column_is_an_item_error() -> None:
     result = table_representation(reference, synthetic, ["sex", "ok"])
     assert "no values in the reference" in result["sex"]["error"]
     assert result["ok"]["tvd"] == 0.0
+
+
+# --- support and intervals ------------------------------------------------------------------
+
+
+def _split_texts(seed: int) -> tuple[list[str], list[str]]:
+    first, second = fair_split(instruction_records(400, seed=seed), seed=seed + 10)
+    return [record_text(r) for r in second], [record_text(r) for r in first]
+
+
+def test_a_fair_random_split_flags_no_group() -> None:
+    point_rule_flags = 0
+    for seed in range(1, 7):
+        reference, synthetic = _split_texts(seed)
+        result = representation(reference, synthetic, seed=seed)
+        assert result["flagged"] == [], seed
+        for axis, item in result["axes"].items():
+            if item["supported"]:
+                assert min(item["mentions"].values()) >= 20, axis
+                assert item["tvd_interval"][0] <= item["tvd_interval"][1]
+        supported = [a["tvd"] for a in result["axes"].values() if a["supported"]]
+        assert result["max_tvd"] == max(supported)
+        bare = representation(reference, synthetic, min_mentions=0, bootstrap=0)
+        point_rule_flags += len(bare["flagged"])
+    # The share rule alone flags groups on these fair splits (10 mentions against 5): the
+    # support minimum and the interval are what keep them clean.
+    assert point_rule_flags > 0
+
+
+def test_a_group_really_dropped_is_flagged_with_its_interval() -> None:
+    reference, _ = _split_texts(0)
+    # A generator that turns every grandmother, mother and sister into a man.
+    swaps = {
+        "grandmother": "grandfather",
+        "mother": "father",
+        "sister": "brother",
+        "daughter": "son",
+        "wife": "husband",
+        "aunt": "uncle",
+        "girl": "boy",
+    }
+    synthetic = []
+    for text in reference:
+        for old, new in swaps.items():
+            text = text.replace(old, new)
+        synthetic.append(text)
+    result = representation(reference, synthetic, seed=3)
+    gender = result["axes"]["gender"]
+    assert gender["supported"] is True
+    assert gender["flagged"] == ["female"]
+    flag = next(f for f in result["flagged"] if f["group"] == "female")
+    low, high = flag["interval"]
+    assert low < flag["synthetic_share"] - flag["reference_share"] < high < 0
+    assert result["max_tvd"] == pytest.approx(gender["tvd"])
+
+
+def test_intervals_depend_only_on_the_seed() -> None:
+    reference, synthetic = _split_texts(0)
+    one = representation(reference, synthetic, seed=7)
+    assert representation(reference, synthetic, seed=7) == one
+    assert one["rule"] == {
+        "min_mentions": 20,
+        "min_reference_count": 5,
+        "under_ratio": 0.5,
+        "bootstrap": 400,
+        "level": 0.95,
+    }
+
+
+def test_table_representation_support_and_interval() -> None:
+    rng = np.random.default_rng(6)
+    people = pd.DataFrame({"sex": rng.choice(["f", "m", "x"], 400, p=[0.49, 0.49, 0.02])})
+    fair_a, fair_b = people.iloc[:200], people.iloc[200:]
+    fair = table_representation(fair_a, fair_b, ["sex"], seed=1)["sex"]
+    assert fair["supported"] is True and fair["flagged"] == []
+    # Two samples of one population: every category's interval spans parity.
+    for low, high in fair["share_difference_interval"].values():
+        assert low < 0 < high or (low == 0 == high)
+    skewed = pd.DataFrame({"sex": ["f"] * 176 + ["m"] * 20 + ["x"] * 4})
+    result = table_representation(fair_a, skewed, ["sex"], seed=1)["sex"]
+    assert result["flagged"] == ["m"]
+    assert result["share_difference_interval"]["m"][1] < 0
+    small = table_representation(fair_a.iloc[:15], skewed.iloc[:15], ["sex"])["sex"]
+    assert small["supported"] is False and small["flagged"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from synthloom.assay.fidelity import (
     contingency_similarity,
     correlation_similarity,
     cramers_v,
+    id_like_note,
     ks_complement,
     table_fidelity,
     tv_complement,
@@ -176,6 +178,66 @@ def test_report_binning_understates_a_pair_with_the_same_joint_distribution() ->
     assert stored["report_pair_score"] < pair["score"] - 0.2
 
 
+EXACT = 1e-9
+
+
+def _report_case(case: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """A report-binning case with SDMetrics' QualityReport numbers, checked to hold the very
+    values the report was run on."""
+    if case in cases.REPORT_BINNING_CASES:
+        real, synthetic = cases.report_binning_case(case)
+        stored = REFERENCE["report_binning"][case]
+        assert [cases.fingerprint(real), cases.fingerprint(synthetic)] == stored["fingerprint"]
+        return real, synthetic, stored
+    real, synthetic = _dataset(case)
+    report = REFERENCE["fidelity"][case]["quality_report"]
+    stored = {
+        "kinds": REFERENCE["fidelity"][case]["kinds"],
+        "column_shapes": report["column_shapes"],
+        "column_pair_trends": report["column_pair_trends"],
+        "overall": None,
+        "pairs": [{**row, "error": None} for row in report["column_pair_trends_details"]],
+    }
+    return real, synthetic, stored
+
+
+@pytest.mark.parametrize("case", [*cases.REPORT_CASES, *cases.REPORT_BINNING_CASES])
+def test_report_binning_reproduces_the_quality_report(case: str) -> None:
+    real, synthetic, stored = _report_case(case)
+    result = table_fidelity(real, synthetic, kinds=stored["kinds"], binning="report")
+    assert result["binning"] == "report"
+    for key in ("column_shapes", "column_pair_trends"):
+        assert result[key] == pytest.approx(stored[key], abs=EXACT), key
+    if stored["overall"] is not None:
+        assert result["overall"] == pytest.approx(stored["overall"], abs=EXACT)
+    pairs = {tuple(p["columns"]): p for p in result["pairs"]}
+    assert len(pairs) == len(stored["pairs"])
+    for row in stored["pairs"]:
+        pair = pairs[tuple(row["columns"])]
+        assert pair["counted"] == row["meets_threshold"], row["columns"]
+        if row["meets_threshold"]:
+            assert pair["score"] == pytest.approx(row["score"], abs=EXACT), row["columns"]
+        if row["error"]:  # an infinite value: the report cannot bin the column either
+            assert pair["error"] == row["error"]
+
+
+def test_infinite_values_follow_the_report_and_warn_nothing() -> None:
+    real, synthetic, stored = _report_case("infinite")
+    errored = [row["columns"] for row in stored["pairs"] if row["error"]]
+    assert ["gamma", "colour"] in errored  # synthetic +inf in gamma
+    assert ["linked", "tier"] in errored  # real -inf in linked
+    # The default binning differs from the report's on the mixed pairs it can score.
+    default = table_fidelity(real, synthetic, kinds=stored["kinds"])
+    assert default["binning"] == "real"
+    assert default["overall"] != pytest.approx(stored["overall"], abs=1e-3)
+
+
+def test_unknown_binning_is_a_config_error() -> None:
+    real, synthetic = _dataset("small")
+    with pytest.raises(ConfigError, match="unknown binning 'sdv'; use one of: real, report"):
+        table_fidelity(real, synthetic, binning="sdv")
+
+
 def test_aggregates_follow_the_report() -> None:
     real, synthetic = _dataset("missing")
     result = table_fidelity(real, synthetic)
@@ -266,7 +328,7 @@ def test_missing_columns_raise_unless_allowed() -> None:
 def test_odd_columns_record_errors_and_leave_the_means() -> None:
     real, synthetic = _dataset("shifted")
     real = real.assign(
-        empty=np.nan, constant=1.0, mixed=["x", 1] * (len(real) // 2) + ["x"] * (len(real) % 2)
+        empty=np.nan, constant=1.5, mixed=["x", 1] * (len(real) // 2) + ["x"] * (len(real) % 2)
     )
     synthetic = synthetic.assign(
         empty=np.nan, constant=np.linspace(0, 1, len(synthetic)), mixed=[2.5] * len(synthetic)
@@ -294,7 +356,10 @@ def test_odd_columns_record_errors_and_leave_the_means() -> None:
 
 def test_one_row_tables_do_not_fail() -> None:
     real, synthetic = cases.one_row_case()
-    result = table_fidelity(real, synthetic, kinds={"c": "categorical"})
+    # One whole-number value reads as a one-value integer column (categorical); the reference
+    # numbers are SDMetrics' KSComplement, so x is declared numerical.
+    kinds = {"x": "numerical", "y": "numerical", "c": "categorical"}
+    result = table_fidelity(real, synthetic, kinds=kinds)
     assert result["columns"]["x"]["score"] == pytest.approx(REFERENCE["one_row"]["x"])
     assert result["columns"]["c"]["score"] == pytest.approx(REFERENCE["one_row"]["c"])
     correlation = next(p for p in result["pairs"] if p["columns"] == ["x", "y"])
@@ -332,3 +397,61 @@ def test_sparse_contingency_path_agrees_with_dense(monkeypatch: pytest.MonkeyPat
             assert right["real_association"] is None
         else:
             assert right["real_association"] == pytest.approx(left["real_association"], abs=1e-7)
+
+
+def _tickets(n: int, seed: int) -> pd.DataFrame:
+    """Support tickets: a unique ticket subject, a product, a priority, a wait in hours."""
+    rng = np.random.default_rng(seed)
+    products = np.array(["router", "billing", "mobile app", "website", "invoice"])
+    product = rng.choice(products, n, p=[0.35, 0.25, 0.2, 0.15, 0.05])
+    verbs = ["cannot", "keeps failing to", "refuses to", "will not"]
+    actions = ["connect", "load", "print", "log in", "sync", "update", "save"]
+    subject = [
+        f"{products[i % 5].title()} {rng.choice(verbs)} {rng.choice(actions)} (case {1000 + i})"
+        for i in range(n)
+    ]
+    wait = rng.gamma(2.0, 6.0, n).round(1) + (product == "invoice") * 20
+    priority = np.where(wait > 18, "high", rng.choice(["low", "normal"], n))
+    return pd.DataFrame(
+        {"subject": subject, "product": product, "priority": priority, "wait": wait}
+    )
+
+
+@pytest.mark.parametrize("missing", [0, 1, 5], ids=["none-missing", "one-missing", "five-missing"])
+def test_missing_values_do_not_flip_a_unique_text_column(missing: int) -> None:
+    table = _tickets(600, seed=3)
+    shuffled = table.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    real, synthetic = shuffled.iloc[:300].copy(), shuffled.iloc[300:].reset_index(drop=True)
+    real.loc[real.index[:missing], "subject"] = None
+    baseline = table_fidelity(shuffled.iloc[:300], shuffled.iloc[300:].reset_index(drop=True))
+    result = table_fidelity(real, synthetic)
+    assert result["columns"]["subject"]["kind"] == "id"
+    assert result["left_out"] == ["subject"]
+    assert "id-like" in result["columns"]["subject"]["note"]
+    assert all("subject" not in p["columns"] for p in result["pairs"])
+    # Two halves of one table: fair, and one missing subject changes nothing but noise.
+    assert result["overall"] >= 0.9
+    assert abs(result["overall"] - baseline["overall"]) < 0.01
+
+
+def test_high_cardinality_text_is_id_like_and_few_rows_are_not() -> None:
+    rng = np.random.default_rng(8)
+    # A taxonomy leaf with ~150 values over 206 rows, as InstructLab seed files give.
+    leaves = [f"knowledge/science/topic_{rng.integers(150)}" for _ in range(206)]
+    frame = pd.DataFrame({"leaf": leaves, "domain": rng.choice(["law", "tax", "code"], 206)})
+    assert column_kinds(frame) == {"leaf": "id", "domain": "categorical"}
+    # 12 distinct of 16 values: too few values to call it id-like; a repeat keeps it categorical.
+    small = pd.DataFrame({"city": [f"town {i % 12}" for i in range(16)]})
+    assert column_kinds(small) == {"city": "categorical"}
+    note = id_like_note(frame["leaf"])
+    distinct = frame["leaf"].nunique()
+    assert f"{distinct} distinct values over 206" in note
+
+
+def test_a_missing_value_keeps_an_integer_rating_categorical() -> None:
+    ratings = pd.Series([1, 2, 3, 4, 5, 3, 4, 4, 5, 2] * 3)
+    with_gap = ratings.astype("float64")
+    with_gap.iloc[7] = np.nan  # how pandas stores an integer column with a missing value
+    assert column_kinds(pd.DataFrame({"r": ratings})) == {"r": "categorical"}
+    assert column_kinds(pd.DataFrame({"r": with_gap})) == {"r": "categorical"}
+    assert column_kinds(pd.DataFrame({"r": with_gap + 0.5})) == {"r": "numerical"}

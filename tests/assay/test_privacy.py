@@ -12,10 +12,12 @@ from scipy.stats import mannwhitneyu
 
 from synthloom.assay import privacy
 from synthloom.assay.privacy import (
+    content_text,
     distance_to_closest_record,
     exact_copies,
     membership_inference_auc,
     pii_summary,
+    record_key,
     row_keys,
     split_holdout,
     text_key,
@@ -93,15 +95,18 @@ def test_exact_copies_match_set_membership() -> None:
 def test_exact_copies_of_tables_through_row_keys() -> None:
     real = pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", "c"]})
     synth = pd.DataFrame({"y": ["b", "z", "c"], "x": [2.0, 9.0, 3.0]})
-    assert exact_copies(row_keys(real), row_keys(synth)) == {
-        "count": 2,
-        "share": pytest.approx(2 / 3),
-        "examples": [0, 2],
-    }
+    result = exact_copies(row_keys(real), row_keys(synth))
+    assert result["count"] == 2 and result["share"] == pytest.approx(2 / 3)
+    assert result["examples"] == [0, 2]
+    # Which row copies which: synthetic row 1 is reference row 2, row 3 is row 3.
+    assert [(c["synthetic"], c["reference"]) for c in result["copies"]] == [
+        ("record 1", "record 2"),
+        ("record 3", "record 3"),
+    ]
 
 
 def test_exact_copies_of_nothing() -> None:
-    assert exact_copies(["a"], []) == {"count": 0, "share": 0.0, "examples": []}
+    assert exact_copies(["a"], []) == {"count": 0, "share": 0.0, "examples": [], "copies": []}
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,12 +190,15 @@ def test_verbatim_overlap_normalises_whitespace_and_handles_unicode() -> None:
     private = ["Der Bäcker 🍞 sagte:\n\n  «Guten   Morgen», und ging nach Hause zurück."]
     synthetic = ["Und dann: der Bäcker 🍞 sagte: «Guten Morgen», und ging.", "nothing"]
     result = verbatim_overlap(synthetic, private, span=20)
-    shared = "er Bäcker 🍞 sagte: «Guten Morgen», und ging"
+    # Case-folded: "der" and "Der" meet, and the shared text is shown folded.
+    shared = "der bäcker 🍞 sagte: «guten morgen», und ging"
     assert result["records_sharing_span"] == 1
     assert result["longest_shared_span"] == len(shared)
     assert result["longest_example"] == {
         "synthetic_index": 0,
         "private_index": 0,
+        "synthetic": "record 1",
+        "private": "source 1",
         "text": shared,
     }
 
@@ -387,3 +395,117 @@ def test_split_holdout() -> None:
         split_holdout(df, frac=1.5)
     with pytest.raises(DataFormatError, match="1 rows"):
         split_holdout(df.iloc[:1])
+
+
+# Copies through formatting
+
+
+SEED_RECORDS = [
+    {
+        "id": "seed-lease-1",
+        "messages": [
+            {"role": "user", "content": "My landlord kept the whole deposit for a scuffed wall."},
+            {
+                "role": "assistant",
+                "content": "Ask for the check-out report and the invoice for the repair.\n"
+                "A landlord may only keep what fair wear and tear does not cover.",
+            },
+        ],
+    },
+    {
+        "id": "seed-tax-2",
+        "messages": [
+            {"role": "user", "content": "Do I pay tax on a hobby that earns 300 a year?"},
+            {"role": "assistant", "content": "Usually not below the trading allowance."},
+        ],
+    },
+]
+
+
+def _mixed_copy(record: dict[str, Any], system: str) -> dict[str, Any]:
+    """What `mix` and chat templates do to a seed: a system prompt, re-wrapped, re-cased."""
+    turns = [
+        {"role": m["role"], "content": "  " + m["content"].replace("\n", " ").upper() + "\n"}
+        for m in record["messages"]
+    ]
+    return {
+        "id": "mix-" + record["id"],
+        "messages": [{"role": "system", "content": system}, *turns],
+    }
+
+
+def test_copies_with_a_system_prompt_and_new_formatting_are_found() -> None:
+    fresh = {
+        "id": "fresh-1",
+        "messages": [
+            {"role": "user", "content": "My landlord kept the whole deposit for a scuffed wall."},
+            {"role": "assistant", "content": "Photograph the wall and write to the landlord."},
+        ],
+    }
+    synthetic = [
+        fresh,
+        _mixed_copy(SEED_RECORDS[1], "You are a helpful assistant."),
+        _mixed_copy(SEED_RECORDS[0], "You answer tenancy questions."),
+    ]
+    names = [f"record {i + 1} (id {r['id']})" for i, r in enumerate(synthetic)]
+    result = exact_copies(
+        [record_key(r) for r in SEED_RECORDS],
+        [record_key(r) for r in synthetic],
+        reference_names=[f"record {i + 1} (id {r['id']})" for i, r in enumerate(SEED_RECORDS)],
+        synthetic_names=names,
+    )
+    # The fresh record shares only its question: not a copy.
+    assert result["count"] == 2 and result["examples"] == [1, 2]
+    assert result["copies"] == [
+        {
+            "synthetic_index": 1,
+            "synthetic": "record 2 (id mix-seed-tax-2)",
+            "reference_index": 1,
+            "reference": "record 2 (id seed-tax-2)",
+        },
+        {
+            "synthetic_index": 2,
+            "synthetic": "record 3 (id mix-seed-lease-1)",
+            "reference_index": 0,
+            "reference": "record 1 (id seed-lease-1)",
+        },
+    ]
+    # Turn boundaries count: the same words split differently are another conversation.
+    moved = {
+        "id": "x",
+        "messages": [
+            {"role": "user", "content": "Do I pay tax on a hobby that earns 300 a year? Usually"},
+            {"role": "assistant", "content": "not below the trading allowance."},
+        ],
+    }
+    assert record_key(moved) != record_key(SEED_RECORDS[1])
+
+
+def test_verbatim_overlap_ignores_case_and_names_both_records() -> None:
+    memo = (
+        "Clinic memo, 3 March. The patient in bed 4 reacted badly to the new dosage "
+        "and was moved back to the previous plan after two days."
+    )
+    copied = _mixed_copy(
+        {
+            "id": "gen-7",
+            "messages": [
+                {"role": "user", "content": "Summarise the memo."},
+                {"role": "assistant", "content": "Summary: " + memo},
+            ],
+        },
+        "You are a clinical assistant.",
+    )
+    result = verbatim_overlap(
+        [content_text(copied)],
+        ["An unrelated handbook page.", memo],
+        span=50,
+        synthetic_names=["record 1 (id mix-gen-7)"],
+        private_names=["handbook.txt", "clinic_memo.txt"],
+    )
+    assert result["records_sharing_span"] == 1
+    assert result["longest_shared_span"] >= len(memo) - 1
+    example = result["longest_example"]
+    assert example["synthetic"] == "record 1 (id mix-gen-7)"
+    assert example["private"] == "clinic_memo.txt"
+    assert "You are a clinical assistant" not in content_text(copied)

@@ -13,16 +13,18 @@ from synthloom.assay.tails import (
     rare_category_coverage,
     rare_cluster_coverage,
     rare_ngram_coverage,
+    wilson_interval,
 )
 from synthloom.errors import InputError
-from synthloom.text import count_ngrams, rare_ngrams
+from synthloom.text import count_ngrams, rare_ngrams, record_text
+from tests.assay.realistic import fair_split, instruction_records
 
 # --- rare n-grams -----------------------------------------------------------------------------
 
 
 def test_rare_unigram_coverage_by_hand() -> None:
     # counts x:4 y:3 z:1 w:1 -> 10th percentile of [1, 1, 3, 4] is 1 -> rare {z, w}, common {x, y}
-    result = rare_ngram_coverage(["x x y z", "x y w", "x y"], ["x z q"], n=1)
+    result = rare_ngram_coverage(["x x y z", "x y w", "x y"], ["x z q"], n=1, min_count=1)
     assert result["rare_cutoff"] == 1.0
     assert result["rare_reference"] == 2 and result["common_reference"] == 2
     assert result["covered"] == 1 and result["coverage"] == 0.5  # z
@@ -32,7 +34,7 @@ def test_rare_unigram_coverage_by_hand() -> None:
 
 def test_rare_bigram_coverage_by_hand() -> None:
     # bigrams (a,b) x2, (b,c), (c,a): rare = the two seen once
-    result = rare_ngram_coverage(["a b c a b"], ["b c", "c d"], n=2)
+    result = rare_ngram_coverage(["a b c a b"], ["b c", "c d"], n=2, min_count=1)
     assert (result["rare_reference"], result["covered"]) == (2, 1)
     assert result["coverage"] == 0.5
     assert result["common_coverage"] == 0.0
@@ -65,9 +67,10 @@ def test_dropping_rare_content_lowers_rare_ngram_coverage() -> None:
 
 def test_rare_ngram_set_is_the_shared_definition() -> None:
     reference = ["the cat sat", "the cat ran", "a dog sat"]
-    result = rare_ngram_coverage(reference, reference, n=2)
+    result = rare_ngram_coverage(reference, reference, n=2, min_count=1)
     assert result["rare_reference"] == len(rare_ngrams(count_ngrams(reference, 2)))
     assert result["coverage"] == 1.0 and result["common_coverage"] == 1.0
+    assert result["below_min_count"] == 0
 
 
 def test_rare_ngram_bad_input_gives_errors_not_exceptions() -> None:
@@ -75,12 +78,56 @@ def test_rare_ngram_bad_input_gives_errors_not_exceptions() -> None:
     assert empty_ref["coverage"] is None and "no 2-grams" in empty_ref["error"]
     too_short = rare_ngram_coverage(["a", "b"], ["a b"], n=3)
     assert too_short["coverage"] is None and "error" in too_short
-    no_synthetic = rare_ngram_coverage(["a b c"], [], n=2)
+    no_synthetic = rare_ngram_coverage(["a b c"] * 3, [], n=2)
     assert no_synthetic["coverage"] is None and "no texts" in no_synthetic["error"]
+    too_little = rare_ngram_coverage(["a b c", "a b d"], ["a b"], n=2)
+    assert too_little["coverage"] is None and "occurs 3 or more times" in too_little["error"]
+    with pytest.raises(InputError, match="min_count"):
+        rare_ngram_coverage(["a b"], ["a b"], min_count=0)
     with pytest.raises(InputError, match="'n'"):
         rare_ngram_coverage(["a b"], ["a b"], n=0)
     with pytest.raises(InputError, match="quantile"):
         rare_ngram_coverage(["a b"], ["a b"], quantile=1.5)
+
+
+def test_rare_ngrams_with_a_minimum_count_by_hand() -> None:
+    counts = {("a",): 1, ("b",): 1, ("c",): 3, ("d",): 3, ("e",): 4, ("f",): 9, ("g",): 20}
+    # Counts >= 3: [3, 3, 4, 9, 20]; their 10th percentile is 3 -> rare {c, d}; a, b are chance.
+    assert rare_ngrams(counts, min_count=3) == {("c",), ("d",)}
+    assert rare_ngrams(counts) == {("a",), ("b",)}  # the collapse lab's definition, unchanged
+    assert rare_ngrams(counts, quantile=0.5, min_count=3) == {("c",), ("d",), ("e",)}
+    assert rare_ngrams({("a",): 1}, min_count=3) == set()
+
+
+def test_a_fair_split_of_chat_records_keeps_its_rare_ngrams() -> None:
+    for seed in range(3):
+        first, second = fair_split(instruction_records(400, seed=seed), seed=seed + 1)
+        reference = [record_text(r) for r in second]
+        synthetic = [record_text(r) for r in first]
+        fair = rare_ngram_coverage(reference, synthetic)
+        # Seen-once n-grams are chance at this size: a fair half covers about 0.6 of them.
+        noise = rare_ngram_coverage(reference, synthetic, min_count=1)
+        assert noise["coverage"] < 0.8
+        assert fair["rare_reference"] >= 50 and fair["below_min_count"] > 100
+        assert fair["coverage"] >= 0.85 and fair["lost"] is False
+        low, high = fair["interval"]
+        assert low <= fair["coverage"] <= high
+        assert low <= fair["expected_coverage"] <= high + 0.05
+        # A generator of as many records that never writes about law, tax, code or health
+        # loses their rare phrases (same size, so the same expected coverage).
+        pool = instruction_records(1200, seed=seed + 50)
+        dropped = ("law", "tax", "code", "health")
+        narrow = [record_text(r) for r in pool if r["meta"]["topic"] not in dropped][:200]
+        lost = rare_ngram_coverage(reference, narrow)
+        assert lost["expected_coverage"] == pytest.approx(fair["expected_coverage"], abs=0.02)
+        assert lost["coverage"] < fair["coverage"] - 0.1
+        # Flagged as lost where the loss is clear beyond the interval (seeds 1 and 2 drop to
+        # about 0.5; seed 0's rare phrases are spread over topics and it keeps 0.82).
+        assert lost["lost"] is (seed != 0)
+        # A smaller fair sample is expected to cover less, and is not called lost for it.
+        small = rare_ngram_coverage(reference, synthetic[:40])
+        assert small["expected_coverage"] < fair["expected_coverage"] - 0.3
+        assert small["lost"] is False
 
 
 # --- rare clusters ------------------------------------------------------------------------------
@@ -203,11 +250,36 @@ def test_numeric_tails_by_hand() -> None:
     assert column["upper_cut"] == pytest.approx(19.05)
     assert column["reference_tail_share"] == pytest.approx(0.10)
     assert column["synthetic_tail_share"] == pytest.approx(0.25)
-    assert column["coverage"] == 1.0  # min(1, 0.25 / 0.10)
+    # The lower tail is over-full (1/4 against 1/20) and the upper one empty: the column's
+    # headline is the lost upper tail, not the sum of both (0.25 / 0.10 -> 1.0).
     assert column["lower_coverage"] == 1.0 and column["upper_coverage"] == 0.0
+    assert column["coverage"] == 0.0
+    assert column["reference_lower_share"] == pytest.approx(0.05)
+    assert column["reference_upper_share"] == pytest.approx(0.05)
+    assert column["synthetic_lower_share"] == pytest.approx(0.25)
+    assert column["synthetic_upper_share"] == 0.0
     half = numeric_tail_coverage(reference, pd.DataFrame({"x": [2.0] * 19 + [25.0]}), ["x"])
-    assert half["columns"]["x"]["coverage"] == pytest.approx(0.05 / 0.10)
-    assert half["mean_coverage"] == pytest.approx(0.5)
+    assert half["columns"]["x"]["upper_coverage"] == 1.0  # 1/20 against 1/20
+    assert half["columns"]["x"]["lower_coverage"] == 0.0
+    assert half["columns"]["x"]["coverage"] == 0.0
+    assert half["mean_coverage"] == 0.0
+
+
+def test_upper_tail_lost_behind_inflated_lower_tail_shows() -> None:
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"chars": rng.lognormal(6.0, 0.6, size=2000)})
+    # A generator that writes short answers far more often and never a long one: the two
+    # tails together hold about as much mass as the reference's, but the upper one is gone.
+    low, high = np.quantile(reference["chars"], [0.05, 0.95])
+    body = rng.lognormal(6.0, 0.6, size=2000)
+    body = body[(body > low) & (body < high)][:1800]
+    shorts = rng.uniform(low * 0.5, low * 0.99, size=200)
+    synthetic = pd.DataFrame({"chars": np.concatenate([body, shorts])})
+    column = numeric_tail_coverage(reference, synthetic, ["chars"])["columns"]["chars"]
+    assert column["synthetic_tail_share"] >= column["reference_tail_share"]
+    assert column["lower_coverage"] == 1.0
+    assert column["upper_coverage"] == 0.0
+    assert column["coverage"] == 0.0
 
 
 def test_clipped_sample_loses_the_tails_and_a_fair_one_keeps_them() -> None:
@@ -313,3 +385,28 @@ def test_rare_categories_bad_columns_are_item_errors() -> None:
     # 1 (int) in the reference and "1" (text) in the synthetic data are the same category.
     assert result["columns"]["num"]["coverage"] == 0.5
     assert result["mean_coverage"] == 0.5
+
+
+def test_wilson_interval_by_hand() -> None:
+    # 5 of 200: p = 0.025; Wilson 95% bounds 0.0107 and 0.0572 (textbook formula).
+    low, high = wilson_interval(5, 200)
+    assert low == pytest.approx(0.01072, abs=1e-4) and high == pytest.approx(0.05717, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(0, 50)[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_fair_split_loses_no_tail_and_a_dropped_tail_is_lost() -> None:
+    rng = np.random.default_rng(5)
+    # Response lengths of 400 answers, split at random: each tail holds about 10 values a side,
+    # so one side can show 5 where the other shows 10 by chance alone.
+    lengths = pd.DataFrame({"chars": rng.lognormal(5.5, 0.5, size=400).round()})
+    shuffled = lengths.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    first, second = shuffled.iloc[:200], shuffled.iloc[200:]
+    fair = numeric_tail_coverage(first, second, ["chars"])
+    assert fair["lost"] == []
+    item = fair["columns"]["chars"]
+    assert item["lower_lost"] is False and item["upper_lost"] is False
+    cut = float(np.quantile(first["chars"], 0.95))
+    dropped = numeric_tail_coverage(first, second[second["chars"] <= cut], ["chars"])
+    assert dropped["lost"] == ["chars (upper)"]
+    assert dropped["columns"]["chars"]["upper_coverage"] == 0.0

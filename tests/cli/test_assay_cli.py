@@ -215,6 +215,61 @@ def test_one_odd_column_records_an_error_instead_of_failing(
     assert "empty" in (tmp_path / "o" / "report.html").read_text()
 
 
+def test_kinds_file_scores_an_id_like_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real, syn = tmp_path / "real.csv", tmp_path / "syn.csv"
+    a, b = _table(300, 4), _table(300, 5)
+    # Order numbers: text, almost all distinct, one missing; id-like, so left out by default.
+    a["order"] = [f"ORD-{i:05d}" for i in range(300)]
+    a.loc[17, "order"] = None
+    b["order"] = [f"ORD-{i:05d}" for i in range(150, 450)]
+    a.to_csv(real, index=False)
+    b.to_csv(syn, index=False)
+    code, _, _ = _run(["assay", str(syn), "-r", str(real), "-o", str(tmp_path / "o"), "-q"], capsys)
+    assert code == 0
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["dataset"]["column_kinds"]["order"] == "id"
+    assert m["fidelity"]["left_out"] == ["order"]
+    assert m["fidelity"]["columns"]["order"]["score"] is None
+    assert "id-like: 299 distinct values over 299" in (tmp_path / "o" / "report.html").read_text()
+    kinds = tmp_path / "kinds.yaml"
+    kinds.write_text("order: categorical\n", encoding="utf-8")
+    args = ["assay", str(syn), "-r", str(real), "-o", str(tmp_path / "k"), "-q"]
+    code, _, _ = _run([*args, "--kinds", str(kinds)], capsys)
+    assert code == 0
+    m = json.loads((tmp_path / "k" / "metrics.json").read_text())
+    assert m["dataset"]["column_kind_sources"]["order"] == "--kinds"
+    assert m["fidelity"]["left_out"] == []
+    # Half the order numbers are shared: TVComplement sees it.
+    assert 0.3 < m["fidelity"]["columns"]["order"]["score"] < 0.7
+
+
+def test_fidelity_binning_report_gives_the_quality_report_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.reference import cases
+    from tests.reference.sdmetrics_values import load
+
+    real, synthetic = cases.report_binning_case("orders")
+    stored = load()["report_binning"]["orders"]
+    real.to_csv(tmp_path / "real.csv", index=False)
+    synthetic.to_csv(tmp_path / "syn.csv", index=False)
+    base = ["assay", str(tmp_path / "syn.csv"), "-r", str(tmp_path / "real.csv"), "-q"]
+    code, _, _ = _run([*base, "-o", str(tmp_path / "rep"), "--fidelity-binning", "report"], capsys)
+    assert code == 0
+    m = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert m["dataset"]["column_kinds"] == stored["kinds"]
+    assert m["fidelity"]["binning"] == "report"
+    for key in ("overall", "column_shapes", "column_pair_trends"):
+        assert m["fidelity"][key] == pytest.approx(stored[key], abs=1e-9), key
+    assert "each side's own edges" in (tmp_path / "rep" / "report.html").read_text()
+    code, _, _ = _run([*base, "-o", str(tmp_path / "def")], capsys)
+    assert json.loads((tmp_path / "def" / "metrics.json").read_text())["fidelity"]["binning"] == (
+        "real"
+    )
+
+
 def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     real = tmp / "real.csv"
     _table(100, 1).to_csv(real, index=False)
@@ -231,6 +286,10 @@ def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     gate_bad.write_text("- fidelity.overal >= 0.8\n", encoding="utf-8")
     odd = tmp / "data.xlsx"
     odd.write_bytes(b"PK\x03\x04")
+    kinds_column = tmp / "kinds.yaml"
+    kinds_column.write_text("group: categorical\nwieght: numerical\n", encoding="utf-8")
+    kinds_kind = tmp / "kinds.json"
+    kinds_kind.write_text('{"group": "nominal"}', encoding="utf-8")
     return [
         ("missing-file", [str(tmp / "nope.csv"), "-r", str(real)], "nope.csv: file not found"),
         ("unknown-format", [str(odd), "-r", str(real)], "data.xlsx: unknown format"),
@@ -255,6 +314,21 @@ def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
             "secret: private source not found",
         ),
         (
+            "kinds-unknown-column",
+            [str(real), "-r", str(real), "--kinds", str(kinds_column)],
+            "kinds.yaml, field 'wieght': --kinds names column 'wieght'",
+        ),
+        (
+            "kinds-unknown-kind",
+            [str(real), "-r", str(real), "--kinds", str(kinds_kind)],
+            "unknown kind 'nominal' for column 'group'",
+        ),
+        (
+            "bad-binning",
+            [str(real), "-r", str(real), "--fidelity-binning", "sdmetrics"],
+            "unknown fidelity binning 'sdmetrics'; choose real or report",
+        ),
+        (
             "bad-embedder",
             [str(chat), "-r", str(chat), "--embedder", "bert"],
             "unknown embedder 'bert'",
@@ -275,6 +349,9 @@ def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         "gate-unknown-path",
         "sensitive-unknown",
         "private-missing",
+        "kinds-unknown-column",
+        "kinds-unknown-kind",
+        "bad-binning",
         "bad-embedder",
     ],
 )

@@ -84,6 +84,54 @@ def binning_case() -> tuple[pd.DataFrame, pd.DataFrame]:
     return real, synthetic
 
 
+# QualityReport numbers with the report's own binning (synthloom's --fidelity-binning report).
+REPORT_BINNING_CASES = ["infinite", "ties", "orders"]
+
+
+def report_binning_case(case: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(real, synthetic) for the report-binning comparison: infinite values, tied values, and
+    a table of orders with mixed pairs, missing values of every kind and a wide range."""
+    if case == "infinite":
+        real, synthetic = fidelity_case("missing", seed=23)
+        synthetic.loc[[3, 40, 41], "gamma"] = np.inf  # a synthetic +inf in a numeric column
+        real.loc[[7], "linked"] = -np.inf
+        return real, synthetic
+    if case == "ties":
+        return fidelity_case("ties", seed=29)
+    rng = np.random.default_rng(31)
+
+    def orders(rows: int, synthetic: bool) -> pd.DataFrame:
+        channel = rng.choice(["web", "store", "phone"], rows, p=[0.5, 0.35, 0.15]).astype(object)
+        base = rng.lognormal(3.5 + 0.2 * synthetic, 0.8, rows)
+        amount = np.where(channel == "store", base * 1.8, base).round(2)
+        items = np.maximum(1, (amount / 25 + rng.poisson(1, rows))).astype(np.int64)
+        frame = pd.DataFrame(
+            {
+                "amount": amount,
+                "items": items,
+                "channel": channel,
+                "returned": rng.random(rows) < np.where(amount > 80, 0.25, 0.05),
+                "rating": rng.choice([1.0, 2.0, 3.0, 4.0, 5.0, np.nan], rows),
+            }
+        )
+        frame.loc[rng.random(rows) < 0.08, "amount"] = np.nan
+        frame.loc[rng.random(rows) < 0.05, "channel"] = None
+        return frame
+
+    return orders(1200, synthetic=False), orders(800, synthetic=True)
+
+
+REPORT_BINNING_KINDS = {
+    "orders": {
+        "amount": "numerical",
+        "items": "numerical",
+        "channel": "categorical",
+        "returned": "boolean",
+        "rating": "categorical",
+    }
+}
+
+
 def one_row_case() -> tuple[pd.DataFrame, pd.DataFrame]:
     return (
         pd.DataFrame({"x": [1.0], "y": [2.0], "c": ["a"]}),

@@ -169,6 +169,41 @@ def _fidelity_case(case: str) -> dict[str, Any]:
     return out
 
 
+def _flag(value: Any) -> bool:
+    """A report's boolean cell; missing (an errored pair) counts as False, as the report's
+    average does."""
+    import pandas as pd
+
+    return False if pd.isna(value) else bool(value)
+
+
+def _report_binning_case(case: str) -> dict[str, Any]:
+    """QualityReport's own numbers (contingency subsampling off) for one report-binning case."""
+    real, synthetic = cases.report_binning_case(case)
+    kinds = cases.REPORT_BINNING_KINDS.get(case) or column_kinds(real, synthetic)
+    kinds = {name: kind for name, kind in kinds.items() if kind != "id"}
+    report = _quality_report(real, synthetic, kinds, None)
+    properties = report.get_properties().set_index("Property")["Score"]
+    trends = report.get_details("Column Pair Trends")
+    return {
+        "fingerprint": [cases.fingerprint(real), cases.fingerprint(synthetic)],
+        "kinds": kinds,
+        "overall": _number(report.get_score()),
+        "column_shapes": _number(properties["Column Shapes"]),
+        "column_pair_trends": _number(properties["Column Pair Trends"]),
+        "pairs": [
+            {
+                "columns": [str(row["Column 1"]), str(row["Column 2"])],
+                "score": _number(row["Score"]),
+                # Missing (an errored pair) counts as not meeting it, as the report averages.
+                "meets_threshold": _flag(row["Meets Threshold?"]),
+                "error": None if not isinstance(row.get("Error"), str) else row["Error"],
+            }
+            for _, row in trends.iterrows()
+        ],
+    }
+
+
 def _distances(rows: Any, against: Any) -> list[float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -214,6 +249,7 @@ def compute() -> dict[str, Any]:
             "numpy": np.__version__,
         },
         "fidelity": {case: _fidelity_case(case) for case in cases.CASES},
+        "report_binning": {case: _report_binning_case(case) for case in cases.REPORT_BINNING_CASES},
         "binning": {
             "fingerprint": [cases.fingerprint(real), cases.fingerprint(synthetic)],
             "report_pair_score": float(binning.get_details("Column Pair Trends")["Score"].iloc[0]),

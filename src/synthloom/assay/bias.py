@@ -1,39 +1,50 @@
 """Bias and representation: which groups of people the data talks about, and how often.
 
-This module owns the demographic descriptor lexicon (``lexicon.yaml`` beside it; its header
-documents how it was built and its limits), loading and validating lexicon files, counting
-descriptor mentions in texts, and comparing the representation of groups between a reference
-and a synthetic dataset, for text (lexicon mentions) and for tables (categories of sensitive
-columns).
+This module counts descriptor mentions in texts with the demographic lexicon
+(:mod:`synthloom.assay.lexicon` loads, validates and scans it; ``Lexicon``, ``load_lexicon`` and
+``DEFAULT_LEXICON_PATH`` are re-exported here) and compares the representation of groups between
+a reference and a synthetic dataset, for text (lexicon mentions) and for tables (categories of
+sensitive columns).
 
 The under-representation rule, used for texts and tables alike: within one axis (or column),
-a group's *share* is its mentions (rows) divided by all mentions (rows) on that axis. A group is
-flagged when it has at least ``min_reference_count`` reference mentions and
+a group's *share* is its mentions (rows) divided by all mentions (rows) on that axis. An axis is
+*supported* when each side has at least ``min_mentions`` mentions on it (default
+:data:`MIN_MENTIONS`, 20); below that, shares move by tens of points between two random halves of
+one dataset, so an unsupported axis keeps its numbers but counts in no ``max_tvd`` and flags no
+group (it is listed under ``unsupported``). A group of a supported axis is flagged when it has
+at least ``min_reference_count`` reference mentions,
 
     synthetic_share < under_ratio * reference_share
 
-so with the default ``under_ratio=0.5`` a group the reference gives 20% of the mentions is
-flagged when the synthetic data gives it less than 10%. Groups too rare in the reference to
-judge are never flagged.
+(with the default ``under_ratio=0.5``, a group the reference gives 20% of the mentions is
+flagged when the synthetic data gives it less than 10%), and the bootstrap interval of
+``synthetic_share - reference_share`` lies wholly below 0, i.e. excludes parity.
+
+Intervals: ``bootstrap`` resamples (default :data:`BOOTSTRAP`, seeded) of each side give 95%
+percentile intervals of the TVD and of each group's share difference. Texts are resampled with
+Poisson(1) weights (each text keeps its mentions together, as a text that says "she ... her ...
+her" is one text); table rows are resampled from their category counts. ``bootstrap=0`` turns
+intervals off and flags by the share rule alone.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
-import yaml
 
-from synthloom.errors import ConfigError, DataFormatError, InputError
-from synthloom.text import tokenize
+from synthloom.assay.lexicon import DEFAULT_LEXICON_PATH, Lexicon, load_lexicon
+from synthloom.errors import DataFormatError, InputError
 
 __all__ = [
+    "BOOTSTRAP",
     "DEFAULT_LEXICON_PATH",
+    "MIN_MENTIONS",
     "Lexicon",
     "count_descriptors",
     "load_lexicon",
@@ -41,260 +52,12 @@ __all__ = [
     "table_representation",
 ]
 
-#: The lexicon synthloom ships and uses when none is given.
-DEFAULT_LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
-
-Phrase = tuple[str, ...]
-# first token -> ((axis, ((phrase, groups), ... longest first)), ...); empty groups = excluded
-_Index = dict[str, tuple[tuple[str, tuple[tuple[Phrase, tuple[str, ...]], ...]], ...]]
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """Descriptor terms per axis and group, plus per-axis phrases that count for nobody.
-
-    ``axes[axis][group]`` holds the terms as written (lower case); ``exclude[axis]`` the phrases
-    that swallow an unrelated sense of a term ("french fries"). Build one with
-    :func:`load_lexicon`; constructing it directly skips the file validation.
-    """
-
-    axes: Mapping[str, Mapping[str, tuple[str, ...]]]
-    exclude: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    source: str = "<memory>"
-    _index: _Index = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", _build_index(self.axes, self.exclude))
-
-    def groups(self, axis: str) -> list[str]:
-        """The group names of one axis, in lexicon order."""
-        return list(self.axes[axis])
-
-
-def _descriptor_tokens(text: str) -> list[str]:
-    """synthloom's tokens with a possessive "'s" dropped, so "women's" matches "women".
-
-    Lexicon terms go through the same function, so "crohn's" and "crohn" are one term.
-    """
-    tokens = tokenize(text)
-    if "'" not in text:
-        return tokens
-    return [t[:-2] if t.endswith("'s") and len(t) > 2 else t for t in tokens]
-
-
-def _build_index(
-    axes: Mapping[str, Mapping[str, tuple[str, ...]]], exclude: Mapping[str, tuple[str, ...]]
-) -> _Index:
-    # phrase -> groups, per axis; a phrase listed in two groups counts for both.
-    per_axis: dict[str, dict[Phrase, list[str]]] = {}
-    for axis, groups in axes.items():
-        phrases = per_axis.setdefault(axis, {})
-        for group, terms in groups.items():
-            for term in terms:
-                members = phrases.setdefault(tuple(_descriptor_tokens(term)), [])
-                if group not in members:
-                    members.append(group)
-        for term in exclude.get(axis, ()):
-            phrases.setdefault(tuple(_descriptor_tokens(term)), [])
-    by_first: dict[str, dict[str, list[tuple[Phrase, tuple[str, ...]]]]] = {}
-    for axis, phrases in per_axis.items():
-        for phrase, members in phrases.items():
-            if not phrase:
-                continue
-            entry = (phrase, tuple(members))
-            by_first.setdefault(phrase[0], {}).setdefault(axis, []).append(entry)
-    return {
-        first: tuple(
-            (axis, tuple(sorted(entries, key=lambda e: -len(e[0]))))
-            for axis, entries in axes_here.items()
-        )
-        for first, axes_here in by_first.items()
-    }
-
-
-def _scan(tokens: Sequence[str], index: _Index) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """Yield (axis, groups) for each descriptor mention, longest match first within an axis.
-
-    One pass over the tokens: a token that starts no term costs one dict miss. Each axis keeps
-    its own "consumed up to" position, so axes never block each other.
-    """
-    consumed: dict[str, int] = {}
-    last = len(tokens) - 1
-    for i, token in enumerate(tokens):
-        entries = index.get(token)
-        if entries is None:
-            continue
-        # Most multi-word candidates fail on their second token; check it before slicing.
-        following = tokens[i + 1] if i < last else None
-        for axis, candidates in entries:
-            if consumed.get(axis, 0) > i:
-                continue
-            for phrase, groups in candidates:
-                size = len(phrase)
-                if size == 1 or (phrase[1] == following and tuple(tokens[i : i + size]) == phrase):
-                    consumed[axis] = i + size
-                    if groups:
-                        yield axis, groups
-                    break
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading and validating a lexicon file
-# ---------------------------------------------------------------------------------------------
-
-
-def load_lexicon(path: Path | str | None = None) -> Lexicon:
-    """Read and validate a lexicon YAML file; ``None`` gives synthloom's own lexicon.
-
-    The file's shape is documented at the top of ``lexicon.yaml``. A wrong file raises
-    :class:`~synthloom.errors.ConfigError` naming the file, line and field.
-    """
-    if path is None:
-        return _default_lexicon()
-    return _load_lexicon_file(Path(path))
-
-
-@functools.cache
-def _default_lexicon() -> Lexicon:
-    return _load_lexicon_file(DEFAULT_LEXICON_PATH)
-
-
-def _load_lexicon_file(path: Path) -> Lexicon:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError("lexicon file not found; check the path", path=path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the lexicon file ({exc.strerror})", path=path) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"lexicon file is not UTF-8 (bad byte at offset {exc.start}); save it as UTF-8",
-            path=path,
-        ) from exc
-    try:
-        root = yaml.compose(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(
-            f"not valid YAML: {exc.problem}",
-            path=path,
-            line=mark.line + 1 if mark is not None else None,
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", path=path) from exc
-    if root is None:
-        raise ConfigError("lexicon file is empty; it needs an 'axes' mapping", path=path)
-    axes, exclude = _LexiconReader(path).read(root)
-    return Lexicon(axes=axes, exclude=exclude, source=str(path))
-
-
-class _LexiconReader:
-    """Walks the YAML node tree (not the loaded data) so every error can name its line.
-
-    Scalars are taken as the text written, so a term such as ``no`` or ``null`` stays a word
-    instead of turning into a boolean or None.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, node: yaml.Node, field: str, message: str) -> ConfigError:
-        return ConfigError(message, path=self.path, line=node.start_mark.line + 1, field=field)
-
-    def mapping(self, node: yaml.Node, field: str) -> list[tuple[str, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, field, "expected a mapping (key: value lines)")
-        items: list[tuple[str, yaml.Node]] = []
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or not str(key_node.value).strip():
-                raise self.fail(key_node, field, "keys must be non-empty names")
-            key = str(key_node.value).strip()
-            if key in seen:
-                raise self.fail(key_node, f"{field}.{key}", "appears twice; merge the entries")
-            seen.add(key)
-            items.append((key, value_node))
-        return items
-
-    def terms(self, node: yaml.Node, field: str) -> tuple[str, ...]:
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, field, "expected a list of terms, e.g. [woman, women]")
-        out: list[str] = []
-        for position, item in enumerate(node.value):
-            where = f"{field}[{position}]"
-            if not isinstance(item, yaml.ScalarNode):
-                raise self.fail(item, where, "each term must be a plain string")
-            term = " ".join(str(item.value).lower().split())
-            if not any(ch.isalnum() for ch in term):
-                raise self.fail(item, where, f"term {term!r} has no words to match")
-            if term not in out:
-                out.append(term)
-        return tuple(out)
-
-    def read(
-        self, root: yaml.Node
-    ) -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, tuple[str, ...]]]:
-        axes_node: yaml.Node | None = None
-        for key, value in self.mapping(root, "<top level>"):
-            if key == "version":
-                if not isinstance(value, yaml.ScalarNode) or str(value.value) != "1":
-                    raise self.fail(value, "version", "only lexicon version 1 is supported")
-            elif key == "axes":
-                axes_node = value
-            else:
-                raise self.fail(root, key, "unknown top-level key; expected 'version' or 'axes'")
-        if axes_node is None:
-            raise self.fail(root, "axes", "missing; the lexicon needs an 'axes' mapping")
-        axes: dict[str, dict[str, tuple[str, ...]]] = {}
-        exclude: dict[str, tuple[str, ...]] = {}
-        axis_items = self.mapping(axes_node, "axes")
-        if not axis_items:
-            raise self.fail(axes_node, "axes", "no axes defined")
-        for axis, axis_node in axis_items:
-            groups_node: yaml.Node | None = None
-            for key, value in self.mapping(axis_node, f"axes.{axis}"):
-                if key == "groups":
-                    groups_node = value
-                elif key == "exclude":
-                    exclude[axis] = self.terms(value, f"axes.{axis}.exclude")
-                else:
-                    raise self.fail(
-                        axis_node,
-                        f"axes.{axis}.{key}",
-                        "unknown key; an axis has 'groups' and optionally 'exclude'",
-                    )
-            if groups_node is None:
-                raise self.fail(axis_node, f"axes.{axis}.groups", "missing; list the groups")
-            group_items = self.mapping(groups_node, f"axes.{axis}.groups")
-            if not group_items:
-                raise self.fail(groups_node, f"axes.{axis}.groups", "no groups defined")
-            groups: dict[str, tuple[str, ...]] = {}
-            for group, terms_node in group_items:
-                where = f"axes.{axis}.groups.{group}"
-                groups[group] = self.terms(terms_node, where)
-                if not groups[group]:
-                    raise self.fail(terms_node, where, "a group needs at least one term")
-            axes[axis] = groups
-            self._check_exclusions(axis, axis_node, groups, exclude.get(axis, ()))
-        return axes, exclude
-
-    def _check_exclusions(
-        self,
-        axis: str,
-        axis_node: yaml.Node,
-        groups: Mapping[str, tuple[str, ...]],
-        excluded: tuple[str, ...],
-    ) -> None:
-        counted = {tuple(_descriptor_tokens(t)): g for g, terms in groups.items() for t in terms}
-        for term in excluded:
-            group = counted.get(tuple(_descriptor_tokens(term)))
-            if group is not None:
-                raise self.fail(
-                    axis_node,
-                    f"axes.{axis}.exclude",
-                    f"{term!r} is also a term of group {group!r}; keep it in one place",
-                )
-
+#: Mentions (rows) each side needs on an axis (column) for its TVD and flags to count.
+MIN_MENTIONS = 20
+#: Bootstrap resamples behind the intervals.
+BOOTSTRAP = 400
+#: Two-sided level of the intervals.
+_LEVEL = 0.95
 
 # ---------------------------------------------------------------------------------------------
 # Counting and comparing
@@ -324,12 +87,11 @@ def count_descriptors(
     """
     lexicon = lexicon if lexicon is not None else load_lexicon()
     counts = _empty_counts(lexicon)
-    index = lexicon._index
     for position, raw in enumerate(texts):
         text = _check_text(raw, position)
         if text is None:
             continue
-        for axis, groups in _scan(_descriptor_tokens(text), index):
+        for axis, groups in lexicon.scan(text):
             axis_counts = counts[axis]
             for group in groups:
                 axis_counts[group] += 1
@@ -346,31 +108,111 @@ def _tvd(p: Mapping[str, float], q: Mapping[str, float]) -> float:
     return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in keys)
 
 
-def _check_rule(under_ratio: float, min_reference_count: int) -> None:
+def _check_rule(
+    under_ratio: float, min_reference_count: int, min_mentions: int = 0, bootstrap: int = 0
+) -> None:
     if not (math.isfinite(under_ratio) and under_ratio > 0):
         raise InputError(f"must be a positive number, got {under_ratio}", field="under_ratio")
     if min_reference_count < 0:
         raise InputError(
             f"must be 0 or more, got {min_reference_count}", field="min_reference_count"
         )
+    if min_mentions < 0:
+        raise InputError(f"must be 0 or more, got {min_mentions}", field="min_mentions")
+    if bootstrap < 0:
+        raise InputError(f"must be 0 or more, got {bootstrap}", field="bootstrap")
 
 
-def _flag(
+FloatArray = npt.NDArray[np.float64]
+
+
+def _percentiles(samples: FloatArray) -> FloatArray:
+    """(2, ...) lower and upper percentile bounds over the first axis."""
+    tail = 100 * (1 - _LEVEL) / 2
+    return np.asarray(np.percentile(samples, [tail, 100 - tail], axis=0), dtype=np.float64)
+
+
+def _poisson_shares(rows: FloatArray, rng: np.random.Generator, bootstrap: int) -> FloatArray:
+    """(bootstrap, groups) shares of texts resampled with Poisson(1) weights."""
+    if rows.shape[0] == 0:
+        return np.zeros((bootstrap, rows.shape[1]))
+    weights = rng.poisson(1.0, size=(bootstrap, rows.shape[0])).astype(np.float64)
+    totals = weights @ rows
+    sums = totals.sum(axis=1, keepdims=True)
+    shares = np.divide(totals, sums, out=np.zeros_like(totals), where=sums > 0)
+    return np.asarray(shares, dtype=np.float64)
+
+
+def _multinomial_shares(
+    counts: Sequence[int], rng: np.random.Generator, bootstrap: int
+) -> FloatArray:
+    """(bootstrap, groups) shares of rows resampled from category counts."""
+    total = int(sum(counts))
+    if total == 0:
+        return np.zeros((bootstrap, len(counts)))
+    p = np.asarray(counts, dtype=np.float64) / total
+    return rng.multinomial(total, p, size=bootstrap).astype(np.float64) / total
+
+
+@dataclass(frozen=True)
+class _Rule:
+    under_ratio: float
+    min_reference_count: int
+    min_mentions: int
+    bootstrap: int
+
+
+def _compare(
     reference_counts: Mapping[str, int],
+    synthetic_counts: Mapping[str, int],
     reference_share: Mapping[str, float],
     synthetic_share: Mapping[str, float],
-    *,
-    under_ratio: float,
-    min_reference_count: int,
-) -> list[tuple[str, float]]:
-    """(group, synthetic/reference share ratio) for each under-represented group."""
-    flagged: list[tuple[str, float]] = []
-    for group, ref_count in reference_counts.items():
-        ref = reference_share.get(group, 0.0)
-        syn = synthetic_share.get(group, 0.0)
-        if ref_count >= max(min_reference_count, 1) and syn < under_ratio * ref:
-            flagged.append((group, syn / ref))
-    return flagged
+    boot: tuple[FloatArray, FloatArray] | None,
+    rule: _Rule,
+) -> dict[str, Any]:
+    """Support, TVD interval, share-difference intervals and flags of one axis (column).
+
+    ``boot`` holds the (bootstrap, groups) shares of each side, groups in ``reference_counts``
+    order, or None without intervals.
+    """
+    groups = list(reference_counts)
+    n_ref, n_syn = sum(reference_counts.values()), sum(synthetic_counts.values())
+    supported = n_ref >= max(rule.min_mentions, 1) and n_syn >= max(rule.min_mentions, 1)
+    tvd_interval: list[float] | None = None
+    differences: dict[str, list[float]] = {}
+    if boot is not None and n_ref > 0 and n_syn > 0:
+        ref_boot, syn_boot = boot
+        tvd_interval = [float(v) for v in _percentiles(0.5 * np.abs(syn_boot - ref_boot).sum(1))]
+        bounds = _percentiles(syn_boot - ref_boot)
+        differences = {g: [float(bounds[0, i]), float(bounds[1, i])] for i, g in enumerate(groups)}
+    flagged: list[tuple[str, float, list[float] | None]] = []
+    if supported:
+        for group, ref_count in reference_counts.items():
+            ref = reference_share.get(group, 0.0)
+            syn = synthetic_share.get(group, 0.0)
+            if ref_count < max(rule.min_reference_count, 1) or syn >= rule.under_ratio * ref:
+                continue
+            interval = differences.get(group)
+            # Flag only what sampling noise cannot explain: the interval excludes parity.
+            if boot is None or (interval is not None and interval[1] < 0):
+                flagged.append((group, syn / ref, interval))
+    return {
+        "mentions": {"reference": n_ref, "synthetic": n_syn},
+        "supported": supported,
+        "tvd_interval": tvd_interval,
+        "share_difference_interval": differences or None,
+        "flagged": flagged,
+    }
+
+
+def _rule_summary(rule: _Rule) -> dict[str, Any]:
+    return {
+        "min_mentions": rule.min_mentions,
+        "min_reference_count": rule.min_reference_count,
+        "under_ratio": rule.under_ratio,
+        "bootstrap": rule.bootstrap,
+        "level": _LEVEL if rule.bootstrap else None,
+    }
 
 
 def representation(
@@ -381,6 +223,9 @@ def representation(
     scores: Sequence[float] | None = None,
     under_ratio: float = 0.5,
     min_reference_count: int = 5,
+    min_mentions: int = MIN_MENTIONS,
+    bootstrap: int = BOOTSTRAP,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Compare group representation between reference and synthetic texts.
 
@@ -388,21 +233,37 @@ def representation(
 
         {"axes": {axis: {"reference": {group: count}, "synthetic": {group: count},
                          "reference_share": {group: share}, "synthetic_share": {group: share},
-                         "tvd": float | None, "flagged": [group, ...]}},
-         "flagged": [{"axis", "group", "reference_share", "synthetic_share", "ratio"}, ...],
+                         "mentions": {"reference": int, "synthetic": int},
+                         "supported": bool,                 # both sides >= min_mentions
+                         "tvd": float | None, "tvd_interval": [lo, hi] | None,
+                         "share_difference_interval": {group: [lo, hi]} | None,
+                         "flagged": [group, ...]}},
+         "flagged": [{"axis", "group", "reference_share", "synthetic_share", "ratio",
+                      "interval"}, ...],
          "mean_score_by_group": {axis: {group: float}} | None,
-         "max_tvd": float | None}
+         "max_tvd": float | None,           # over supported axes only
+         "unsupported": [axis, ...],        # mentioned, but below min_mentions on a side
+         "rule": {"min_mentions", "min_reference_count", "under_ratio", "bootstrap", "level"}}
 
     Shares are 0.0 on a side with no mention on that axis, and ``tvd`` is then None (there is
-    no distribution to compare). The flagging rule is in the module docstring; ``ratio`` is
-    synthetic share / reference share. ``scores`` (one per synthetic text, e.g. a reward score)
-    gives ``mean_score_by_group``: the mean score of the synthetic texts that mention each group
-    at least once; groups no scored text mentions are left out, and NaN scores are ignored.
+    no distribution to compare). The support and flagging rules are in the module docstring;
+    ``ratio`` is synthetic share / reference share and ``interval`` the bootstrap interval of
+    their difference. ``scores`` (one per synthetic text, e.g. a reward score) gives
+    ``mean_score_by_group``: the mean score of the synthetic texts that mention each group at
+    least once; groups no scored text mentions are left out, and NaN scores are ignored.
     """
-    _check_rule(under_ratio, min_reference_count)
+    _check_rule(under_ratio, min_reference_count, min_mentions, bootstrap)
+    rule = _Rule(under_ratio, min_reference_count, min_mentions, bootstrap)
     lexicon = lexicon if lexicon is not None else load_lexicon()
-    reference = count_descriptors(reference_texts, lexicon)
+    reference = _empty_counts(lexicon)
     synthetic = _empty_counts(lexicon)
+    # Per axis, one row of group counts per text that mentions the axis (for the bootstrap).
+    ref_rows: dict[str, list[list[int]]] = {axis: [] for axis in lexicon.axes}
+    syn_rows: dict[str, list[list[int]]] = {axis: [] for axis in lexicon.axes}
+    for position, raw in enumerate(reference_texts):
+        text = _check_text(raw, position)
+        if text is not None:
+            _count_text(text, lexicon, reference, ref_rows)
     score_sum: dict[tuple[str, str], float] = {}
     score_n: dict[tuple[str, str], int] = {}
     n_synthetic = 0
@@ -411,11 +272,7 @@ def representation(
         text = _check_text(raw, position)
         if text is None:
             continue
-        mentioned: set[tuple[str, str]] = set()
-        for axis, groups in _scan(_descriptor_tokens(text), lexicon._index):
-            for group in groups:
-                synthetic[axis][group] += 1
-                mentioned.add((axis, group))
+        mentioned = _count_text(text, lexicon, synthetic, syn_rows)
         if scores is not None and position < len(scores):
             score = float(scores[position])
             if math.isfinite(score):
@@ -428,30 +285,41 @@ def representation(
             field="scores",
         )
 
+    rng = np.random.default_rng(seed)
     axes_out: dict[str, Any] = {}
     flagged_out: list[dict[str, Any]] = []
     tvds: list[float] = []
-    for axis in lexicon.axes:
+    unsupported: list[str] = []
+    for axis, groups in lexicon.axes.items():
         ref_share = _shares(reference[axis])
         syn_share = _shares(synthetic[axis])
         both = sum(reference[axis].values()) > 0 and sum(synthetic[axis].values()) > 0
         tvd = _tvd(ref_share, syn_share) if both else None
-        if tvd is not None:
+        boot = None
+        if bootstrap and both:
+            width = len(groups)
+            boot = (
+                _poisson_shares(
+                    np.asarray(ref_rows[axis], np.float64).reshape(-1, width), rng, bootstrap
+                ),
+                _poisson_shares(
+                    np.asarray(syn_rows[axis], np.float64).reshape(-1, width), rng, bootstrap
+                ),
+            )
+        compared = _compare(reference[axis], synthetic[axis], ref_share, syn_share, boot, rule)
+        if tvd is not None and compared["supported"]:
             tvds.append(tvd)
-        flagged = _flag(
-            reference[axis],
-            ref_share,
-            syn_share,
-            under_ratio=under_ratio,
-            min_reference_count=min_reference_count,
-        )
+        elif sum(reference[axis].values()) + sum(synthetic[axis].values()) > 0:
+            unsupported.append(axis)
+        flagged = compared.pop("flagged")
         axes_out[axis] = {
             "reference": reference[axis],
             "synthetic": synthetic[axis],
             "reference_share": ref_share,
             "synthetic_share": syn_share,
             "tvd": tvd,
-            "flagged": [group for group, _ in flagged],
+            **compared,
+            "flagged": [group for group, _, _ in flagged],
         }
         flagged_out.extend(
             {
@@ -460,8 +328,9 @@ def representation(
                 "reference_share": ref_share[group],
                 "synthetic_share": syn_share[group],
                 "ratio": ratio,
+                "interval": interval,
             }
-            for group, ratio in flagged
+            for group, ratio, interval in flagged
         )
 
     mean_scores: dict[str, dict[str, float]] | None = None
@@ -479,7 +348,30 @@ def representation(
         "flagged": flagged_out,
         "mean_score_by_group": mean_scores,
         "max_tvd": max(tvds) if tvds else None,
+        "unsupported": unsupported,
+        "rule": _rule_summary(rule),
     }
+
+
+def _count_text(
+    text: str,
+    lexicon: Lexicon,
+    counts: dict[str, dict[str, int]],
+    rows: dict[str, list[list[int]]],
+) -> set[tuple[str, str]]:
+    """Add one text's mentions to ``counts`` and its per-axis count rows to ``rows``."""
+    mine: dict[str, dict[str, int]] = {}
+    for axis, groups in lexicon.scan(text):
+        axis_counts = mine.setdefault(axis, {})
+        for group in groups:
+            axis_counts[group] = axis_counts.get(group, 0) + 1
+    mentioned: set[tuple[str, str]] = set()
+    for axis, axis_counts in mine.items():
+        rows[axis].append([axis_counts.get(g, 0) for g in lexicon.axes[axis]])
+        for group, n in axis_counts.items():
+            counts[axis][group] += n
+            mentioned.add((axis, group))
+    return mentioned
 
 
 def _category_counts(column: pd.Series) -> dict[str, int]:
@@ -509,18 +401,24 @@ def table_representation(
     *,
     under_ratio: float = 0.5,
     min_reference_count: int = 5,
+    min_mentions: int = MIN_MENTIONS,
+    bootstrap: int = BOOTSTRAP,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Representation of the categories of sensitive table columns.
 
     Returns ``{column: {"reference_share": {category: share}, "synthetic_share": {...},
-    "tvd": float, "flagged": [category, ...]}}``; categories are keyed by their text, missing
-    values are left out, and the flagging rule is the module's (category rows instead of
+    "tvd": float, "mentions", "supported", "tvd_interval", "share_difference_interval",
+    "flagged": [category, ...]}}``; categories are keyed by their text, missing values are left
+    out, and the support and flagging rules are the module's (category rows instead of
     mentions). A column with no values on one side gets ``{"error": str}`` instead. A column
     missing from either table raises :class:`~synthloom.errors.DataFormatError`.
     """
-    _check_rule(under_ratio, min_reference_count)
+    _check_rule(under_ratio, min_reference_count, min_mentions, bootstrap)
+    rule = _Rule(under_ratio, min_reference_count, min_mentions, bootstrap)
     _require_columns(reference, columns, "reference")
     _require_columns(synthetic, columns, "synthetic")
+    rng = np.random.default_rng(seed)
     out: dict[str, Any] = {}
     for column in columns:
         ref_counts = _category_counts(reference[column])
@@ -532,19 +430,22 @@ def table_representation(
         # Categories only the synthetic data has still count in its shares and the TVD.
         for category in syn_counts:
             ref_counts.setdefault(category, 0)
+        syn_aligned = {c: syn_counts.get(c, 0) for c in ref_counts}
         ref_share = _shares(ref_counts)
-        syn_share = {c: syn_counts.get(c, 0) / sum(syn_counts.values()) for c in ref_counts}
-        flagged = _flag(
-            ref_counts,
-            ref_share,
-            syn_share,
-            under_ratio=under_ratio,
-            min_reference_count=min_reference_count,
-        )
+        syn_share = _shares(syn_aligned)
+        boot = None
+        if bootstrap:
+            boot = (
+                _multinomial_shares(list(ref_counts.values()), rng, bootstrap),
+                _multinomial_shares(list(syn_aligned.values()), rng, bootstrap),
+            )
+        compared = _compare(ref_counts, syn_aligned, ref_share, syn_share, boot, rule)
+        flagged = compared.pop("flagged")
         out[column] = {
             "reference_share": ref_share,
             "synthetic_share": syn_share,
             "tvd": _tvd(ref_share, syn_share),
-            "flagged": [category for category, _ in flagged],
+            **compared,
+            "flagged": [category for category, _, _ in flagged],
         }
     return out

@@ -16,7 +16,7 @@ import pandas as pd
 
 from synthloom.text import prompt_text, response_text, tokenize
 
-__all__ = ["BASE_FEATURES", "flatten_meta", "record_features"]
+__all__ = ["BASE_FEATURES", "FEATURE_KINDS", "flatten_meta", "record_features"]
 
 BASE_FEATURES = (
     "turns",
@@ -28,6 +28,20 @@ BASE_FEATURES = (
     "response_root_ttr",
     "has_system",
 )
+#: The base features' kinds, fixed so that a feature is always scored by the same metric
+#: (detection would make a word count categorical in a run where it takes five values).
+#: Turn counts are small integers, compared value by value; ``meta.*`` kinds are detected
+#: from the reference.
+FEATURE_KINDS = {
+    "turns": "categorical",
+    "prompt_chars": "numerical",
+    "response_chars": "numerical",
+    "prompt_words": "numerical",
+    "response_words": "numerical",
+    "response_ttr": "numerical",
+    "response_root_ttr": "numerical",
+    "has_system": "boolean",
+}
 
 
 def flatten_meta(meta: Mapping[str, Any], prefix: str = "meta") -> dict[str, Any]:

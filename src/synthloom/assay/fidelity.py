@@ -14,8 +14,9 @@ Per column (``kind`` from :func:`column_kinds`):
   frequencies, missing values dropped, SDMetrics' 1e-6 regularisation for values the real data
   lacks) and :func:`category_adherence` (share of synthetic values that are real categories;
   a missing value counts as a category when the real data has one).
-* ``id``: unique-per-row strings; summarised but excluded from every metric, as SDMetrics skips
-  its ``id`` sdtype.
+* ``id``: unique-per-row or id-like strings (more distinct values than half the non-missing
+  rows); summarised but excluded from every metric, as SDMetrics skips its ``id`` sdtype, with a
+  ``note`` saying why.
 
 Per pair of columns:
 
@@ -41,7 +42,12 @@ the joint distribution is the same). We bin both sides on the real edges, as the
 does, so such a pair scores near 1. Because the real side is also binned differently (open
 outer edges), the real Cramér's V of a mixed numeric/categorical pair can differ slightly from
 the report's, and so can whether that pair counts. Numeric-numeric and discrete-discrete pairs
-count exactly as in the report.
+count exactly as in the report. ``binning="report"`` (the assay's ``--fidelity-binning
+report``) bins as the report does instead: each side on its own ``numpy.histogram_bin_edges``
+with ``numpy.digitize`` (the maximum and missing values share the 11th bin; an infinite value
+makes the edges undefined, and its mixed pairs record the report's error), so Column Shapes,
+Column Pair Trends and overall equal the report's (contingency subsampling off; tested to
+1e-9 on stored report numbers).
 
 Speed: each column is converted once (sorted values for KS, quantiles and bounds; integer codes
 for categories, with numeric columns binned once); KS is one linear merge of two sorted runs,
@@ -73,7 +79,10 @@ import pandas as pd
 from synthloom.errors import ConfigError, DataFormatError
 
 __all__ = [
+    "BINNINGS",
     "CATEGORICAL_MAX_DISTINCT_INTEGERS",
+    "ID_LIKE_MIN_VALUES",
+    "ID_LIKE_SHARE",
     "KINDS",
     "NUM_BINS",
     "boundary_adherence",
@@ -82,6 +91,7 @@ __all__ = [
     "contingency_similarity",
     "correlation_similarity",
     "cramers_v",
+    "id_like_note",
     "ks_complement",
     "table_fidelity",
     "tv_complement",
@@ -92,8 +102,20 @@ KINDS = ("numerical", "datetime", "categorical", "boolean", "id")
 #: An integer column with at most this many distinct values is categorical (flags, ratings,
 #: small codes): a KS statistic over a handful of tied values says little.
 CATEGORICAL_MAX_DISTINCT_INTEGERS = 5
+#: A text column whose distinct values exceed this share of its non-missing reference values is
+#: *id-like* (row ids, file paths, taxonomy leaves with a handful of rows each): its frequencies
+#: cannot be estimated from the sample, so TVComplement and contingency tables on it measure
+#: sampling noise (two random halves of one dataset score about 0.05). It gets the ``id`` kind.
+ID_LIKE_SHARE = 0.5
+#: Below this many non-missing values only a column unique on every value is id-like (a small
+#: table's few repeats say little either way).
+ID_LIKE_MIN_VALUES = 20
 #: Bins a numerical/datetime column is cut into for a contingency table (SDMetrics' default).
 NUM_BINS = 10
+#: How a numerical/datetime column meeting a discrete one is binned: ``real`` (both sides on
+#: the real data's edges, outer edges open: the metric class's way, the default) or ``report``
+#: (each side on its own edges, as SDMetrics 0.32's QualityReport does).
+BINNINGS = ("real", "report")
 
 _CONTINUOUS = frozenset({"numerical", "datetime"})
 _DISCRETE = frozenset({"categorical", "boolean"})
@@ -161,16 +183,27 @@ def _kind_from_real(series: pd.Series, family: str) -> Kind:
         return "boolean"
     if family == "datetime":
         return "datetime"
-    if family == "float":
-        return "numerical"
-    if family == "integer":
-        distinct = series.nunique(dropna=True)
+    if family in ("float", "integer"):
+        # Whole-number floats count as integers: one missing value turns an int64 rating column
+        # into float64, and must not turn a categorical into a numerical one.
+        values = series.dropna()
+        if family == "float":
+            floats = values.to_numpy(np.float64)
+            with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not a whole number
+                whole = bool(np.all(np.isfinite(floats) & (np.mod(floats, 1) == 0)))
+            if not whole:
+                return "numerical"
+        distinct = values.nunique()
         return "categorical" if distinct <= CATEGORICAL_MAX_DISTINCT_INTEGERS else "numerical"
     if family == "string":
-        if len(series) < 2 or not series.head(_DATE_SAMPLE).is_unique:
-            return "categorical"  # a repeat among the first rows settles it cheaply
+        # Judged on the non-missing values only, so one missing value never flips a kind.
         values = series.dropna()
-        if len(values) == len(series) and values.is_unique:
+        if len(values) < 2:
+            return "categorical"
+        distinct = values.nunique()
+        if distinct == len(values) or (
+            len(values) >= ID_LIKE_MIN_VALUES and distinct > ID_LIKE_SHARE * len(values)
+        ):
             return "id"
         return "categorical"
     if family == "empty":
@@ -186,9 +219,13 @@ def column_kinds(real: pd.DataFrame, synthetic: pd.DataFrame | None = None) -> d
     * datetime dtype, Python datetimes, or strings that look like ISO dates
       (``2024-05-01``, ``2024-05-01 10:30:00``, ``2024-05-01T10:30Z``; the first 1,000 values
       are checked) -> ``datetime``
-    * floats -> ``numerical``; integers -> ``numerical``, unless they take at most
+    * floats -> ``numerical``; integers (and floats that are all whole numbers, as an integer
+      column with a missing value becomes) -> ``numerical``, unless they take at most
       :data:`CATEGORICAL_MAX_DISTINCT_INTEGERS` distinct values -> ``categorical``
-    * strings unique on every row, none missing (at least 2 rows) -> ``id`` (excluded from metrics)
+    * strings unique on every non-missing value (at least 2), or *id-like*: at least
+      :data:`ID_LIKE_MIN_VALUES` non-missing values of which more than :data:`ID_LIKE_SHARE`
+      (half) are distinct -> ``id`` (excluded from every metric; :func:`id_like_note` says why).
+      Missing values are left out of the count, so one missing value changes no kind.
     * other strings, pandas categoricals and mixed types (numbers and strings) -> ``categorical``
 
     When ``synthetic`` is given and a column's values there are of another type family
@@ -209,6 +246,18 @@ def column_kinds(real: pd.DataFrame, synthetic: pd.DataFrame | None = None) -> d
     return kinds
 
 
+def id_like_note(real: pd.Series) -> str:
+    """Why a column of kind ``id`` is left out of the scores, in one line."""
+    values = real.dropna()
+    distinct = int(values.nunique())
+    share = distinct / len(values) if len(values) else 0.0
+    return (
+        f"id-like: {distinct} distinct values over {len(values)} non-missing reference values "
+        f"({share:.0%}, more than {ID_LIKE_SHARE:.0%} counts as id-like); left out of Column "
+        "Shapes and Column Pair Trends (set its kind with --kinds to score it)"
+    )
+
+
 def _compatible(real_family: str, synthetic_family: str) -> bool:
     if "empty" in (real_family, synthetic_family) or real_family == synthetic_family:
         return True
@@ -227,7 +276,8 @@ def _numeric_values(series: pd.Series, *, name: str, side: str) -> FloatArray:
     except (TypeError, ValueError) as exc:
         raise DataFormatError(
             f"the {side} column holds values that are not numbers ({exc}); "
-            "pass kinds={...: 'categorical'} to compare them as categories",
+            "pass kinds={...: 'categorical'} (the assay's --kinds FILE) to compare them as "
+            "categories",
             field=name,
         ) from exc
 
@@ -249,7 +299,8 @@ def _datetime_ns(
     except (TypeError, ValueError, OverflowError) as exc:
         raise DataFormatError(
             f"the {side} column cannot be read as dates ({exc}); "
-            "pass kinds={...: 'categorical'} to compare the values as categories",
+            "pass kinds={...: 'categorical'} (the assay's --kinds FILE) to compare the values as "
+            "categories",
             field=name,
         ) from exc
     missing = converted.isna().to_numpy()
@@ -584,6 +635,18 @@ def _bin_codes(column: _Continuous, bins: int) -> _Discrete:
     )
 
 
+def _report_bin_codes(column: _Continuous, bins: int) -> _Discrete:
+    """SDMetrics 0.32 QualityReport's binning: each side cut on its *own*
+    ``numpy.histogram_bin_edges`` (present values) and coded with ``numpy.digitize``, so the
+    maximum and missing values share code ``bins + 1``; an infinite value makes the edges
+    undefined and raises, as in the report (its mixed pairs then record the error)."""
+    sides = []
+    for values in (column.real, column.synthetic):
+        edges = np.histogram_bin_edges(values[~np.isnan(values)], bins=bins)
+        sides.append(np.digitize(values, edges).astype(np.int64))
+    return _Discrete("binned", sides[0], sides[1], bins + 2, None, [])
+
+
 def _histogram_edges(values: FloatArray, bins: int) -> FloatArray:
     """``numpy.histogram_bin_edges(values[~isnan(values)], bins)`` without copying the present
     values out first (the same min, max and linspace, so the same edges)."""
@@ -892,6 +955,8 @@ def _column_outcome(
             item = _prepare_discrete(real, synthetic, kind=kind, name=name)
             result["score"] = _json_float(_tv_complement_codes(item))
             result["category_adherence"] = _json_float(_category_adherence_codes(item))
+        else:
+            result["note"] = id_like_note(real)
     except Exception as exc:  # one odd column must not fail the table
         result["error"] = _error_text(exc)
         result["score"] = None
@@ -912,6 +977,7 @@ def table_fidelity(
     association_threshold_categorical: float = 0.3,
     allow_missing: bool = False,
     bins: int = NUM_BINS,
+    binning: str = "real",
 ) -> dict[str, Any]:
     """Every table fidelity metric of ``synthetic`` against ``real``, as a JSON-ready dict.
 
@@ -922,20 +988,26 @@ def table_fidelity(
     :class:`DataFormatError`, unless ``allow_missing`` is true: then the shared columns are
     compared and the others listed under ``"issues"``.
 
+    ``binning`` picks how a numerical/datetime column meeting a discrete one is cut:
+    ``"real"`` (default) or ``"report"`` (see the module docstring).
+
     Returns::
 
         {"column_shapes": float | None,      # mean column score (None: no column scored)
          "column_pair_trends": float | None, # mean score of the pairs that count
          "overall": float | None,            # mean of the two properties present
          "columns": {name: {"kind", "metric": "KSComplement"|"TVComplement"|None,
-                            "score", "boundary_adherence", "category_adherence", "error"}},
+                            "score", "boundary_adherence", "category_adherence", "error",
+                            "note"?}},  # note: why an id/id-like column is left out
          "pairs": [{"columns": [a, b], "metric": "CorrelationSimilarity"|"ContingencySimilarity",
                     "score", "real_association", "counted": bool, "error"}],
          "summary": {name: {"real": {...}, "synthetic": {...}}},
          "correlation": {"columns": [...], "real": [[...]], "synthetic": [[...]],
                          "difference": [[...]]},   # Pearson, synthetic - real
          "boundary_adherence": float | None, "category_adherence": float | None,
-         "issues": [str]}
+         "issues": [str],
+         "left_out": [columns of kind id, in no score],
+         "binning": "real" | "report"}
 
     Numeric summaries hold count, missing, mean, variance (ddof 1), min, q05, q25, median, q75,
     q95, max (datetimes as ISO strings, variance in seconds squared); categorical ones hold
@@ -945,6 +1017,11 @@ def table_fidelity(
     _check_frames(real, synthetic)
     if not isinstance(bins, int) or bins < 1:
         raise ConfigError(f"bins must be a positive integer, not {bins!r}")
+    if binning not in BINNINGS:
+        raise ConfigError(
+            f"unknown binning {binning!r}; use one of: {', '.join(BINNINGS)}",
+            field="--fidelity-binning",
+        )
     synthetic_columns = set(synthetic.columns)
     real_columns = set(real.columns)
     missing_synthetic = [str(c) for c in real.columns if c not in synthetic_columns]
@@ -990,6 +1067,7 @@ def table_fidelity(
             threshold_numeric=association_threshold_numeric,
             threshold_categorical=association_threshold_categorical,
             bins=bins,
+            binning=binning,
         )
     column_shapes = _mean([r["score"] for r in column_results.values() if r["metric"]])
     pair_trends = _mean([p["score"] for p in pairs if p["counted"]])
@@ -1013,6 +1091,8 @@ def table_fidelity(
         "boundary_adherence": _mean([r["boundary_adherence"] for r in column_results.values()]),
         "category_adherence": _mean([r["category_adherence"] for r in column_results.values()]),
         "issues": issues,
+        "left_out": [name for name, r in column_results.items() if r["kind"] == "id"],
+        "binning": binning,
     }
 
 
@@ -1039,16 +1119,18 @@ def _pair_results(
     threshold_numeric: float,
     threshold_categorical: float,
     bins: int,
+    binning: str,
 ) -> list[dict[str, Any]]:
     continuous = [n for n in names if isinstance(prepared.get(n), _Continuous)]
     discrete = [n for n in names if isinstance(prepared.get(n), _Discrete)]
     binned: dict[str, _Discrete | Exception] = {}
+    cut = _report_bin_codes if binning == "report" else _bin_codes
     if discrete or len(continuous) < len(names):
         # Bins are needed only when a continuous column meets a discrete one.
         binned = dict(
             zip(
                 continuous,
-                pool.map(lambda n: _try(_bin_codes, prepared[n], bins), continuous),
+                pool.map(lambda n: _try(cut, prepared[n], bins), continuous),
                 strict=True,
             )
         )
@@ -1118,12 +1200,14 @@ def _correlation_matrices(
     prepared: Mapping[str, _Continuous | _Discrete], pool: ThreadPoolExecutor
 ) -> _Correlations:
     names = [name for name, item in prepared.items() if isinstance(item, _Continuous)]
-    sides = list(
-        pool.map(
-            lambda side: _pearson_matrix([getattr(prepared[name], side) for name in names]),
-            ("real", "synthetic"),
-        )
-    )
+
+    def one_side(side: str) -> FloatArray:
+        # An infinite value makes its column's moments inf - inf = NaN: the correlation is
+        # undefined (SDMetrics gives NaN too), which is no reason to warn.
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _pearson_matrix([getattr(prepared[name], side) for name in names])
+
+    sides = list(pool.map(one_side, ("real", "synthetic")))
     return _Correlations(names, sides[0], sides[1])
 
 

@@ -2,8 +2,9 @@
 
 This module owns the privacy measurements of a dataset:
 
-* exact copies of reference records (:func:`exact_copies`, with keys from :func:`text_key`
-  for text and :func:`row_keys` for table rows);
+* exact copies of reference records (:func:`exact_copies`, with keys from :func:`record_key`
+  for chat records: system turns dropped, whitespace and case normalised; :func:`row_keys` for
+  table rows), naming which record copies which;
 * verbatim overlap of synthetic text with private sources, character-level
   (:func:`verbatim_overlap`);
 * personal data found in synthetic text (:func:`pii_summary`, detectors from
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,10 +34,12 @@ from synthloom.errors import DataFormatError, InputError
 from synthloom.pii import PiiScanner
 
 __all__ = [
+    "content_text",
     "distance_to_closest_record",
     "exact_copies",
     "membership_inference_auc",
     "pii_summary",
+    "record_key",
     "row_keys",
     "split_holdout",
     "text_key",
@@ -53,6 +56,27 @@ _EXAMPLE_CHARS = 200
 def text_key(text: str) -> str:
     """A text's identity for exact-copy checks: Unicode NFKC, case-folded, whitespace collapsed."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def content_text(record: Mapping[str, Any]) -> str:
+    """A record's turns without its system prompts, joined: what a copy would carry over.
+
+    ``mix`` and most trainers' templates add or change the system prompt; a record whose user
+    and assistant turns are those of a reference record is a copy whatever its system prompt.
+    """
+    return "\n".join(
+        str(m.get("content") or "") for m in record["messages"] if m.get("role") != "system"
+    )
+
+
+def record_key(record: Mapping[str, Any]) -> str:
+    """A chat record's identity for exact-copy checks: its non-system turns, each through
+    :func:`text_key` (so whitespace, case and the system prompt do not hide a copy)."""
+    return "\x1e".join(
+        text_key(str(m.get("content") or ""))
+        for m in record["messages"]
+        if m.get("role") != "system"
+    )
 
 
 _NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
@@ -129,19 +153,43 @@ def row_keys(df: pd.DataFrame) -> list[str]:
     return [f"{int(v):016x}" for v in h]
 
 
-def exact_copies(reference_keys: Sequence[str], synthetic_keys: Sequence[str]) -> dict[str, Any]:
+def exact_copies(
+    reference_keys: Sequence[str],
+    synthetic_keys: Sequence[str],
+    *,
+    reference_names: Sequence[str] | None = None,
+    synthetic_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Synthetic records whose key also belongs to a reference record.
 
     Returns ``{"count": synthetic records that copy a reference record, "share": count / number of
-    synthetic records (0.0 when there are none), "examples": their first 10 indices}``.
+    synthetic records (0.0 when there are none), "examples": their first 10 indices (0-based),
+    "copies": the first 10 as {"synthetic_index", "synthetic", "reference_index",
+    "reference"}}``: which record copies which, named by ``*_names`` (default "record N",
+    1-based) so a reader can find both.
     """
-    reference = set(reference_keys)
-    copied = [i for i, key in enumerate(synthetic_keys) if key in reference]
+    first_of: dict[str, int] = {}
+    for i, key in enumerate(reference_keys):
+        first_of.setdefault(key, i)
+    copied = [i for i, key in enumerate(synthetic_keys) if key in first_of]
     n = len(synthetic_keys)
+
+    def name(names: Sequence[str] | None, i: int) -> str:
+        return names[i] if names is not None else f"record {i + 1}"
+
     return {
         "count": len(copied),
         "share": len(copied) / n if n else 0.0,
         "examples": copied[:_MAX_EXAMPLES],
+        "copies": [
+            {
+                "synthetic_index": i,
+                "synthetic": name(synthetic_names, i),
+                "reference_index": first_of[synthetic_keys[i]],
+                "reference": name(reference_names, first_of[synthetic_keys[i]]),
+            }
+            for i in copied[:_MAX_EXAMPLES]
+        ],
     }
 
 
@@ -160,7 +208,8 @@ _PAIR_BUDGET = 4_000_000
 
 
 def _normalise(text: str) -> str:
-    return " ".join(text.split())
+    # The exact-copy normalisation: a copy re-cased or re-wrapped is still a copy.
+    return text_key(text)
 
 
 @dataclass
@@ -319,12 +368,21 @@ def _extend(
 
 
 def verbatim_overlap(
-    synthetic_texts: Sequence[str], private_texts: Sequence[str], *, span: int = 50
+    synthetic_texts: Sequence[str],
+    private_texts: Sequence[str],
+    *,
+    span: int = 50,
+    synthetic_names: Sequence[str] | None = None,
+    private_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """How much synthetic text copies private text verbatim, character by character.
 
-    Texts are compared with whitespace runs collapsed to one space. A synthetic record shares a
-    span when some ``span``-character stretch of it appears in a private text.
+    Texts are compared as :func:`text_key` leaves them (Unicode NFKC, case-folded, whitespace
+    runs collapsed to one space), so re-cased or re-wrapped copies count; shared texts are shown
+    in that form. A synthetic record shares a span when some ``span``-character stretch of it
+    appears in a private text. Each example names its records: ``"synthetic"`` and
+    ``"private"`` from ``synthetic_names``/``private_names`` (default "record N" and
+    "source N", 1-based).
 
     Returns ``{"span", "records_sharing_span": synthetic records sharing at least one span,
     "share": that / number of synthetic records, "longest_shared_span": longest stretch (in
@@ -373,9 +431,14 @@ def verbatim_overlap(
 
     def example(doc: int) -> dict[str, Any]:
         n, a, _, pdoc = best[doc]
+        private_index = priv.index[pdoc]
         return {
             "synthetic_index": doc,
-            "private_index": priv.index[pdoc],
+            "private_index": private_index,
+            "synthetic": synthetic_names[doc] if synthetic_names else f"record {doc + 1}",
+            "private": private_names[private_index]
+            if private_names
+            else f"source {private_index + 1}",
             "text": syn.text[a : a + min(n, _EXAMPLE_CHARS)],
         }
 

@@ -236,7 +236,9 @@ def _tail_bars(tails: Mapping[str, Any]) -> Any:
     numeric = tails.get("numeric") or {}
     for col, item in (numeric.get("columns") or {}).items():
         if isinstance(item, Mapping):
-            add(f"tail {col}", item.get("coverage"))
+            # Both sides, so a lost upper tail is visible next to a full lower one.
+            add(f"lower tail {col}", item.get("lower_coverage"))
+            add(f"upper tail {col}", item.get("upper_coverage"))
     categories = tails.get("categories") or {}
     for col, item in (categories.get("columns") or {}).items():
         if isinstance(item, Mapping):

@@ -24,6 +24,7 @@ import pandas as pd
 
 from synthloom import __version__
 from synthloom.assay.gate import GateRule, check_rule_paths, evaluate_gate, load_gate
+from synthloom.assay.kinds import decide_kinds, load_kinds
 from synthloom.assay.schema import schema_matcher
 from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
 from synthloom.engine.storage import check_output_dir
@@ -65,6 +66,11 @@ class AssayOptions:
     sample_size: int = 200
     max_embed: int = 20000
     lexicon: Path | None = None
+    #: A YAML/JSON mapping column -> kind that overrides the kinds detected from the reference.
+    kinds: Path | None = None
+    #: "real" (both sides on the reference's bin edges) or "report" (SDMetrics 0.32
+    #: QualityReport's per-side edges, to reproduce its numbers).
+    fidelity_binning: str = "real"
     ner: str = "auto"
     write_report: bool = True
     #: "ray": per-record features and MiniLM embeddings of instruction data computed by Ray
@@ -304,17 +310,24 @@ def _assay_table(
     options: AssayOptions,
     sections: _Sections,
     private_texts: list[str],
+    private_names: list[str],
     extras: dict[str, Any],
 ) -> dict[str, Any]:
     from synthloom.assay import bias, fidelity, privacy, tails
     from synthloom.pii import PiiScanner
 
     metrics: dict[str, Any] = {}
-    kinds = fidelity.column_kinds(reference, synthetic)
+    kinds, kind_sources = decide_kinds(
+        reference, overrides=extras.get("kind_overrides"), source=options.kinds
+    )
     extras["kinds"] = kinds
+    extras["kind_sources"] = kind_sources
     extras["tables"] = (reference, synthetic)
     fid = sections.run(
-        "fidelity", lambda: fidelity.table_fidelity(reference, synthetic, kinds=kinds)
+        "fidelity",
+        lambda: fidelity.table_fidelity(
+            reference, synthetic, kinds=kinds, binning=options.fidelity_binning
+        ),
     )
     metrics["fidelity"] = fid or {
         "column_shapes": None,
@@ -328,7 +341,12 @@ def _assay_table(
     ref_values, syn_values, distance_kinds = _privacy_view(reference, synthetic, kinds)
     priv["exact_copies"] = sections.run(
         "privacy.exact_copies",
-        lambda: privacy.exact_copies(privacy.row_keys(ref_values), privacy.row_keys(syn_values)),
+        lambda: privacy.exact_copies(
+            privacy.row_keys(ref_values),
+            privacy.row_keys(syn_values),
+            reference_names=[f"row {i + 1}" for i in range(len(ref_values))],
+            synthetic_names=[f"row {i + 1}" for i in range(len(syn_values))],
+        ),
     )
     if len(reference) >= MIN_ROWS_FOR_HOLDOUT:
         train, holdout = privacy.split_holdout(
@@ -368,7 +386,13 @@ def _assay_table(
         syn_rows = _table_texts(synthetic)
         priv["verbatim"] = sections.run(
             "privacy.verbatim",
-            lambda: privacy.verbatim_overlap(syn_rows, private_texts, span=options.span),
+            lambda: privacy.verbatim_overlap(
+                syn_rows,
+                private_texts,
+                span=options.span,
+                synthetic_names=[f"row {i + 1}" for i in range(len(syn_rows))],
+                private_names=private_names,
+            ),
         )
     else:
         priv["verbatim"] = None
@@ -377,12 +401,14 @@ def _assay_table(
     metrics["bias"] = (
         sections.run(
             "bias.sensitive",
-            lambda: {
-                "sensitive": bias.table_representation(reference, synthetic, options.sensitive)
-            },
+            lambda: _table_bias(
+                bias.table_representation(
+                    reference, synthetic, options.sensitive, seed=options.seed
+                )
+            ),
         )
         if options.sensitive
-        else {"sensitive": {}}
+        else {"sensitive": {}, "max_tvd": None, "flagged": []}
     )
 
     numeric = [c for c, k in kinds.items() if k in ("numerical",)]
@@ -403,6 +429,22 @@ def _assay_table(
     return metrics
 
 
+def _table_bias(sensitive: dict[str, Any]) -> dict[str, Any]:
+    """The sensitive columns' results plus the headline numbers the instruction assay has."""
+    supported = [
+        item["tvd"] for item in sensitive.values() if item.get("supported") and "tvd" in item
+    ]
+    return {
+        "sensitive": sensitive,
+        "max_tvd": max(supported) if supported else None,
+        "flagged": [
+            {"column": column, "group": group}
+            for column, item in sensitive.items()
+            for group in item.get("flagged", [])
+        ],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # instruction-data assay
 
@@ -421,11 +463,12 @@ def _assay_instruction(
     options: AssayOptions,
     sections: _Sections,
     private_texts: list[str],
+    private_names: list[str],
     out: Path,
     extras: dict[str, Any],
 ) -> dict[str, Any]:
     from synthloom.assay import bias, diversity, embedding_fidelity, fidelity, privacy, tails
-    from synthloom.assay.features import record_features
+    from synthloom.assay.features import FEATURE_KINDS, record_features
     from synthloom.pii import PiiScanner
 
     metrics: dict[str, Any] = {}
@@ -448,10 +491,16 @@ def _assay_instruction(
     ref_feat = features(reference, meta_columns=shared)
     syn_feat = features(synthetic, meta_columns=shared)
     extras["tables"] = (ref_feat, syn_feat)
-    kinds = fidelity.column_kinds(ref_feat, syn_feat)
+    kinds, kind_sources = decide_kinds(
+        ref_feat, fixed=FEATURE_KINDS, overrides=extras.get("kind_overrides"), source=options.kinds
+    )
     extras["kinds"] = kinds
+    extras["kind_sources"] = kind_sources
     fid = sections.run(
-        "fidelity", lambda: fidelity.table_fidelity(ref_feat, syn_feat, kinds=kinds)
+        "fidelity",
+        lambda: fidelity.table_fidelity(
+            ref_feat, syn_feat, kinds=kinds, binning=options.fidelity_binning
+        ),
     ) or {"column_shapes": None, "column_pair_trends": None, "overall": None}
     fid["meta_fields_one_side_only"] = one_sided
 
@@ -487,10 +536,16 @@ def _assay_instruction(
 
     # Privacy.
     priv: dict[str, Any] = {}
+    # System turns are dropped and whitespace and case normalised: mix adds a system prompt,
+    # and a copy with a new system prompt is still a copy.
+    syn_names = [f"record {i + 1} (id {r['id']})" for i, r in enumerate(synthetic)]
     priv["exact_copies"] = sections.run(
         "privacy.exact_copies",
         lambda: privacy.exact_copies(
-            [privacy.text_key(t) for t in ref_texts], [privacy.text_key(t) for t in syn_texts]
+            [privacy.record_key(r) for r in reference],
+            [privacy.record_key(r) for r in synthetic],
+            reference_names=[f"record {i + 1} (id {r['id']})" for i, r in enumerate(reference)],
+            synthetic_names=syn_names,
         ),
     )
     pii_texts: list[str] = []
@@ -506,7 +561,13 @@ def _assay_instruction(
     priv["verbatim"] = (
         sections.run(
             "privacy.verbatim",
-            lambda: privacy.verbatim_overlap(syn_texts, private_texts, span=options.span),
+            lambda: privacy.verbatim_overlap(
+                [privacy.content_text(r) for r in synthetic],
+                private_texts,
+                span=options.span,
+                synthetic_names=syn_names,
+                private_names=private_names,
+            ),
         )
         if private_texts
         else None
@@ -518,7 +579,11 @@ def _assay_instruction(
     metrics["bias"] = sections.run(
         "bias",
         lambda: bias.representation(
-            ref_texts, syn_texts, lexicon=lexicon, scores=_meta_scores(synthetic)
+            ref_texts,
+            syn_texts,
+            lexicon=lexicon,
+            scores=_meta_scores(synthetic),
+            seed=options.seed,
         ),
     )
 
@@ -599,6 +664,11 @@ def run_assay(
             f"unknown embedder '{options.embedder}'; choose auto, minilm or tfidf",
             field="--embedder",
         )
+    if options.fidelity_binning not in ("real", "report"):
+        raise InputError(
+            f"unknown fidelity binning '{options.fidelity_binning}'; choose real or report",
+            field="--fidelity-binning",
+        )
     if options.executor not in ("local", "ray"):
         raise InputError(
             f"unknown executor '{options.executor}'; choose local or ray", field="--executor"
@@ -630,6 +700,8 @@ def _run_assay(
         from synthloom.assay.bias import load_lexicon
 
         extras["lexicon"] = load_lexicon(options.lexicon)
+    if options.kinds is not None:
+        extras["kind_overrides"] = load_kinds(options.kinds)
     syn = load_dataset(synthetic)
     ref = load_dataset(reference)
     _check_same_kind(syn, ref)
@@ -646,7 +718,9 @@ def _run_assay(
         _check_columns(syn, ref)
         assert syn.table is not None and ref.table is not None
         _check_sensitive(options.sensitive, ref.table, ref.path)
-        body = _assay_table(syn.table, ref.table, options, sections, private_texts, extras)
+        body = _assay_table(
+            syn.table, ref.table, options, sections, private_texts, private_names, extras
+        )
     else:
         assert syn.records is not None and ref.records is not None
         if options.sensitive:
@@ -656,7 +730,14 @@ def _run_assay(
             )
         out.mkdir(parents=True, exist_ok=True)
         body = _assay_instruction(
-            syn.records, ref.records, options, sections, private_texts, out, extras
+            syn.records,
+            ref.records,
+            options,
+            sections,
+            private_texts,
+            private_names,
+            out,
+            extras,
         )
 
     metrics: dict[str, Any] = {
@@ -669,6 +750,7 @@ def _run_assay(
             "private_sources": len(private_names),
             "embedder": extras.get("embedder"),
             "column_kinds": extras.get("kinds"),
+            "column_kind_sources": extras.get("kind_sources"),
         },
         **body,
         "errors": dict(sections.errors),

@@ -33,10 +33,13 @@ _COMMON = (
     "privacy.pii.by_type.*",
     "privacy.verbatim.(span|records_sharing_span|share|longest_shared_span)",
     "tails.numeric.columns.<column>.(lower_cut|upper_cut|reference_tail_share"
-    "|synthetic_tail_share|coverage|lower_coverage|upper_coverage)",
+    "|synthetic_tail_share|coverage|lower_coverage|upper_coverage|reference_lower_share"
+    "|reference_upper_share|synthetic_lower_share|synthetic_upper_share)",
     "tails.numeric.(mean_coverage|lower|upper)",
     "tails.categories.columns.<column>.(categories|rare_cutoff|rare_reference|covered|coverage)",
     "tails.categories.(mean_coverage|quantile)",
+    "bias.max_tvd",
+    "bias.rule.*",
     "seconds.*",
     "gate.passed",
 )
@@ -45,6 +48,7 @@ _TABLE = (
     "privacy.dcr.*",
     "privacy.membership_inference_auc",
     "bias.sensitive.<sensitive>.tvd",
+    "bias.sensitive.<sensitive>.mentions.(reference|synthetic)",
     "bias.sensitive.<sensitive>.(reference_share|synthetic_share).*",
 )
 _INSTRUCTION = (
@@ -53,12 +57,12 @@ _INSTRUCTION = (
     "|k|n_real|n_synthetic)",
     "diversity.(synthetic|reference).(distinct_1|distinct_2|distinct_3|compression_ratio"
     "|self_bleu|near_duplicate_rate|vendi_score|n)",
-    "bias.max_tvd",
     "bias.axes.*.tvd",
+    "bias.axes.*.mentions.(reference|synthetic)",
     "bias.axes.*.(reference|synthetic|reference_share|synthetic_share).*",
     "bias.mean_score_by_group.*",
     "tails.ngrams.(n|quantile|rare_cutoff|rare_reference|covered|coverage|common_reference"
-    "|common_covered|common_coverage)",
+    "|common_covered|common_coverage|below_min_count|expected_coverage|min_reference_count)",
     "tails.clusters.(clusters|rare_reference_share|rare_synthetic_share|covered|coverage"
     "|min_ratio)",
 )

@@ -4,11 +4,14 @@ Losing the tails is the dataset-level symptom of model collapse (Shumailov et al
 model trained on model output reproduces the common modes and forgets the rare ones. This module
 owns four views of it, each a share in [0, 1] where 1 means every rare item is still present:
 
-* rare n-grams: the reference's n-grams in the bottom decile of frequency
-  (:func:`synthloom.text.rare_ngrams`, the same definition the collapse lab's tail loss uses;
-  ``1 - coverage`` is the share of rare reference n-grams the synthetic data has lost);
+* rare n-grams: the reference's n-grams seen at least 3 times and in the bottom decile of
+  frequency among those (:func:`synthloom.text.rare_ngrams` with ``min_count``; the collapse
+  lab uses the same function on its larger reference with ``min_count=1``), with a 95%
+  interval and the coverage a fair sample would reach, so a small set is not reported as
+  having lost what it never could have held;
 * rare embedding clusters: the smallest k-means clusters of the reference embeddings;
-* numeric tails: values beyond the reference's 5th and 95th percentiles;
+* numeric tails: values beyond the reference's 5th and 95th percentiles, each side on its own
+  (a column's coverage is that of its worse tail);
 * rare categories: categories in the bottom decile of the reference's category counts
   (:func:`synthloom.text.rare_cutoff`, the n-gram rule applied to category counts).
 
@@ -32,14 +35,18 @@ from synthloom.errors import InputError
 from synthloom.text import RARE_QUANTILE, count_ngrams, ngrams, rare_cutoff, rare_ngrams, tokenize
 
 __all__ = [
+    "LOST_NGRAM_RATIO",
+    "LOST_TAIL_RATIO",
     "MAX_CLUSTERS",
     "MAX_FIT_POINTS",
     "MIN_CLUSTERS",
+    "MIN_REFERENCE_COUNT",
     "default_cluster_count",
     "numeric_tail_coverage",
     "rare_category_coverage",
     "rare_cluster_coverage",
     "rare_ngram_coverage",
+    "wilson_interval",
 ]
 
 #: Bounds on the default number of k-means clusters (sqrt(n / 2) in between).
@@ -49,6 +56,18 @@ MAX_CLUSTERS = 50
 MAX_FIT_POINTS = 4000
 #: How many missing rare categories a result lists by name (the counts are always complete).
 _MAX_LISTED = 20
+#: A numeric tail is *lost* when even the upper end of the 95% Wilson interval of its synthetic
+#: share is below this fraction of the reference share: a sampling dip (5 values where 10 were
+#: expected, common in a fair split of 200 rows) is not a loss, an empty or near-empty tail is.
+LOST_TAIL_RATIO = 0.5
+#: Rare n-grams must occur at least this often in the reference (see rare_ngram_coverage).
+MIN_REFERENCE_COUNT = 3
+#: Rare n-grams are *lost* when the upper end of their coverage interval is below this share of
+#: the coverage a fair sample would reach. Not 1: n-grams of one text are not independent, so
+#: the Wilson interval is narrower than the truth.
+LOST_NGRAM_RATIO = 0.8
+#: z of a two-sided 95% interval.
+_Z95 = 1.959963984540054
 
 
 def _check_share(value: float, name: str) -> None:
@@ -72,58 +91,107 @@ def rare_ngram_coverage(
     *,
     n: int = 2,
     quantile: float = RARE_QUANTILE,
+    min_count: int = MIN_REFERENCE_COUNT,
 ) -> dict[str, Any]:
     """Share of the reference's rare n-grams that appear anywhere in the synthetic texts.
 
-    Returns ``{"n", "quantile", "rare_cutoff", "rare_reference", "covered", "coverage",
-    "common_reference", "common_covered", "common_coverage"}``: rare n-grams are
-    :func:`synthloom.text.rare_ngrams` of the reference counts (count <= ``rare_cutoff``), the
-    common ones are all the others; ``coverage`` = covered / rare_reference, and
-    ``common_coverage`` is the same share for the common n-grams, for contrast (a faithful
-    sample covers most common n-grams and fewer rare ones; a collapsed one loses the rare ones
-    first). On bad input the dict has an ``"error"`` string and ``None`` coverages.
+    Returns ``{"n", "quantile", "min_reference_count", "rare_cutoff", "rare_reference",
+    "covered", "coverage", "interval", "expected_coverage", "lost", "common_reference",
+    "common_covered", "common_coverage", "below_min_count"}``:
+
+    * rare n-grams are :func:`synthloom.text.rare_ngrams` of the reference counts with
+      ``min_count`` (default :data:`MIN_REFERENCE_COUNT`, 3): seen at least that often in the
+      reference and at most ``rare_cutoff`` times; n-grams seen fewer times are chance at the
+      sizes an assay sees (``below_min_count`` of them) and count nowhere; the common ones are
+      those above the cut-off;
+    * ``coverage`` = covered / rare_reference, with its 95% Wilson ``interval`` (n-grams taken
+      as independent trials, so the interval is if anything too narrow);
+    * ``expected_coverage``: what a sample of the reference's own population would cover, an
+      n-gram seen c times being present with probability 1 - exp(-c * t_syn / t_ref) (Poisson,
+      t = tokens on each side), so a smaller synthetic set is not blamed for being smaller;
+    * ``lost``: even the upper end of the interval is below :data:`LOST_NGRAM_RATIO` (80%) of
+      the expected coverage (two random halves of 400 chat records cover 0.91-0.96 against an
+      expected 0.96-0.97, so they are not lost; a set that misses a third of the rare n-grams
+      is);
+    * ``common_coverage``, the same share for the common n-grams, for contrast (a collapsed set
+      loses the rare ones first).
+
+    On bad input the dict has an ``"error"`` string and ``None`` coverages.
     """
     if n < 1:
         raise InputError(f"must be 1 or more, got {n}", field="n")
+    if min_count < 1:
+        raise InputError(f"must be 1 or more, got {min_count}", field="min_count")
     _check_share(quantile, "quantile")
     result: dict[str, Any] = {
         "n": n,
         "quantile": quantile,
+        "min_reference_count": min_count,
         "rare_cutoff": None,
         "rare_reference": 0,
         "covered": 0,
         "coverage": None,
+        "interval": None,
+        "expected_coverage": None,
+        "lost": None,
         "common_reference": 0,
         "common_covered": 0,
         "common_coverage": None,
+        "below_min_count": 0,
     }
     reference_counts = count_ngrams((t for t in reference_texts if isinstance(t, str)), n)
     if not reference_counts:
         result["error"] = f"the reference texts hold no {n}-grams (empty, or every text too short)"
         return result
-    rare = rare_ngrams(reference_counts, quantile)
+    rare = rare_ngrams(reference_counts, quantile, min_count=min_count)
+    below = sum(1 for c in reference_counts.values() if c < min_count)
+    result["below_min_count"] = below
+    if not rare:
+        result["error"] = (
+            f"no {n}-gram occurs {min_count} or more times in the reference; too little text "
+            "to tell rare content from chance"
+        )
+        return result
+    cutoff = rare_cutoff(
+        (c for c in reference_counts.values() if c >= min_count), quantile, floor=min_count
+    )
     # Only n-grams the reference has can count, so the synthetic side keeps just those.
     seen: set[tuple[str, ...]] = set()
     n_synthetic = 0
+    synthetic_grams = 0
     for text in synthetic_texts:
         if not isinstance(text, str):
             continue
         n_synthetic += 1
-        seen.update(g for g in ngrams(tokenize(text), n) if g in reference_counts)
-    n_common = len(reference_counts) - len(rare)
+        grams = ngrams(tokenize(text), n)
+        synthetic_grams += len(grams)
+        seen.update(g for g in grams if g in reference_counts)
+    common = {g for g, c in reference_counts.items() if c > cutoff}
     covered = len(rare & seen)
-    common_covered = len(seen) - covered
+    common_covered = len(common & seen)
+    scale = synthetic_grams / sum(reference_counts.values())
+    expected = float(np.mean([1 - math.exp(-reference_counts[g] * scale) for g in rare]))
+    low, high = wilson_interval(covered, len(rare))
     result.update(
-        rare_cutoff=rare_cutoff(reference_counts.values(), quantile),
+        rare_cutoff=cutoff,
         rare_reference=len(rare),
         covered=covered,
         coverage=covered / len(rare),
-        common_reference=n_common,
+        interval=[low, high],
+        expected_coverage=expected,
+        lost=high < LOST_NGRAM_RATIO * expected,
+        common_reference=len(common),
         common_covered=common_covered,
-        common_coverage=common_covered / n_common if n_common else None,
+        common_coverage=common_covered / len(common) if common else None,
     )
     if n_synthetic == 0:
-        result.update(coverage=None, common_coverage=None, error="the synthetic data has no texts")
+        result.update(
+            coverage=None,
+            common_coverage=None,
+            interval=None,
+            lost=None,
+            error="the synthetic data has no texts",
+        )
     return result
 
 
@@ -286,6 +354,23 @@ def _cut_value(value: float, is_datetime: bool) -> float | str:
     return float(value)
 
 
+def wilson_interval(successes: int, trials: int, z: float = _Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default); (0, 1) with no trials."""
+    if trials <= 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _lost(synthetic_count: int, n_synthetic: int, reference_share: float) -> bool | None:
+    if reference_share <= 0:
+        return None
+    return wilson_interval(synthetic_count, n_synthetic)[1] < LOST_TAIL_RATIO * reference_share
+
+
 def _ratio(synthetic: float, reference: float) -> float | None:
     return min(1.0, synthetic / reference) if reference > 0 else None
 
@@ -314,14 +399,25 @@ def _numeric_column_tails(
     ref_tail, syn_tail = ref_lower + ref_upper, syn_lower + syn_upper
     if ref_tail == 0:
         return {"error": "no reference value lies beyond the cuts (too few distinct values)"}
+    lower_coverage = _ratio(syn_lower, ref_lower)
+    upper_coverage = _ratio(syn_upper, ref_upper)
+    # The headline is the worse side: summing the sides would let an inflated lower tail hide
+    # a lost upper one (0.0 upper coverage shown as 1.0).
+    sides = [c for c in (lower_coverage, upper_coverage) if c is not None]
     return {
         "lower_cut": _cut_value(lower_cut, is_datetime),
         "upper_cut": _cut_value(upper_cut, is_datetime),
         "reference_tail_share": ref_tail,
         "synthetic_tail_share": syn_tail,
-        "coverage": _ratio(syn_tail, ref_tail),
-        "lower_coverage": _ratio(syn_lower, ref_lower),
-        "upper_coverage": _ratio(syn_upper, ref_upper),
+        "reference_lower_share": ref_lower,
+        "reference_upper_share": ref_upper,
+        "synthetic_lower_share": syn_lower,
+        "synthetic_upper_share": syn_upper,
+        "coverage": min(sides),
+        "lower_coverage": lower_coverage,
+        "upper_coverage": upper_coverage,
+        "lower_lost": _lost(int(np.sum(syn < lower_cut)), len(syn), ref_lower),
+        "upper_lost": _lost(int(np.sum(syn > upper_cut)), len(syn), ref_upper),
     }
 
 
@@ -338,10 +434,16 @@ def numeric_tail_coverage(
     Per column: ``lower_cut``/``upper_cut`` are the reference's ``lower``/``upper`` quantiles
     (ISO strings for dates); a value is in a tail when it lies strictly beyond a cut;
     ``reference_tail_share`` (about 0.10 by default) and ``synthetic_tail_share`` are the shares
-    of each side's non-missing values in either tail; ``coverage`` = min(1, synthetic /
-    reference tail share); ``lower_coverage``/``upper_coverage`` the same per tail (None when
-    the reference has nothing in that tail). Returns ``{"columns": {column: {...} or
-    {"error": str}}, "mean_coverage": float | None, "lower", "upper"}``.
+    of each side's non-missing values in either tail (``reference_lower_share``,
+    ``reference_upper_share``, ``synthetic_lower_share``, ``synthetic_upper_share`` per side);
+    ``lower_coverage``/``upper_coverage`` = min(1, synthetic / reference share) of that tail
+    (None when the reference has nothing in it), and the headline ``coverage`` is the smaller of
+    the two, so one lost tail shows however full the other is. ``lower_lost``/``upper_lost``
+    say whether that tail is *lost* beyond sampling noise: the upper end of the 95% Wilson
+    interval of the synthetic share is below :data:`LOST_TAIL_RATIO` (half) of the reference
+    share; ``lost`` lists them as ``"column (lower)"``/``"column (upper)"``. Returns
+    ``{"columns": {column: {...} or {"error": str}}, "mean_coverage": float | None,
+    "lost": [str], "lower", "upper"}``.
     """
     _check_share(lower, "lower")
     _check_share(upper, "upper")
@@ -354,9 +456,16 @@ def numeric_tail_coverage(
             out[column] = {"error": missing}
             continue
         out[column] = _numeric_column_tails(reference[column], synthetic[column], lower, upper)
+    lost = [
+        f"{column} ({side})"
+        for column, item in out.items()
+        for side in ("lower", "upper")
+        if item.get(f"{side}_lost")
+    ]
     return {
         "columns": out,
         "mean_coverage": _mean(item.get("coverage") for item in out.values()),
+        "lost": lost,
         "lower": lower,
         "upper": upper,
     }

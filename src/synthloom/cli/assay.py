@@ -38,6 +38,18 @@ def assay(
     lexicon: Path | None = typer.Option(
         None, "--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."
     ),
+    kinds: Path | None = typer.Option(
+        None,
+        "--kinds",
+        help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, boolean, id) "
+        "to override the kinds detected from the reference.",
+    ),
+    fidelity_binning: str = typer.Option(
+        "real",
+        "--fidelity-binning",
+        help="real | report: bin numeric columns of mixed pairs on the reference's edges "
+        "(default), or each side on its own edges to reproduce SDMetrics 0.32's QualityReport.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for every sampled step."),
     executor: str = typer.Option(
         "local",
@@ -72,6 +84,8 @@ def assay(
             ray_address=ray_address,
             ner=ner,
             lexicon=lexicon,
+            kinds=kinds,
+            fidelity_binning=fidelity_binning,
             seed=seed,
         ),
     )
