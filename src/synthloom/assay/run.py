@@ -24,6 +24,7 @@ import pandas as pd
 from synthloom import __version__
 from synthloom.assay.gate import GateRule, evaluate_gate, load_gate
 from synthloom.errors import DataFormatError, InputError
+from synthloom.messages import message_text
 from synthloom.records import (
     Dataset,
     day_numbers,
@@ -467,7 +468,8 @@ def _assay_instruction(
     locations: list[str] = []
     for i, rec in enumerate(synthetic):
         for j, msg in enumerate(rec["messages"]):
-            pii_texts.append(msg["content"])
+            # Tool-call arguments are scanned too: an e-mail address often travels there.
+            pii_texts.append(message_text(msg))
             locations.append(f"record {i + 1} (id {rec['id']}), message {j + 1} ({msg['role']})")
     scanner = PiiScanner(ner=options.ner)
     priv["pii"] = sections.run(

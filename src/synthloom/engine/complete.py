@@ -173,6 +173,11 @@ def _split_prompt(record: dict[str, Any]) -> list[dict[str, str]] | None:
     return None
 
 
+def _tools_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The prompt's tool definitions, which its answers keep (they belong to the example)."""
+    return {"tools": record["tools"]} if record.get("tools") else {}
+
+
 def _as_completion_prompt(context: list[dict[str, str]]) -> str:
     # Legacy completions take one string: the turns, oldest first, separated by blank lines.
     return "\n\n".join(m["content"] for m in context)
@@ -297,6 +302,7 @@ class _Stage:
                 "id": record["id"],
                 "messages": record["messages"],
                 "meta": {**record["meta"], "teacher": teacher},
+                **_tools_of(record),
             }
         )
         self.accounting.failures += 1
@@ -321,6 +327,7 @@ class _Stage:
                     "id": record_id(messages, [record["id"], sample]),
                     "messages": messages,
                     "meta": {**record["meta"], "teacher": teacher},
+                    **_tools_of(record),
                 }
             )
             self.written += 1
@@ -336,6 +343,7 @@ class _Stage:
                     "id": record["id"],
                     "messages": meta["context"],
                     "meta": {**record["meta"], "teacher": teacher},
+                    **_tools_of(record),
                 }
             )
         else:
@@ -346,6 +354,7 @@ class _Stage:
                     "id": record["id"],
                     "messages": meta["context"],
                     "meta": {**record["meta"], "teacher": teacher},
+                    **_tools_of(record),
                 }
             )
 
