@@ -38,6 +38,7 @@ from synthloom.llm.client import Result, TeacherClient, estimate_tokens
 from synthloom.llm.limits import RateLimiter
 from synthloom.llm.retry import RetryPolicy
 from synthloom.llm.types import Completion, Request, SamplingParams
+from synthloom.messages import message_text
 from synthloom.records import ParquetShardWriter, read_records, record_id
 
 __all__ = [
@@ -180,7 +181,7 @@ def _tools_of(record: dict[str, Any]) -> dict[str, Any]:
 
 def _as_completion_prompt(context: list[dict[str, str]]) -> str:
     # Legacy completions take one string: the turns, oldest first, separated by blank lines.
-    return "\n\n".join(m["content"] for m in context)
+    return "\n\n".join(message_text(m) for m in context)
 
 
 def _request(
