@@ -561,3 +561,15 @@ def test_bad_tool_shapes_name_the_field(obj: dict[str, Any], field: str) -> None
     message = str(err.value)
     assert message.startswith(f"data.jsonl:3, field '{field}'")
     assert "\n" not in message
+
+
+def test_tools_and_legacy_functions_in_one_record_are_both_kept() -> None:
+    lookup = {"name": "lookup_stock", "parameters": {"type": "object", "properties": {}}}
+    rec = normalize_record(
+        {
+            "messages": [{"role": "user", "content": "Is the blue kettle in stock?"}],
+            "tools": [_WEATHER_TOOL],
+            "functions": [lookup],
+        }
+    )
+    assert rec["tools"] == [_WEATHER_TOOL, {"type": "function", "function": lookup}]

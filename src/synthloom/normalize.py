@@ -159,11 +159,15 @@ def normalize_record(obj: Any, where: str = "<record>") -> dict[str, Any]:
     used = {"id", "meta"}
     messages = _with_system(obj, _messages(obj, where, used), where, used)
     extra: dict[str, Any] = {}
-    for key in ("tools", "functions"):
-        if obj.get(key) is not None and "tools" not in extra:
-            tools = check_tools(obj[key], where, key)
-            if tools:
-                extra["tools"] = tools
+    # Legacy ``functions`` and current ``tools`` both describe what the model may call.
+    tools = [
+        tool
+        for key in ("tools", "functions")
+        if obj.get(key) is not None
+        for tool in check_tools(obj[key], where, key)
+    ]
+    if tools:
+        extra["tools"] = tools
     used.update(("tools", "functions"))
     for pref in ("chosen", "rejected"):
         used.add(pref)
