@@ -96,3 +96,41 @@ def test_mix_keeps_tool_calls_tool_turns_and_tools(tmp_path: Path) -> None:
     # The mixed file reads back as the same conversations.
     mixed = list(read_records(Path(summary["outputs"]["train"]["path"])))
     assert all(r["tools"] == [TOOL] for r in mixed)
+
+
+def test_without_a_mix_system_prompt_each_record_keeps_its_own(tmp_path: Path) -> None:
+    # axolotl-style ShareGPT: the system prompt is a top-level field.
+    rows = [
+        {
+            "system": f"You answer as a {role}.",
+            "conversations": [
+                {"from": "human", "value": "Should I fix the leaking tap myself?"},
+                {"from": "gpt", "value": f"As a {role}: turn off the water first."},
+            ],
+        }
+        for role in ("plumber", "landlord")
+    ]
+    (tmp_path / "roles.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
+    )
+    source = [MixSource(file="roles.jsonl", count=2)]
+    summary = mix(
+        MixConfig(outputs=[MixOutput(name="keep", sources=source, shuffle=False)]),
+        tmp_path / "out",
+        base_dir=tmp_path,
+    )
+    lines = Path(summary["outputs"]["keep"]["path"]).read_text().splitlines()
+    systems = sorted(json.loads(line)["messages"][0]["content"] for line in lines)
+    assert systems == ["You answer as a landlord.", "You answer as a plumber."]
+    summary = mix(
+        MixConfig(
+            system_prompt="Be concise.",
+            outputs=[MixOutput(name="replace", sources=source, shuffle=False)],
+        ),
+        tmp_path / "out",
+        base_dir=tmp_path,
+    )
+    for line in Path(summary["outputs"]["replace"]["path"]).read_text().splitlines():
+        roles = [m["role"] for m in json.loads(line)["messages"]]
+        assert roles == ["system", "user", "assistant"]
+        assert json.loads(line)["messages"][0]["content"] == "Be concise."

@@ -131,9 +131,14 @@ def mix(
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with tmp.open("w", encoding="utf-8") as fh:
             for row in rows:
-                messages = [m for m in row["messages"] if m["role"] != "system"]
+                messages = row["messages"]
                 if config.system_prompt:
-                    messages = [{"role": "system", "content": config.system_prompt}, *messages]
+                    # The mix's system prompt replaces the record's own; without one, a
+                    # record's system turn (ShareGPT's top-level system...) is kept.
+                    messages = [
+                        {"role": "system", "content": config.system_prompt},
+                        *(m for m in messages if m["role"] != "system"),
+                    ]
                 line: dict[str, Any] = {"messages": messages}
                 if row.get("tools"):
                     # Tool-use examples need their tool definitions, as trainers read them.
