@@ -158,19 +158,17 @@ _OPTIONAL_KEYS = ("name", "tool_calls", "function_call", "tool_call_id", "weight
 
 
 def _one_message(msg: Any, where: str, field: str) -> dict[str, Any]:
-    # The common case first (a plain turn, also as Parquet gives it with null tool columns):
-    # readers see millions of them.
-    if isinstance(msg, Mapping):
-        role, content = msg.get("role"), msg.get("content")
-        if (
-            isinstance(content, str)
-            and role in ROLES
-            and (len(msg) == 2 or all(msg.get(k) is None for k in _OPTIONAL_KEYS))
-        ):
-            return {"role": role, "content": content}
     if not isinstance(msg, Mapping):
         raise DataFormatError("must be an object {role, content}", path=where, field=field)
-    role = msg.get("role")
+    role, content = msg.get("role"), msg.get("content")
+    # The common case first (a plain turn, also as Parquet gives it with null tool columns):
+    # readers see millions of them.
+    if (
+        isinstance(content, str)
+        and role in ROLES
+        and (len(msg) == 2 or all(msg.get(k) is None for k in _OPTIONAL_KEYS))
+    ):
+        return {"role": role, "content": content}
     role = _ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
     if role not in ROLES:
         raise DataFormatError(
@@ -190,7 +188,6 @@ def _one_message(msg: Any, where: str, field: str) -> dict[str, Any]:
             path=where,
             field=f"{field}.tool_calls",
         )
-    content = msg.get("content")
     if content is None and calls is not None:
         content = ""
     if not isinstance(content, str):
