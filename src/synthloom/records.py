@@ -2,28 +2,31 @@
 
 A record is a plain ``dict``::
 
-    {"id": str, "messages": [{"role": "system"|"user"|"assistant", "content": str}, ...],
-     "meta": dict}
+    {"id": str, "messages": [{"role": "system"|"user"|"assistant"|"tool", "content": str}, ...],
+     "meta": dict, "tools"?: [tool definition]}
 
-Preference records add ``chosen`` and ``rejected`` (each a messages list sharing the prompt).
+Turns may also carry ``name``, ``tool_calls``, ``tool_call_id`` and ``weight`` (see
+:mod:`synthloom.messages`). Preference records add ``chosen`` and ``rejected`` (each a messages
+list sharing the prompt). Top-level fields a reader does not know (``source``, ``category``...)
+are kept in ``meta``.
 
 Readers stream: JSONL line by line, Parquet batch by batch. They accept the shapes people
 already have and normalise them:
 
-* OpenAI chat: ``{"messages": [{"role", "content"}]}``
-* ShareGPT: ``{"conversations": [{"from": "human"|"gpt"|"system", "value"}]}``
-* Alpaca: ``{"instruction", "input"?, "output"}``
+* OpenAI chat: ``{"messages": [{"role", "content", "tool_calls"?...}], "tools"?}`` (also the
+  legacy ``function_call`` / ``functions`` format)
+* ShareGPT: ``{"conversations": [{"from": "human"|"gpt"|..., "value"}], "system"?, "tools"?}``
+* Alpaca: ``{"instruction", "input"?, "output", "system"?, "history"?}``
 * plain pairs: ``{"prompt", "response"}`` (also ``completion``, ``question``/``answer``)
 
 Tables (CSV, TSV, Parquet, or JSONL of flat objects) are read into pandas DataFrames.
-Parquet is the storage format; ``meta`` is kept there as a JSON string so that records with
-different meta keys share one schema.
+Parquet is the storage format; ``meta`` and ``tools`` are kept there as JSON strings so that
+records with different meta keys or tool schemas share one schema.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -36,6 +39,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthloom.errors import DataFormatError
+from synthloom.messages import ROLES
+from synthloom.normalize import (
+    PROMPT_KEYS,
+    RESPONSE_KEYS,
+    make_record,
+    normalize_record,
+    record_id,
+)
 
 __all__ = [
     "MESSAGES_TYPE",
@@ -57,25 +68,31 @@ __all__ = [
     "write_records",
 ]
 
-ROLES = frozenset({"system", "user", "assistant"})
-_SHAREGPT_ROLES = {
-    "human": "user",
-    "user": "user",
-    "gpt": "assistant",
-    "assistant": "assistant",
-    "model": "assistant",
-    "chatgpt": "assistant",
-    "bing": "assistant",
-    "bard": "assistant",
-    "system": "system",
-}
-_PROMPT_KEYS = ("prompt", "question", "query")
-_RESPONSE_KEYS = ("response", "completion", "answer", "output")
 _TABLE_SUFFIXES = {".csv", ".tsv"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 
-MESSAGES_TYPE = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+# Files written before turns had tool fields hold only role and content; they read the same,
+# since a missing field and a null one both mean "absent".
+TOOL_CALL_TYPE = pa.struct(
+    [
+        ("id", pa.string()),
+        ("type", pa.string()),
+        ("function", pa.struct([("name", pa.string()), ("arguments", pa.string())])),
+    ]
+)
+MESSAGES_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("role", pa.string()),
+            ("content", pa.string()),
+            ("name", pa.string()),
+            ("tool_calls", pa.list_(TOOL_CALL_TYPE)),
+            ("tool_call_id", pa.string()),
+            ("weight", pa.int8()),
+        ]
+    )
+)
 
 DatasetKind = Literal["table", "instruction"]
 
@@ -86,156 +103,11 @@ def records_schema(preference: bool = False) -> pa.Schema:
         pa.field("id", pa.string()),
         pa.field("messages", MESSAGES_TYPE),
         pa.field("meta", pa.string()),
+        pa.field("tools", pa.string()),
     ]
     if preference:
         fields += [pa.field("chosen", MESSAGES_TYPE), pa.field("rejected", MESSAGES_TYPE)]
     return pa.schema(fields)
-
-
-def record_id(messages: list[dict[str, str]], extra: Any = None) -> str:
-    """A stable content hash of a conversation (and optionally anything else that defines it)."""
-    payload = json.dumps([messages, extra], ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
-
-
-def make_record(
-    messages: list[dict[str, str]], meta: Mapping[str, Any] | None = None, **extra: Any
-) -> dict[str, Any]:
-    """Build a canonical record; its id is a hash of its messages (and chosen/rejected)."""
-    rec: dict[str, Any] = {
-        "id": record_id(messages, extra or None),
-        "messages": messages,
-        "meta": dict(meta or {}),
-    }
-    rec.update(extra)
-    return rec
-
-
-# --------------------------------------------------------------------------------------------
-# Normalisation of the shapes people have
-
-
-def _check_messages(messages: Any, where: str, field: str) -> list[dict[str, str]]:
-    if not isinstance(messages, list) or not messages:
-        raise DataFormatError(
-            "must be a non-empty list of {role, content}", path=where, field=field
-        )
-    out = []
-    for i, msg in enumerate(messages):
-        if not isinstance(msg, Mapping):
-            raise DataFormatError(
-                "must be an object {role, content}", path=where, field=f"{field}[{i}]"
-            )
-        role = msg.get("role")
-        content = msg.get("content")
-        if role not in ROLES:
-            raise DataFormatError(
-                f"role {role!r} is not one of system, user, assistant",
-                path=where,
-                field=f"{field}[{i}].role",
-            )
-        if not isinstance(content, str):
-            raise DataFormatError(
-                f"content must be a string, got {type(content).__name__}",
-                path=where,
-                field=f"{field}[{i}].content",
-            )
-        out.append({"role": str(role), "content": content})
-    return out
-
-
-def _sharegpt(turns: Any, where: str) -> list[dict[str, str]]:
-    if not isinstance(turns, list) or not turns:
-        raise DataFormatError(
-            "must be a non-empty list of {from, value}", path=where, field="conversations"
-        )
-    out = []
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, Mapping):
-            raise DataFormatError(
-                "must be an object {from, value}", path=where, field=f"conversations[{i}]"
-            )
-        speaker = str(turn.get("from", "")).lower()
-        role = _SHAREGPT_ROLES.get(speaker)
-        if role is None:
-            raise DataFormatError(
-                f"speaker {turn.get('from')!r} is not one of human, gpt, system",
-                path=where,
-                field=f"conversations[{i}].from",
-            )
-        value = turn.get("value")
-        if not isinstance(value, str):
-            raise DataFormatError(
-                "value must be a string", path=where, field=f"conversations[{i}].value"
-            )
-        out.append({"role": role, "content": value})
-    return out
-
-
-def _as_meta(raw: Any, where: str) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw else {}
-        except json.JSONDecodeError as exc:
-            raise DataFormatError("meta is not valid JSON", path=where, field="meta") from exc
-    if not isinstance(raw, Mapping):
-        raise DataFormatError("meta must be an object", path=where, field="meta")
-    return dict(raw)
-
-
-def normalize_record(obj: Any, where: str = "<record>") -> dict[str, Any]:
-    """Turn any supported shape into a canonical record (raises DataFormatError naming `where`)."""
-    if not isinstance(obj, Mapping):
-        raise DataFormatError(f"expected a JSON object, got {type(obj).__name__}", path=where)
-    meta = _as_meta(obj.get("meta"), where)
-    extra: dict[str, Any] = {}
-    if "messages" in obj:
-        messages = _check_messages(obj["messages"], where, "messages")
-    elif "conversations" in obj:
-        messages = _sharegpt(obj["conversations"], where)
-    elif "instruction" in obj and "output" in obj:
-        instruction, inp, output = obj["instruction"], obj.get("input") or "", obj["output"]
-        for name, value in (("instruction", instruction), ("input", inp), ("output", output)):
-            if not isinstance(value, str):
-                raise DataFormatError("must be a string", path=where, field=name)
-        prompt = f"{instruction}\n\n{inp}" if inp else instruction
-        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
-    elif "prompt" in obj and ("chosen" in obj or "rejected" in obj):
-        prompt = obj["prompt"]
-        if isinstance(prompt, str):
-            messages = [{"role": "user", "content": prompt}]
-        else:
-            messages = _check_messages(prompt, where, "prompt")
-    else:
-        pkey = next((k for k in _PROMPT_KEYS if k in obj), None)
-        rkey = next((k for k in _RESPONSE_KEYS if k in obj), None)
-        if pkey is None or rkey is None:
-            keys = ", ".join(sorted(map(str, obj.keys()))) or "none"
-            raise DataFormatError(
-                "not an instruction record: expected 'messages', 'conversations', "
-                f"'instruction'+'output' or 'prompt'+'response' (keys found: {keys})",
-                path=where,
-            )
-        for name in (pkey, rkey):
-            if not isinstance(obj[name], str):
-                raise DataFormatError("must be a string", path=where, field=name)
-        messages = [
-            {"role": "user", "content": obj[pkey]},
-            {"role": "assistant", "content": obj[rkey]},
-        ]
-    for pref in ("chosen", "rejected"):
-        if pref in obj and obj[pref] is not None:
-            value = obj[pref]
-            if isinstance(value, str):
-                value = [{"role": "assistant", "content": value}]
-            extra[pref] = _check_messages(value, where, pref)
-    rid = obj.get("id")
-    rec = make_record(messages, meta, **extra)
-    if isinstance(rid, str) and rid:
-        rec["id"] = rid
-    return rec
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,7 +308,7 @@ class Dataset:
         return len(self.records)
 
 
-_INSTRUCTION_KEYS = {"messages", "conversations", "instruction", "chosen", *_PROMPT_KEYS}
+_INSTRUCTION_KEYS = {"messages", "conversations", "instruction", "chosen", *PROMPT_KEYS}
 
 
 def text_columns(table: pd.DataFrame) -> list[Any]:
@@ -466,7 +338,7 @@ def _looks_instruction(keys: Iterable[str]) -> bool:
         return True
     if "instruction" in keyset and "output" in keyset:
         return True
-    return bool(keyset & set(_PROMPT_KEYS)) and bool(keyset & set(_RESPONSE_KEYS))
+    return bool(keyset & set(PROMPT_KEYS)) and bool(keyset & set(RESPONSE_KEYS))
 
 
 def detect_kind(path: str | Path) -> DatasetKind:
@@ -523,13 +395,15 @@ def load_dataset(path: str | Path, kind: DatasetKind | None = None) -> Dataset:
 
 
 def _to_arrow_rows(records: Iterable[Mapping[str, Any]], preference: bool) -> dict[str, list[Any]]:
-    cols: dict[str, list[Any]] = {"id": [], "messages": [], "meta": []}
+    cols: dict[str, list[Any]] = {"id": [], "messages": [], "meta": [], "tools": []}
     if preference:
         cols["chosen"], cols["rejected"] = [], []
     for rec in records:
         cols["id"].append(rec["id"])
         cols["messages"].append(rec["messages"])
         cols["meta"].append(json.dumps(rec.get("meta") or {}, ensure_ascii=False, sort_keys=True))
+        tools = rec.get("tools")
+        cols["tools"].append(json.dumps(tools, ensure_ascii=False) if tools else None)
         if preference:
             cols["chosen"].append(rec.get("chosen"))
             cols["rejected"].append(rec.get("rejected"))

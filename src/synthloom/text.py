@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from synthloom.messages import message_text
+
 __all__ = [
     "RARE_QUANTILE",
     "count_ngrams",
@@ -86,15 +88,17 @@ def rare_cutoff(
 
 
 def prompt_text(record: Mapping[str, Any]) -> str:
-    """All non-assistant turns of a record, joined."""
-    return "\n".join(m["content"] for m in record["messages"] if m["role"] != "assistant")
+    """All non-assistant turns of a record, joined. Tool results count here: the model reads
+    them, it does not write them."""
+    return "\n".join(message_text(m) for m in record["messages"] if m["role"] != "assistant")
 
 
 def response_text(record: Mapping[str, Any]) -> str:
-    """All assistant turns of a record, joined."""
-    return "\n".join(m["content"] for m in record["messages"] if m["role"] == "assistant")
+    """All assistant turns of a record, joined, tool calls written as ``name(arguments)``: what
+    the model is trained to produce."""
+    return "\n".join(message_text(m) for m in record["messages"] if m["role"] == "assistant")
 
 
 def record_text(record: Mapping[str, Any]) -> str:
-    """Every turn of a record, joined."""
-    return "\n".join(m["content"] for m in record["messages"])
+    """Every turn of a record (tool calls included), joined."""
+    return "\n".join(message_text(m) for m in record["messages"])

@@ -39,3 +39,33 @@ def test_meta_columns_are_aligned_and_mixed_types_become_text() -> None:
 
 def test_flatten_meta_paths() -> None:
     assert flatten_meta({"a": {"b": {"c": 2}}, "d": None}) == {"meta.a.b.c": 2}
+
+
+def test_tool_results_are_prompt_text_and_tool_calls_response_text() -> None:
+    from synthloom.text import prompt_text, record_text, response_text
+
+    rec = make_record(
+        [
+            {"role": "user", "content": "Weather in Oslo?"},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "content": "snow, -4 C", "tool_call_id": "c1"},
+            {"role": "assistant", "content": "It is snowing in Oslo."},
+        ]
+    )
+    assert prompt_text(rec) == "Weather in Oslo?\nsnow, -4 C"
+    assert response_text(rec) == 'get_weather({"city": "Oslo"})\nIt is snowing in Oslo.'
+    assert "snow, -4 C" in record_text(rec) and "get_weather(" in record_text(rec)
+    row = record_features([rec]).iloc[0]
+    assert row["turns"] == 3  # user, call, answer: the tool result is not a turn
+    assert row["prompt_chars"] == len("Weather in Oslo?\nsnow, -4 C")
+    assert row["response_words"] == len(response_text(rec).split())

@@ -400,3 +400,74 @@ def test_python_dash_m_runs_the_same_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert version.returncode == 0 and "synthloom 0.1.0" in version.stdout
+
+
+def test_tool_use_data_is_assayed_with_tool_calls_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """OpenAI function-calling data against a ShareGPT reference with top-level system and
+    function_call / observation turns: once refused, now measured, tool calls included."""
+    cities = ["Lisbon", "Oslo", "Quito", "Hanoi", "Perth", "Accra", "Riga", "Cusco", "Sapporo"]
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    synthetic, reference = [], []
+    for i in range(36):
+        city = cities[i % len(cities)]
+        args = {"city": city}
+        if i == 5:
+            args["notify"] = "lena.berg@weather-mail.org"  # personal data only in an argument
+        synthetic.append(
+            {
+                "messages": [
+                    {"role": "user", "content": f"Is it warm in {city} today? Trip number {i}."},
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "id": f"call_{i}",
+                                "type": "function",
+                                "function": {"name": "get_weather", "arguments": json.dumps(args)},
+                            }
+                        ],
+                    },
+                    {"role": "tool", "tool_call_id": f"call_{i}", "content": f"{12 + i % 15} C"},
+                    {"role": "assistant", "content": f"It is {12 + i % 15} degrees in {city}."},
+                ],
+                "tools": [tool],
+            }
+        )
+        reference.append(
+            {
+                "system": "You check the weather before answering.",
+                "tools": json.dumps([tool["function"]]),
+                "conversations": [
+                    {
+                        "from": "human",
+                        "value": f"How warm is {city} right now? Asking for trip {i}.",
+                    },
+                    {
+                        "from": "function_call",
+                        "value": json.dumps({"name": "get_weather", "arguments": {"city": city}}),
+                    },
+                    {"from": "observation", "value": f"{10 + i % 17} C"},
+                    {"from": "gpt", "value": f"Right now {city} has {10 + i % 17} degrees."},
+                ],
+                "category": "weather",
+            }
+        )
+    syn = tmp_path / "syn.jsonl"
+    syn.write_text("".join(json.dumps(r) + "\n" for r in synthetic), encoding="utf-8")
+    ref = tmp_path / "ref.jsonl"
+    ref.write_text("".join(json.dumps(r) + "\n" for r in reference), encoding="utf-8")
+    out = tmp_path / "assay"
+    code, _, err = _run(
+        ["assay", str(syn), "-r", str(ref), "-o", str(out), "--embedder", "tfidf", "-q"], capsys
+    )
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"]["synthetic"]["rows"] == 36
+    assert metrics["dataset"]["reference"]["rows"] == 36
+    assert metrics["privacy"]["pii"]["by_type"]["EMAIL"] == 1
+    # Both sides have three turns (user, call, answer): tool results are not turns.
+    turns = metrics["fidelity"]["summary"]["turns"]
+    assert turns["real"]["top"] == {"3": 1.0} and turns["synthetic"]["top"] == {"3": 1.0}

@@ -256,3 +256,78 @@ def test_kill_9_while_curate_replaces_a_result_leaves_old_or_new(tmp_path: Path)
         assert _consistent_result(out) == old
         assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "in.jsonl"]
     assert old in outcomes
+
+
+def _tool_use_rows() -> list[dict[str, Any]]:
+    """OpenAI function-calling examples as a tool-use set ships them, with its own columns."""
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "lookup_order",
+            "description": "Find an order by its number",
+            "parameters": {"type": "object", "properties": {"order": {"type": "string"}}},
+        },
+    }
+    rows = []
+    for i, (order, status) in enumerate(
+        [("A-1042", "shipped"), ("B-7781", "delayed at customs"), ("C-0093", "delivered")]
+    ):
+        rows.append(
+            {
+                "messages": [
+                    {"role": "system", "content": "You are the support bot of a small shop."},
+                    {
+                        "role": "user",
+                        "content": f"Where is my order {order}? Reply to ana@shop-mail.net",
+                    },
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "id": f"call_{i}",
+                                "type": "function",
+                                "function": {
+                                    "name": "lookup_order",
+                                    "arguments": json.dumps({"order": order}),
+                                },
+                            }
+                        ],
+                    },
+                    {"role": "tool", "tool_call_id": f"call_{i}", "content": status},
+                    {"role": "assistant", "content": f"Your order {order} is {status}."},
+                ],
+                "tools": [tool],
+                "source": "support-logs",
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_curate_keeps_tool_calls_tool_turns_and_unknown_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    rows = _tool_use_rows()
+    data = _write(tmp_path / "tools.jsonl", [*rows, rows[1]])  # one exact copy
+    out = tmp_path / "out"
+    code, _, err = _curate(
+        [str(data), "--out", str(out), "--format", fmt, "--pii", "redact", "--ner", "off"], capsys
+    )
+    assert code == 0, err
+    curated = list(read_records(out / f"data.{fmt}"))
+    assert len(curated) == 3
+    for row, rec in zip(rows, curated, strict=True):
+        assert [m["role"] for m in rec["messages"]] == [
+            "system",
+            "user",
+            "assistant",
+            "tool",
+            "assistant",
+        ]
+        assert rec["messages"][2]["tool_calls"] == row["messages"][2]["tool_calls"]
+        assert rec["messages"][2]["content"] == ""
+        assert rec["messages"][3]["tool_call_id"] == row["messages"][3]["tool_call_id"]
+        assert rec["tools"] == row["tools"]
+        assert rec["meta"]["source"] == "support-logs"
+        assert "[EMAIL]" in rec["messages"][1]["content"]

@@ -473,7 +473,7 @@ def test_every_number_an_assay_writes_is_a_valid_gate_path(
     # Bookkeeping numbers (indices of the longest shared span, the embedder's cache flag) are
     # not metrics; everything else must be gateable, and reachable by the gate's lookup.
     unmatched = [p for p in paths if not schema.match(p) and "longest_example" not in p]
-    assert unmatched == [], '\n'.join(unmatched)
+    assert unmatched == [], "\n".join(unmatched)
     for path in paths:
         assert lookup(metrics, path) is not None or path.startswith("fidelity.columns")
     assert not schema.match("fidelity.columns.no_such_column.score")

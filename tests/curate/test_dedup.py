@@ -155,3 +155,31 @@ def test_near_dedup_is_idempotent_and_validates() -> None:
     for bad in (0.0, 1.5):
         with pytest.raises(ConfigError, match="threshold"):
             NearDedup(threshold=bad)
+
+
+def _tool_rec(city: str) -> dict[str, Any]:
+    return make_record(
+        [
+            {"role": "user", "content": "What's the weather like?"},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": f'{{"city": "{city}"}}'},
+                    }
+                ],
+            },
+        ]
+    )
+
+
+def test_answers_that_call_tools_differently_are_not_duplicates() -> None:
+    records = [_tool_rec("Paris"), _tool_rec("Lyon"), _tool_rec("Paris")]
+    assert records[0]["id"] != records[1]["id"]
+    kept, writer = _run(ExactDedup(), records)
+    assert [r["id"] for r in kept] == [records[0]["id"], records[1]["id"]]
+    assert [r["id"] for r in writer.rejects] == [records[2]["id"]]
+    kept, _ = _run(ExactDedup(view=TextView(roles=frozenset({"tool", "user"}))), records)
+    assert len(kept) == 1  # only the identical user turns are compared

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -131,3 +132,52 @@ def test_names_and_locations_with_the_ner_model() -> None:
     content = out[0]["messages"][0]["content"]
     assert "Maria Gonzalez" not in content and "[PERSON]" in content
     assert writer.changes[0]["counts"].get("PERSON") == 1
+
+
+def _tool_record(arguments: str, result: str) -> dict[str, Any]:
+    return make_record(
+        [
+            {"role": "user", "content": "Send Jane the Q3 numbers, please."},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "send_email", "arguments": arguments},
+                    }
+                ],
+            },
+            {"role": "tool", "content": result, "tool_call_id": "call_1"},
+            {"role": "assistant", "content": "Done, the numbers are on their way."},
+        ],
+        tools=[{"type": "function", "function": {"name": "send_email"}}],
+    )
+
+
+def test_personal_data_in_tool_call_arguments_and_results_is_redacted() -> None:
+    email = "jane.doe@acme-mail.com"
+    arguments = json.dumps({"to": email, "subject": "Q3 numbers"})
+    rec = _tool_record(arguments, "Delivered; a copy went to +44 20 7946 0958.")
+    (out,), writer = _run(PiiRedact(mode="redact", ner="off"), [rec])
+    call = out["messages"][1]["tool_calls"][0]
+    # Still a valid call with valid JSON arguments, minus the address.
+    assert json.loads(call["function"]["arguments"]) == {"to": "[EMAIL]", "subject": "Q3 numbers"}
+    assert call["id"] == "call_1" and call["function"]["name"] == "send_email"
+    assert out["messages"][2]["content"] == "Delivered; a copy went to [PHONE]."
+    assert out["messages"][2]["tool_call_id"] == "call_1"
+    assert out["tools"] == rec["tools"] and out["id"] == rec["id"]
+    spans = writer.changes[0]["spans"]
+    start = arguments.index(email)
+    assert {
+        "turn": 1,
+        "tool_call": 0,
+        "type": "EMAIL",
+        "start": start,
+        "end": start + len(email),
+    } in spans
+    assert any(s["turn"] == 2 and s["type"] == "PHONE" for s in spans)
+    # A second pass finds nothing new to change.
+    (again,), writer2 = _run(PiiRedact(mode="redact", ner="off"), [out])
+    assert again == out and writer2.changes == []

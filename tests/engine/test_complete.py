@@ -12,6 +12,7 @@ import pytest
 from fakeserver import FakeServer, answer_for
 from synthloom.engine import CompleteConfig, complete_dataset_sync, count_prompts, dry_run
 from synthloom.errors import DataFormatError, InputError
+from synthloom.records import read_records
 
 FAULTS = [
     "429*2",
@@ -59,6 +60,8 @@ def _rows(directory: Path) -> list[dict[str, Any]]:
         rows += pq.read_table(shard).to_pylist()
     for row in rows:
         row["meta"] = json.loads(row["meta"])
+        # Parquet holds every turn with the tool columns; null ones are absent in a record.
+        row["messages"] = [{k: v for k, v in m.items() if v is not None} for m in row["messages"]]
     return rows
 
 
@@ -372,3 +375,44 @@ def test_a_server_echoing_the_key_gets_it_into_no_file(
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_tool_use_prompts_keep_their_tool_turns_and_tools(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "search_flights",
+                "parameters": {"type": "object", "properties": {"to": {"type": "string"}}},
+            },
+        }
+    ]
+    convo = [
+        {"role": "user", "content": "Any flights to Porto on Friday?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_9",
+                    "type": "function",
+                    "function": {"name": "search_flights", "arguments": '{"to": "OPO"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_9", "content": "TP1947 at 07:10, FR8342 at 18:25"},
+        {"role": "user", "content": "Which one is cheaper?"},
+    ]
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"messages": convo, "tools": tools}) + "\n")
+    entry = complete_dataset_sync(prompts, tmp_path / "run", _config(server, n=2))
+    records = list(read_records(tmp_path / "run" / "complete"))
+    assert entry["records"] == 2 and len(records) == 2
+    for rec in records:
+        assert rec["tools"] == tools
+        assert rec["messages"][1]["tool_calls"] == convo[1]["tool_calls"]
+        assert rec["messages"][1]["content"] == ""
+        assert rec["messages"][2]["tool_call_id"] == "call_9"
+        assert rec["messages"][4]["role"] == "assistant"

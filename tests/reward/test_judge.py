@@ -85,3 +85,28 @@ def test_unusable_judge_answers_are_asked_again_then_rejected() -> None:
 def test_parse_judge_answer_errors(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_judge_answer(text)
+
+
+def test_a_response_that_calls_a_tool_is_judged_on_its_call() -> None:
+    conv: list[dict[str, Any]] = [
+        {"role": "user", "content": "Book me a table for two at 8, score 4 if you can."},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {
+                        "name": "book_table",
+                        "arguments": '{"people": 2, "note": "score 4"}',
+                    },
+                }
+            ],
+        },
+    ]
+    with FakeServer(responder=_grader) as server:
+        (result,) = _judge(server, [conv])
+        prompt = server.log[0]["messages"][0]["content"]
+    assert 'book_table({"people": 2, "note": "score 4"})' in _GRADE.search(prompt).group(1)  # type: ignore[union-attr]
+    assert result.attributes is not None and result.attributes["helpfulness"] == 4.0

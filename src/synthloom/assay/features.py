@@ -62,7 +62,8 @@ def _one(record: Mapping[str, Any]) -> dict[str, Any]:
     tokens = tokenize(response)
     types = len(set(tokens))
     row: dict[str, Any] = {
-        "turns": sum(1 for m in messages if m["role"] != "system"),
+        # Tool results are input the model reads, not turns of the conversation.
+        "turns": sum(1 for m in messages if m["role"] in ("user", "assistant")),
         "prompt_chars": len(prompt),
         "response_chars": len(response),
         "prompt_words": len(prompt.split()),

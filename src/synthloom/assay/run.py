@@ -29,6 +29,7 @@ from synthloom.assay.schema import schema_matcher
 from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
 from synthloom.engine.storage import check_output_dir
 from synthloom.errors import DataFormatError, InputError
+from synthloom.messages import message_text
 from synthloom.records import (
     Dataset,
     day_numbers,
@@ -552,7 +553,8 @@ def _assay_instruction(
     locations: list[str] = []
     for i, rec in enumerate(synthetic):
         for j, msg in enumerate(rec["messages"]):
-            pii_texts.append(msg["content"])
+            # Tool-call arguments are scanned too: an e-mail address often travels there.
+            pii_texts.append(message_text(msg))
             locations.append(f"record {i + 1} (id {rec['id']}), message {j + 1} ({msg['role']})")
     scanner = PiiScanner(ner=options.ner)
     priv["pii"] = sections.run(

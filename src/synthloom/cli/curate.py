@@ -96,7 +96,7 @@ def curate(
         help="Environment variable holding the secret salt for --pii hash/replace.",
     ),
     roles: str | None = typer.Option(
-        None, "--roles", help="Turns to curate: comma list of system, user, assistant."
+        None, "--roles", help="Turns to curate: comma list of system, user, assistant, tool."
     ),
     case_sensitive: bool = typer.Option(False, "--case-sensitive", help="Exact dedup keeps case."),
     strip_punctuation: bool = typer.Option(

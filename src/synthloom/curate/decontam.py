@@ -19,6 +19,7 @@ import pandas as pd
 
 from synthloom.curate.base import Stage, StageLog
 from synthloom.errors import ConfigError, DataFormatError
+from synthloom.messages import message_text
 from synthloom.records import read_table
 from synthloom.text import ngrams, tokenize
 
@@ -138,7 +139,7 @@ class Decontaminate(Stage):
         for turn, message in enumerate(record["messages"]):
             if self.roles is not None and message["role"] not in self.roles:
                 continue
-            tokens = tokenize(message["content"])
+            tokens = tokenize(message_text(message))
             for n in lengths:
                 for gram in ngrams(tokens, n) if len(tokens) >= n else ():
                     hit = self._index.get(gram)

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from synthloom.curate.base import RecordSpill, Stage, StageLog, score_of
 from synthloom.errors import ConfigError
+from synthloom.messages import ROLES, message_text
 from synthloom.minhash import (
     NearDuplicates,
     ShingleKind,
@@ -33,7 +34,6 @@ from synthloom.minhash import (
     pair_jaccard,
     shingle_hash_sets,
 )
-from synthloom.records import ROLES
 
 __all__ = ["ExactDedup", "NearDedup", "TextView", "group_representatives"]
 
@@ -63,14 +63,14 @@ class TextView:
             unknown = sorted(set(self.roles) - ROLES)
             if unknown:
                 raise ConfigError(
-                    f"unknown role(s) {', '.join(unknown)}; use system, user, assistant",
+                    f"unknown role(s) {', '.join(unknown)}; use system, user, assistant, tool",
                     field="roles",
                 )
 
     def raw(self, record: Mapping[str, Any]) -> str:
-        """The selected turns, joined with newlines, not normalised."""
+        """The selected turns (tool calls included), joined with newlines, not normalised."""
         return "\n".join(
-            m["content"]
+            message_text(m)
             for m in record["messages"]
             if self.roles is None or m["role"] in self.roles
         )
@@ -89,7 +89,8 @@ class TextView:
     def key_text(self, record: Mapping[str, Any]) -> str:
         """The normalised text with each turn's role, for exact comparison."""
         parts = [
-            f"{m['role']}\x1f{self.normalise(m['content'])}"
+            # Tool calls are part of a turn: two answers calling different tools differ.
+            f"{m['role']}\x1f{self.normalise(message_text(m))}"
             for m in record["messages"]
             if self.roles is None or m["role"] in self.roles
         ]

@@ -79,35 +79,46 @@ class PiiRedact(Stage):
         from synthloom.pii import redact
 
         # One scan over every selected turn of the batch, so the NER model sees full batches.
+        # A turn's pieces are its content (call -1) and the arguments of each of its tool calls:
+        # an address or a phone number often travels as an argument.
         where = [
-            (r, t)
+            (r, t, call)
             for r, rec in enumerate(batch)
             for t, message in enumerate(rec["messages"])
             if self.roles is None or message["role"] in self.roles
+            for call in range(-1, len(message.get("tool_calls") or ()))
         ]
-        texts = [batch[r]["messages"][t]["content"] for r, t in where]
-        found_by_turn = dict(zip(where, self.scanner.iter_scan(texts), strict=True))
+        texts = [_piece(batch[r]["messages"][t], call) for r, t, call in where]
+        found_by_piece = dict(zip(where, self.scanner.iter_scan(texts), strict=True))
         for r, rec in enumerate(batch):
             spans: list[dict[str, Any]] = []
             messages = []
             for t, message in enumerate(rec["messages"]):
-                content = message["content"]
-                # A match whose redaction leaves the text as it was (a placeholder or a fake
-                # from an earlier run) is not a change: that is what makes reruns idempotent.
-                found = [
-                    m
-                    for m in found_by_turn.get((r, t), [])
-                    if redact(content, [m], mode=self.mode, salt=self._salt) != content
-                ]
-                if not found:
-                    messages.append(message)
-                    continue
-                spans.extend(
-                    {"turn": t, "type": m.type, "start": m.start, "end": m.end} for m in found
-                )
-                messages.append(
-                    {**message, "content": redact(content, found, mode=self.mode, salt=self._salt)}
-                )
+                changed = dict(message)
+                for call in range(-1, len(message.get("tool_calls") or ())):
+                    text = _piece(message, call)
+                    # A match whose redaction leaves the text as it was (a placeholder or a
+                    # fake from an earlier run) is not a change: that makes reruns idempotent.
+                    found = [
+                        m
+                        for m in found_by_piece.get((r, t, call), [])
+                        if redact(text, [m], mode=self.mode, salt=self._salt) != text
+                    ]
+                    if not found:
+                        continue
+                    where_in = {"turn": t} if call < 0 else {"turn": t, "tool_call": call}
+                    spans.extend(
+                        {**where_in, "type": m.type, "start": m.start, "end": m.end} for m in found
+                    )
+                    new_text = redact(text, found, mode=self.mode, salt=self._salt)
+                    if call < 0:
+                        changed["content"] = new_text
+                    else:
+                        calls = list(changed["tool_calls"])
+                        fn = {**calls[call]["function"], "arguments": new_text}
+                        calls[call] = {**calls[call], "function": fn}
+                        changed["tool_calls"] = calls
+                messages.append(changed if changed != message else message)
             if not spans:
                 yield rec
                 continue
@@ -129,3 +140,12 @@ class PiiRedact(Stage):
             "by_type": dict(sorted(self._counts.items())),
             "total": sum(self._counts.values()),
         }
+
+
+def _piece(message: dict[str, Any], call: int) -> str:
+    """A turn's content (``call`` -1) or the arguments of its tool call number ``call``."""
+    if call < 0:
+        text: str = message["content"]
+        return text
+    arguments: str = message["tool_calls"][call]["function"]["arguments"]
+    return arguments

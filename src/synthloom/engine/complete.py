@@ -60,6 +60,7 @@ from synthloom.llm.retry import (
     RetryPolicy,
 )
 from synthloom.llm.types import Completion, Request, SamplingParams
+from synthloom.messages import message_text
 from synthloom.records import ParquetShardWriter, read_records, record_id
 
 __all__ = [
@@ -283,9 +284,14 @@ def _split_prompt(record: dict[str, Any]) -> list[dict[str, str]] | None:
     return None
 
 
+def _tools_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The prompt's tool definitions, which its answers keep (they belong to the example)."""
+    return {"tools": record["tools"]} if record.get("tools") else {}
+
+
 def _as_completion_prompt(context: list[dict[str, str]]) -> str:
     # Legacy completions take one string: the turns, oldest first, separated by blank lines.
-    return "\n\n".join(m["content"] for m in context)
+    return "\n\n".join(message_text(m) for m in context)
 
 
 def _request(
@@ -414,6 +420,7 @@ class _Stage:
                 "id": record["id"],
                 "messages": record["messages"],
                 "meta": {**record["meta"], "teacher": teacher},
+                **_tools_of(record),
             }
         )
         self.accounting.failures += 1
@@ -438,6 +445,7 @@ class _Stage:
                     "id": record_id(messages, [record["id"], sample]),
                     "messages": messages,
                     "meta": {**record["meta"], "teacher": teacher},
+                    **_tools_of(record),
                 }
             )
             self.written += 1
@@ -453,6 +461,7 @@ class _Stage:
                     "id": record["id"],
                     "messages": meta["context"],
                     "meta": {**record["meta"], "teacher": teacher},
+                    **_tools_of(record),
                 }
             )
         else:
@@ -463,6 +472,7 @@ class _Stage:
                     "id": record["id"],
                     "messages": meta["context"],
                     "meta": {**record["meta"], "teacher": teacher},
+                    **_tools_of(record),
                 }
             )
 

@@ -20,6 +20,7 @@ import jinja2
 
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.types import Completion, Request, SamplingParams
+from synthloom.messages import message_text
 from synthloom.reward.base import ATTRIBUTES, Conversation, RewardModel, RewardResult
 
 __all__ = ["JudgeReward", "parse_judge_answer"]
@@ -88,7 +89,8 @@ class JudgeReward(RewardModel):
     def render(self, conversation: Conversation) -> str:
         """The judge prompt for one conversation (its last turn is the response)."""
         context = [dict(m) for m in conversation[:-1]]
-        return self.template.render(context=context, response=conversation[-1]["content"])
+        # A response that calls tools is judged on its calls, written name(arguments).
+        return self.template.render(context=context, response=message_text(conversation[-1]))
 
     async def score(self, conversations: Sequence[Conversation]) -> list[RewardResult]:
         async def one(conversation: Conversation) -> RewardResult:

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from synthloom.errors import BackendError, ConfigError, MissingDependencyError
+from synthloom.messages import message_text
 from synthloom.reward.base import ATTRIBUTES, Conversation, RewardModel, RewardResult
 
 __all__ = ["LocalClassifierReward"]
 
 
 def _render_plain(conversation: Conversation) -> str:
-    return "\n".join(f"{m['role']}: {m['content']}" for m in conversation)
+    return "\n".join(f"{m['role']}: {message_text(m)}" for m in conversation)
 
 
 class LocalClassifierReward(RewardModel):

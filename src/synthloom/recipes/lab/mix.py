@@ -3,8 +3,9 @@ datasets, replayed seed examples and real data the user supplies.
 
 Each output file draws ``count`` records (or ``ratio`` x the source's size; more than the source
 holds repeats it whole and samples the rest) from each of its sources with a seeded RNG, adds the
-optional system prompt, shuffles, and writes ``{"messages": [...]}`` lines, the format trainers
-read (TRL, axolotl, InstructLab training). Files are written under a temporary name and renamed.
+optional system prompt, shuffles, and writes ``{"messages": [...]}`` lines (with ``tools`` for
+tool-use records; turns keep their tool calls), the format trainers read (TRL, axolotl,
+InstructLab training). Files are written under a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -176,10 +177,19 @@ def _write_outputs(
         path = out / f"{output.name}.jsonl"
         with (staging / path.name).open("w", encoding="utf-8") as fh:
             for row in rows:
-                messages = [m for m in row["messages"] if m["role"] != "system"]
+                messages = row["messages"]
                 if config.system_prompt:
-                    messages = [{"role": "system", "content": config.system_prompt}, *messages]
-                fh.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+                    # The mix's system prompt replaces the record's own; without one, a
+                    # record's system turn (ShareGPT's top-level system...) is kept.
+                    messages = [
+                        {"role": "system", "content": config.system_prompt},
+                        *(m for m in messages if m["role"] != "system"),
+                    ]
+                line: dict[str, Any] = {"messages": messages}
+                if row.get("tools"):
+                    # Tool-use examples need their tool definitions, as trainers read them.
+                    line["tools"] = row["tools"]
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
         summary["outputs"][output.name] = {
             "path": str(path),
             "records": len(rows),
