@@ -416,3 +416,45 @@ def test_tool_use_prompts_keep_their_tool_turns_and_tools(
         assert rec["messages"][1]["content"] == ""
         assert rec["messages"][2]["tool_call_id"] == "call_9"
         assert rec["messages"][4]["role"] == "assistant"
+
+
+@pytest.mark.slow
+def test_the_ledger_is_exact_after_kill_9(tmp_path: Path) -> None:
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+    from contextlib import closing
+
+    from synthloom.llm.cache import read_ledger
+
+    prompts = _prompts(tmp_path / "p.jsonl", 300)
+    run = tmp_path / "run"
+    with FakeServer(latency=0.02) as srv:
+        argv = [sys.executable, "-m", "synthloom", "complete", str(prompts), "--base-url"]
+        argv += [srv.url, "--model", "m", "--api-key-env", "", "--out", str(run)]
+        argv += ["--max-in-flight", "4", "--quiet"]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while srv.answered < 80 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.2)  # requests the dead client had sent finish on the server's side
+        answered_at_kill, sent_at_kill = srv.answered, srv.requests
+        ledger = read_ledger(run / "cache.sqlite")
+        with closing(sqlite3.connect(run / "cache.sqlite")) as db:
+            stored = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        # The ledger counts exactly the answers stored; the server answered at most the four in
+        # flight more (they died with the client and are bought again below).
+        assert 0 < ledger["answers"] == stored <= answered_at_kill <= ledger["answers"] + 4
+        assert ledger["prompt_tokens"] > 0 and ledger["completion_tokens"] > 0
+        assert abs(ledger["requests"] - sent_at_kill) <= 4
+        lost = answered_at_kill - ledger["answers"]
+        entry = complete_dataset_sync(prompts, run, _config(srv, max_in_flight=4))
+    assert entry["status"] == "done" and entry["records"] == 300
+    # Each answer was bought once, but for those the kill lost: the ledger says so exactly.
+    assert entry["ledger"]["answers"] == 300 == srv.answered - lost
+    assert entry["ledger"]["requests"] == srv.requests - (sent_at_kill - ledger["requests"])

@@ -98,6 +98,7 @@ class FakeServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.requests = 0
+        self.answered = 0
         self.log: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
         self._seen: Counter[str] = Counter()
@@ -111,7 +112,7 @@ class FakeServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def reset_counters(self) -> None:
-        self.in_flight = self.max_in_flight = self.requests = 0
+        self.in_flight = self.max_in_flight = self.requests = self.answered = 0
         self.log.clear()
         self.headers_seen.clear()
 
@@ -139,9 +140,12 @@ class FakeServer:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            return await self._answer(request, endpoint)
+            response = await self._answer(request, endpoint)
         finally:
             self.in_flight -= 1
+        if response.status == 200:
+            self.answered += 1  # an answer the client will be billed for, delivered or not
+        return response
 
     async def _answer(self, request: web.Request, endpoint: str) -> web.StreamResponse:
         if self.not_api:

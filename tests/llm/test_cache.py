@@ -61,3 +61,42 @@ def test_a_file_that_is_not_sqlite_is_an_input_error(tmp_path: Path) -> None:
     bad.write_text("not a database" * 100)
     with pytest.raises(InputError, match="cache"):
         ResponseCache(bad)
+
+
+def test_the_ledger_counts_every_answer_bought_and_starts_from_an_older_cache(
+    tmp_path: Path,
+) -> None:
+    from contextlib import closing
+
+    from synthloom.llm.cache import read_ledger
+
+    path = tmp_path / "cache.sqlite"
+    # A cache written before the ledger existed: its answers are what it holds.
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for i in range(3):
+            old = Completion(texts=(f"old {i}",), finish_reasons=("stop",), usage=Usage(5, 7))
+            db.execute("INSERT INTO responses VALUES (?, ?)", (f"k{i}", old.to_json()))
+        db.commit()
+    assert read_ledger(path) == {
+        "answers": 3,
+        "prompt_tokens": 15,
+        "completion_tokens": 21,
+        "requests": 3,
+    }
+    cache = ResponseCache(path)
+    for _ in range(5):  # four answered sends, and one no answer followed (it failed)
+        cache.note_request()
+    for i in range(4):
+        answer = Completion(texts=(f"new {i}",), finish_reasons=("stop",), usage=Usage(2, 3))
+        cache.put(f"n{i}", answer)
+    # The same request bought again (--no-cache) is a purchase too.
+    cache.put("n0", Completion(texts=("again",), finish_reasons=("stop",), usage=Usage(2, 3)))
+    cache.close()
+    assert read_ledger(path) == {
+        "answers": 8,
+        "prompt_tokens": 15 + 5 * 2,
+        "completion_tokens": 21 + 5 * 3,
+        "requests": 3 + 5,
+    }
+    assert read_ledger(tmp_path / "none.sqlite")["answers"] == 0

@@ -26,6 +26,7 @@ prompt) tell the run how many prompts changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
@@ -595,6 +596,8 @@ async def complete_dataset(
         config=config.snapshot(),
         started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         invocations=invocations,
+        # Exact even when the last invocation was killed: the cache commits it with each answer.
+        ledger=cache.ledger(),
         **changes,
         **stage.stage_fields("running", previous),
     )
@@ -645,9 +648,14 @@ async def complete_dataset(
             and stage.previous_records == 0
             and len(cache) == 0
         )
+        ledger = None
+        with contextlib.suppress(SynthloomError):  # a cache that cannot be written said so
+            ledger = cache.ledger()
         cache.close()
         if not (never_started and run.remove_if_created()):
             fields = stage.stage_fields(status, previous)
+            if ledger is not None:
+                fields["ledger"] = ledger
             if error is not None:
                 fields["error"] = error
             if status == "done":

@@ -163,6 +163,8 @@ def check_ray_address(options: RayOptions) -> None:
     unreachable or refuses this process (the run then goes on with this connection)."""
     address = options.address or os.environ.get("RAY_ADDRESS") or None
     if address is not None:
+        import_ray()
+        _probe(address)  # also when this process already holds a Ray connection
         init_ray(options)
 
 

@@ -12,10 +12,17 @@ committed (normally none, at most one group): those were never stored, so a re-r
 them again and nothing stored is ever asked twice. ``synchronous=NORMAL`` survives a killed
 process (only a power cut can lose the last transactions), the trade-off every WAL application
 makes for speed.
+
+The cache is also the run's ledger: the ``ledger`` table counts the answers bought from the
+server and their tokens, updated in the same transaction that stores each answer, so it is
+exact after a ``kill -9`` (run.json, saved every few seconds, may lag behind it). Sends are
+counted there too, committed with the next group of answers (those of the last moment before a
+kill may be missing). :func:`read_ledger` reads it from a run's ``cache.sqlite``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -24,7 +31,7 @@ from pathlib import Path
 from synthloom.errors import BackendError, InputError
 from synthloom.llm.types import Completion
 
-__all__ = ["ResponseCache"]
+__all__ = ["LEDGER_FIELDS", "ResponseCache", "read_ledger"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -33,6 +40,42 @@ CREATE TABLE IF NOT EXISTS responses (
 ) WITHOUT ROWID
 """
 _INSERT = "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)"
+#: What the ledger counts: answers bought and stored, their tokens, and sends (retries too).
+LEDGER_FIELDS = ("answers", "prompt_tokens", "completion_tokens", "requests")
+_LEDGER = "CREATE TABLE IF NOT EXISTS ledger (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+_ADD = "UPDATE ledger SET value = value + ? WHERE name = ?"
+
+
+def _open_ledger(db: sqlite3.Connection) -> None:
+    """Create the ledger; a cache written before it existed starts from the answers it holds."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger'").fetchone() is not None:
+        return
+    row = db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(json_extract(value, '$.usage[0]')), 0), "
+        "COALESCE(SUM(json_extract(value, '$.usage[1]')), 0) FROM responses"
+    ).fetchone()
+    db.execute("BEGIN IMMEDIATE")
+    db.execute(_LEDGER)
+    start = {"answers": row[0], "prompt_tokens": row[1], "completion_tokens": row[2]}
+    db.executemany(
+        "INSERT OR IGNORE INTO ledger (name, value) VALUES (?, ?)",
+        [(name, int(start.get(name, row[0]))) for name in LEDGER_FIELDS],
+    )
+    db.execute("COMMIT")
+
+
+def read_ledger(path: str | Path) -> dict[str, int]:
+    """The ledger of a run's ``cache.sqlite`` (all zero when there is none yet)."""
+    path = Path(path)
+    if not path.exists():
+        return dict.fromkeys(LEDGER_FIELDS, 0)
+    cache = ResponseCache(path)
+    try:
+        return cache.ledger()
+    finally:
+        cache.close()
+
+
 # The most answers one transaction takes, so a long backlog is still committed in steps.
 _GROUP = 512
 # A two-probe Bloom filter of every stored key: a key it has never seen is a certain miss and
@@ -63,6 +106,7 @@ class ResponseCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
+            _open_ledger(self._db)
         except sqlite3.DatabaseError as exc:
             raise InputError(
                 f"not a usable synthloom cache ({exc}); delete it or use another --out", path=path
@@ -73,7 +117,8 @@ class ResponseCache:
         # Answers handed to the writer and not yet committed, served to readers from here.
         self._pending: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, str, int, int] | None] = queue.Queue()
+        self._requests = 0  # sends noted and not yet committed to the ledger
         self._writer: threading.Thread | None = None
         self._error: BaseException | None = None
         self._closed = False
@@ -118,6 +163,20 @@ class ResponseCache:
 
     # ------------------------------------------------------------------------------ writing
 
+    def note_request(self) -> None:
+        """Count one send to the server (committed to the ledger with the next answers)."""
+        with self._lock:
+            self._requests += 1
+
+    def ledger(self) -> dict[str, int]:
+        """What this run folder has bought: answers stored, their tokens, sends."""
+        self.flush()
+        with self._lock:
+            unsent = self._requests
+        counts = dict(self._db.execute("SELECT name, value FROM ledger").fetchall())
+        counts["requests"] = counts.get("requests", 0) + unsent
+        return {name: int(counts.get(name, 0)) for name in LEDGER_FIELDS}
+
     def put(self, key: str, completion: Completion) -> None:
         """Hand an answer to the writer, which commits it (with any others waiting) at once."""
         self._raise_writer_error()
@@ -132,7 +191,8 @@ class ResponseCache:
                 target=self._write_loop, name="synthloom-cache-writer", daemon=True
             )
             self._writer.start()
-        self._queue.put((key, value))
+        usage = completion.usage
+        self._queue.put((key, value, usage.prompt_tokens, usage.completion_tokens))
 
     def flush(self) -> None:
         """Wait until every answer handed over so far is committed."""
@@ -149,6 +209,11 @@ class ResponseCache:
             self._queue.put(None)
             self._writer.join()
             self._writer = None
+        with self._lock:
+            sends, self._requests = self._requests, 0
+        if sends and self._error is None:  # sends that no answer followed
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute(_ADD, (sends, "requests"))
         self._db.close()
         self._raise_writer_error()
 
@@ -183,16 +248,28 @@ class ResponseCache:
                     stop = True
                 else:
                     group.append(item)
+            with self._lock:
+                sends, self._requests = self._requests, 0
             try:
-                if group and db is not None and self._error is None:
+                if (group or sends) and db is not None and self._error is None:
+                    # The answers and the ledger's counts of them commit together.
                     db.execute("BEGIN")
-                    db.executemany(_INSERT, group)
+                    db.executemany(_INSERT, [(key, value) for key, value, _, _ in group])
+                    db.executemany(
+                        _ADD,
+                        [
+                            (len(group), "answers"),
+                            (sum(item[2] for item in group), "prompt_tokens"),
+                            (sum(item[3] for item in group), "completion_tokens"),
+                            (sends, "requests"),
+                        ],
+                    )
                     db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._error = exc
             finally:
                 with self._lock:
-                    for key, value in group:
+                    for key, value, _, _ in group:
                         # A newer answer for the same key may have arrived meanwhile.
                         if self._pending.get(key) is value:
                             del self._pending[key]

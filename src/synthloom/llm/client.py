@@ -177,6 +177,8 @@ class TeacherClient:
             if self.limiter is not None:
                 await self.limiter.acquire(estimate)
             acc.requests += 1
+            if self.cache is not None:
+                self.cache.note_request()
             sends += 1
             started = loop.time()
             try:
