@@ -66,6 +66,8 @@ def test_ray_records_equal_the_local_executor(
     entry = complete_dataset_ray(prompts, tmp_path / "ray", config, options=options)
     assert entry["status"] == "done" and entry["shards"] == 4 and entry["shards_done"] == 4
     assert entry["records"] == local["records"] == 74
+    # The shards' ledgers add up to what the server answered, as the local run's ledger does.
+    assert entry["ledger"]["answers"] == server.answered == local["ledger"]["answers"] == 74
     assert part_records(tmp_path / "ray" / "complete") == part_records(
         tmp_path / "local" / "complete"
     )

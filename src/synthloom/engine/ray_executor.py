@@ -62,6 +62,7 @@ from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import RunStorage, is_url, workspace
 from synthloom.errors import DataFormatError, InputError, MissingDependencyError, SynthloomError
 from synthloom.llm.accounting import Accounting
+from synthloom.llm.cache import LEDGER_FIELDS
 from synthloom.records import normalize_record, read_records, record_parts
 
 __all__ = [
@@ -376,6 +377,7 @@ def _finish_shard(
         "failures": len(failures),
         "accounting": entry.get("accounting", {}),
         "accounting_total": entry.get("accounting_total", {}),
+        "ledger": entry.get("ledger", {}),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     # In the shard's folder: the workspace uploads it last, after the cache.
@@ -814,6 +816,7 @@ def _totals(
     prices = (config.price_per_1k_prompt, config.price_per_1k_completion)
     total = Accounting()
     records = failures = done = 0
+    ledger = dict.fromkeys(LEDGER_FIELDS, 0)  # the finished shards' caches, summed
     for shard, _, _ in bounds:
         marker = _read_marker(storage, config.stage, shard)
         if marker is None:
@@ -822,12 +825,15 @@ def _totals(
         records += int(marker["records"])
         failures += int(marker["failures"])
         total = total.add(Accounting.from_dict(marker.get("accounting_total", {})))
+        for name in LEDGER_FIELDS:
+            ledger[name] += int(marker.get("ledger", {}).get(name, 0))
     return {
         "items_total": sum(end - start for _, start, end in bounds) * config.n,
         "records": records,
         "failures": failures,
         "shards_done": done,
         "accounting_total": total.to_dict(*prices),
+        "ledger": ledger,
     }
 
 
