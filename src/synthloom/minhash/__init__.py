@@ -1,6 +1,11 @@
 """Vectorised MinHash + LSH near-duplicate detection, shared by the assay and curation.
 
-This module owns everything between "a list of texts" and "which texts are near-duplicates":
+This package owns everything between "a list of texts" and "which texts are near-duplicates",
+in three modules: :mod:`~synthloom.minhash.shingles` (1), :mod:`~synthloom.minhash.lsh` (2 and
+3) and :mod:`~synthloom.minhash.clusters` (4). The phases are public functions
+(:func:`shard_band_keys`, :func:`candidates_from_keys`, :func:`pair_similarities`,
+:func:`clusters_of_verified`), so the Ray version (:mod:`synthloom.engine.ray.dedup`) runs the
+same steps as tasks:
 
 1. **Shingles.** :func:`shingle_hashes` turns a text into the sorted, unique 32-bit hashes of
    its character n-grams (lower-cased, whitespace collapsed) or word n-grams

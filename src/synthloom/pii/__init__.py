@@ -1,6 +1,10 @@
 """Personal-data (PII) detectors and redaction, shared by the assay and curation.
 
-This module owns one idea: finding personal data in free text and taking it out again.
+This package owns one idea: finding personal data in free text and taking it out again. Its
+modules: :mod:`~synthloom.pii.patterns` (validators, patterns, the overlap rule),
+:mod:`~synthloom.pii.ner` (the named-entity model), :mod:`~synthloom.pii.scanner`
+(:class:`PiiScanner`) and :mod:`~synthloom.pii.redaction` (:func:`redact`); the names below are
+the public face, importable from ``synthloom.pii``.
 
 Detectors that need no model (precompiled patterns, each confirmed by a validator):
 
