@@ -16,9 +16,12 @@ from synthloom.minhash import (
     candidate_pairs,
     estimate_jaccard,
     jaccard,
+    lsh_bands,
     lsh_params,
     near_duplicate_clusters,
     pair_jaccard,
+    pair_similarities,
+    shard_band_keys,
     shingle_hash_sets,
     shingle_hashes,
 )
@@ -220,3 +223,35 @@ def test_candidate_pairs_match_band_collisions() -> None:
             expected.add((i, j))
             assert np.any(keys[i] == keys[j])
     assert pairs == expected
+
+
+def test_phase_functions_do_not_depend_on_how_the_corpus_is_cut() -> None:
+    """The Ray dedup runs these phases on slices of the corpus: whole or cut, same answer."""
+    texts, _ = _planted_corpus(seed=4)
+    texts[7] = "   \n "  # no shingles: never a candidate
+    texts[150] = ""
+    bands, rows = lsh_bands(0.7, 64, 0.95)
+    assert (bands, rows) == lsh_params(
+        0.7, 64, false_positive_weight=0.05, false_negative_weight=0.95
+    )
+    hasher = MinHasher(64, seed=2)
+    whole_keys, whole_empty = shard_band_keys(texts, hasher, "word", 2, bands, rows)
+    assert whole_keys.shape == (len(texts), bands)
+    assert whole_empty.tolist() == [7, 150]
+    slices = list(itertools.pairwise([0, 5, 151, 152, 152, 200, len(texts)]))  # one empty
+    parts = [shard_band_keys(texts[a:b], hasher, "word", 2, bands, rows) for a, b in slices]
+    np.testing.assert_array_equal(np.concatenate([k for k, _ in parts]), whole_keys)
+    empties = [a + e for (a, _), (_, e) in zip(slices, parts, strict=True)]
+    assert np.concatenate(empties).tolist() == [7, 150]
+
+    pairs = np.array([[0, 1], [2, 3], [0, 2], [7, 150], [40, 41]])
+    sets = shingle_hash_sets(texts, kind="word", n=2)
+    np.testing.assert_allclose(
+        pair_similarities(texts, pairs, "word", 2), pair_jaccard(sets, pairs)
+    )
+
+
+@pytest.mark.parametrize("weight", [pytest.param(0.0, id="zero"), pytest.param(1.0, id="one")])
+def test_lsh_bands_rejects_a_weight_outside_the_open_interval(weight: float) -> None:
+    with pytest.raises(ConfigError, match="false_negative_weight must be in"):
+        lsh_bands(0.8, 128, weight)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -116,6 +118,33 @@ def test_shard_writer_streams_numbered_shards(tmp_path: Path) -> None:
     with ParquetShardWriter(tmp_path / "out", rows_per_shard=7) as writer:
         writer.write(make_record([{"role": "user", "content": "late"}]))
     assert len(list((tmp_path / "out").glob("part-*.parquet"))) == 4
+
+
+def _records_then_failure(count: int) -> Iterator[dict[str, Any]]:
+    """A record stream that breaks after ``count`` records (a reader hitting a bad line)."""
+    for i in range(count):
+        yield make_record([{"role": "user", "content": f"new {i}"}])
+    raise DataFormatError("line 4: not valid JSON", path="upstream.jsonl")
+
+
+@pytest.mark.parametrize(
+    "write",
+    [pytest.param(write_jsonl, id="jsonl"), pytest.param(write_parquet, id="parquet")],
+)
+def test_a_write_that_fails_midway_leaves_the_earlier_file_whole(
+    tmp_path: Path, write: Callable[..., int]
+) -> None:
+    suffix = ".jsonl" if write is write_jsonl else ".parquet"
+    path = tmp_path / f"out{suffix}"
+    old = [make_record([{"role": "user", "content": f"old {i}"}]) for i in range(5)]
+    assert write(old, path) == 5
+    with pytest.raises(DataFormatError, match="line 4"):
+        write(_records_then_failure(3), path)
+    kept = [r["messages"][0]["content"] for r in read_records(path)]
+    assert kept == [f"old {i}" for i in range(5)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
+    assert write(old[:2], path) == 2
+    assert len(list(read_records(path))) == 2
 
 
 def test_a_folder_of_parts_reads_as_one_dataset_in_name_order(tmp_path: Path) -> None:

@@ -22,23 +22,44 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["clean_leftovers", "publish_dir", "staging_dir", "write_bytes", "write_text"]
+__all__ = [
+    "clean_leftovers",
+    "publish_dir",
+    "staging_dir",
+    "write_bytes",
+    "write_text",
+    "write_with",
+]
+
+T = TypeVar("T")
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``path`` through a temporary file beside it and one rename."""
+def write_with(path: Path, writer: Callable[[Path], T]) -> T:
+    """Write ``path`` in one step: ``writer`` writes a temporary file beside it (same folder,
+    so the rename cannot cross filesystems), which one rename puts in place once ``writer``
+    returns. Readers see the old file or the whole new one, never a half-written one; if
+    ``writer`` fails, the temporary file is removed and ``path`` is left as it was. Returns what
+    ``writer`` returns (a streaming writer's count, say)."""
+    # Hidden and suffixed, so a folder's readers (``*.parquet``, ``*.jsonl``) never pick it up.
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_bytes(data)
+        result = writer(tmp)
         os.replace(tmp, path)
+        return result
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``path`` through a temporary file beside it and one rename."""
+    write_with(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_text(path: Path, text: str) -> None:

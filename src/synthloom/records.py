@@ -38,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthloom.atomic import write_with
 from synthloom.errors import DataFormatError
 from synthloom.messages import ROLES
 from synthloom.normalize import (
@@ -423,9 +424,8 @@ def write_parquet(records: Iterable[Mapping[str, Any]], path: str | Path) -> int
     preference = any("chosen" in r for r in records)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(records_to_table(records, preference), tmp)
-    tmp.replace(path)
+    table = records_to_table(records, preference)
+    write_with(path, lambda tmp: pq.write_table(table, tmp))
     return len(records)
 
 
@@ -433,14 +433,16 @@ def write_jsonl(records: Iterable[Mapping[str, Any]], path: str | Path) -> int:
     """Write records as JSONL, one object per line (atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(dict(rec), ensure_ascii=False) + "\n")
-            n += 1
-    tmp.replace(path)
-    return n
+
+    def write(tmp: Path) -> int:
+        n = 0
+        with tmp.open("w", encoding="utf-8") as fh:
+            for rec in records:
+                fh.write(json.dumps(dict(rec), ensure_ascii=False) + "\n")
+                n += 1
+        return n
+
+    return write_with(path, write)
 
 
 def write_records(records: Iterable[Mapping[str, Any]], path: str | Path) -> int:
@@ -486,9 +488,8 @@ class ParquetShardWriter:
         if not self._buffer:
             return None
         path = self.directory / f"{self.prefix}-{self._next_index:05d}.parquet"
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(records_to_table(self._buffer, self.preference), tmp)
-        tmp.replace(path)
+        table = records_to_table(self._buffer, self.preference)
+        write_with(path, lambda tmp: pq.write_table(table, tmp))
         self._next_index += 1
         self.rows_written += len(self._buffer)
         self._buffer = []

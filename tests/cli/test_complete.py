@@ -16,8 +16,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from fakeserver import FakeServer
 from synthloom.cli import main
 from synthloom.llm import Request, cache_key

@@ -12,8 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from fakeserver import FakeServer
 from synthloom.cli import main
 from tests.cli.usage_inputs import (

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakeserver import FakeServer
 from synthloom.cli import main

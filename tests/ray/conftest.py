@@ -1,5 +1,5 @@
-"""Fixtures for the Ray tests: one local Ray for the whole session, the fake teacher, and an
-S3-compatible object store (moto's server on 127.0.0.1) for the fsspec run storage."""
+"""Fixtures for the Ray tests: one local Ray for the whole session, the fake teacher's options,
+and an S3-compatible object store (moto's server on 127.0.0.1) for the fsspec run storage."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ _TESTS = Path(__file__).resolve().parents[1]
 
 
 def _import_real_ray() -> Any:
-    """The installed ray (or None): other conftests put tests/ first on sys.path, where this
-    folder, tests/ray, would shadow it; once imported, the real module stays in sys.modules."""
+    """The installed ray (or None): a test module that puts tests/ first on sys.path would
+    have this folder, tests/ray, shadow it; once imported, the real module stays in
+    sys.modules."""
     saved = list(sys.path)
     sys.path[:] = [p for p in saved if Path(p or ".").resolve() != _TESTS]
     try:
@@ -33,9 +34,6 @@ def _import_real_ray() -> Any:
 
 
 _RAY = _import_real_ray()
-sys.path.insert(0, str(_TESTS))
-
-from fakeserver import FakeServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +84,6 @@ def ray_session(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture()
-def server() -> Iterator[FakeServer]:
-    with FakeServer(latency=0.02) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    """A little latency, so requests overlap across Ray actors as they would on a network."""
+    return {"latency": 0.02}

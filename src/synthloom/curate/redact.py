@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from synthloom.curate.base import Stage, StageLog
 from synthloom.errors import ConfigError
-
-if TYPE_CHECKING:
-    from synthloom.pii import PiiScanner
+from synthloom.pii import REDACT_MODES, PiiScanner, RedactMode, redact
 
 __all__ = ["PII_MODES", "PiiRedact"]
 
 Record = dict[str, Any]
-PiiMode = Literal["redact", "mask", "hash", "replace"]
+PiiMode = RedactMode
 NerMode = Literal["auto", "on", "off"]
-PII_MODES: tuple[str, ...] = ("redact", "mask", "hash", "replace")
+PII_MODES: tuple[str, ...] = REDACT_MODES
 _DONE = {"redact": "redacted", "mask": "masked", "hash": "hashed", "replace": "replaced"}
 
 
@@ -55,8 +53,6 @@ class PiiRedact(Stage):
             raise ConfigError(
                 f"unknown PII mode {mode!r}; choose {', '.join(PII_MODES)}", field="pii"
             )
-        from synthloom.pii import PiiScanner
-
         self.mode: PiiMode = mode
         self._salt = salt  # a secret: kept out of summaries and logs
         self.batch_size = max(1, batch_size)
@@ -76,8 +72,6 @@ class PiiRedact(Stage):
             yield from self._process(batch, log)
 
     def _process(self, batch: list[Record], log: StageLog) -> Iterator[Record]:
-        from synthloom.pii import redact
-
         # One scan over every selected turn of the batch, so the NER model sees full batches.
         # A turn's pieces are its content (call -1) and the arguments of each of its tool calls:
         # an address or a phone number often travels as an argument.

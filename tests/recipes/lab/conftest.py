@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from fakeserver import FakeServer
 from tests.recipes.lab.responder import lab_responder
 
 
 @pytest.fixture()
-def lab_server() -> Iterator[FakeServer]:
-    with FakeServer(responder=lab_responder) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"responder": lab_responder}
+
+
+@pytest.fixture()
+def lab_server(server: FakeServer) -> FakeServer:
+    return server

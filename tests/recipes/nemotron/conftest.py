@@ -6,16 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from fakeserver import FakeServer
 
 
 def _items(prompt: str, stem: str) -> list[str]:
@@ -59,19 +52,5 @@ def teacher_script(body: dict[str, Any], endpoint: str) -> str | None:
 
 
 @pytest.fixture()
-def make_server() -> Iterator[Callable[..., FakeServer]]:
-    servers: list[FakeServer] = []
-
-    def make(responder: Any = teacher_script) -> FakeServer:
-        server = FakeServer(reward_models={"fake-reward"}, responder=responder).start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture()
-def server(make_server: Callable[..., FakeServer]) -> FakeServer:
-    return make_server()
+def server_options() -> dict[str, Any]:
+    return {"reward_models": {"fake-reward"}, "responder": teacher_script}

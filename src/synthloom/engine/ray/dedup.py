@@ -20,7 +20,6 @@ order tasks finish in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,12 +30,11 @@ from synthloom.minhash import (
     MinHasher,
     NearDuplicates,
     ShingleKind,
-    band_keys,
     candidates_from_keys,
     clusters_of_verified,
-    lsh_params,
-    pair_jaccard_flat,
-    shingle_flat,
+    lsh_bands,
+    pair_similarities,
+    shard_band_keys,
     sorted_unique,
 )
 
@@ -49,9 +47,7 @@ def _shard_keys(
     texts: Sequence[str], num_perm: int, seed: int, kind: str, n: int, bands: int, rows: int
 ) -> tuple[npt.NDArray[np.uint64], IntArray]:
     """Band keys of one shard and the local indexes of its documents without shingles."""
-    values, offsets = shingle_flat(texts, kind, n, unique=False)
-    signatures = MinHasher(num_perm, seed)._signatures_flat(values, offsets)
-    return band_keys(signatures, bands, rows), np.flatnonzero(np.diff(offsets) == 0)
+    return shard_band_keys(texts, MinHasher(num_perm, seed), kind, n, bands, rows)
 
 
 def _band_pairs(
@@ -63,11 +59,6 @@ def _band_pairs(
     """Candidate pairs of the bands in ``band_range``, over the keys of every shard."""
     keys = np.concatenate([k[:, band_range[0] : band_range[1]] for k in shard_keys])
     return candidates_from_keys(keys, max_bucket_size, empty)
-
-
-def _verify(texts: Sequence[str], local_pairs: IntArray, kind: str, n: int) -> Any:
-    values, offsets = shingle_flat(texts, kind, n)
-    return pair_jaccard_flat(values, offsets, local_pairs, 1 << 24)
 
 
 def near_duplicate_clusters_ray(
@@ -89,19 +80,9 @@ def near_duplicate_clusters_ray(
     ``shard_docs``: texts per signature task; ``verify_pairs``: candidate pairs per
     verification task. ``options.address`` picks the cluster (see :class:`RayOptions`).
     """
-    if not 0.0 < false_negative_weight < 1.0:
-        raise ConfigError(
-            f"false_negative_weight must be in (0, 1), got {false_negative_weight}",
-            field="false_negative_weight",
-        )
+    bands, rows = lsh_bands(threshold, num_perm, false_negative_weight)
     if shard_docs < 1 or verify_pairs < 1:
         raise ConfigError("shard_docs and verify_pairs must be >= 1", field="shard_docs")
-    bands, rows = lsh_params(
-        threshold,
-        num_perm,
-        false_positive_weight=1.0 - false_negative_weight,
-        false_negative_weight=false_negative_weight,
-    )
     MinHasher(num_perm, seed)  # checks num_perm before any task starts
     ray = import_ray()
     options = options or RayOptions()
@@ -110,7 +91,7 @@ def near_duplicate_clusters_ray(
         num_docs = len(texts)
         keys_task = ray.remote(_shard_keys)
         pairs_task = ray.remote(_band_pairs)
-        verify_task = ray.remote(_verify)
+        verify_task = ray.remote(pair_similarities)
         starts = list(range(0, num_docs, shard_docs))
         shard_refs = [
             keys_task.options(num_returns=2).remote(
