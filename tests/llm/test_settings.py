@@ -10,6 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from fakeserver import FakeServer, answer_for
+from synthloom.engine import CompleteConfig
+from synthloom.engine import make_backend as complete_backend
 from synthloom.errors import InputError
 from synthloom.llm import (
     Accounting,
@@ -175,3 +177,41 @@ def test_sampling_draws_are_seeded_apart() -> None:
     assert Sampling(top_p=0.0).params(None).top_p == 0.0
     with pytest.raises(ValidationError):
         Sampling(top_p=1.5)
+
+
+def test_completes_config_is_the_same_settings_under_its_own_names() -> None:
+    config = CompleteConfig(
+        model="m",
+        base_url="http://127.0.0.1:8000/v1",
+        api_key_env=None,
+        backend="openai",
+        max_in_flight=12,
+        requests_per_minute=30,
+        tokens_per_minute=9000,
+        base_delay=0.1,
+        max_delay=2,
+        max_attempts=3,
+        timeout=20,
+        max_request_time=None,
+        max_parse_attempts=5,
+    )
+    settings = config.teacher_settings()
+    assert settings == TeacherSettings(
+        model="m",
+        base_url="http://127.0.0.1:8000/v1",
+        api_key_env=None,
+        backend="openai",
+        max_in_flight=12,
+        rpm=30,
+        tpm=9000,
+        retry_base_delay=0.1,
+        retry_max_delay=2,
+        max_attempts=3,
+        timeout=20,
+        max_request_time=None,
+        max_parse_attempts=5,
+    )
+    backend = complete_backend(config)
+    assert isinstance(backend, OpenAIClientBackend) and backend.timeout == 20.0
+    client = make_teacher_client(settings, None, None, backend)
+    assert client.retry.max_request_time is None and client.limiter is not None
