@@ -45,21 +45,16 @@ from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import check_output_dir
 from synthloom.errors import DataFormatError, InputError, SynthloomError
 from synthloom.llm.accounting import Accounting
-from synthloom.llm.backends import (
-    Backend,
-    OpenAIClientBackend,
-    OpenAIHTTPBackend,
-    api_key_from_env,
-)
+from synthloom.llm.backends import Backend, api_key_from_env
 from synthloom.llm.cache import ResponseCache
-from synthloom.llm.client import Result, TeacherClient, estimate_tokens
-from synthloom.llm.limits import RateLimiter
+from synthloom.llm.client import Result, estimate_tokens
 from synthloom.llm.retry import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_REQUEST_TIME,
     DEFAULT_TIMEOUT,
-    RetryPolicy,
 )
+from synthloom.llm.settings import TeacherSettings, make_teacher_client
+from synthloom.llm.settings import make_backend as make_teacher_backend
 from synthloom.llm.types import Completion, Request, SamplingParams
 from synthloom.messages import message_text
 from synthloom.records import ParquetShardWriter, read_records, record_id
@@ -91,7 +86,15 @@ def _positive_or_none(value: float | None) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class CompleteConfig:
-    """Everything that defines a ``complete`` run. Only names of secrets are kept here."""
+    """Everything that defines a ``complete`` run. Only names of secrets are kept here.
+
+    The teacher fields are those of ``synthloom.llm.settings.TeacherSettings`` under the names
+    this class has always had (``requests_per_minute`` is ``rpm``, ``base_delay`` is
+    ``retry_base_delay``, ``max_delay`` is ``retry_max_delay``); ``teacher_settings()`` gives
+    them as one, and the run's client is built from it by the shared factory.
+    ``max_in_flight`` is the most requests in flight of the run (on Ray each actor has
+    ``per_actor_in_flight`` in its place).
+    """
 
     model: str
     base_url: str
@@ -162,6 +165,25 @@ class CompleteConfig:
         # reading it also has this process scrub it from what remote workers report.
         api_key_from_env(self.api_key_env)
 
+    def teacher_settings(self) -> TeacherSettings:
+        """The teacher part of this config, as every recipe names it."""
+        return TeacherSettings(
+            base_url=self.base_url,
+            model=self.model,
+            api_key_env=self.api_key_env,
+            backend=self.backend,
+            max_in_flight=self.max_in_flight,
+            connect_timeout=self.connect_timeout,
+            timeout=self.timeout,
+            max_request_time=self.max_request_time,
+            max_attempts=self.max_attempts,
+            retry_base_delay=self.base_delay,
+            retry_max_delay=self.max_delay,
+            rpm=self.requests_per_minute,
+            tpm=self.tokens_per_minute,
+            max_parse_attempts=self.max_parse_attempts,
+        )
+
     def sampling(self, sample: int = 0) -> SamplingParams:
         """Sampling parameters for one sample; a given seed is offset by the sample index so
         that the ``n`` samples of a prompt are different draws."""
@@ -190,15 +212,11 @@ class CompleteConfig:
         }
 
 
-def make_backend(config: CompleteConfig) -> Backend:
-    """The backend a config names, reading the API key from ``config.api_key_env``."""
-    cls = OpenAIClientBackend if config.backend == "openai" else OpenAIHTTPBackend
-    return cls(
-        config.base_url,
-        api_key_env=config.api_key_env,
-        timeout=config.timeout,
-        connect_timeout=config.connect_timeout,
-    )
+def make_backend(config: CompleteConfig | TeacherSettings) -> Backend:
+    """The backend a config names, reading the API key from its ``api_key_env``."""
+    if isinstance(config, CompleteConfig):
+        config = config.teacher_settings()
+    return make_teacher_backend(config)
 
 
 def count_prompts(path: str | Path) -> int:
@@ -568,23 +586,7 @@ async def complete_dataset(
     invocations = int((existing or {}).get("invocations", 0)) + 1
 
     cache = ResponseCache(run.cache_path, read=config.use_cache)
-    client = TeacherClient(
-        backend,
-        cache=cache,
-        retry=RetryPolicy(
-            max_attempts=config.max_attempts,
-            base_delay=config.base_delay,
-            max_delay=config.max_delay,
-            max_request_time=config.max_request_time,
-        ),
-        limiter=RateLimiter(
-            requests_per_minute=config.requests_per_minute,
-            tokens_per_minute=config.tokens_per_minute,
-        )
-        if config.requests_per_minute or config.tokens_per_minute
-        else None,
-        accounting=stage.accounting,
-    )
+    client = make_teacher_client(config.teacher_settings(), cache, stage.accounting, backend)
     stage.data = ParquetShardWriter(stage.dir, rows_per_shard=config.shard_rows)
     stage.rejects = ParquetShardWriter(stage.rejects_dir, rows_per_shard=config.shard_rows)
     stage.failures = ParquetShardWriter(stage.failures_dir, rows_per_shard=config.shard_rows)

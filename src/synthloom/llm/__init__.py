@@ -5,6 +5,7 @@
                                      └──────── ResponseCache.put ◀────────┘
 
 A backend is one method (``send(request) -> Completion``); ``OpenAIHTTPBackend`` is the real one.
+``TeacherSettings`` is the one teacher configuration; ``make_teacher_client`` builds every client.
 Errors are described in ``synthloom.llm.errors``.
 """
 
@@ -28,6 +29,14 @@ from synthloom.llm.errors import (
 )
 from synthloom.llm.limits import RateLimiter, TokenBucket
 from synthloom.llm.retry import RetryPolicy, parse_retry_after
+from synthloom.llm.settings import (
+    Sampling,
+    SeededSampling,
+    TeacherSettings,
+    make_backend,
+    make_retry_policy,
+    make_teacher_client,
+)
 from synthloom.llm.types import Completion, Request, SamplingParams, Usage, cache_key
 
 __all__ = [
@@ -45,14 +54,20 @@ __all__ = [
     "Result",
     "RetriesExhausted",
     "RetryPolicy",
+    "Sampling",
     "SamplingParams",
+    "SeededSampling",
     "TeacherClient",
+    "TeacherSettings",
     "TokenBucket",
     "TransientError",
     "Usage",
     "api_key_from_env",
     "cache_key",
     "estimate_tokens",
+    "make_backend",
+    "make_retry_policy",
+    "make_teacher_client",
     "parse_completion",
     "parse_retry_after",
 ]

@@ -25,6 +25,7 @@ from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.errors import MalformedResponse, TransientError
 from synthloom.llm.retry import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RetryPolicy
+from synthloom.llm.settings import TeacherSettings, make_teacher_client
 from synthloom.llm.types import Completion, Request, Usage
 from synthloom.reward.base import ATTRIBUTES, Conversation, RewardModel, RewardResult
 
@@ -188,10 +189,29 @@ class NIMReward(RewardModel):
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> NIMReward:
+        """A NIM reward endpoint behind the shared teacher client factory (one client, the same
+        retries and accounting as the teacher's). ``retry``: its sends, waits and request time
+        (the defaults of ``TeacherSettings`` when None)."""
         backend = NIMRewardBackend(
             base_url, api_key_env=api_key_env, timeout=timeout, connect_timeout=connect_timeout
         )
-        return cls(TeacherClient(backend, cache=cache, retry=retry), model=model)
+        settings = TeacherSettings(
+            base_url=base_url,
+            model=model,
+            api_key_env=api_key_env,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+        )
+        if retry is not None:
+            settings = settings.model_copy(
+                update={
+                    "max_attempts": retry.max_attempts,
+                    "retry_base_delay": retry.base_delay,
+                    "retry_max_delay": retry.max_delay,
+                    "max_request_time": retry.max_request_time,
+                }
+            )
+        return cls(make_teacher_client(settings, cache, None, backend), model=model)
 
     async def score(self, conversations: Sequence[Conversation]) -> list[RewardResult]:
         async def one(conversation: Conversation) -> RewardResult:

@@ -1,26 +1,23 @@
 """The pipeline YAML of ``synthloom generate`` and the mixing YAML of ``synthloom mix``, as
 pydantic models. Errors name the file, the line and the field.
 
-A pipeline names the teacher (and optionally a different judge model), the settings of each
-recipe (counts, sampling, judge thresholds), per-leaf overrides (a glob over leaf paths mapped
-to recipe settings), the phase outputs, and optionally a mix to write the training files.
+A pipeline names the teacher (the shared ``synthloom.llm.settings.TeacherSettings``, and
+optionally a different judge model), the settings of each recipe (counts, sampling, judge
+thresholds), per-leaf overrides (a glob over leaf paths mapped to recipe settings), the phase
+outputs, and optionally a mix to write the training files.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synthloom.errors import ConfigError
-from synthloom.llm.retry import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_REQUEST_TIME,
-    DEFAULT_TIMEOUT,
-)
-from synthloom.llm.types import SamplingParams
+from synthloom.llm.settings import Sampling
+from synthloom.llm.settings import TeacherSettings as SharedTeacherSettings
 from synthloom.recipes.executor import ExecutorSettings
 from synthloom.taxonomy.model import Leaf, LeafKind
 from synthloom.taxonomy.yamlio import field_name, line_at, load_yaml
@@ -29,6 +26,7 @@ __all__ = [
     "FreeformSettings",
     "GroundedSettings",
     "KnowledgeSettings",
+    "LabTeacherSettings",
     "MixConfig",
     "MixOutput",
     "MixSource",
@@ -46,36 +44,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class Sampling(_Model):
-    temperature: float | None = Field(default=None, ge=0)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
+class LabTeacherSettings(SharedTeacherSettings):
+    """The LAB pipeline's ``teacher:`` section: the shared teacher settings and a judge."""
 
-    def params(self, seed: int | None) -> SamplingParams:
-        return SamplingParams(
-            temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens, seed=seed
-        )
-
-
-class TeacherSettings(_Model):
-    base_url: str = "http://127.0.0.1:8000/v1"
-    model: str = Field(..., min_length=1)
     #: Model for the judge steps (the teacher's when unset).
     judge_model: str | None = None
-    api_key_env: str | None = "OPENAI_API_KEY"
-    backend: Literal["http", "openai"] = "http"
-    max_in_flight: int = Field(default=64, ge=1)
-    connect_timeout: float = Field(default=DEFAULT_CONNECT_TIMEOUT, gt=0, allow_inf_nan=False)
-    timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0, allow_inf_nan=False)
-    max_request_time: float | None = Field(
-        default=DEFAULT_MAX_REQUEST_TIME, gt=0, allow_inf_nan=False
-    )
-    max_attempts: int = Field(default=6, ge=1)
-    base_delay: float = Field(default=0.5, ge=0)
-    max_delay: float = Field(default=30.0, ge=0)
-    max_parse_attempts: int = Field(default=3, ge=1)
-    requests_per_minute: float | None = Field(default=None, gt=0)
-    tokens_per_minute: float | None = Field(default=None, gt=0)
+
+
+#: The name code written before the teacher settings were shared imports.
+TeacherSettings = LabTeacherSettings
 
 
 _GEN = Sampling(temperature=1.0, max_tokens=1024)
@@ -163,7 +140,7 @@ class MixConfig(_Model):
 
 
 class PipelineConfig(_Model):
-    teacher: TeacherSettings
+    teacher: LabTeacherSettings
     seed: int = 0
     freeform_skill: FreeformSettings = FreeformSettings()
     grounded_skill: GroundedSettings = GroundedSettings()
@@ -219,7 +196,7 @@ def _validated(model: type[BaseModel], path: Path) -> Any:
         loc = tuple(err["loc"])
         more = f" (and {exc.error_count() - 1} more errors)" if exc.error_count() > 1 else ""
         raise ConfigError(
-            f"{err['msg']}{more}",
+            f"{err['msg'].removeprefix('Value error, ')}{more}",
             path=path,
             line=line_at(document, loc),
             field=field_name(loc) or None,

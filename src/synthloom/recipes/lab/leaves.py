@@ -19,13 +19,10 @@ from typing import Any
 from synthloom.engine.rundir import RunDir
 from synthloom.errors import InputError
 from synthloom.llm.accounting import Accounting
-from synthloom.llm.backends import Backend, OpenAIClientBackend, OpenAIHTTPBackend
-from synthloom.llm.cache import ResponseCache
-from synthloom.llm.client import TeacherClient
-from synthloom.llm.limits import RateLimiter
-from synthloom.llm.retry import RetryPolicy
+from synthloom.llm.settings import make_backend as make_teacher_backend
+from synthloom.llm.settings import make_teacher_client
 from synthloom.recipes.lab.chunking import Chunk, chunk_markdown, document_text
-from synthloom.recipes.lab.config import PipelineConfig, TeacherSettings, settings_for
+from synthloom.recipes.lab.config import PipelineConfig, settings_for
 from synthloom.recipes.lab.mix import PHASES, mix
 from synthloom.recipes.lab.outcome import empty_leaves
 from synthloom.recipes.lab.recipes import (
@@ -54,43 +51,8 @@ __all__ = [
 ]
 
 STAGE = "lab"
-
-
-def make_teacher_backend(settings: TeacherSettings) -> Backend:
-    """The backend the pipeline's teacher section names."""
-    cls = OpenAIClientBackend if settings.backend == "openai" else OpenAIHTTPBackend
-    return cls(
-        settings.base_url,
-        api_key_env=settings.api_key_env,
-        timeout=settings.timeout,
-        connect_timeout=settings.connect_timeout,
-    )
-
-
-def make_teacher_client(
-    settings: TeacherSettings,
-    cache: ResponseCache,
-    accounting: Accounting,
-    backend: Backend | None = None,
-) -> TeacherClient:
-    """The teacher client of a LAB run: its backend, retries and limits from ``settings``."""
-    return TeacherClient(
-        backend or make_teacher_backend(settings),
-        cache=cache,
-        retry=RetryPolicy(
-            max_attempts=settings.max_attempts,
-            base_delay=settings.base_delay,
-            max_delay=settings.max_delay,
-            max_request_time=settings.max_request_time,
-        ),
-        limiter=RateLimiter(
-            requests_per_minute=settings.requests_per_minute,
-            tokens_per_minute=settings.tokens_per_minute,
-        )
-        if settings.requests_per_minute or settings.tokens_per_minute
-        else None,
-        accounting=accounting,
-    )
+# The teacher's backend and client come from the one factory, synthloom.llm.settings; they are
+# named here too because both executors of a LAB run import them from this module.
 
 
 def leaf_chunks(leaf: Leaf, chunk_tokens: int) -> tuple[list[Chunk], str]:

@@ -1,6 +1,9 @@
 """The Nemotron pipeline YAML, validated with pydantic; errors name the file, line and field.
 
-Every section is optional except ``teacher`` and ``reward``; a family section that is present is
+``teacher`` is the shared ``synthloom.llm.settings.TeacherSettings`` (the same keys as LAB's and
+the ``complete`` flags); how the teacher samples while writing prompts is ``prompt_sampling``
+(older files set it inside ``teacher``, which is still read). Every section is optional except
+``teacher``, ``families`` and ``reward``; a family section that is present is
 switched on, and its topic lists default to the ones in ``defaults.yaml`` beside this module
 (written by us). Topic lists may also come from a file (``topics_file``: one per line, or a YAML
 list), resolved against the pipeline file's folder.
@@ -23,39 +26,33 @@ from pydantic import (
 )
 
 from synthloom.errors import ConfigError
-from synthloom.llm.retry import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_REQUEST_TIME,
-    DEFAULT_TIMEOUT,
-)
+from synthloom.llm.settings import SeededSampling, TeacherSettings
 from synthloom.recipes.executor import ShardedExecutorSettings
 from synthloom.recipes.nemotron.constraints import CONSTRAINT_TYPES
 from synthloom.reward.base import ATTRIBUTES, RewardWeights
 
-__all__ = ["PipelineConfig", "default_topics", "load_pipeline", "read_topic_file"]
+__all__ = [
+    "PipelineConfig",
+    "PromptSampling",
+    "ResponsesSection",
+    "default_topics",
+    "load_pipeline",
+    "read_topic_file",
+]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class TeacherSection(_Strict):
-    base_url: str
-    model: str
-    api_key_env: str | None = "OPENAI_API_KEY"
-    max_in_flight: Annotated[int, Field(ge=1)] = 64
+#: Keys of the prompts' sampling that older pipelines wrote inside ``teacher:``.
+_SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed")
+
+
+class PromptSampling(SeededSampling):
+    """How the teacher samples while it writes the prompts (families and augmentations)."""
+
     temperature: Annotated[float | None, Field(ge=0)] = 0.7
-    top_p: Annotated[float | None, Field(ge=0, le=1)] = None
-    max_tokens: Annotated[int | None, Field(ge=1)] = None
-    seed: int | None = 0
-    connect_timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_CONNECT_TIMEOUT
-    timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_TIMEOUT
-    max_request_time: Annotated[float | None, Field(gt=0, allow_inf_nan=False)] = (
-        DEFAULT_MAX_REQUEST_TIME
-    )
-    max_attempts: Annotated[int, Field(ge=1)] = 6
-    retry_base_delay: Annotated[float, Field(ge=0)] = 0.5
-    max_parse_attempts: Annotated[int, Field(ge=1)] = 3
 
 
 class OpenQASection(_Strict):
@@ -138,12 +135,11 @@ class DialogueSection(_Strict):
     turns: Annotated[int, Field(ge=2, le=10)] = 3
 
 
-class ResponsesSection(_Strict):
+class ResponsesSection(SeededSampling):
+    """The k responses to each prompt and how they are sampled (draw s is sent ``seed + s``)."""
+
     k: Annotated[int, Field(ge=1)] = 4
     temperature: Annotated[float | None, Field(ge=0)] = 0.8
-    top_p: Annotated[float | None, Field(ge=0, le=1)] = None
-    max_tokens: Annotated[int | None, Field(ge=1)] = None
-    seed: int | None = 0
 
 
 class RewardSection(_Strict):
@@ -197,7 +193,9 @@ class PreferenceSection(_Strict):
 
 
 class PipelineConfig(_Strict):
-    teacher: TeacherSection
+    teacher: TeacherSettings
+    #: The teacher's sampling while it writes prompts (older files: inside ``teacher:``).
+    prompt_sampling: PromptSampling = PromptSampling()
     families: FamiliesSection
     reward: RewardSection
     instruction_following: InstructionFollowingSection | None = None
@@ -211,6 +209,25 @@ class PipelineConfig(_Strict):
     executor: ShardedExecutorSettings = ShardedExecutorSettings()
     #: folder relative paths are resolved against (the pipeline file's folder)
     base_dir: str = "."
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sampling_out_of_teacher(cls, value: Any) -> Any:
+        """Older files give the prompts' sampling inside ``teacher:``; it moves to its own
+        section, so that ``teacher:`` means the same in every pipeline."""
+        if not isinstance(value, dict) or not isinstance(value.get("teacher"), dict):
+            return value
+        moved = {k: v for k, v in value["teacher"].items() if k in _SAMPLING_KEYS}
+        if not moved:
+            return value
+        given = value.get("prompt_sampling")
+        if given is not None:
+            raise ValueError(
+                f"teacher.{next(iter(moved))} and prompt_sampling both set the prompts' "
+                "sampling; keep prompt_sampling and remove it from teacher"
+            )
+        teacher = {k: v for k, v in value["teacher"].items() if k not in _SAMPLING_KEYS}
+        return {**value, "teacher": teacher, "prompt_sampling": moved}
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PipelineConfig:
@@ -315,6 +332,7 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+        loc = _where_written(data, loc)
         # Literal/union branches add type names to loc; keep the user's field names only.
         loc = tuple(p for p in loc if p not in ("list[float]", "dict[str,float]"))
         field = ".".join(str(p) for p in loc) or None
@@ -324,6 +342,21 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
         raise ConfigError(message, path=path, line=_line_of(node, loc), field=field) from None
     _check_files(config, path, node)
     return config
+
+
+def _where_written(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """``loc`` as the file wrote it: an older file's ``teacher.temperature`` is checked as
+    ``prompt_sampling.temperature`` but must be reported where the user can find it."""
+    teacher = data.get("teacher")
+    if (
+        len(loc) >= 2
+        and loc[0] == "prompt_sampling"
+        and "prompt_sampling" not in data
+        and isinstance(teacher, dict)
+        and loc[1] in teacher
+    ):
+        return ("teacher", *loc[1:])
+    return loc
 
 
 def _check_files(config: PipelineConfig, path: Path, node: yaml.Node | None) -> None:

@@ -25,9 +25,9 @@ from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import refuse_url
 from synthloom.errors import InputError
 from synthloom.llm.accounting import Accounting
-from synthloom.llm.backends import Backend, OpenAIHTTPBackend
+from synthloom.llm.backends import Backend
 from synthloom.llm.cache import ResponseCache
-from synthloom.llm.client import TeacherClient
+from synthloom.llm.settings import make_teacher_client
 from synthloom.recipes.nemotron.config import PipelineConfig
 from synthloom.recipes.nemotron.prompts import PromptGenerator, check_inputs
 from synthloom.recipes.nemotron.ray_run import run_pipeline_ray
@@ -39,7 +39,6 @@ from synthloom.recipes.nemotron.responses import (
     answer_prompt,
     handle_group,
     make_reward_model,
-    retry_policy,
     sampling_params,
 )
 from synthloom.records import write_jsonl, write_parquet
@@ -82,18 +81,7 @@ async def run_pipeline(
     cache = ResponseCache(run.cache_path)
     teacher_acc = Accounting()
     reward_acc = Accounting()
-    teacher = TeacherClient(
-        teacher_backend
-        or OpenAIHTTPBackend(
-            config.teacher.base_url,
-            api_key_env=config.teacher.api_key_env,
-            timeout=config.teacher.timeout,
-            connect_timeout=config.teacher.connect_timeout,
-        ),
-        cache=cache,
-        retry=retry_policy(config),
-        accounting=teacher_acc,
-    )
+    teacher = make_teacher_client(config.teacher, cache, teacher_acc, teacher_backend)
     reward = reward_model or make_reward_model(
         config, cache=cache, teacher_backend=teacher_backend, accounting=reward_acc
     )

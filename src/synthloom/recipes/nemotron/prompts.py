@@ -103,7 +103,7 @@ class PromptGenerator:
     # -- one tree level -------------------------------------------------------------------
 
     def _params(self, salt: int = 0) -> SamplingParams:
-        t = self.config.teacher
+        t = self.config.prompt_sampling
         return SamplingParams(
             temperature=t.temperature,
             top_p=t.top_p,

@@ -31,9 +31,9 @@ from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import RunStorage, driver_mirror, workspace
 from synthloom.errors import SynthloomError
 from synthloom.llm.accounting import Accounting
-from synthloom.llm.backends import OpenAIHTTPBackend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
+from synthloom.llm.settings import make_teacher_client
 from synthloom.recipes.nemotron.config import PipelineConfig
 from synthloom.recipes.nemotron.prompts import PromptGenerator
 from synthloom.recipes.nemotron.responses import (
@@ -44,7 +44,6 @@ from synthloom.recipes.nemotron.responses import (
     answer_prompt,
     handle_group,
     make_reward_model,
-    retry_policy,
     sampling_params,
 )
 from synthloom.records import write_jsonl, write_parquet
@@ -72,17 +71,7 @@ def _is_shard_cache(rel: str) -> bool:
 
 
 def _teacher(config: PipelineConfig, cache: ResponseCache, accounting: Accounting) -> TeacherClient:
-    return TeacherClient(
-        OpenAIHTTPBackend(
-            config.teacher.base_url,
-            api_key_env=config.teacher.api_key_env,
-            timeout=config.teacher.timeout,
-            connect_timeout=config.teacher.connect_timeout,
-        ),
-        cache=cache,
-        retry=retry_policy(config),
-        accounting=accounting,
-    )
+    return make_teacher_client(config.teacher, cache, accounting)
 
 
 def _fingerprint(config: PipelineConfig, records: list[dict[str, Any]]) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from synthloom.llm.accounting import Accounting
-from synthloom.llm.backends import Backend, OpenAIHTTPBackend
+from synthloom.llm.backends import Backend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
-from synthloom.llm.retry import RetryPolicy
+from synthloom.llm.settings import make_teacher_client
 from synthloom.llm.types import Request, SamplingParams
 from synthloom.recipes.nemotron.config import PipelineConfig
 from synthloom.recipes.nemotron.constraints import check_all
@@ -39,7 +39,6 @@ __all__ = [
     "make_reward_model",
     "preference_pair",
     "prompt_of",
-    "retry_policy",
     "sampling_params",
 ]
 
@@ -49,15 +48,6 @@ STAGE = "nemotron"
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
-def retry_policy(config: PipelineConfig) -> RetryPolicy:
-    t = config.teacher
-    return RetryPolicy(
-        max_attempts=t.max_attempts,
-        base_delay=t.retry_base_delay,
-        max_request_time=t.max_request_time,
-    )
-
-
 def make_reward_model(
     config: PipelineConfig,
     *,
@@ -65,37 +55,35 @@ def make_reward_model(
     teacher_backend: Backend | None = None,
     accounting: Accounting | None = None,
 ) -> RewardModel:
-    """The reward backend the config names (it shares the run's cache)."""
+    """The reward backend the config names (it shares the run's cache).
+
+    A reward endpoint or a judge is reached like the teacher (its timeouts and retries, through
+    ``make_teacher_client``) at ``reward.base_url`` (the teacher's when unset); the teacher's
+    ``rpm`` / ``tpm`` limit the teacher's own requests, not the reward model's.
+    """
     section = config.reward
-    base_url = section.base_url or config.teacher.base_url
+    reached = config.teacher.model_copy(
+        update={
+            "base_url": section.base_url or config.teacher.base_url,
+            "api_key_env": section.api_key_env or config.teacher.api_key_env,
+            "rpm": None,
+            "tpm": None,
+        }
+    )
     if section.backend == "nim":
         assert section.model is not None
-        backend = NIMRewardBackend(
-            base_url,
+        nim = NIMRewardBackend(
+            reached.base_url,
             api_key_env=section.api_key_env or "NVIDIA_API_KEY",
-            timeout=config.teacher.timeout,
-            connect_timeout=config.teacher.connect_timeout,
+            timeout=reached.timeout,
+            connect_timeout=reached.connect_timeout,
         )
-        client = TeacherClient(
-            backend, cache=cache, retry=retry_policy(config), accounting=accounting
-        )
-        return NIMReward(client, model=section.model)
+        return NIMReward(make_teacher_client(reached, cache, accounting, nim), model=section.model)
     if section.backend == "judge":
-        judge_backend = (
-            teacher_backend
-            if teacher_backend is not None and section.base_url is None
-            else OpenAIHTTPBackend(
-                base_url,
-                api_key_env=section.api_key_env or config.teacher.api_key_env,
-                timeout=config.teacher.timeout,
-                connect_timeout=config.teacher.connect_timeout,
-            )
-        )
-        client = TeacherClient(
-            judge_backend, cache=cache, retry=retry_policy(config), accounting=accounting
-        )
+        # A judge on the teacher's own server shares the teacher's connections.
+        shared = teacher_backend if section.base_url is None else None
         return JudgeReward(
-            client,
+            make_teacher_client(reached, cache, accounting, shared),
             model=section.model or config.teacher.model,
             max_parse_attempts=config.teacher.max_parse_attempts,
         )
@@ -176,16 +164,7 @@ class Counts:
 
 def sampling_params(config: PipelineConfig) -> list[SamplingParams]:
     """The sampling parameters of the k responses to each prompt."""
-    section = config.responses
-    return [
-        SamplingParams(
-            temperature=section.temperature,
-            top_p=section.top_p,
-            max_tokens=section.max_tokens,
-            seed=None if section.seed is None else section.seed + sample,
-        )
-        for sample in range(section.k)
-    ]
+    return [config.responses.seeded(sample) for sample in range(config.responses.k)]
 
 
 async def answer_prompt(
