@@ -209,7 +209,7 @@ def test_an_old_nemotron_file_loads_as_the_new_layout(tmp_path: Path) -> None:
     assert (bare.prompt_sampling.temperature, bare.prompt_sampling.seed) == (0.7, 0)
 
 
-def test_the_shipped_nemotron_example_still_loads() -> None:
+def test_the_shipped_nemotron_example_loads() -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "nemotron_pipeline.yaml"
     config = load_nemotron(example)
     assert config.teacher.model == "meta/llama-3.1-70b-instruct"
