@@ -376,9 +376,9 @@ FILE_CASES = [
     *[
         pytest.param(_nemotron(pipeline=f"bad/{name}"), FINITE, id=f"nemotron-pipeline-{name}")
         for name in (
-            "nemotron_teacher_temperature_nan.yaml",
-            "nemotron_teacher_temperature_inf.yaml",
-            "nemotron_teacher_top_p_nan.yaml",
+            "nemotron_prompt_sampling_temperature_nan.yaml",
+            "nemotron_prompt_sampling_temperature_inf.yaml",
+            "nemotron_prompt_sampling_top_p_nan.yaml",
             "nemotron_responses_temperature_inf.yaml",
         )
     ],
@@ -387,7 +387,7 @@ FILE_CASES = [
         for name in (
             "lab_freeform_skill_generate_temperature_nan.yaml",
             "lab_freeform_skill_generate_top_p_nan.yaml",
-            "lab_teacher_requests_per_minute_inf.yaml",
+            "lab_teacher_rpm_inf.yaml",
         )
     ],
     pytest.param(_mix(config="bad/mix_ratio_inf.yaml"), FINITE, id="mix-config-ratio-inf"),

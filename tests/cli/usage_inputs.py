@@ -143,15 +143,15 @@ def prepare_inputs(root: Path, url: str) -> None:
     # Non-finite numbers where each pipeline takes a float (YAML spells them .nan and .inf).
     non_finite = {
         "nemotron": [
-            ("teacher.temperature", ".nan"),
-            ("teacher.temperature", ".inf"),
-            ("teacher.top_p", ".nan"),
+            ("prompt_sampling.temperature", ".nan"),
+            ("prompt_sampling.temperature", ".inf"),
+            ("prompt_sampling.top_p", ".nan"),
             ("responses.temperature", ".inf"),
         ],
         "lab": [
             ("freeform_skill.generate.temperature", ".nan"),
             ("freeform_skill.generate.top_p", ".nan"),
-            ("teacher.requests_per_minute", ".inf"),
+            ("teacher.rpm", ".inf"),
         ],
     }
     for name, edits in non_finite.items():
