@@ -30,6 +30,7 @@ Layout, for a shard whose ``parts`` are ``("_ray", stage, name)``::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -299,6 +300,15 @@ class _Bookkeeping:
             raise ShardFailed(f"{'; '.join(missing[:10])}: no completion marker; run again")
         self.finished = job.finish(self.ordered())
 
+    def collect_stragglers(self) -> None:
+        """Take in the markers of shards that finished while the run was stopping (their
+        results never reached the pool), so run.json counts every shard that is done."""
+        for shard in self.shards:
+            if shard.key not in self.markers:
+                marker = self.storage.read_json(*shard.parts, "done.json")
+                if marker is not None and marker.get("fingerprint") == shard.fingerprint:
+                    self.markers[shard.key] = marker
+
     def ordered(self) -> Markers:
         return {s.key: self.markers[s.key] for s in self.shards if s.key in self.markers}
 
@@ -311,6 +321,9 @@ class _Bookkeeping:
             status = "failed"
         else:
             status = "interrupted"
+        if kind is not None:
+            with contextlib.suppress(SynthloomError):  # a storage gone bad: count what we have
+                self.collect_stragglers()
         done = self.ordered()
         fields: dict[str, Any] = {
             "status": status,
@@ -325,6 +338,6 @@ class _Bookkeeping:
         }
         if status == "failed":
             fields["error"] = str(exc)
-        if status == "done":
+        if fields["status"] == "done":  # not when ``finish`` said otherwise ("incomplete")
             fields["finished_at"] = _now()
         self.entry = self.run.update_stage(self.job.stage, **fields)
