@@ -30,6 +30,7 @@ from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import RunStorage, driver_mirror
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import ResponseCache
+from synthloom.recipes.executor import per_actor_config
 from synthloom.recipes.lab.config import PipelineConfig
 from synthloom.recipes.lab.leaves import (
     STAGE,
@@ -152,8 +153,7 @@ class _LabJob:
 
     def job(self) -> Job:
         ex = self.config.executor
-        teacher = self.config.teacher.model_copy(update={"max_in_flight": ex.per_actor_in_flight})
-        worker_config = self.config.model_copy(update={"teacher": teacher})
+        worker_config = per_actor_config(self.config)
         return Job(
             stage=STAGE,
             plan=self.plan,

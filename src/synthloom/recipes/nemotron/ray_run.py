@@ -36,6 +36,7 @@ from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import OpenAIHTTPBackend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
+from synthloom.recipes.executor import per_actor_config
 from synthloom.recipes.nemotron.config import PipelineConfig
 from synthloom.recipes.nemotron.prompts import PromptGenerator
 from synthloom.recipes.nemotron.responses import (
@@ -242,8 +243,7 @@ class _NemotronJob:
 
     def job(self) -> Job:
         ex = self.config.executor
-        teacher = self.config.teacher.model_copy(update={"max_in_flight": ex.per_actor_in_flight})
-        worker_config = self.config.model_copy(update={"teacher": teacher})
+        worker_config = per_actor_config(self.config)
         return Job(
             stage=STAGE,
             plan=self.plan,
