@@ -37,7 +37,7 @@ def test_bad_run_json_and_file_in_the_way_are_input_errors(tmp_path: Path) -> No
 def test_a_mirrored_run_dir_uploads_run_json_at_every_write(tmp_path: Path) -> None:
     store = RunStorage(tmp_path / "store")
     store.write_json({"stages": {"complete": {"status": "interrupted"}}}, "run.json")
-    run = MirroredRunDir(store, tmp_path / "scratch")
+    run = MirroredRunDir(store, tmp_path / "scratch" / "run")
     # The run's earlier state comes from the store, and every update goes back to it at once.
     assert run.stage("complete") == {"status": "interrupted"}
     run.open()
@@ -46,5 +46,5 @@ def test_a_mirrored_run_dir_uploads_run_json_at_every_write(tmp_path: Path) -> N
     assert stored is not None and stored["stages"]["complete"]["status"] == "running"
     assert stored["stages"]["complete"]["invocations"] == 2
     assert run.run_json.parent == tmp_path / "scratch" / "run"
-    fresh = MirroredRunDir(RunStorage(tmp_path / "empty"), tmp_path / "scratch2")
+    fresh = MirroredRunDir(RunStorage(tmp_path / "empty"), tmp_path / "mirror")
     assert fresh.stage("complete") is None and not (tmp_path / "empty" / "run.json").exists()

@@ -222,7 +222,10 @@ def complete_dataset_ray(
         source = _parquet_source(str(prompts)) or _fetch_prompts(prompts, Path(scratch))
         if source.path is not None:
             count_prompts(source.path)  # a missing or unreadable file fails here, in one line
-        run = RunDir(storage.local()) if storage.is_local else MirroredRunDir(storage, scratch)
+        if storage.is_local:
+            run = RunDir(storage.local())
+        else:  # a folder of its own: the prompts fetched beside it may have any name
+            run = MirroredRunDir(storage, tempfile.mkdtemp(prefix="run-", dir=scratch))
         job = _CompleteJob(source, str(prompts), storage, config, options)
         try:
             entry = run_job(job.job(), run, storage, options, on_progress=on_progress)

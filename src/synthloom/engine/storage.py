@@ -471,11 +471,11 @@ def driver_mirror(
 
 
 class MirroredRunDir(RunDir):
-    """The run.json of a run on an object store, kept in the local folder ``scratch``/run and
+    """The run.json of a run on an object store, kept in the local folder ``folder`` and
     uploaded at every write (so the store always says how the run stands)."""
 
-    def __init__(self, storage: RunStorage, scratch: str | Path) -> None:
-        super().__init__(Path(scratch) / "run")
+    def __init__(self, storage: RunStorage, folder: str | Path) -> None:
+        super().__init__(folder)
         self.path.mkdir(parents=True, exist_ok=True)
         self.storage = storage
         storage.get(("run.json",), self.run_json)
