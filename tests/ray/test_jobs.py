@@ -79,18 +79,29 @@ def _runs(out: Path, key: int) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
 
-def _go(job: Job, out: Path, **kwargs: Any) -> dict[str, Any]:
-    return run_job(job, RunDir(out), RunStorage(out), OPTIONS, **kwargs)
+@pytest.fixture(params=["ray", "in-process"])
+def go(request: pytest.FixtureRequest) -> Callable[..., dict[str, Any]]:
+    """Run a job on the Ray pool, or in this process (the same driver, without Ray)."""
+    in_process = request.param == "in-process"
+    if not in_process:
+        request.getfixturevalue("ray_session")
+
+    def run(job: Job, out: Path, **kwargs: Any) -> dict[str, Any]:
+        entry = run_job(job, RunDir(out), RunStorage(out), OPTIONS, in_process=in_process, **kwargs)
+        assert entry["executor"] == ("local" if in_process else "ray")
+        return entry
+
+    return run
 
 
 def test_markers_skip_finished_shards_and_rerun_failed_or_changed_ones(
-    ray_session: Any, tmp_path: Path
+    go: Callable[..., dict[str, Any]], tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
     rows = [(1, 2), (3, 4), (5, 6)]
     merged: list[tuple[int, int]] = []
     seen: list[dict[str, Any]] = []
-    first = _go(
+    first = go(
         _job(_runner({1: 2}), rows=rows, fingerprints=["a", "b", "c"], merged=merged),
         out,
         on_progress=lambda snapshot: seen.append(snapshot),
@@ -106,47 +117,47 @@ def test_markers_skip_finished_shards_and_rerun_failed_or_changed_ones(
     assert not list(out.rglob("*.tmp*"))
     # The next invocation runs only shard 1 (failed requests) and shard 2 (another fingerprint).
     merged.clear()
-    second = _go(_job(_runner({}), rows=rows, fingerprints=["a", "b", "c2"], merged=merged), out)
+    second = go(_job(_runner({}), rows=rows, fingerprints=["a", "b", "c2"], merged=merged), out)
     assert second["status"] == "done" and "finished_at" in second and second["invocations"] == 2
     assert second["shards_run"] == 2 and second["shards_skipped"] == 1
     assert sorted(merged) == [(1, 7), (2, 11)] and second["grand_total"] == 21
     assert [_runs(out, k) for k in range(3)] == [1, 2, 2]
     # A third asks nothing.
-    third = _go(_job(_runner({}), rows=rows, fingerprints=["a", "b", "c2"]), out)
+    third = go(_job(_runner({}), rows=rows, fingerprints=["a", "b", "c2"]), out)
     assert third["shards_skipped"] == 3 and [_runs(out, k) for k in range(3)] == [1, 2, 2]
 
 
 def test_an_error_in_a_shard_fails_the_run_naming_it_and_run_json_says_so(
-    ray_session: Any, tmp_path: Path
+    go: Callable[..., dict[str, Any]], tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
     rows = [(1,), (2,), (3,), (4,)]
     with pytest.raises(ShardFailed, match=r"^part 2 \(rows \(3,\)\) failed: ValueError: cannot"):
-        _go(_job(_runner({}, broken=2), rows=rows), out)
+        go(_job(_runner({}, broken=2), rows=rows), out)
     state = json.loads((out / "run.json").read_text())["stages"]["sums"]
     assert state["status"] == "failed" and state["error"].startswith("part 2 (rows (3,))")
     assert "\n" not in state["error"] and state["shards"] == 4 and state["shards_done"] < 4
     assert not (out / "_ray" / "sums" / "part-2" / "done.json").exists()
     # Fixed, the same job resumes: the broken shard runs again, finished ones are skipped.
     done_before = state["shards_done"]
-    again = _go(_job(_runner({}), rows=rows), out)
+    again = go(_job(_runner({}), rows=rows), out)
     assert again["status"] == "done" and again["shards_skipped"] == done_before
     assert _runs(out, 2) == 2
 
 
 def test_a_run_with_another_job_fingerprint_is_refused_before_anything_changes(
-    ray_session: Any, tmp_path: Path
+    go: Callable[..., dict[str, Any]], tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    _go(_job(_runner({}), rows=[(1,)]), out)
+    go(_job(_runner({}), rows=[(1,)]), out)
     before = (out / "run.json").read_text()
     with pytest.raises(InputError, match="already holds a 'sums' run with other inputs"):
-        _go(_job(_runner({}), rows=[(1,)], job_fingerprint="job-b"), out)
+        go(_job(_runner({}), rows=[(1,)], job_fingerprint="job-b"), out)
     assert (out / "run.json").read_text() == before and _runs(out, 0) == 1
 
 
 def test_an_interrupted_run_is_recorded_as_such_and_resumes(
-    ray_session: Any, tmp_path: Path
+    go: Callable[..., dict[str, Any]], tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
     rows = [(k,) for k in range(6)]
@@ -155,12 +166,12 @@ def test_an_interrupted_run_is_recorded_as_such_and_resumes(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _go(_job(_runner({}), rows=rows), out, on_progress=stop)
+        go(_job(_runner({}), rows=rows), out, on_progress=stop)
     state = json.loads((out / "run.json").read_text())["stages"]["sums"]
     assert state["status"] == "interrupted" and 1 <= state["shards_done"] < 6
     assert state["grand_total"] == sum(
         json.loads(p.read_text())["total"] for p in (out / "_ray" / "sums").glob("*/done.json")
     )
-    entry = _go(_job(_runner({}), rows=rows), out)
+    entry = go(_job(_runner({}), rows=rows), out)
     assert entry["status"] == "done" and entry["shards_skipped"] == state["shards_done"]
     assert entry["grand_total"] == 15 and all(_runs(out, k) >= 1 for k in range(6))

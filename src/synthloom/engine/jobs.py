@@ -22,6 +22,9 @@ finished shard, and once every shard is done). :func:`run_job` does the rest, th
   path, or an object store: :func:`synthloom.engine.storage.workspace`);
 - **progress**: ``on_progress`` after each finished shard.
 
+The shards run on a Ray actor pool, or, with ``in_process=True``, here, one after the other
+(:func:`run_here`: the same markers, run.json and merge, without Ray).
+
 Layout, for a shard whose ``parts`` are ``("_ray", stage, name)``::
 
     <run>/run.json                   the stage's entry (``"executor": "ray"``)
@@ -61,6 +64,7 @@ __all__ = [
     "ShardWorkspace",
     "fingerprint",
     "matching_marker",
+    "run_here",
     "run_job",
     "run_job_async",
 ]
@@ -184,6 +188,43 @@ class ShardActor(PoolWorker):
         return marker
 
 
+def run_here(
+    worker: type[PoolWorker],
+    init_args: tuple[Any, ...],
+    shards: list[PoolShard],
+    options: RayOptions,
+    *,
+    on_done: Callable[[PoolShard, Any], None],
+    on_progress: PoolProgress | None = None,
+) -> dict[str, int]:
+    """:func:`synthloom.engine.ray_pool.run_pool` in this process: one ``worker``, the shards
+    one after the other; an exception in a shard fails the run the same way, in one line
+    naming the shard (an interrupt is let through as it is)."""
+    started = time.monotonic()
+    runner = worker(*init_args)
+    for finished, shard in enumerate(shards, 1):
+        try:
+            result = runner.run(*shard.args)
+        except Exception as exc:
+            raise ShardFailed(
+                f"{shard.label} failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            ) from exc
+        on_done(shard, result)
+        if on_progress is not None:
+            on_progress(
+                {
+                    "shards": len(shards),
+                    "finished": finished,
+                    "retried": 0,
+                    "running": 0,
+                    "last_actor": 0,
+                    "actors": [runner],
+                    "elapsed": time.monotonic() - started,
+                }
+            )
+    return {"run": len(shards), "retried": 0}
+
+
 def run_job(
     job: Job,
     run: RunDir,
@@ -191,15 +232,17 @@ def run_job(
     options: RayOptions,
     *,
     on_progress: PoolProgress | None = None,
+    in_process: bool = False,
 ) -> dict[str, Any]:
     """Run ``job`` on a Ray actor pool, its run.json in ``run`` and its shards in ``storage``;
-    returns the stage's run.json entry.
+    returns the stage's run.json entry. ``in_process``: run the shards here, one after the
+    other, without Ray (the same markers, run.json and merge; ``"executor": "local"``).
 
     ``on_progress`` gets, after each finished shard, ``{"shards" (all of the plan),
     "skipped" (done earlier), "finished", "retried", "running", "last_actor", "actors" (the
     actor handles), "elapsed"}``; raising there stops the run (``interrupted``).
     """
-    with _Bookkeeping(job, run, storage, options) as books:
+    with _Bookkeeping(job, run, storage, options, in_process=in_process) as books:
         books.drive(on_progress)
     return books.entry
 
@@ -226,9 +269,18 @@ class _Bookkeeping:
     """One invocation of a job: run.json's entry from ``running`` to how the run ended (the
     context), and the shards' markers as they come (:meth:`drive`)."""
 
-    def __init__(self, job: Job, run: RunDir, storage: RunStorage, options: RayOptions) -> None:
+    def __init__(
+        self,
+        job: Job,
+        run: RunDir,
+        storage: RunStorage,
+        options: RayOptions,
+        *,
+        in_process: bool = False,
+    ) -> None:
         options.validate()
         self.job, self.run, self.storage, self.options = job, run, storage, options
+        self.in_process = in_process
         self.shards: list[Shard] = []
         self.markers: Markers = {}
         self.skipped = 0
@@ -255,7 +307,7 @@ class _Bookkeeping:
             job.stage,
             **job.fields,
             status="running",
-            executor="ray",
+            executor="local" if self.in_process else "ray",
             invocations=int((existing or {}).get("invocations", 0)) + 1,
         )
         return self
@@ -286,7 +338,8 @@ class _Bookkeeping:
             if on_progress is not None:
                 on_progress({**snapshot, "shards": len(self.shards), "skipped": self.skipped})
 
-        stats = run_pool(
+        pool = run_here if self.in_process else run_pool
+        stats = pool(
             ShardActor,
             (storage.location, job.run_shard, self.options.cache_sync_s, job.upload_workspace),
             todo,
