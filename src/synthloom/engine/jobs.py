@@ -189,19 +189,16 @@ class ShardActor(PoolWorker):
 
 
 def run_here(
-    worker: type[PoolWorker],
-    init_args: tuple[Any, ...],
+    runner: PoolWorker,
     shards: list[PoolShard],
-    options: RayOptions,
     *,
     on_done: Callable[[PoolShard, Any], None],
     on_progress: PoolProgress | None = None,
 ) -> dict[str, int]:
-    """:func:`synthloom.engine.ray_pool.run_pool` in this process: one ``worker``, the shards
-    one after the other; an exception in a shard fails the run the same way, in one line
-    naming the shard (an interrupt is let through as it is)."""
+    """What :func:`synthloom.engine.ray_pool.run_pool` does, in this process: ``runner`` runs
+    the shards one after the other; an exception in a shard fails the run the same way, in
+    one line naming the shard (an interrupt is let through as it is)."""
     started = time.monotonic()
-    runner = worker(*init_args)
     for finished, shard in enumerate(shards, 1):
         try:
             result = runner.run(*shard.args)
@@ -338,15 +335,14 @@ class _Bookkeeping:
             if on_progress is not None:
                 on_progress({**snapshot, "shards": len(self.shards), "skipped": self.skipped})
 
-        pool = run_here if self.in_process else run_pool
-        stats = pool(
-            ShardActor,
-            (storage.location, job.run_shard, self.options.cache_sync_s, job.upload_workspace),
-            todo,
-            self.options,
-            on_done=on_done,
-            on_progress=progress,
-        )
+        sync_s = self.options.cache_sync_s
+        actor_args = (storage.location, job.run_shard, sync_s, job.upload_workspace)
+        if self.in_process:
+            stats = run_here(ShardActor(*actor_args), todo, on_done=on_done, on_progress=progress)
+        else:
+            stats = run_pool(
+                ShardActor, actor_args, todo, self.options, on_done=on_done, on_progress=progress
+            )
         self.retried = stats["retried"]
         missing = [shard.label for shard in self.shards if shard.key not in self.markers]
         if missing:
