@@ -1,4 +1,7 @@
-"""The Ray executor: the ``complete`` stage sharded by record index over an actor pool.
+"""``complete --executor ray``: the ``complete`` stage as a sharded job, cut by record index.
+
+A job of :mod:`synthloom.engine.jobs` (the driver owns markers, fingerprints, run.json status,
+retries of crashed workers, storage and progress); this module says what a shard is and does.
 
 Layout on the run's storage (a local or shared-filesystem path, or an object store through
 fsspec: see :mod:`synthloom.engine.storage`)::
@@ -24,17 +27,12 @@ finds every answer its earlier attempt stored. Each shard is run by the local en
 records are the local executor's records, byte for byte, and resume inside a shard works the
 same way.
 
-On an object store (``--out s3://...``) SQLite cannot run in place, so an actor works in a local
-scratch folder: it downloads the shard's input and cache, runs the shard, uploads a consistent
-snapshot of the cache every ``cache_sync_s`` seconds while it runs and once more at the end,
-then uploads the shard's parts and, last, its marker. A crashed shard re-asks at most the
-answers of its last ``cache_sync_s`` seconds; a finished shard's answers are all stored.
-
-Failure rules: a shard whose worker died (``RayActorError``) is run again, on the restarted
-actor, up to ``max_shard_retries`` times; an exception raised by our code in a shard fails the
-whole run at once with :class:`ShardFailed`, naming the shard and its record range; the run is
-only reported done when every shard has its marker. A shard whose marker counts failed requests
-(the server gave up on them) is run again by the next invocation, like the local executor does.
+On an object store (``--out s3://...``) a shard runs in a local scratch folder (the driver's
+workspace): its cache is uploaded every ``cache_sync_s`` seconds while it runs and once more at
+the end, then its published parts and, last, its marker. A crashed shard re-asks at most the
+answers of its last ``cache_sync_s`` seconds; a finished shard's answers are all stored. A
+shard whose marker counts failed requests (the server gave up on them) is run again by the next
+invocation, like the local executor does.
 
 Nothing here imports ray at module level: the local path never needs it.
 """
@@ -42,25 +40,27 @@ Nothing here imports ray at module level: the local path never needs it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import json
-import logging
-import os
-import socket
-import sys
+import functools
 import tempfile
-import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from synthloom.engine.complete import CompleteConfig, complete_dataset, count_prompts
+from synthloom.engine.jobs import Job, Markers, Shard, ShardWorkspace, fingerprint, run_job
+from synthloom.engine.ray_pool import (
+    PoolProgress,
+    RayOptions,
+    ShardFailed,
+    check_ray_address,
+    import_ray,
+    init_ray,
+    quiet_ray,
+)
 from synthloom.engine.rundir import RunDir
-from synthloom.engine.storage import RunStorage, is_url, workspace
-from synthloom.errors import DataFormatError, InputError, MissingDependencyError, SynthloomError
+from synthloom.engine.storage import MirroredRunDir, RunStorage, is_url
+from synthloom.errors import DataFormatError, InputError
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import LEDGER_FIELDS
 from synthloom.records import normalize_record, read_records, record_parts
@@ -75,171 +75,8 @@ __all__ = [
     "quiet_ray",
     "ray_shard_dir",
     "read_stage_ray",
+    "run_complete_shard",
 ]
-
-# A restarting actor answers ActorUnavailableError; wait up to this many times 0.1 s for it.
-_KILL_WAIT_S = 30.0
-_MAX_UNAVAILABLE_WAITS = 1200
-
-#: Called on the driver after every finished shard with a snapshot (see ``_snapshot``).
-ShardProgress = Callable[[dict[str, Any]], None]
-
-
-class ShardFailed(SynthloomError):
-    """A shard of a Ray run failed in a way a retry cannot fix (our code, or its input)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class RayOptions:
-    """Where and how wide a Ray run is.
-
-    ``address``: a cluster to join (``ray://host:10001`` or ``host:6379``); None uses
-    ``RAY_ADDRESS`` when set, else starts a local Ray. Total requests in flight are
-    ``actors * per_actor_in_flight``. ``shard_size``: records per shard (a shard is the unit
-    of retry and resume; keep it well above ``per_actor_in_flight`` so an actor's in-flight
-    window stays full for most of a shard). ``num_cpus`` only applies to a local Ray.
-    ``cache_sync_s``: on an object store, how often a running shard uploads its cache.
-    """
-
-    address: str | None = None
-    actors: int = 2
-    per_actor_in_flight: int = 16
-    shard_size: int = 1000
-    max_shard_retries: int = 3
-    num_cpus: int | None = None
-    cache_sync_s: float = 30.0
-
-    def validate(self) -> None:
-        checks = [
-            (self.actors >= 1, "--actors", "must be >= 1"),
-            (self.per_actor_in_flight >= 1, "--per-actor-in-flight", "must be >= 1"),
-            (self.shard_size >= 1, "--shard-size", "must be >= 1"),
-            (self.max_shard_retries >= 0, "max_shard_retries", "must be >= 0"),
-            (self.cache_sync_s > 0, "cache_sync_s", "must be > 0"),
-        ]
-        for ok, name, message in checks:
-            if not ok:
-                raise InputError(message, field=name)
-
-
-def import_ray() -> Any:
-    """The ``ray`` module, or MissingDependencyError naming the extra to install."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise MissingDependencyError("the Ray executor", "ray", "ray[data]") from exc
-    return ray
-
-
-_QUIET = False
-
-
-def quiet_ray(quiet: bool = True) -> None:
-    """Make :func:`init_ray` start Ray without its info lines (the CLI's ``--quiet``)."""
-    global _QUIET
-    _QUIET = quiet
-
-
-def _probe(address: str) -> None:
-    """Fail at once, in one line, when nothing listens at a ``host:port`` Ray address.
-
-    Ray itself retries an unreachable cluster for about two minutes before it gives up.
-    """
-    target = address.removeprefix("ray://")
-    host, sep, port = target.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        return  # "auto", "local" or a form Ray resolves itself
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
-    except OSError as exc:
-        raise InputError(
-            f"cannot connect to Ray at {address} ({exc.strerror or exc}); start the cluster "
-            "(ray start --head) or fix --ray-address / RAY_ADDRESS",
-            field="--ray-address",
-        ) from None
-
-
-def check_ray_address(options: RayOptions) -> None:
-    """Before writing anything: join the cluster to use, failing in one line when it is
-    unreachable or refuses this process (the run then goes on with this connection)."""
-    address = options.address or os.environ.get("RAY_ADDRESS") or None
-    if address is not None:
-        import_ray()
-        _probe(address)  # also when this process already holds a Ray connection
-        init_ray(options)
-
-
-_AUTH_HELP = (
-    "give this process the cluster's token as every node has it: RAY_AUTH_MODE=token and "
-    "RAY_AUTH_TOKEN=<token> or RAY_AUTH_TOKEN_PATH=<file> (default ~/.ray/auth_token; "
-    "'ray get-auth-token' on the head prints it)"
-)
-_AUTH_SIGNS = ("InvalidAuthToken", "Unauthenticated", "authentication token")
-
-
-@contextlib.contextmanager
-def _stderr_to(sink: IO[bytes]) -> Iterator[None]:
-    """Send file descriptor 2 (where Ray's C++ core logs) to ``sink`` for a while."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        os.dup2(sink.fileno(), 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def init_ray(options: RayOptions) -> bool:
-    """Connect to (or start) Ray unless this process already has; True if this call did.
-
-    Joining a cluster, Ray's own lines are held back while it connects: a refusal is then one
-    line of ours, and a cluster that refuses our authentication token is named as such (Ray
-    itself only says it failed to connect, after about 20 s of retries).
-    """
-    ray = import_ray()
-    if ray.is_initialized():
-        return False
-    address = options.address or os.environ.get("RAY_ADDRESS") or None
-    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-    if _QUIET:
-        kwargs["logging_level"] = logging.ERROR
-    if address is None:
-        if options.num_cpus is not None:
-            kwargs["num_cpus"] = options.num_cpus
-        # A new local Ray, never a cluster some earlier `ray start` left in
-        # /tmp/ray/ray_current_cluster; its processes must not inherit a captured stderr.
-        ray.init(address="local", **kwargs)
-        return True
-    _probe(address)
-    auth_error = getattr(ray.exceptions, "AuthenticationError", ())
-    with tempfile.TemporaryFile() as said:
-        failure: BaseException | None = None
-        with _stderr_to(said):
-            try:
-                ray.init(address=address, **kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                failure = exc
-            except auth_error as exc:
-                failure = exc
-        said.seek(0)
-        text = said.read().decode("utf-8", "replace")
-    if failure is None:
-        if not _QUIET:
-            sys.stderr.write(text)
-        return True
-    if isinstance(failure, auth_error) or any(sign in text for sign in _AUTH_SIGNS):
-        raise InputError(
-            f"the Ray cluster at {address} refused this process's authentication token "
-            f"(it uses token authentication); {_AUTH_HELP}",
-            field="--ray-address",
-        ) from failure
-    raise InputError(
-        f"cannot connect to Ray at {address} ({str(failure).splitlines()[0]}); check "
-        "--ray-address / RAY_ADDRESS",
-        field="--ray-address",
-    ) from failure
 
 
 def ray_shard_dir(out: str | Path, stage: str, shard: int) -> Path:
@@ -253,17 +90,6 @@ def _shard_parts(stage: str, shard: int, *rest: str) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------------------------
 # Sharding the input (driver side)
-
-
-def _fingerprint(ident: str, size: int, config: CompleteConfig, shard_size: int) -> str:
-    data = {
-        "input": ident,
-        "size": size,
-        "config": config.defining(),
-        "shard_size": shard_size,
-        "executor": "ray",
-    }
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
 def _shard_inputs(
@@ -327,50 +153,29 @@ def _publish(records: list[dict[str, Any]], storage: RunStorage, *parts: str) ->
         storage.remove(*parts)
 
 
-def run_shard(
-    *,
-    out: str,
-    shard: int,
-    start: int,
-    end: int,
-    config: CompleteConfig,
-    cache_sync_s: float = 30.0,
+def run_complete_shard(
+    config: CompleteConfig, shard: Shard, space: ShardWorkspace
 ) -> dict[str, Any]:
-    """Run one shard with the local engine and publish its records; returns its marker.
+    """Run one shard (``shard.args``: its first and past-the-last record index) with the local
+    engine in its workspace and publish its records; returns its counts and accounting.
 
-    On an object store the shard runs in a local workspace (see
-    :func:`synthloom.engine.storage.workspace`): only its cache and, last, its marker go back;
-    the shard's own run.json and parts stay local, as its published part holds its records.
+    On an object store only its cache and marker go back from the workspace: the shard's own
+    run.json and parts stay local, as its published parts hold its records.
     """
-    storage = RunStorage(out)
-    parts = _shard_parts(config.stage, shard)
-    with workspace(storage, parts, cache_sync_s=cache_sync_s, push=lambda rel: False) as folder:
-        entry = asyncio.run(
-            complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
-        )
-        return _finish_shard(storage, folder, entry, shard, start, end, config)
-
-
-def _finish_shard(
-    storage: RunStorage,
-    folder: Path,
-    entry: dict[str, Any],
-    shard: int,
-    start: int,
-    end: int,
-    config: CompleteConfig,
-) -> dict[str, Any]:
-    """Publish a finished shard's parts, then (last) its marker; returns the marker."""
+    start, end = shard.args
+    folder = space.folder
+    entry = asyncio.run(
+        complete_dataset(folder / "input.parquet", folder, config, index_offset=start)
+    )
     shard_run = RunDir(folder)
-    name = f"part-{shard:05d}.parquet"
+    name = f"part-{shard.key:05d}.parquet"
     records = _sorted_records(shard_run.stage_dir(config.stage))
-    _publish(records, storage, config.stage, name)
+    _publish(records, space.storage, config.stage, name)
     rejects = _sorted_records(shard_run.aside_dir("rejects", config.stage))
-    _publish(rejects, storage, "rejects", config.stage, name)
+    _publish(rejects, space.storage, "rejects", config.stage, name)
     failures = _sorted_records(shard_run.aside_dir("failures", config.stage))
-    _publish(failures, storage, "failures", config.stage, name)
-    done = {
-        "shard": shard,
+    _publish(failures, space.storage, "failures", config.stage, name)
+    return {
         "start": start,
         "end": end,
         "records": len(records),
@@ -378,107 +183,11 @@ def _finish_shard(
         "accounting": entry.get("accounting", {}),
         "accounting_total": entry.get("accounting_total", {}),
         "ledger": entry.get("ledger", {}),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    # In the shard's folder: the workspace uploads it last, after the cache.
-    tmp = folder / f"done.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(done, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(folder / "done.json")
-    return done
-
-
-class TeacherWorker:
-    """An actor: runs one shard at a time with ``per_actor_in_flight`` requests in flight."""
-
-    def __init__(self, out: str, config: CompleteConfig, cache_sync_s: float = 30.0) -> None:
-        self.out = out
-        self.config = config
-        self.cache_sync_s = cache_sync_s
-
-    def run(self, shard: int, start: int, end: int) -> dict[str, Any]:
-        return run_shard(
-            out=self.out,
-            shard=shard,
-            start=start,
-            end=end,
-            config=self.config,
-            cache_sync_s=self.cache_sync_s,
-        )
-
-    def pid(self) -> tuple[str, int]:
-        """(node id, process id) of this worker."""
-        import ray
-
-        return ray.get_runtime_context().get_node_id(), os.getpid()
-
-
-def stop_actors(
-    ray: Any, actors: list[Any], pid_refs: list[Any], busy: bool, started_ray: bool
-) -> None:
-    """Kill the pool's actors (stopping their in-flight shards; what they stored stays cached),
-    wait until their processes on this node are gone when any was ``busy``, and shut down a
-    Ray this run started."""
-    pids = _local_pids(ray, pid_refs, 1.0) if busy else []
-    for actor in actors:
-        ray.kill(actor, no_restart=True)
-    _wait_for_exit(pids, _KILL_WAIT_S)
-    if started_ray:
-        ray.shutdown()
-
-
-def _local_pids(ray: Any, pid_refs: list[Any], timeout: float) -> list[int]:
-    """Process ids, on this node, of the workers that answered ``pid_refs`` within ``timeout``."""
-    if not pid_refs:
-        return []
-    ready, _ = ray.wait(pid_refs, num_returns=len(pid_refs), timeout=timeout)
-    here = ray.get_runtime_context().get_node_id()
-    pids = []
-    for ref in ready:
-        try:
-            node, pid = ray.get(ref)
-        except Exception:  # the worker died before answering: nothing left to wait for
-            continue
-        if node == here:
-            pids.append(int(pid))
-    return pids
-
-
-def _wait_for_exit(pids: list[int], timeout: float) -> None:
-    """Wait until these processes have exited.
-
-    ``ray.kill`` returns, and the actor is reported dead, before its process is gone; a worker
-    still committing an answer to its shard's cache would race with a caller that reads the
-    cache (or a second run) right after we return.
-    """
-    deadline = time.monotonic() + timeout
-    while pids and time.monotonic() < deadline:
-        alive = []
-        for pid in pids:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                continue
-            except PermissionError:
-                pass
-            alive.append(pid)
-        pids = alive
-        if pids:
-            time.sleep(0.02)
 
 
 # ------------------------------------------------------------------------------------------
-# The driver
-
-
-def _read_marker(storage: RunStorage, stage: str, shard: int) -> dict[str, Any] | None:
-    return storage.read_json(*_shard_parts(stage, shard, "done.json"))
-
-
-def crash_types(ray: Any) -> tuple[type[BaseException], ...]:
-    """The exceptions that mean a worker died (retry the shard), not that our code failed."""
-    exc = ray.exceptions
-    names = ("RayActorError", "WorkerCrashedError", "NodeDiedError")
-    return tuple(getattr(exc, n) for n in names if hasattr(exc, n))
+# The job
 
 
 def complete_dataset_ray(
@@ -487,7 +196,7 @@ def complete_dataset_ray(
     config: CompleteConfig,
     *,
     options: RayOptions | None = None,
-    on_progress: ShardProgress | None = None,
+    on_progress: PoolProgress | None = None,
 ) -> dict[str, Any]:
     """``complete_dataset`` on Ray: the same records, sharded by record index over actors.
 
@@ -496,7 +205,7 @@ def complete_dataset_ray(
     ``shards_skipped`` (finished earlier), ``shard_retries`` (shards re-run after a worker
     died), ``items_total`` (prompts x n), ``records``, ``failures`` (requests the server gave up
     on; asked again by the next run), ``accounting_total`` (summed over the shards' caches and
-    invocations), ``ray`` (actors, per_actor_in_flight, shard_size), ``elapsed_s``.
+    invocations), ``ledger``, ``ray`` (actors, per_actor_in_flight, shard_size), ``elapsed_s``.
 
     ``on_progress`` gets, after each finished shard, ``{"shards", "skipped", "finished",
     "retried", "running", "last_actor", "actors" (the actor handles), "elapsed"}``.
@@ -511,17 +220,105 @@ def complete_dataset_ray(
     storage = RunStorage(out)
     with tempfile.TemporaryDirectory(prefix="synthloom-ray-") as scratch:
         source = _parquet_source(str(prompts)) or _fetch_prompts(prompts, Path(scratch))
+        if source.path is not None:
+            count_prompts(source.path)  # a missing or unreadable file fails here, in one line
         if storage.is_local:
             run = RunDir(storage.local())
-        else:
-            mirror = Path(scratch) / "run"
-            mirror.mkdir()
-            storage.get(("run.json",), mirror / "run.json")
-            run = _MirroredRunDir(mirror, storage)
-        entry = _drive(source, str(prompts), storage, run, config, options, on_progress)
+        else:  # a folder of its own: the prompts fetched beside it may have any name
+            run = MirroredRunDir(storage, tempfile.mkdtemp(prefix="run-", dir=scratch))
+        job = _CompleteJob(source, str(prompts), storage, config, options)
+        try:
+            entry = run_job(job.job(), run, storage, options, on_progress=on_progress)
+        finally:
+            if job.started_ray:
+                import_ray().shutdown()
     entry["run_dir"] = storage.url()
     entry["output"] = storage.url(config.stage)
     return entry
+
+
+class _CompleteJob:
+    """The ``complete`` stage as a :class:`Job`: its plan cuts the prompts into shards."""
+
+    def __init__(
+        self,
+        source: _Source,
+        shown: str,
+        storage: RunStorage,
+        config: CompleteConfig,
+        options: RayOptions,
+    ) -> None:
+        self.source = source
+        self.shown = shown
+        self.storage = storage
+        self.config = config
+        self.options = options
+        self.shard_config = replace(config, max_in_flight=options.per_actor_in_flight)
+        self.items = 0
+        self.started_ray = False
+
+    def job(self) -> Job:
+        config, options = self.config, self.options
+        ident = {
+            "input": self.source.ident,
+            "size": self.source.size,
+            "config": self.shard_config.defining(),
+            "shard_size": options.shard_size,
+            "executor": "ray",
+        }
+        return Job(
+            stage=config.stage,
+            plan=self.plan,
+            run_shard=functools.partial(run_complete_shard, self.shard_config),
+            summary=self.summary,
+            fields={
+                "input": self.shown,
+                "config": config.snapshot(),
+                "ray": {
+                    "actors": options.actors,
+                    "per_actor_in_flight": options.per_actor_in_flight,
+                    "shard_size": options.shard_size,
+                },
+            },
+            fingerprint=fingerprint(ident),
+            upload_workspace=False,
+        )
+
+    def plan(self) -> list[Shard]:
+        size, stage = self.options.shard_size, self.config.stage
+        cut = self.storage.read_json("_ray", stage, "shards.json") is not None
+        if self.source.path is None and not cut:
+            self.started_ray = init_ray(self.options)  # Ray Data reads the Parquet prompts
+        records = _read_source(self.source, self.shown, size)
+        n_shards, total = _shard_inputs(records, self.storage, stage, size)
+        self.items = total * self.config.n
+        shards = []
+        for k in range(n_shards):
+            start, end = k * size, min((k + 1) * size, total)
+            label = f"shard {k} (records {start}-{end - 1} of {self.shown})"
+            shards.append(Shard(k, label, _shard_parts(stage, k), (start, end)))
+        return shards
+
+    def summary(self, markers: Markers) -> dict[str, Any]:
+        """Counts summed over the shard markers present (finished shards only)."""
+        prices = (self.config.price_per_1k_prompt, self.config.price_per_1k_completion)
+        total = Accounting()
+        ledger = dict.fromkeys(LEDGER_FIELDS, 0)  # the finished shards' caches, summed
+        for marker in markers.values():
+            total = total.add(Accounting.from_dict(marker.get("accounting_total", {})))
+            for name in LEDGER_FIELDS:
+                ledger[name] += int(marker.get("ledger", {}).get(name, 0))
+        return {
+            "items_total": self.items,
+            "records": sum(int(m["records"]) for m in markers.values()),
+            "failures": sum(int(m["failures"]) for m in markers.values()),
+            "accounting_total": total.to_dict(*prices),
+            "ledger": ledger,
+        }
+
+
+# ------------------------------------------------------------------------------------------
+# Reading the prompts (driver side) and the finished run
 
 
 @dataclass(frozen=True)
@@ -617,224 +414,6 @@ def _read_source(source: _Source, shown: str, shard_size: int) -> Iterator[dict[
                 index += 1
     finally:
         options.preserve_order = kept
-
-
-class _MirroredRunDir(RunDir):
-    """run.json kept in a local folder and uploaded to the object store at every write."""
-
-    def __init__(self, path: Path, storage: RunStorage) -> None:
-        super().__init__(path)
-        self.storage = storage
-
-    def write(self, data: dict[str, Any]) -> None:
-        super().write(data)
-        self.storage.put(self.run_json, "run.json")
-
-
-def _drive(
-    source: _Source,
-    shown: str,
-    storage: RunStorage,
-    run: RunDir,
-    config: CompleteConfig,
-    options: RayOptions,
-    on_progress: ShardProgress | None,
-) -> dict[str, Any]:
-    """The driver of :func:`complete_dataset_ray`, once the storage is open."""
-    if source.path is not None:
-        count_prompts(source.path)  # a missing or unreadable file fails here, in one line
-    shard_config = replace(config, max_in_flight=options.per_actor_in_flight)
-    fingerprint = _fingerprint(source.ident, source.size, shard_config, options.shard_size)
-    existing = run.stage(config.stage) if run.run_json.exists() else None
-    if existing is not None and existing.get("fingerprint") not in (None, fingerprint):
-        raise InputError(
-            f"already holds a '{config.stage}' run with other prompts or settings (or another "
-            "executor or shard size); use the same arguments to resume, or a new --out",
-            path=storage.url(),
-        )
-    ray = import_ray()
-    run.open()
-    started = time.monotonic()
-    started_ray = False
-    if source.path is None and storage.read_json("_ray", config.stage, "shards.json") is None:
-        started_ray = init_ray(options)  # Ray Data reads the Parquet prompts
-    try:
-        records = _read_source(source, shown, options.shard_size)
-        n_shards, total = _shard_inputs(records, storage, config.stage, options.shard_size)
-    except BaseException:
-        if started_ray:
-            ray.shutdown()
-        raise
-    bounds = [
-        (k, k * options.shard_size, min((k + 1) * options.shard_size, total))
-        for k in range(n_shards)
-    ]
-    todo: deque[tuple[int, int, int]] = deque()
-    skipped = 0
-    for shard, start, end in bounds:
-        marker = _read_marker(storage, config.stage, shard)
-        if marker is not None and int(marker.get("failures", 0)) == 0:
-            skipped += 1
-        else:
-            todo.append((shard, start, end))
-    invocations = int((existing or {}).get("invocations", 0)) + 1
-    run.update_stage(
-        config.stage,
-        fingerprint=fingerprint,
-        executor="ray",
-        input=shown,
-        config=config.snapshot(),
-        ray={
-            "actors": options.actors,
-            "per_actor_in_flight": options.per_actor_in_flight,
-            "shard_size": options.shard_size,
-        },
-        shards=n_shards,
-        status="running",
-        invocations=invocations,
-    )
-
-    if todo:
-        started_ray = init_ray(options) or started_ray
-    elif started_ray:
-        ray.shutdown()
-        started_ray = False
-    worker_cls = ray.remote(max_restarts=options.max_shard_retries + 1, max_task_retries=0)(
-        TeacherWorker
-    )
-    n_actors = min(options.actors, len(todo))
-    actors = [
-        worker_cls.remote(storage.location, shard_config, options.cache_sync_s)
-        for _ in range(n_actors)
-    ]
-    crashes = crash_types(ray)
-    unavailable = getattr(ray.exceptions, "ActorUnavailableError", ())
-    waits: dict[int, int] = {}
-    running: dict[Any, tuple[int, int, int, int]] = {}
-    attempts: dict[int, int] = {}
-    retried: set[int] = set()
-    finished = 0
-    status = "failed"
-    error: str | None = None
-
-    pid_refs: dict[int, Any] = {}
-
-    def submit(actor_index: int) -> None:
-        if todo:
-            shard, start, end = todo.popleft()
-            # Calls on an actor run in order: this answers just before the shard starts, so it
-            # names the process that runs it (a new one after a crash restart).
-            pid_refs[actor_index] = actors[actor_index].pid.remote()
-            ref = actors[actor_index].run.remote(shard, start, end)
-            running[ref] = (shard, start, end, actor_index)
-
-    try:
-        for i in range(n_actors):
-            submit(i)
-        while running:
-            ready, _ = ray.wait(list(running), num_returns=1)
-            ref = ready[0]
-            shard, start, end, actor_index = running.pop(ref)
-            try:
-                ray.get(ref)
-            except unavailable:
-                # The actor is restarting after a crash: not a new failure; ask again shortly.
-                waits[shard] = waits.get(shard, 0) + 1
-                if waits[shard] > _MAX_UNAVAILABLE_WAITS:
-                    raise ShardFailed(
-                        f"shard {shard} (records {start}-{end - 1} of {shown}): its worker "
-                        "stayed unavailable; see the Ray logs"
-                    ) from None
-                time.sleep(0.1)
-                retried.add(shard)
-                todo.appendleft((shard, start, end))
-            except crashes as exc:
-                attempts[shard] = attempts.get(shard, 0) + 1
-                if attempts[shard] > options.max_shard_retries:
-                    raise ShardFailed(
-                        f"shard {shard} (records {start}-{end - 1} of {shown}): its worker "
-                        f"died {attempts[shard]} times ({type(exc).__name__}); see the Ray logs"
-                    ) from exc
-                retried.add(shard)
-                todo.appendleft((shard, start, end))
-            except ray.exceptions.RayTaskError as exc:
-                cause = exc.cause if isinstance(exc.cause, BaseException) else exc
-                raise ShardFailed(
-                    f"shard {shard} (records {start}-{end - 1} of {shown}) failed: "
-                    f"{type(cause).__name__}: {cause}".splitlines()[0]
-                ) from exc
-            else:
-                finished += 1
-            submit(actor_index)
-            if on_progress is not None:
-                on_progress(
-                    {
-                        "shards": n_shards,
-                        "skipped": skipped,
-                        "finished": finished,
-                        "retried": len(retried),
-                        "running": len(running),
-                        "last_actor": actor_index,
-                        "actors": actors,
-                        "elapsed": time.monotonic() - started,
-                    }
-                )
-        missing = [k for k, _, _ in bounds if _read_marker(storage, config.stage, k) is None]
-        if missing:
-            raise ShardFailed(
-                f"shards {missing[:10]} of {shown} have no completion marker; run again"
-            )
-        status = "done"
-    except SynthloomError as exc:
-        error = str(exc)
-        raise
-    except BaseException:
-        status = "interrupted"
-        raise
-    finally:
-        stop_actors(ray, actors, list(pid_refs.values()), bool(running), started_ray)
-        fields = _totals(storage, config, bounds)
-        fields.update(
-            status=status,
-            shards_skipped=skipped,
-            shards_run=finished,
-            shard_retries=len(retried),
-            elapsed_s=round(time.monotonic() - started, 3),
-        )
-        if error is not None:
-            fields["error"] = error
-        if status == "done":
-            fields["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        run.update_stage(config.stage, **fields)
-    return dict(run.stage(config.stage) or {})
-
-
-def _totals(
-    storage: RunStorage, config: CompleteConfig, bounds: list[tuple[int, int, int]]
-) -> dict[str, Any]:
-    """Counts summed over the shard markers present (finished shards only)."""
-    prices = (config.price_per_1k_prompt, config.price_per_1k_completion)
-    total = Accounting()
-    records = failures = done = 0
-    ledger = dict.fromkeys(LEDGER_FIELDS, 0)  # the finished shards' caches, summed
-    for shard, _, _ in bounds:
-        marker = _read_marker(storage, config.stage, shard)
-        if marker is None:
-            continue
-        done += 1
-        records += int(marker["records"])
-        failures += int(marker["failures"])
-        total = total.add(Accounting.from_dict(marker.get("accounting_total", {})))
-        for name in LEDGER_FIELDS:
-            ledger[name] += int(marker.get("ledger", {}).get(name, 0))
-    return {
-        "items_total": sum(end - start for _, start, end in bounds) * config.n,
-        "records": records,
-        "failures": failures,
-        "shards_done": done,
-        "accounting_total": total.to_dict(*prices),
-        "ledger": ledger,
-    }
 
 
 def read_stage_ray(out: str | Path, stage: str = "complete", *, kind: str = "records") -> Any:

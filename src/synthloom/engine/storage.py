@@ -7,10 +7,11 @@ usual config files of that package, never from synthloom). Paths are used direct
 object store, whole files are uploaded and downloaded (an object store has no rename and no
 partial writes, so each file is written once, whole, which makes it appear atomically).
 
-:func:`workspace` gives a shard a local folder standing for its folder in the storage, and
-:func:`driver_mirror` gives the driver a local copy of the run; on a path both are the real
-folders. What goes where is decided by the Ray drivers (:mod:`synthloom.engine.ray_executor`,
-:mod:`synthloom.recipes.lab.ray_run`, :mod:`synthloom.recipes.nemotron.ray_run`).
+:func:`workspace` gives a shard a local folder standing for its folder in the storage,
+:func:`driver_mirror` gives the driver a local copy of the run and :class:`MirroredRunDir` a
+local run.json uploaded at every write; on a path they are the real folders. The sharded-job
+driver (:mod:`synthloom.engine.jobs`) runs every shard in a workspace; each job says what else
+goes where.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from synthloom.engine.rundir import RunDir
 from synthloom.errors import InputError, MissingDependencyError
 
 __all__ = [
     "CacheUploader",
+    "MirroredRunDir",
     "RunStorage",
     "check_output_dir",
     "driver_mirror",
@@ -465,3 +468,18 @@ def driver_mirror(
             storage.push(mirror, (), skip=skip_push)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+class MirroredRunDir(RunDir):
+    """The run.json of a run on an object store, kept in the local folder ``folder`` and
+    uploaded at every write (so the store always says how the run stands)."""
+
+    def __init__(self, storage: RunStorage, folder: str | Path) -> None:
+        super().__init__(folder)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.storage = storage
+        storage.get(("run.json",), self.run_json)
+
+    def write(self, data: dict[str, Any]) -> None:
+        super().write(data)
+        self.storage.put(self.run_json, "run.json")

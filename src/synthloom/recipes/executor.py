@@ -13,13 +13,18 @@ The command-line flags (``--executor``, ``--ray-address``, ``--actors``,
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthloom.errors import InputError
 
-__all__ = ["ExecutorSettings", "ShardedExecutorSettings", "apply_executor_flags"]
+__all__ = [
+    "ExecutorSettings",
+    "ShardedExecutorSettings",
+    "apply_executor_flags",
+    "per_actor_config",
+]
 
 
 class ExecutorSettings(BaseModel):
@@ -68,3 +73,28 @@ def apply_executor_flags(
             raise InputError("must be >= 1", field=flag)
     changes = {key: value for key, value in flags.values() if value is not None}
     return settings.model_copy(update=changes) if changes else settings
+
+
+class _Pipeline(Protocol):
+    """A recipe's pipeline configuration: a teacher section and an executor section."""
+
+    @property
+    def teacher(self) -> BaseModel: ...
+
+    @property
+    def executor(self) -> ExecutorSettings: ...
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any: ...
+
+
+_P = TypeVar("_P", bound=_Pipeline)
+
+
+def per_actor_config(config: _P) -> _P:
+    """``config`` as one Ray actor runs it: its teacher keeps ``per_actor_in_flight`` requests
+    in flight (the total is ``actors`` times that)."""
+    teacher = config.teacher.model_copy(
+        update={"max_in_flight": config.executor.per_actor_in_flight}
+    )
+    copied: _P = config.model_copy(update={"teacher": teacher})
+    return copied

@@ -1,4 +1,7 @@
-"""The Nemotron pipeline on Ray: prompts on the driver, responses + rewards sharded on actors.
+"""The Nemotron pipeline on Ray: prompts on the driver, responses + rewards a sharded job.
+
+A job of the sharded-job driver (:mod:`synthloom.engine.jobs`), which owns the markers,
+fingerprints, run.json status, retries and storage; this module says what a shard is and does.
 
 Prompt generation is small and stays on the driver (with the run's ``cache.sqlite``, as
 locally). The costly stage, k responses and their reward scores per prompt, is cut into shards
@@ -17,23 +20,22 @@ shard that was interrupted replays every answer its cache holds.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import functools
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from synthloom.atomic import write_text
 from synthloom.engine.executor import bounded_map
-from synthloom.engine.ray_executor import RayOptions, check_ray_address
-from synthloom.engine.ray_pool import PoolShard, PoolWorker, run_pool
+from synthloom.engine.jobs import Job, Markers, Shard, ShardWorkspace, fingerprint, run_job_async
+from synthloom.engine.ray_pool import RayOptions, check_ray_address
 from synthloom.engine.rundir import RunDir
-from synthloom.engine.storage import RunStorage, driver_mirror, workspace
-from synthloom.errors import SynthloomError
+from synthloom.engine.storage import RunStorage, driver_mirror
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import ResponseCache
-from synthloom.llm.client import TeacherClient
 from synthloom.llm.settings import make_teacher_client
+from synthloom.recipes.executor import per_actor_config
 from synthloom.recipes.nemotron.config import PipelineConfig
 from synthloom.recipes.nemotron.prompts import PromptGenerator
 from synthloom.recipes.nemotron.responses import (
@@ -50,7 +52,7 @@ from synthloom.records import write_jsonl, write_parquet
 from synthloom.reward.base import RewardResult, RewardWeights
 from synthloom.reward.select import Thresholds
 
-__all__ = ["nemotron_shard_dir", "run_pipeline_ray"]
+__all__ = ["nemotron_shard_dir", "run_nemotron_shard", "run_pipeline_ray"]
 
 
 def nemotron_shard_dir(out: str | Path, shard: int) -> Path:
@@ -70,33 +72,12 @@ def _is_shard_cache(rel: str) -> bool:
     return rel.startswith("_ray/") and rel.endswith(".sqlite")
 
 
-def _teacher(config: PipelineConfig, cache: ResponseCache, accounting: Accounting) -> TeacherClient:
-    return make_teacher_client(config.teacher, cache, accounting)
-
-
-def _fingerprint(config: PipelineConfig, records: list[dict[str, Any]]) -> str:
-    """What a shard's groups depend on: its prompts, the teacher, the responses and reward."""
-    ident = {
-        "prompts": [r["id"] for r in records],
-        "teacher": config.teacher.model_dump(mode="json", exclude={"max_in_flight"}),
-        "responses": config.responses.model_dump(mode="json"),
-        "reward": config.reward.model_dump(mode="json"),
-    }
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 async def _shard_on_actor(
-    folder: Path, shard: int, records: list[dict[str, Any]], config: PipelineConfig
+    folder: Path, records: list[dict[str, Any]], config: PipelineConfig
 ) -> dict[str, Any]:
     cache = ResponseCache(folder / "cache.sqlite")
     teacher_acc, reward_acc = Accounting(), Accounting()
-    teacher = _teacher(config, cache, teacher_acc)
+    teacher = make_teacher_client(config.teacher, cache, teacher_acc)
     reward = make_reward_model(config, cache=cache, accounting=reward_acc)
     params = sampling_params(config)
     groups: list[dict[str, Any] | None] = [None] * len(records)
@@ -137,43 +118,23 @@ async def _shard_on_actor(
             "failed": done["failed"],
         }
         lines.append(json.dumps(row, ensure_ascii=False) + "\n")
-    _write_atomic(folder / "groups.jsonl", "".join(lines))
+    write_text(folder / "groups.jsonl", "".join(lines))
     return {
-        "shard": shard,
         "prompts": len(records),
         "failures": failures,
         "reward_backend": reward.describe(),
         "teacher_accounting": teacher_acc.to_dict(),
         "reward_accounting": reward_acc.to_dict(),
         "seconds_waiting": round(waiting, 3),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
-class NemotronWorker(PoolWorker):
-    """An actor: answers and scores one shard of prompts at a time."""
-
-    def __init__(self, out: str, config: PipelineConfig, cache_sync_s: float = 30.0) -> None:
-        self.storage = RunStorage(out)
-        self.config = config
-        self.cache_sync_s = cache_sync_s
-
-    def run(self, shard: int, records: list[dict[str, Any]], fingerprint: str) -> dict[str, Any]:
-        # On an object store the shard runs in a local folder that is uploaded when done.
-        parts = _shard_parts(shard)
-        with workspace(self.storage, parts, cache_sync_s=self.cache_sync_s) as folder:
-            marker = asyncio.run(_shard_on_actor(folder, shard, records, self.config))
-            marker["fingerprint"] = fingerprint
-            _write_atomic(folder / "done.json", json.dumps(marker, indent=2, sort_keys=True) + "\n")
-        return marker
-
-
-def _read_marker(out: Path, shard: int) -> dict[str, Any] | None:
-    path = nemotron_shard_dir(out, shard) / "done.json"
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else None
+def run_nemotron_shard(
+    config: PipelineConfig, shard: Shard, space: ShardWorkspace
+) -> dict[str, Any]:
+    """Answer and score one shard of prompts (``shard.args``) in its workspace."""
+    (records,) = shard.args
+    return asyncio.run(_shard_on_actor(space.folder, records, config))
 
 
 def _groups(out: Path, shard: int, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -214,9 +175,9 @@ async def run_pipeline_ray(
     local run plus ``executor`` ("ray"), ``ray`` (actors, per_actor_in_flight, shard_size),
     ``shards``, ``shards_run``, ``shards_skipped`` and ``shard_retries``.
 
-    ``on_progress`` gets, after each finished shard, the pool's snapshot (``shards``,
-    ``finished``, ``retried``, ``running``, ``last_actor``, ``actors``, ``elapsed``) plus
-    ``prompts``."""
+    ``on_progress`` gets, after each finished shard, the driver's snapshot (``shards``,
+    ``skipped``, ``finished``, ``retried``, ``running``, ``last_actor``, ``actors``,
+    ``elapsed``) plus ``prompts``."""
     ex = config.executor
     options = RayOptions(
         address=ex.ray_address,
@@ -232,141 +193,124 @@ async def run_pipeline_ray(
     with driver_mirror(
         storage, skip_pull=_is_shard_cache, skip_push=lambda rel: rel.startswith("_ray/")
     ) as mirror:
-        entry = await _drive(config, storage, mirror, options, on_progress)
-    entry["run_dir"] = storage.url()
-    return entry
-
-
-async def _drive(
-    config: PipelineConfig,
-    storage: RunStorage,
-    out: Path,
-    options: RayOptions,
-    on_progress: ProgressCallback | None,
-) -> dict[str, Any]:
-    """The driver of :func:`run_pipeline_ray` on the run folder ``out`` (local or a mirror)."""
-    ex = config.executor
-    started = time.monotonic()
-    run = RunDir(out).open()
-    teacher_acc = Accounting()
-    reward_acc = Accounting()
-    weights = RewardWeights.from_value(config.reward.weights, field="reward.weights")
-    thresholds = Thresholds(
-        min_scalar=config.filter.min_scalar,
-        min_attributes=config.filter.min_attributes,
-        max_attributes=config.filter.max_attributes,
-    )
-    counts = Counts()
-    ray_info = {
-        "actors": ex.actors,
-        "per_actor_in_flight": ex.per_actor_in_flight,
-        "shard_size": ex.shard_size,
-    }
-    run.update_stage(
-        STAGE,
-        status="running",
-        executor="ray",
-        ray=ray_info,
-        config=config.model_dump(mode="json"),
-        reward_backend=_describe_reward(config),
-        weights=weights.as_dict(),
-    )
-    status = "failed"
-    error: str | None = None
-    writers: Writers | None = None
-    prompt_seconds = 0.0
-    stats = {"run": 0, "retried": 0}
-    skipped = 0
-    n_shards = 0
-    try:
-        cache = ResponseCache(run.cache_path)
-        teacher = _teacher(config, cache, teacher_acc)
-        try:
-            generator = PromptGenerator(config, teacher)
-            prompt_started = time.monotonic()
-            prompts = await generator.generate()
-            prompt_seconds = time.monotonic() - prompt_started
-        finally:
-            await teacher.aclose()
-            cache.close()
-        counts.prompts = len(prompts)
-        write_parquet(prompts, out / "prompts" / "prompts.parquet")
-        write_jsonl(generator.rejects, out / "prompts" / "rejects.jsonl")
-
-        size = ex.shard_size
-        bounds = [
-            (k, k * size, min((k + 1) * size, len(prompts)))
-            for k in range(0, -(-len(prompts) // size))
-        ]
-        n_shards = len(bounds)
-        shards: list[PoolShard] = []
-        for shard, start, end in bounds:
-            fingerprint = _fingerprint(config, prompts[start:end])
-            marker = _read_marker(out, shard)
-            if (
-                marker is not None
-                and marker.get("fingerprint") == fingerprint
-                and int(marker.get("failures", 0)) == 0
-            ):
-                skipped += 1
-                continue
-            label = f"shard {shard} (prompts {start}-{end - 1})"
-            shards.append(PoolShard(shard, label, (shard, prompts[start:end], fingerprint)))
-
-        def on_done(shard: PoolShard, marker: dict[str, Any]) -> None:
-            nonlocal teacher_acc, reward_acc
-            if not storage.is_local:  # the shard's groups and marker, for the steps below
-                folder = out / Path(*_shard_parts(shard.key))
-                storage.pull(_shard_parts(shard.key), folder, skip=_is_shard_cache_name)
-            teacher_acc = teacher_acc.add(Accounting.from_dict(marker["teacher_accounting"]))
-            reward_acc = reward_acc.add(Accounting.from_dict(marker["reward_accounting"]))
-            counts.seconds_waiting += float(marker["seconds_waiting"])
+        run = RunDir(mirror)
+        job = _NemotronJob(config, storage, run)
 
         def progress(snapshot: dict[str, Any]) -> None:
             if on_progress is not None:
-                on_progress({**snapshot, "prompts": counts.prompts})
+                on_progress({**snapshot, "prompts": job.counts.prompts})
 
-        teacher_section = config.teacher.model_copy(
-            update={"max_in_flight": ex.per_actor_in_flight}
+        entry = await run_job_async(
+            job.job(), run, storage, options, prepare=job.generate_prompts, on_progress=progress
         )
-        worker_config = config.model_copy(update={"teacher": teacher_section})
-        stats = run_pool(
-            NemotronWorker,
-            (storage.location, worker_config, options.cache_sync_s),
-            shards,
-            options,
-            on_done=on_done,
-            on_progress=progress,
-        )
-        writers = Writers(out, config.shard_rows)
-        for shard, start, end in bounds:
-            for group in _groups(out, shard, prompts[start:end]):
-                handle_group(group, writers, weights, thresholds, config, counts)
-                counts.prompts_done += 1
-        status = "done"
-    except SynthloomError as exc:
-        error = str(exc)
-        raise
-    except BaseException:
-        status = "interrupted"
-        raise
-    finally:
-        if writers is not None:
-            writers.close(complete=status == "done")
-        fields: dict[str, Any] = {
-            "status": status,
-            "counts": counts.as_dict(),
-            "teacher_accounting": teacher_acc.to_dict(),
-            "reward_accounting": reward_acc.to_dict(),
-            "elapsed_s": round(time.monotonic() - started, 3),
-            "shards": n_shards,
-            "shards_run": stats["run"],
-            "shards_skipped": skipped,
-            "shard_retries": stats["retried"],
-        }
-        if error is not None:
-            fields["error"] = error
-        entry = run.update_stage(STAGE, **fields)
-    entry["prompt_seconds"] = round(prompt_seconds, 3)
-    entry["response_seconds_waiting"] = round(counts.seconds_waiting, 3)
+    entry["run_dir"] = storage.url()
+    entry["prompt_seconds"] = round(job.prompt_seconds, 3)
+    entry["response_seconds_waiting"] = round(job.counts.seconds_waiting, 3)
     return entry
+
+
+class _NemotronJob:
+    """The responses and rewards of the Nemotron pipeline as a :class:`Job`: the prompts are
+    generated on the driver first; a shard per ``shard_size`` prompts; the groups are written
+    out in prompt order with the local code once every shard is done."""
+
+    def __init__(self, config: PipelineConfig, storage: RunStorage, run: RunDir) -> None:
+        self.config = config
+        self.storage = storage
+        self.run = run
+        self.weights = RewardWeights.from_value(config.reward.weights, field="reward.weights")
+        self.counts = Counts()
+        self.teacher_acc = Accounting()
+        self.reward_acc = Accounting()
+        self.prompts: list[dict[str, Any]] = []
+        self.prompt_seconds = 0.0
+
+    def job(self) -> Job:
+        ex = self.config.executor
+        worker_config = per_actor_config(self.config)
+        return Job(
+            stage=STAGE,
+            plan=self.plan,
+            run_shard=functools.partial(run_nemotron_shard, worker_config),
+            on_shard=self.on_shard,
+            summary=self.summary,
+            finish=self.finish,
+            fields={
+                "ray": {
+                    "actors": ex.actors,
+                    "per_actor_in_flight": ex.per_actor_in_flight,
+                    "shard_size": ex.shard_size,
+                },
+                "config": self.config.model_dump(mode="json"),
+                "reward_backend": _describe_reward(self.config),
+                "weights": self.weights.as_dict(),
+            },
+        )
+
+    async def generate_prompts(self) -> None:
+        """The prompts, on the driver with the run's own cache (small next to the responses)."""
+        cache = ResponseCache(self.run.cache_path)
+        teacher = make_teacher_client(self.config.teacher, cache, self.teacher_acc)
+        try:
+            generator = PromptGenerator(self.config, teacher)
+            started = time.monotonic()
+            self.prompts = await generator.generate()
+            self.prompt_seconds = time.monotonic() - started
+        finally:
+            await teacher.aclose()
+            cache.close()
+        self.counts.prompts = len(self.prompts)
+        write_parquet(self.prompts, self.run.path / "prompts" / "prompts.parquet")
+        write_jsonl(generator.rejects, self.run.path / "prompts" / "rejects.jsonl")
+
+    def plan(self) -> list[Shard]:
+        size = self.config.executor.shard_size
+        shards = []
+        for k in range(-(-len(self.prompts) // size)):
+            start, end = k * size, min((k + 1) * size, len(self.prompts))
+            records = self.prompts[start:end]
+            ident = {
+                "prompts": [r["id"] for r in records],
+                "teacher": self.config.teacher.model_dump(mode="json", exclude={"max_in_flight"}),
+                "responses": self.config.responses.model_dump(mode="json"),
+                "reward": self.config.reward.model_dump(mode="json"),
+            }
+            label = f"shard {k} (prompts {start}-{end - 1})"
+            shards.append(Shard(k, label, _shard_parts(k), (records,), fingerprint(ident)))
+        return shards
+
+    def on_shard(self, shard: Shard, marker: dict[str, Any]) -> None:
+        if not self.storage.is_local:  # the shard's groups and marker, for the finish
+            folder = self.run.path.joinpath(*shard.parts)
+            self.storage.pull(shard.parts, folder, skip=_is_shard_cache_name)
+        self.teacher_acc = self.teacher_acc.add(Accounting.from_dict(marker["teacher_accounting"]))
+        self.reward_acc = self.reward_acc.add(Accounting.from_dict(marker["reward_accounting"]))
+        self.counts.seconds_waiting += float(marker["seconds_waiting"])
+
+    def summary(self, markers: Markers) -> dict[str, Any]:
+        return {
+            "counts": self.counts.as_dict(),
+            "teacher_accounting": self.teacher_acc.to_dict(),
+            "reward_accounting": self.reward_acc.to_dict(),
+        }
+
+    def finish(self, markers: Markers) -> dict[str, Any]:
+        filters = self.config.filter
+        thresholds = Thresholds(
+            min_scalar=filters.min_scalar,
+            min_attributes=filters.min_attributes,
+            max_attributes=filters.max_attributes,
+        )
+        writers = Writers(self.run.path, self.config.shard_rows)
+        written = False
+        try:
+            size = self.config.executor.shard_size
+            for k in markers:
+                records = self.prompts[k * size : (k + 1) * size]
+                for group in _groups(self.run.path, k, records):
+                    handle_group(group, writers, self.weights, thresholds, self.config, self.counts)
+                    self.counts.prompts_done += 1
+            written = True
+        finally:
+            writers.close(complete=written)
+        return {}
