@@ -9,7 +9,16 @@ import typer
 
 from synthloom.cli import app
 from synthloom.cli.command import Command
-from synthloom.cli.options import Executor, ExecutorFlags, Out, Quiet, RayAddress, Seed
+from synthloom.cli.options import (
+    Embedder,
+    Executor,
+    ExecutorFlags,
+    Ner,
+    Out,
+    Quiet,
+    RayAddress,
+    Seed,
+)
 
 
 @app.command(cls=Command)
@@ -40,19 +49,8 @@ def assay(
             help="Table column whose categories must be represented; repeat the flag for several.",
         ),
     ] = None,
-    embedder: Annotated[
-        str,
-        typer.Option(
-            "--embedder", help="auto | minilm | tfidf: the sentence-embedding model to use."
-        ),
-    ] = "auto",
-    ner: Annotated[
-        str,
-        typer.Option(
-            "--ner",
-            help="auto | on | off: find person names and locations with an NER model (pii extra).",
-        ),
-    ] = "auto",
+    embedder: Embedder = "auto",
+    ner: Ner = "auto",
     lexicon: Annotated[
         Path | None,
         typer.Option("--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."),

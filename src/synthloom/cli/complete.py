@@ -59,6 +59,7 @@ def _price(flag: str, side: str) -> Any:
 
 @app.command(cls=Command)
 def complete(
+    ctx: typer.Context,
     prompts: Annotated[
         str,
         typer.Argument(
@@ -145,7 +146,6 @@ def complete(
     On --executor ray the prompts are cut into shards answered on an actor pool."""
     from synthloom.cli.complete_job import complete_config, run_complete
 
-    options = dict(locals())  # every option above, by its parameter name
+    config = complete_config(ctx.params)  # every option above, by its parameter name
     flags = ExecutorFlags(executor, ray_address, actors, per_actor_in_flight, shard_size)
-    config = complete_config(options)
     return run_complete(prompts, out, config, flags, dry_run=dry_run, quiet=quiet)

@@ -13,8 +13,10 @@ from synthloom.cli import app
 from synthloom.cli.command import Command
 from synthloom.cli.options import (
     Actors,
+    Embedder,
     Executor,
     ExecutorFlags,
+    Ner,
     Out,
     Quiet,
     RayAddress,
@@ -106,10 +108,7 @@ def curate(
             help="Cosine similarity for semantic duplicates.",
         ),
     ] = 0.95,
-    embedder: Annotated[
-        str,
-        typer.Option("--embedder", help="auto | minilm | tfidf: the sentence-embedding model."),
-    ] = "auto",
+    embedder: Embedder = "auto",
     decontaminate: Annotated[
         list[Path] | None,
         typer.Option(
@@ -143,10 +142,7 @@ def curate(
     pii_types: Annotated[
         list[str] | None, _names("--pii-types", "PII types to look for", "TYPE", "all")
     ] = None,
-    ner: Annotated[
-        str,
-        typer.Option("--ner", help="auto | on | off: names and locations via Presidio."),
-    ] = "auto",
+    ner: Ner = "auto",
     pii_salt_env: Annotated[
         str,
         typer.Option(

@@ -35,6 +35,7 @@ __all__ = [
     "BaseUrlOverride",
     "Choice",
     "ConnectTimeout",
+    "Embedder",
     "Executor",
     "ExecutorFlags",
     "MaxAttempts",
@@ -43,6 +44,7 @@ __all__ = [
     "MaxTokens",
     "Model",
     "ModelOverride",
+    "Ner",
     "Number",
     "Out",
     "PerActorInFlight",
@@ -290,6 +292,26 @@ class ExecutorFlags:
             shard_size=self.shard_size,
         )
 
+
+# -- models that run here ---------------------------------------------------------------------
+
+# Checked by the library, whose messages name the value and the choices.
+Embedder = Annotated[
+    str,
+    typer.Option(
+        "--embedder",
+        help="auto | minilm | tfidf: the sentence-embedding model (auto: MiniLM when "
+        "installed, else TF-IDF).",
+    ),
+]
+Ner = Annotated[
+    str,
+    typer.Option(
+        "--ner",
+        help="auto | on | off: find person names and locations with an NER model "
+        "(Presidio, the pii extra; auto: when installed).",
+    ),
+]
 
 # -- seeds and sampling ------------------------------------------------------------------------
 
