@@ -11,6 +11,13 @@ import typer
 
 from synthloom.cli import app
 from synthloom.cli.command import Command
+from synthloom.cli.leaves import (
+    ChangedSince,
+    DocumentsDir,
+    Subtree,
+    TaxonomyRoot,
+    report_issues,
+)
 from synthloom.cli.options import (
     Actors,
     BaseUrlOverride,
@@ -25,21 +32,13 @@ from synthloom.cli.options import (
 
 @app.command(cls=Command)
 def generate(
-    taxonomy: Annotated[Path, typer.Argument(help="InstructLab taxonomy root (qna.yaml tree).")],
+    taxonomy: TaxonomyRoot,
     pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline YAML.")],
     out: RunOut,
     base_url: BaseUrlOverride = None,
     model: ModelOverride = None,
-    subtree: Annotated[
-        str | None,
-        typer.Option("--subtree", metavar="PATH", help="Only leaves under this path."),
-    ] = None,
-    changed_since: Annotated[
-        str | None,
-        typer.Option(
-            "--changed-since", metavar="REF", help="Only leaves changed since this git ref."
-        ),
-    ] = None,
+    subtree: Subtree = None,
+    changed_since: ChangedSince = None,
     executor: Executor = None,
     ray_address: RayAddress = None,
     actors: Actors = None,
@@ -50,21 +49,13 @@ def generate(
             "--skip-invalid", help="List invalid chosen leaves and generate the valid ones."
         ),
     ] = False,
-    documents_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--documents-dir",
-            help="Folder of local clones of document repositories, named after each URL's "
-            "last part (default: documents_dir of the pipeline).",
-        ),
-    ] = None,
+    documents_dir: DocumentsDir = None,
 ) -> int:
     """Generate, judge and mix data for the leaves of TAXONOMY (LAB).
 
     Every chosen leaf of TAXONOMY into OUT, on the local executor or an actor pool (leaves
     as shards). Exit 0 when every chosen leaf kept samples, 1 when a request failed or a
     leaf kept none."""
-    from synthloom.cli.leaves import report_issues
     from synthloom.engine.storage import check_output_dir
     from synthloom.recipes.lab import generate_sync, load_pipeline
     from synthloom.recipes.lab.select import chosen_taxonomy, document_options

@@ -10,39 +10,31 @@ import typer
 
 from synthloom.cli import app
 from synthloom.cli.command import Command
+from synthloom.cli.leaves import (
+    ChangedSince,
+    DocumentsDir,
+    Subtree,
+    TaxonomyRoot,
+    report_issues,
+)
 
 
 @app.command(cls=Command)
 def plan(
-    taxonomy: Annotated[Path, typer.Argument(help="InstructLab taxonomy root (qna.yaml tree).")],
+    taxonomy: TaxonomyRoot,
     pipeline: Annotated[
         Path | None,
         typer.Option(
             "--pipeline", "-p", help="Pipeline YAML (counts, sampling); defaults if omitted."
         ),
     ] = None,
-    subtree: Annotated[
-        str | None,
-        typer.Option("--subtree", metavar="PATH", help="Only leaves under this path."),
-    ] = None,
-    changed_since: Annotated[
-        str | None,
-        typer.Option(
-            "--changed-since", metavar="REF", help="Only leaves changed since this git ref."
-        ),
-    ] = None,
+    subtree: Subtree = None,
+    changed_since: ChangedSince = None,
     skip_invalid: Annotated[
         bool,
         typer.Option("--skip-invalid", help="List invalid chosen leaves and plan the valid ones."),
     ] = False,
-    documents_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--documents-dir",
-            help="Folder of local clones of document repositories, named after each URL's "
-            "last part (no network needed when present).",
-        ),
-    ] = None,
+    documents_dir: DocumentsDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> int:
     """Show what generating TAXONOMY would cost, calling no model.
@@ -52,7 +44,6 @@ def plan(
     from rich.console import Console
     from rich.table import Table
 
-    from synthloom.cli.leaves import report_issues
     from synthloom.recipes.lab import PipelineConfig, leaf_chunks, load_pipeline, plan_leaf
     from synthloom.recipes.lab.config import TeacherSettings, settings_for
     from synthloom.recipes.lab.select import document_options
