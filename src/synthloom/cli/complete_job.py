@@ -69,8 +69,9 @@ class CompleteSummary:
     records: int
     output: str
     accounting: Accounting
-    #: Prompts already answered by an earlier run (local) / items that failed (Ray).
+    #: Requests an earlier run of the same command already answered (local executor).
     skipped: int = 0
+    #: Requests given up (the Ray executor counts them over its shards' markers).
     failures: int = 0
     cost: float | None = None
     outputs_reset: str | None = None

@@ -5,14 +5,16 @@ without invalid leaves."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from synthloom.errors import ConfigError
-from synthloom.taxonomy.model import Taxonomy
+
+if TYPE_CHECKING:  # the taxonomy package (jsonschema) loads when a command runs, not on --help
+    from synthloom.taxonomy.model import Taxonomy
 
 __all__ = ["ChangedSince", "DocumentsDir", "Subtree", "TaxonomyRoot", "report_issues"]
 

@@ -281,6 +281,7 @@ class ExecutorFlags:
 
     def over(self, settings: Any) -> Any:
         """``settings`` (a pipeline's ``ExecutorSettings``) with the flags that were given."""
+        # Imported here: pydantic's models cost a third of a second, which --help need not pay.
         from synthloom.recipes.executor import apply_executor_flags
 
         return apply_executor_flags(
