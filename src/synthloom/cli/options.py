@@ -195,7 +195,10 @@ def _choice(name: str, choice: Choice, help: str) -> Any:
 Out = Annotated[
     Path,
     typer.Option(
-        "--out", "-o", help="Output folder (created if missing; refused if it is a file)."
+        "--out",
+        "-o",
+        metavar="DIR",
+        help="Output folder (created if missing; refused if it is a file).",
     ),
 ]
 #: A run directory, which may be an object store on Ray (complete, generate, nemotron).
@@ -204,6 +207,7 @@ RunOut = Annotated[
     typer.Option(
         "--out",
         "-o",
+        metavar="DIR",
         help="Run directory (run the same command again to resume); with --executor ray "
         "also an object store through fsspec, such as s3://bucket/runs/x.",
     ),
