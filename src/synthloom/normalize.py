@@ -3,6 +3,11 @@
 See :mod:`synthloom.records` for the record and :mod:`synthloom.messages` for its turns.
 What a reader does not understand it keeps: unknown top-level fields go to ``meta``, a
 top-level ``system`` becomes the first turn, tool definitions become ``tools``.
+
+Prompts to answer (``synthloom complete``) may also be a prompt alone: with
+``prompt_only=True`` a record of ``{"prompt": ...}`` (a string, or a list of chat turns as in
+TRL's prompt-only datasets), ``{"instruction": ..., "input": ...}`` or ``{"text": ...}`` with
+no answer is a conversation of one user turn. Everywhere else a record needs both sides.
 """
 
 from __future__ import annotations
@@ -15,10 +20,19 @@ from typing import Any
 from synthloom.errors import DataFormatError
 from synthloom.messages import check_messages, check_tools, sharegpt_messages
 
-__all__ = ["PROMPT_KEYS", "RESPONSE_KEYS", "make_record", "normalize_record", "record_id"]
+__all__ = [
+    "PROMPT_KEYS",
+    "PROMPT_ONLY_KEYS",
+    "RESPONSE_KEYS",
+    "make_record",
+    "normalize_record",
+    "record_id",
+]
 
 PROMPT_KEYS = ("prompt", "question", "query")
 RESPONSE_KEYS = ("response", "completion", "answer", "output")
+#: The fields of a record holding a prompt alone (``prompt_only=True``), in order of preference.
+PROMPT_ONLY_KEYS = (*PROMPT_KEYS, "instruction", "text")
 
 
 def record_id(messages: list[dict[str, Any]], extra: Any = None) -> str:
@@ -112,7 +126,34 @@ def _pair(obj: Mapping[str, Any], where: str, used: set[str]) -> list[dict[str, 
     return [{"role": "user", "content": obj[pkey]}, {"role": "assistant", "content": obj[rkey]}]
 
 
-def _messages(obj: Mapping[str, Any], where: str, used: set[str]) -> list[dict[str, Any]]:
+def _prompt_alone(obj: Mapping[str, Any], where: str, used: set[str]) -> list[dict[str, Any]]:
+    """The one user turn of a record that holds a prompt and no answer."""
+    key = next((k for k in PROMPT_ONLY_KEYS if k in obj), None)
+    if key is None:
+        keys = ", ".join(sorted(map(str, obj.keys()))) or "none"
+        raise DataFormatError(
+            "not a prompt record: expected 'messages', 'conversations', 'prompt', "
+            f"'instruction' or 'text' (keys found: {keys})",
+            path=where,
+        )
+    used.add(key)
+    value = obj[key]
+    if key == "prompt" and isinstance(value, list):
+        return check_messages(value, where, key)
+    if not isinstance(value, str):
+        raise DataFormatError("must be a string", path=where, field=key)
+    if key == "instruction" and obj.get("input") is not None:
+        used.add("input")
+        if not isinstance(obj["input"], str):
+            raise DataFormatError("must be a string", path=where, field="input")
+        if obj["input"]:
+            value = f"{value}\n\n{obj['input']}"  # as an Alpaca record's prompt
+    return [{"role": "user", "content": value}]
+
+
+def _messages(
+    obj: Mapping[str, Any], where: str, used: set[str], prompt_only: bool = False
+) -> list[dict[str, Any]]:
     if "messages" in obj:
         used.add("messages")
         return check_messages(obj["messages"], where, "messages")
@@ -127,6 +168,8 @@ def _messages(obj: Mapping[str, Any], where: str, used: set[str]) -> list[dict[s
         if isinstance(prompt, str):
             return [{"role": "user", "content": prompt}]
         return check_messages(prompt, where, "prompt")
+    if prompt_only and not any(k in obj for k in RESPONSE_KEYS):
+        return _prompt_alone(obj, where, used)
     return _pair(obj, where, used)
 
 
@@ -149,15 +192,18 @@ def _with_system(
     return [{"role": "system", "content": system}, *messages]
 
 
-def normalize_record(obj: Any, where: str = "<record>") -> dict[str, Any]:
+def normalize_record(
+    obj: Any, where: str = "<record>", *, prompt_only: bool = False
+) -> dict[str, Any]:
     """Turn any supported shape into a canonical record (raises DataFormatError naming `where`).
 
-    Top-level fields no shape uses are kept in ``meta`` under their own name."""
+    Top-level fields no shape uses are kept in ``meta`` under their own name. With
+    ``prompt_only`` a record may also hold a prompt alone (see the module docstring)."""
     if not isinstance(obj, Mapping):
         raise DataFormatError(f"expected a JSON object, got {type(obj).__name__}", path=where)
     meta = _as_meta(obj.get("meta"), where)
     used = {"id", "meta"}
-    messages = _with_system(obj, _messages(obj, where, used), where, used)
+    messages = _with_system(obj, _messages(obj, where, used, prompt_only), where, used)
     extra: dict[str, Any] = {}
     # Legacy ``functions`` and current ``tools`` both describe what the model may call.
     tools = [

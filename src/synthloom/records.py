@@ -200,25 +200,28 @@ def record_parts(folder: Path) -> list[Path]:
     return parts
 
 
-def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
+def read_records(path: str | Path, *, prompt_only: bool = False) -> Iterator[dict[str, Any]]:
     """Stream canonical records from JSONL, JSON or Parquet (any supported shape), or from a
-    folder of such parts in name order (the output folder of ``synthloom complete``)."""
+    folder of such parts in name order (the output folder of ``synthloom complete``).
+
+    ``prompt_only``: a record may hold a prompt alone (prompts to answer; see
+    :func:`synthloom.normalize.normalize_record`)."""
     path = Path(path)
     if path.is_dir():
         for part in record_parts(path):
-            yield from read_records(part)
+            yield from read_records(part, prompt_only=prompt_only)
         return
     _require_file(path)
     suffix = path.suffix.lower()
     if suffix in _JSONL_SUFFIXES:
         for lineno, obj in _iter_jsonl_objects(path):
-            yield normalize_record(obj, f"{path}:{lineno}")
+            yield normalize_record(obj, f"{path}:{lineno}", prompt_only=prompt_only)
     elif suffix == ".json":
         for i, obj in enumerate(_read_json_array(path)):
-            yield normalize_record(obj, f"{path}[{i}]")
+            yield normalize_record(obj, f"{path}[{i}]", prompt_only=prompt_only)
     elif suffix in _PARQUET_SUFFIXES:
         for row, obj in _parquet_rows(path):
-            yield normalize_record(obj, f"{path} row {row}")
+            yield normalize_record(obj, f"{path} row {row}", prompt_only=prompt_only)
     else:
         raise DataFormatError(
             f"unknown format '{suffix or '(no suffix)'}' for instruction data; "

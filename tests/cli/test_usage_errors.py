@@ -47,7 +47,7 @@ def test_an_unknown_option_is_one_line_and_exit_2(
         (["curate", "in.jsonl"], "--out"),
         (["complete", "p.jsonl", "--model", "m", "--out", "o"], "--base-url"),
         (["assay", "s.csv", "--out", "o"], "--reference"),
-        (["plan"], "taxonomy"),
+        (["plan"], "argument 'TAXONOMY'"),  # named as the usage line shows it
         (["complete", "p", "--base-url", "u", "--model", "m", "-o", "o", "--n", "two"], "--n"),
     ],
 )

@@ -13,16 +13,19 @@ import sys
 import typer
 
 from synthloom import __version__
+from synthloom.cli.command import Command, Group
 from synthloom.errors import SynthloomError
 from synthloom.redact import redact
 
-__all__ = ["app", "main"]
+__all__ = ["Command", "Group", "app", "main"]
 
 app = typer.Typer(
     name="synthloom",
     help="Generate synthetic training data for LLMs and prove it fit to train on.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: see synthloom.cli.command
+    cls=Group,
     add_completion=False,
 )
 

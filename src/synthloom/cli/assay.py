@@ -3,65 +3,85 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from synthloom.cli import app
+from synthloom.cli.command import Command
+from synthloom.cli.options import (
+    Embedder,
+    Executor,
+    ExecutorFlags,
+    Ner,
+    Out,
+    Quiet,
+    RayAddress,
+    Seed,
+)
 
 
-@app.command()
+@app.command(cls=Command)
 def assay(
-    synthetic: Path = typer.Argument(
-        ..., help="The synthetic dataset (JSONL, JSON, Parquet, CSV)."
-    ),
-    reference: Path = typer.Option(
-        ..., "--reference", "-r", help="The real dataset to compare with."
-    ),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html and metrics.json."),
-    private: list[Path] = typer.Option(
-        [], "--private", help="Documents or records the synthetic data must not copy (repeatable)."
-    ),
-    gate: Path | None = typer.Option(
-        None, "--gate", help="YAML of thresholds on metrics.json paths."
-    ),
-    sensitive: list[str] = typer.Option(
-        [], "--sensitive", help="Table columns whose categories must be represented (repeatable)."
-    ),
-    embedder: str = typer.Option(
-        "auto", "--embedder", help="auto | minilm | tfidf: the sentence-embedding model to use."
-    ),
-    ner: str = typer.Option(
-        "auto",
-        "--ner",
-        help="auto | on | off: find person names and locations with an NER model (pii extra).",
-    ),
-    lexicon: Path | None = typer.Option(
-        None, "--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."
-    ),
-    kinds: Path | None = typer.Option(
-        None,
-        "--kinds",
-        help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, boolean, id) "
-        "to override the kinds detected from the reference.",
-    ),
-    fidelity_binning: str = typer.Option(
-        "real",
-        "--fidelity-binning",
-        help="real | report: bin numeric columns of mixed pairs on the reference's edges "
-        "(default), or each side on its own edges to reproduce SDMetrics 0.32's QualityReport.",
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed for every sampled step."),
-    executor: str = typer.Option(
-        "local",
-        "--executor",
-        help="local | ray: instruction-data features and MiniLM embeddings as Ray tasks.",
-    ),
-    ray_address: str | None = typer.Option(
-        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the gate."),
+    synthetic: Annotated[
+        Path, typer.Argument(help="The synthetic dataset (JSONL, JSON, Parquet, CSV).")
+    ],
+    reference: Annotated[
+        Path, typer.Option("--reference", "-r", help="The real dataset to compare with.")
+    ],
+    out: Out,
+    private: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--private",
+            help="Documents or records the synthetic data must not copy; repeat the flag "
+            "for several.",
+        ),
+    ] = None,
+    gate: Annotated[
+        Path | None, typer.Option("--gate", help="YAML of thresholds on metrics.json paths.")
+    ] = None,
+    sensitive: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sensitive",
+            metavar="COLUMN",
+            help="Table column whose categories must be represented; repeat the flag for several.",
+        ),
+    ] = None,
+    embedder: Embedder = "auto",
+    ner: Ner = "auto",
+    lexicon: Annotated[
+        Path | None,
+        typer.Option("--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."),
+    ] = None,
+    kinds: Annotated[
+        Path | None,
+        typer.Option(
+            "--kinds",
+            help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, "
+            "boolean, id) to override the kinds detected from the reference.",
+        ),
+    ] = None,
+    fidelity_binning: Annotated[
+        str,
+        typer.Option(
+            "--fidelity-binning",
+            help="real | report: bin numeric columns of mixed pairs on the reference's "
+            "edges (default), or each side on its own edges to reproduce SDMetrics 0.32's "
+            "QualityReport.",
+        ),
+    ] = "real",
+    seed: Seed = 0,
+    executor: Executor = None,
+    ray_address: RayAddress = None,
+    quiet: Quiet = False,
 ) -> int:
-    """Measure SYNTHETIC against REFERENCE: fidelity, diversity, privacy, bias, tails, gate."""
+    """Measure SYNTHETIC against REFERENCE and check a gate.
+
+    Fidelity, diversity, privacy, bias and tail coverage into report.html and metrics.json;
+    on --executor ray the per-record features and MiniLM embeddings of instruction data run
+    as Ray tasks. Exit 1 when a --gate threshold is not met."""
     from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
@@ -69,6 +89,9 @@ def assay(
     from synthloom.assay import AssayOptions, run_assay
     from synthloom.assay.summary import print_summary
     from synthloom.engine.ray_executor import quiet_ray
+    from synthloom.recipes.executor import ExecutorSettings
+
+    where = ExecutorFlags(executor, ray_address).over(ExecutorSettings())
 
     quiet_ray(quiet)
     result = run_assay(
@@ -76,12 +99,12 @@ def assay(
         reference,
         out,
         AssayOptions(
-            private=list(private),
+            private=list(private or []),
             gate=gate,
-            sensitive=list(sensitive),
+            sensitive=list(sensitive or []),
             embedder=embedder,
-            executor=executor,
-            ray_address=ray_address,
+            executor=where.name,
+            ray_address=where.ray_address,
             ner=ner,
             lexicon=lexicon,
             kinds=kinds,

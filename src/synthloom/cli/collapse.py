@@ -3,95 +3,91 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from synthloom.cli import app
-from synthloom.cli.options import non_negative_int, positive_float, positive_int
+from synthloom.cli.command import Command
+from synthloom.cli.options import Out, Quiet, Seed, positive_float, positive_int, split_list
 
 
-@app.command()
+def _count(flag: str, short: str | None, help: str) -> Any:
+    decls = [flag, short] if short else [flag]
+    return typer.Option(*decls, parser=positive_int(), metavar="INTEGER", help=help)
+
+
+@app.command(cls=Command)
 def collapse(
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for metrics.json and report.html."),
-    data: Path | None = typer.Option(
-        None,
-        "--data",
-        help="Real data: .txt, instruction records or a table (default: pydoc_data.topics).",
-    ),
-    family: str = typer.Option("ngram", "--family", "-f", help="gaussian | gmm | ngram | lstm"),
-    generations: int = typer.Option(
-        10,
-        "--generations",
-        "-g",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Generations after the first.",
-    ),
-    mode: list[str] = typer.Option(
-        ["replace"],
-        "--mode",
-        "-m",
-        help="replace | mix:<fraction> | accumulate (repeat, or separate with commas).",
-    ),
-    samples: int = typer.Option(
-        1000,
-        "--samples",
-        "-n",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Samples drawn per generation.",
-    ),
-    seed: int = typer.Option(
-        0,
-        "--seed",
-        parser=non_negative_int(),
-        metavar="INTEGER",
-        help="Seed for every random step.",
-    ),
-    order: int = typer.Option(
-        3,
-        "--order",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="n of the n-gram model (and of the tail n-grams).",
-    ),
-    temperature: float = typer.Option(
-        1.0,
-        "--temperature",
-        parser=positive_float(),
-        metavar="FLOAT",
-        help="Sampling temperature (text).",
-    ),
-    components: int = typer.Option(
-        3,
-        "--components",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Mixture components (gmm).",
-    ),
-    columns: list[str] = typer.Option([], "--column", help="Numeric table column (repeatable)."),
-    text_column: str | None = typer.Option(None, "--text-column", help="Table column of text."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+    out: Out,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Real data: .txt, instruction records or a table (default: pydoc_data.topics).",
+        ),
+    ] = None,
+    family: Annotated[
+        str, typer.Option("--family", "-f", help="Model family: gaussian | gmm | ngram | lstm.")
+    ] = "ngram",
+    generations: Annotated[int, _count("--generations", "-g", "Generations after the first.")] = 10,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mode",
+            "-m",
+            help="replace | mix:<fraction> | accumulate; repeat the flag (or give a comma "
+            "list) for several.  [default: replace]",
+        ),
+    ] = None,
+    samples: Annotated[int, _count("--samples", "-n", "Samples drawn per generation.")] = 1000,
+    seed: Seed = 0,
+    order: Annotated[
+        int, _count("--order", None, "n of the n-gram model (and of the tail n-grams).")
+    ] = 3,
+    # Not the teacher's --temperature: the local model's, where 0 would divide by zero.
+    temperature: Annotated[
+        float,
+        typer.Option(
+            "--temperature",
+            parser=positive_float(),
+            metavar="FLOAT",
+            help="Sampling temperature of the text models (> 0).",
+        ),
+    ] = 1.0,
+    components: Annotated[int, _count("--components", None, "Mixture components (gmm).")] = 3,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column", metavar="COLUMN", help="Numeric table column; repeat for several."
+        ),
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", metavar="COLUMN", help="Table column of text.")
+    ] = None,
+    quiet: Quiet = False,
 ) -> int:
-    """Train on REAL, then on samples, G times; plot per-generation metrics for each mode."""
+    """Train on real data, then on its own samples, G times.
+
+    For each mode, a model is trained on the real data, then G times on samples of the
+    previous generation; per-generation metrics go to metrics.json and a plotted report."""
     from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
     check_output_dir(out)
     from synthloom.collapse import CollapseOptions, run_collapse, write_report
 
-    modes = tuple(part for item in mode for part in item.split(",") if part.strip())
     options = CollapseOptions(
         data=data,
         family=family,
         generations=generations,
-        modes=modes,
+        modes=tuple(split_list(mode or ["replace"])),
         samples=samples,
         seed=seed,
         order=order,
         temperature=temperature,
         components=components,
-        columns=tuple(columns),
+        columns=tuple(columns or []),
         text_column=text_column,
     )
     result = run_collapse(options)

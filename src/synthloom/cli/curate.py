@@ -5,16 +5,26 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from synthloom.cli import app
-from synthloom.cli.options import fraction, positive_int
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+from synthloom.cli.command import Command
+from synthloom.cli.options import (
+    Actors,
+    Embedder,
+    Executor,
+    ExecutorFlags,
+    Ner,
+    Out,
+    Quiet,
+    RayAddress,
+    Seed,
+    fraction,
+    positive_int,
+    split_list,
+)
 
 
 def print_curate_summary(result: Any) -> None:
@@ -39,99 +49,145 @@ def print_curate_summary(result: Any) -> None:
     console.print(f"wrote {result.data_path} (rejects.jsonl, changes.jsonl, run.json beside it)")
 
 
-@app.command()
+def _names(flag: str, help: str, metavar: str, default: str = "") -> Any:
+    """A list of names, by repeating the flag or as a comma list (as these took before)."""
+    shown = f" (default: {default})" if default else ""
+    return typer.Option(
+        flag, metavar=metavar, help=f"{help}; repeat the flag or give a comma list{shown}."
+    )
+
+
+@app.command(cls=Command)
 def curate(
-    input_path: Path = typer.Argument(..., metavar="IN", help="Records (JSONL, JSON, Parquet)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
-    dedup: str = typer.Option(
-        "exact,minhash", "--dedup", help="Comma list of exact, minhash, semantic ('' for none)."
-    ),
-    threshold: float = typer.Option(
-        0.8,
-        "--threshold",
-        parser=fraction(),
-        metavar="FLOAT",
-        help="MinHash Jaccard threshold (0, 1].",
-    ),
-    num_perm: int = typer.Option(
-        128, "--num-perm", parser=positive_int(), metavar="INTEGER", help="MinHash permutations."
-    ),
-    shingle: str = typer.Option("char", "--shingle", help="Shingles: char or word n-grams."),
-    shingle_size: int = typer.Option(
-        5,
-        "--shingle-size",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Characters or words a shingle.",
-    ),
-    semantic_threshold: float = typer.Option(
-        0.95,
-        "--semantic-threshold",
-        parser=fraction(),
-        metavar="FLOAT",
-        help="Cosine similarity for semantic duplicates.",
-    ),
-    embedder: str = typer.Option("auto", "--embedder", help="auto | minilm | tfidf."),
-    decontaminate: list[Path] = typer.Option(
-        [], "--decontaminate", help="Benchmark file (JSONL, Parquet, CSV); repeatable."
-    ),
-    bench_field: str = typer.Option(
-        "text", "--bench-field", help="Benchmark text field(s), comma separated."
-    ),
-    bench_id: str | None = typer.Option(None, "--bench-id", help="Benchmark item id field."),
-    decontam_ngram: int = typer.Option(
-        13,
-        "--ngram",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Decontamination n-gram (tokens).",
-    ),
-    contaminated: str = typer.Option("drop", "--contaminated", help="drop | flag."),
-    pii: str | None = typer.Option(None, "--pii", help="redact | mask | hash | replace."),
-    pii_types: str | None = typer.Option(None, "--pii-types", help="Comma list of PII types."),
-    ner: str = typer.Option("auto", "--ner", help="Names/locations via Presidio: auto|on|off."),
-    pii_salt_env: str = typer.Option(
-        "SYNTHLOOM_PII_SALT",
-        "--pii-salt-env",
-        help="Environment variable holding the secret salt for --pii hash/replace.",
-    ),
-    roles: str | None = typer.Option(
-        None, "--roles", help="Turns to curate: comma list of system, user, assistant, tool."
-    ),
-    case_sensitive: bool = typer.Option(False, "--case-sensitive", help="Exact dedup keeps case."),
-    strip_punctuation: bool = typer.Option(
-        False, "--strip-punctuation", help="Exact dedup ignores punctuation."
-    ),
-    score_key: str = typer.Option(
-        "score", "--score-key", help="Meta key (dotted) whose highest value survives dedup."
-    ),
-    fmt: str = typer.Option("parquet", "--format", help="parquet | jsonl."),
-    seed: int = typer.Option(0, "--seed", help="Seed for MinHash and k-means."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
-    executor: str = typer.Option(
-        "local", "--executor", help="local | ray (MinHash dedup as Ray tasks; same result)."
-    ),
-    ray_address: str | None = typer.Option(
-        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
-    ),
-    actors: int = typer.Option(
-        2,
-        "--actors",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Ray: parallel tasks per dedup step.",
-    ),
+    input_path: Annotated[
+        Path, typer.Argument(metavar="IN", help="Records (JSONL, JSON, Parquet).")
+    ],
+    out: Out,
+    dedup: Annotated[
+        list[str] | None,
+        _names(
+            "--dedup",
+            "Dedup steps: exact, minhash, semantic ('' for none)",
+            "STEP",
+            "exact,minhash",
+        ),
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            parser=fraction(),
+            metavar="FLOAT",
+            help="MinHash Jaccard threshold (0, 1].",
+        ),
+    ] = 0.8,
+    num_perm: Annotated[
+        int,
+        typer.Option(
+            "--num-perm", parser=positive_int(), metavar="INTEGER", help="MinHash permutations."
+        ),
+    ] = 128,
+    shingle: Annotated[
+        str, typer.Option("--shingle", help="Shingles: char or word n-grams.")
+    ] = "char",
+    shingle_size: Annotated[
+        int,
+        typer.Option(
+            "--shingle-size",
+            parser=positive_int(),
+            metavar="INTEGER",
+            help="Characters or words a shingle.",
+        ),
+    ] = 5,
+    semantic_threshold: Annotated[
+        float,
+        typer.Option(
+            "--semantic-threshold",
+            parser=fraction(),
+            metavar="FLOAT",
+            help="Cosine similarity for semantic duplicates.",
+        ),
+    ] = 0.95,
+    embedder: Embedder = "auto",
+    decontaminate: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--decontaminate",
+            help="Benchmark file (JSONL, Parquet, CSV); repeat the flag for several.",
+        ),
+    ] = None,
+    bench_field: Annotated[
+        list[str] | None,
+        _names("--bench-field", "Benchmark text fields", "FIELD", "text"),
+    ] = None,
+    bench_id: Annotated[
+        str | None, typer.Option("--bench-id", metavar="FIELD", help="Benchmark item id field.")
+    ] = None,
+    decontam_ngram: Annotated[
+        int,
+        typer.Option(
+            "--ngram",
+            parser=positive_int(),
+            metavar="INTEGER",
+            help="Decontamination n-gram (tokens).",
+        ),
+    ] = 13,
+    contaminated: Annotated[
+        str, typer.Option("--contaminated", help="drop | flag: what to do with a hit.")
+    ] = "drop",
+    pii: Annotated[
+        str | None,
+        typer.Option("--pii", help="redact | mask | hash | replace: what to do with PII."),
+    ] = None,
+    pii_types: Annotated[
+        list[str] | None, _names("--pii-types", "PII types to look for", "TYPE", "all")
+    ] = None,
+    ner: Ner = "auto",
+    pii_salt_env: Annotated[
+        str,
+        typer.Option(
+            "--pii-salt-env",
+            metavar="NAME",
+            help="Environment variable holding the secret salt for --pii hash/replace.",
+        ),
+    ] = "SYNTHLOOM_PII_SALT",
+    roles: Annotated[
+        list[str] | None,
+        _names("--roles", "Turns to curate: system, user, assistant, tool", "ROLE", "all"),
+    ] = None,
+    case_sensitive: Annotated[
+        bool, typer.Option("--case-sensitive", help="Exact dedup keeps case.")
+    ] = False,
+    strip_punctuation: Annotated[
+        bool, typer.Option("--strip-punctuation", help="Exact dedup ignores punctuation.")
+    ] = False,
+    score_key: Annotated[
+        str,
+        typer.Option("--score-key", help="Meta key (dotted) whose highest value survives dedup."),
+    ] = "score",
+    fmt: Annotated[str, typer.Option("--format", help="parquet | jsonl.")] = "parquet",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+    executor: Executor = None,
+    ray_address: RayAddress = None,
+    actors: Actors = None,
 ) -> int:
-    """Dedup (exact, MinHash, semantic), decontaminate and redact IN into OUT."""
+    """Dedup, decontaminate and redact IN into OUT.
+
+    Dedup is exact, MinHash and semantic; on --executor ray the MinHash step runs as Ray
+    tasks (the same result)."""
     from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
     check_output_dir(out)
     from synthloom.curate import CurateOptions, curate_file
+    from synthloom.recipes.executor import ExecutorSettings
+
+    where = ExecutorFlags(executor, ray_address, actors).over(ExecutorSettings())
 
     options = CurateOptions(
-        dedup=_split(dedup),
-        roles=_split(roles) if roles is not None else None,
+        dedup=split_list(dedup) if dedup is not None else ["exact", "minhash"],
+        roles=split_list(roles) if roles is not None else None,
         case_sensitive=case_sensitive,
         strip_punctuation=strip_punctuation,
         score_key=score_key,
@@ -141,20 +197,20 @@ def curate(
         shingle_size=shingle_size,
         semantic_threshold=semantic_threshold,
         embedder=embedder,  # type: ignore[arg-type]
-        decontaminate=list(decontaminate),
-        bench_fields=_split(bench_field),
+        decontaminate=list(decontaminate or []),
+        bench_fields=split_list(bench_field or ["text"]),
         bench_id_field=bench_id,
         decontam_ngram=decontam_ngram,
         contaminated=contaminated,  # type: ignore[arg-type]
         pii=pii,  # type: ignore[arg-type]
-        pii_types=_split(pii_types) if pii_types is not None else None,
+        pii_types=split_list(pii_types) if pii_types is not None else None,
         ner=ner,  # type: ignore[arg-type]
         pii_salt_env=pii_salt_env,
         format=fmt,  # type: ignore[arg-type]
         seed=seed,
-        executor=executor,  # type: ignore[arg-type]  # checked by build_stages
-        ray_address=ray_address,
-        actors=actors,
+        executor=where.name,
+        ray_address=where.ray_address,
+        actors=where.actors,
     )
     if pii in ("hash", "replace") and not os.environ.get(pii_salt_env):
         print(

@@ -5,66 +5,58 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from synthloom.cli import app
-from synthloom.cli.options import positive_int
+from synthloom.cli.command import Command
+from synthloom.cli.leaves import (
+    ChangedSince,
+    DocumentsDir,
+    Subtree,
+    TaxonomyRoot,
+    report_issues,
+)
+from synthloom.cli.options import (
+    Actors,
+    BaseUrlOverride,
+    Executor,
+    ExecutorFlags,
+    ModelOverride,
+    PerActorInFlight,
+    RayAddress,
+    RunOut,
+)
 
 
-@app.command()
+@app.command(cls=Command)
 def generate(
-    taxonomy: Path = typer.Argument(..., help="InstructLab taxonomy root (qna.yaml tree)."),
-    pipeline: Path = typer.Option(..., "--pipeline", "-p", help="Pipeline YAML."),
-    out: str = typer.Option(
-        ...,
-        "--out",
-        "-o",
-        help="Run directory (re-run to resume); on --executor ray also an object store "
-        "through fsspec, such as s3://bucket/runs/x.",
-    ),
-    base_url: str | None = typer.Option(None, "--base-url", help="Override teacher.base_url."),
-    model: str | None = typer.Option(None, "--model", help="Override teacher.model."),
-    subtree: str | None = typer.Option(None, "--subtree", help="Only leaves under this path."),
-    changed_since: str | None = typer.Option(
-        None, "--changed-since", help="Only leaves changed since this git ref."
-    ),
-    executor: str | None = typer.Option(
-        None, "--executor", help="local | ray (leaves on an actor pool); default: executor.name."
-    ),
-    ray_address: str | None = typer.Option(
-        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
-    ),
-    actors: int | None = typer.Option(
-        None,
-        "--actors",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Ray: teacher-client actors.",
-    ),
-    per_actor_in_flight: int | None = typer.Option(
-        None,
-        "--per-actor-in-flight",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Ray: requests in flight per actor.",
-    ),
-    skip_invalid: bool = typer.Option(
-        False, "--skip-invalid", help="List invalid chosen leaves and generate the valid ones."
-    ),
-    documents_dir: Path | None = typer.Option(
-        None,
-        "--documents-dir",
-        help="Folder of local clones of document repositories, named after each URL's last "
-        "part (default: documents_dir of the pipeline).",
-    ),
+    taxonomy: TaxonomyRoot,
+    pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline YAML.")],
+    out: RunOut,
+    base_url: BaseUrlOverride = None,
+    model: ModelOverride = None,
+    subtree: Subtree = None,
+    changed_since: ChangedSince = None,
+    executor: Executor = None,
+    ray_address: RayAddress = None,
+    actors: Actors = None,
+    per_actor_in_flight: PerActorInFlight = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="List invalid chosen leaves and generate the valid ones."
+        ),
+    ] = False,
+    documents_dir: DocumentsDir = None,
 ) -> int:
-    """Generate, judge and mix training data for every chosen leaf of TAXONOMY into OUT.
+    """Generate, judge and mix data for the leaves of TAXONOMY (LAB).
 
-    Exit 0 when every chosen leaf kept samples, 1 when a request failed or a leaf kept none."""
-    from synthloom.cli.leaves import report_issues
+    Every chosen leaf of TAXONOMY into OUT, on the local executor or an actor pool (leaves
+    as shards). Exit 0 when every chosen leaf kept samples, 1 when a request failed or a
+    leaf kept none."""
     from synthloom.engine.storage import check_output_dir
-    from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.lab import generate_sync, load_pipeline
     from synthloom.recipes.lab.select import chosen_taxonomy, document_options
 
@@ -73,13 +65,7 @@ def generate(
     changes = {k: v for k, v in (("base_url", base_url), ("model", model)) if v is not None}
     if changes:
         config = config.model_copy(update={"teacher": config.teacher.model_copy(update=changes)})
-    ex = apply_executor_flags(
-        config.executor,
-        executor=executor,
-        ray_address=ray_address,
-        actors=actors,
-        per_actor_in_flight=per_actor_in_flight,
-    )
+    ex = ExecutorFlags(executor, ray_address, actors, per_actor_in_flight).over(config.executor)
     if ex is not config.executor:
         config = config.model_copy(update={"executor": ex})
     documents = document_options(

@@ -1,15 +1,40 @@
-"""Shared by ``plan``, ``generate`` and ``mix``: the issues of the chosen taxonomy leaves, one
-line each on stderr, and the decision to stop (exit 2) or go on without invalid leaves."""
+"""Shared by ``plan``, ``generate`` and ``mix``: the options that choose taxonomy leaves, the
+issues of the chosen leaves, one line each on stderr, and the decision to stop (exit 2) or go on
+without invalid leaves."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 from rich.console import Console
 from rich.markup import escape
 
 from synthloom.errors import ConfigError
-from synthloom.taxonomy.model import Taxonomy
 
-__all__ = ["report_issues"]
+if TYPE_CHECKING:  # the taxonomy package (jsonschema) loads when a command runs, not on --help
+    from synthloom.taxonomy.model import Taxonomy
+
+__all__ = ["ChangedSince", "DocumentsDir", "Subtree", "TaxonomyRoot", "report_issues"]
+
+TaxonomyRoot = Annotated[Path, typer.Argument(help="InstructLab taxonomy root (qna.yaml tree).")]
+Subtree = Annotated[
+    str | None,
+    typer.Option("--subtree", metavar="PATH", help="Only leaves under this path."),
+]
+ChangedSince = Annotated[
+    str | None,
+    typer.Option("--changed-since", metavar="REF", help="Only leaves changed since this git ref."),
+]
+DocumentsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--documents-dir",
+        help="Folder of local clones of document repositories, named after each URL's last "
+        "part (default: the pipeline's documents_dir); no network needed when present.",
+    ),
+]
 
 
 def report_issues(taxonomy: Taxonomy, *, skip_invalid: bool) -> None:

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from synthloom.cli import app
+from synthloom.cli.command import Command
+from synthloom.cli.options import Out
 
 
-@app.command()
+@app.command(cls=Command)
 def mix(
-    config: Path = typer.Argument(..., help="Mixing YAML (outputs, sources, seed)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for <output name>.jsonl files."),
-    run: Path | None = typer.Option(
-        None, "--run", help="Run directory for sources that name no 'run'."
-    ),
-    skip_invalid: bool = typer.Option(
-        False, "--skip-invalid", help="Leave invalid seed leaves out (listed) instead of stopping."
-    ),
+    config: Annotated[Path, typer.Argument(help="Mixing YAML (outputs, sources, seed).")],
+    out: Out,
+    run: Annotated[
+        Path | None,
+        typer.Option("--run", help="Run directory for sources that name no 'run'."),
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Leave invalid seed leaves out (listed) instead of stopping.",
+        ),
+    ] = False,
 ) -> int:
-    """Sample phase datasets, seed replay and real data into messages-JSONL training files."""
+    """Write messages-JSONL training files from a mixing YAML.
+
+    Samples phase datasets, seed replay and real data into OUT/<output name>.jsonl."""
     from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)

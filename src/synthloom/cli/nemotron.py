@@ -4,69 +4,49 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from synthloom.cli import app
-from synthloom.cli.options import positive_int
+from synthloom.cli.command import Command
+from synthloom.cli.options import (
+    Actors,
+    Executor,
+    ExecutorFlags,
+    PerActorInFlight,
+    Quiet,
+    RayAddress,
+    RunOut,
+    ShardSize,
+)
 
 
-@app.command()
+@app.command(cls=Command)
 def nemotron(
-    pipeline: Path = typer.Argument(..., help="Pipeline YAML (teacher, families, reward, ...)."),
-    out: str = typer.Option(
-        ...,
-        "--out",
-        "-o",
-        help="Run directory (re-run to resume); on --executor ray also an object store "
-        "through fsspec, such as s3://bucket/runs/x.",
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the JSON summary."),
-    executor: str | None = typer.Option(
-        None,
-        "--executor",
-        help="local | ray (responses + rewards in shards on actors); default: executor.name.",
-    ),
-    ray_address: str | None = typer.Option(
-        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else local)."
-    ),
-    actors: int | None = typer.Option(
-        None,
-        "--actors",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Ray: teacher-client actors.",
-    ),
-    per_actor_in_flight: int | None = typer.Option(
-        None,
-        "--per-actor-in-flight",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Ray: requests in flight per actor.",
-    ),
-    shard_size: int | None = typer.Option(
-        None,
-        "--shard-size",
-        parser=positive_int(),
-        metavar="INTEGER",
-        help="Ray: prompts per shard (the unit of retry and resume).",
-    ),
+    pipeline: Annotated[
+        Path, typer.Argument(help="Pipeline YAML (teacher, families, reward, ...).")
+    ],
+    out: RunOut,
+    quiet: Quiet = False,
+    executor: Executor = None,
+    ray_address: RayAddress = None,
+    actors: Actors = None,
+    per_actor_in_flight: PerActorInFlight = None,
+    shard_size: ShardSize = None,
 ) -> None:
-    """Prompts -> k responses -> reward scores -> best-of-k SFT and DPO preference pairs."""
+    """Run a Nemotron pipeline YAML into a run directory.
+
+    Prompts -> k responses -> reward scores -> best-of-k SFT data and DPO preference pairs
+    in OUT/export; on --executor ray the responses and rewards run in shards on actors. A
+    summary goes to stderr and one JSON line to stdout."""
     from synthloom.engine.storage import check_output_dir
-    from synthloom.recipes.executor import apply_executor_flags
     from synthloom.recipes.nemotron import load_pipeline, run_pipeline_sync
 
     check_output_dir(out)
     config = load_pipeline(pipeline)
-    ex = apply_executor_flags(
-        config.executor,
-        executor=executor,
-        ray_address=ray_address,
-        actors=actors,
-        per_actor_in_flight=per_actor_in_flight,
-        shard_size=shard_size,
-    )
+    flags = ExecutorFlags(executor, ray_address, actors, per_actor_in_flight, shard_size)
+    ex = flags.over(config.executor)
     if ex is not config.executor:
         config = config.model_copy(update={"executor": ex})
     from synthloom.engine.ray_executor import quiet_ray

@@ -4,38 +4,46 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from synthloom.cli import app
+from synthloom.cli.command import Command
+from synthloom.cli.leaves import (
+    ChangedSince,
+    DocumentsDir,
+    Subtree,
+    TaxonomyRoot,
+    report_issues,
+)
 
 
-@app.command()
+@app.command(cls=Command)
 def plan(
-    taxonomy: Path = typer.Argument(..., help="InstructLab taxonomy root (qna.yaml tree)."),
-    pipeline: Path | None = typer.Option(
-        None, "--pipeline", "-p", help="Pipeline YAML (counts, sampling); defaults if omitted."
-    ),
-    subtree: str | None = typer.Option(None, "--subtree", help="Only leaves under this path."),
-    changed_since: str | None = typer.Option(
-        None, "--changed-since", help="Only leaves changed since this git ref."
-    ),
-    skip_invalid: bool = typer.Option(
-        False, "--skip-invalid", help="List invalid chosen leaves and plan the valid ones."
-    ),
-    documents_dir: Path | None = typer.Option(
-        None,
-        "--documents-dir",
-        help="Folder of local clones of document repositories, named after each URL's last "
-        "part (no network needed when present).",
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    taxonomy: TaxonomyRoot,
+    pipeline: Annotated[
+        Path | None,
+        typer.Option(
+            "--pipeline", "-p", help="Pipeline YAML (counts, sampling); defaults if omitted."
+        ),
+    ] = None,
+    subtree: Subtree = None,
+    changed_since: ChangedSince = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="List invalid chosen leaves and plan the valid ones."),
+    ] = False,
+    documents_dir: DocumentsDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> int:
-    """List leaves with kind, schema version, seeds, planned samples, calls and tokens."""
+    """Show what generating TAXONOMY would cost, calling no model.
+
+    Lists the chosen leaves with kind, schema version, seeds, planned samples, model calls
+    and tokens."""
     from rich.console import Console
     from rich.table import Table
 
-    from synthloom.cli.leaves import report_issues
     from synthloom.recipes.lab import PipelineConfig, leaf_chunks, load_pipeline, plan_leaf
     from synthloom.recipes.lab.config import TeacherSettings, settings_for
     from synthloom.recipes.lab.select import document_options

@@ -4,23 +4,30 @@ mechanical, and say for every other leaf what a person must still do."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from synthloom.cli import app
+from synthloom.cli.command import Command, Group
 
 taxonomy_app = typer.Typer(
-    help="Work on an InstructLab taxonomy itself.", no_args_is_help=True, add_completion=False
+    help="Work on an InstructLab taxonomy itself.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    cls=Group,
 )
 app.add_typer(taxonomy_app, name="taxonomy")
 
 
-@taxonomy_app.command()
+@taxonomy_app.command(cls=Command)
 def upgrade(
-    tree: Path = typer.Argument(..., help="InstructLab taxonomy root (qna.yaml tree)."),
-    write: bool = typer.Option(
-        False, "--write", help="Write the upgraded leaves (without it nothing changes)."
-    ),
+    tree: Annotated[Path, typer.Argument(help="InstructLab taxonomy root (qna.yaml tree).")],
+    write: Annotated[
+        bool,
+        typer.Option("--write", help="Write the upgraded leaves (without it nothing changes)."),
+    ] = False,
 ) -> int:
     """Upgrade leaves to schema version 3; list what each leaf still needs."""
     from synthloom.taxonomy.upgrade import upgrade_taxonomy

@@ -235,7 +235,7 @@ def count_prompts(path: str | Path) -> int:
             return int(pq.ParquetFile(path).metadata.num_rows)
         except Exception as exc:  # pyarrow raises several types for a bad file
             raise DataFormatError(f"not a readable Parquet file ({exc})", path=path) from exc
-    return sum(1 for _ in read_records(path))
+    return sum(1 for _ in read_records(path, prompt_only=True))
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,7 @@ def scan_prompts(path: str | Path) -> PromptScan:
     """
     count_prompts(path)  # a missing file, a folder or unreadable Parquet, in one line
     digests = array("Q")
-    for record in read_records(path):
+    for record in read_records(path, prompt_only=True):
         digests.append(_digest(record))
     return PromptScan(len(digests), digests)
 
@@ -406,7 +406,9 @@ class _Stage:
         n = self.config.n
         pointer = 0
         n_done = len(done)
-        for index, record in enumerate(read_records(self.prompts), start=index_offset):
+        for index, record in enumerate(
+            read_records(self.prompts, prompt_only=True), start=index_offset
+        ):
             context = _split_prompt(record)
             for sample in range(n):
                 key = index * n + sample
@@ -747,7 +749,7 @@ def dry_run(prompts: str | Path, config: CompleteConfig, *, show: int = 3) -> di
     n_prompts = n_requests = skipped = prompt_tokens = 0
     examples: list[dict[str, Any]] = []
     params = [config.sampling(s) for s in range(config.n)]
-    for index, record in enumerate(read_records(prompts)):
+    for index, record in enumerate(read_records(prompts, prompt_only=True)):
         n_prompts += 1
         context = _split_prompt(record)
         if context is None:

@@ -386,7 +386,7 @@ def _fetch_prompts(prompts: str | Path, scratch: Path) -> _Source:
 def _read_source(source: _Source, shown: str, shard_size: int) -> Iterator[dict[str, Any]]:
     """The canonical records of the prompts, in order."""
     if source.path is not None:
-        yield from read_records(source.path)
+        yield from read_records(source.path, prompt_only=True)
         return
     # Ray Data reads the Parquet files in parallel (on a cluster, on the workers) and hands
     # them over in order, a shard's worth at a time; each row is checked here as locally.
@@ -410,7 +410,7 @@ def _read_source(source: _Source, shown: str, shard_size: int) -> Iterator[dict[
                     path=shown,
                 ) from exc
             for row in batch.to_pylist():
-                yield normalize_record(row, f"{shown} record {index}")
+                yield normalize_record(row, f"{shown} record {index}", prompt_only=True)
                 index += 1
     finally:
         options.preserve_order = kept
