@@ -16,7 +16,14 @@ import pandas as pd
 
 from synthloom.text import prompt_text, response_text, tokenize
 
-__all__ = ["BASE_FEATURES", "FEATURE_KINDS", "flatten_meta", "record_features"]
+__all__ = [
+    "BASE_FEATURES",
+    "FEATURE_KINDS",
+    "features_frame",
+    "flatten_meta",
+    "record_feature_row",
+    "record_features",
+]
 
 BASE_FEATURES = (
     "turns",
@@ -56,7 +63,12 @@ def flatten_meta(meta: Mapping[str, Any], prefix: str = "meta") -> dict[str, Any
     return out
 
 
-def _one(record: Mapping[str, Any]) -> dict[str, Any]:
+def record_feature_row(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The features of one record, as a row for :func:`features_frame`.
+
+    The per-record phase (tokenising is the costly part): the Ray executor maps it over shards
+    of records and builds the frame on the driver, so both executors give the same frame.
+    """
     messages = record["messages"]
     prompt, response = prompt_text(record), response_text(record)
     tokens = tokenize(response)
@@ -80,13 +92,14 @@ def record_features(
     records: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """One feature row per record. ``meta_columns`` limits which meta fields are kept."""
-    return features_frame([_one(r) for r in records], meta_columns=meta_columns)
+    return features_frame([record_feature_row(r) for r in records], meta_columns=meta_columns)
 
 
 def features_frame(
     rows: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """The frame of :func:`record_features` from rows already computed by ``_one`` (the Ray
+    """The frame of :func:`record_features` from rows already computed by
+    :func:`record_feature_row` (the Ray
     executor computes the rows in parallel and builds the frame here, so both are equal)."""
     frame = pd.DataFrame.from_records(list(rows))
     for name in BASE_FEATURES:

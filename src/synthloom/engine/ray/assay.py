@@ -17,6 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthloom.assay.features import features_frame, record_feature_row
+from synthloom.embed import (
+    EMBED_METHODS,
+    MINILM_DIM,
+    MINILM_NAME,
+    embed_texts,
+    minilm_missing,
+    minilm_vectors,
+)
 from synthloom.engine.ray_executor import RayOptions, import_ray, init_ray
 from synthloom.errors import ConfigError
 
@@ -24,15 +33,8 @@ __all__ = ["embed_texts_ray", "record_features_ray"]
 
 
 def _feature_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    from synthloom.assay.features import _one
-
-    return [_one(r) for r in records]
-
-
-def _minilm_shard(texts: Sequence[str], batch_size: int) -> Any:
-    from synthloom.assay.embed import _minilm_vectors
-
-    return _minilm_vectors(texts, batch_size)
+    """One Ray task: the assay's per-record phase over one shard of records."""
+    return [record_feature_row(r) for r in records]
 
 
 def _check_shard(value: int, name: str) -> None:
@@ -48,8 +50,6 @@ def record_features_ray(
     options: RayOptions | None = None,
 ) -> pd.DataFrame:
     """:func:`synthloom.assay.features.record_features`, its rows computed by Ray tasks."""
-    from synthloom.assay.features import features_frame
-
     _check_shard(shard_records, "shard_records")
     ray = import_ray()
     started = init_ray(options or RayOptions())
@@ -74,27 +74,25 @@ def embed_texts_ray(
     shard_texts: int = 20_000,
     options: RayOptions | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """:func:`synthloom.assay.embed.embed_texts` with the MiniLM vectors computed by Ray tasks.
+    """:func:`synthloom.embed.embed_texts` with the MiniLM vectors computed by Ray tasks.
 
     Returns ``(vectors, info)`` as the local function does. ``method`` "tfidf", or "auto" where
     MiniLM is not installed, runs the local function (it needs the whole corpus at once).
     """
-    from synthloom.assay import embed
-
     _check_shard(shard_texts, "shard_texts")
-    if method not in embed.EMBED_METHODS:
+    if method not in EMBED_METHODS:
         raise ConfigError(
-            f"unknown embedding method {method!r}; choose one of {', '.join(embed.EMBED_METHODS)}",
+            f"unknown embedding method {method!r}; choose one of {', '.join(EMBED_METHODS)}",
             field="method",
         )
-    if method == "tfidf" or not texts or (method == "auto" and embed._minilm_missing()):
-        return embed.embed_texts(texts, method=method, batch_size=batch_size)  # type: ignore[arg-type]
-    if embed._minilm_missing():
-        return embed.embed_texts(texts, method="minilm", batch_size=batch_size)  # raises
+    if method == "tfidf" or not texts or (method == "auto" and minilm_missing()):
+        return embed_texts(texts, method=method, batch_size=batch_size)  # type: ignore[arg-type]
+    if minilm_missing():
+        return embed_texts(texts, method="minilm", batch_size=batch_size)  # raises
     ray = import_ray()
     started = init_ray(options or RayOptions())
     try:
-        task = ray.remote(_minilm_shard)
+        task = ray.remote(minilm_vectors)
         refs = [
             task.remote(texts[s : s + shard_texts], batch_size)
             for s in range(0, len(texts), shard_texts)
@@ -103,5 +101,5 @@ def embed_texts_ray(
     finally:
         if started:
             ray.shutdown()
-    info = {"method": embed.MINILM_NAME, "dim": 384, "cached": False, "reason": None}
+    info = {"method": MINILM_NAME, "dim": MINILM_DIM, "cached": False, "reason": None}
     return vectors, info
