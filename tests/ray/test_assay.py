@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthloom.assay.features import record_features
+from synthloom.assay.features import record_features, record_features_ray
 from synthloom.embed import embed_texts
-from synthloom.engine.ray import embed_texts_ray, record_features_ray
+from synthloom.engine.ray import embed_texts_ray
 from synthloom.engine.ray_executor import RayOptions
 from synthloom.errors import ConfigError
 
@@ -124,3 +124,25 @@ def test_assay_embeddings_on_ray_use_the_dataset_cache(ray_session: Any, tmp_pat
     again_ref, again_syn, again = embed_both(ref, syn, options, tmp_path / "cache")
     assert again["cached"]
     assert np.array_equal(again_ref, first_ref) and np.array_equal(again_syn, first_syn)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        pytest.param(
+            lambda: record_features_ray([{"messages": []}], shard_records=0),
+            "shard_records",
+            id="features",
+        ),
+        pytest.param(
+            lambda: embed_texts_ray(["one text"], method="minilm", shard_texts=0),
+            "shard_texts",
+            id="embeddings",
+        ),
+    ],
+)
+def test_a_shard_size_below_one_is_refused_naming_its_option(call: Any, field: str) -> None:
+    # Checked before Ray starts: no cluster is needed to refuse it.
+    with pytest.raises(ConfigError, match="must be >= 1, got 0") as caught:
+        call()
+    assert caught.value.field == field

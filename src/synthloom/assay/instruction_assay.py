@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from synthloom.assay import bias, diversity, embedding_fidelity, fidelity, privacy, tails
-from synthloom.assay.features import FEATURE_KINDS, record_features
+from synthloom.assay.features import FEATURE_KINDS, record_features, record_features_ray
 from synthloom.assay.kinds import decide_kinds
 from synthloom.assay.options import AssayOptions, Sections
 from synthloom.embed import MINILM_DIM, MINILM_NAME, embed_pair, minilm_cached, minilm_missing
-from synthloom.engine.ray.assay import embed_texts_ray, record_features_ray
+from synthloom.engine.ray.assay import embed_texts_ray
 from synthloom.messages import message_text
 from synthloom.pii import PiiScanner
 from synthloom.text import record_text
