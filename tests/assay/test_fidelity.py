@@ -385,11 +385,11 @@ def test_bad_arguments_raise_our_errors() -> None:
 def test_sparse_contingency_path_agrees_with_dense(monkeypatch: pytest.MonkeyPatch) -> None:
     # Huge joint tables (many categories on both sides) are counted with np.unique instead of a
     # dense bincount; force that path on a small table and compare.
-    from synthloom.assay import fidelity
+    from synthloom.assay.fidelity import pairs
 
     real, synthetic = _dataset("unseen")
     dense = table_fidelity(real, synthetic)
-    monkeypatch.setattr(fidelity, "_DENSE_CELLS", 1)
+    monkeypatch.setattr(pairs, "_DENSE_CELLS", 1)
     sparse = table_fidelity(real, synthetic)
     for left, right in zip(dense["pairs"], sparse["pairs"], strict=True):
         assert right["score"] == pytest.approx(left["score"], abs=1e-9)

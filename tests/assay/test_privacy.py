@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from scipy.stats import mannwhitneyu
 
-from synthloom.assay import privacy
 from synthloom.assay.privacy import (
     content_text,
     distance_to_closest_record,
@@ -21,6 +20,7 @@ from synthloom.assay.privacy import (
     row_keys,
     split_holdout,
     text_key,
+    verbatim,
     verbatim_overlap,
 )
 from synthloom.errors import DataFormatError, InputError
@@ -181,7 +181,7 @@ def test_verbatim_overlap_matches_brute_force(seed: int, span: int) -> None:
 
 def test_verbatim_overlap_across_hashing_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tiny chunks make windows and texts straddle chunk boundaries everywhere.
-    monkeypatch.setattr(privacy, "_CHUNK", 37)
+    monkeypatch.setattr(verbatim, "_CHUNK", 37)
     synthetic, privates = _random_corpus(5)
     _check_against_brute_force(synthetic, privates, 9)
 

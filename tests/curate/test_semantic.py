@@ -52,9 +52,9 @@ def test_semantic_stage_with_tfidf_keeps_best_scored() -> None:
 
 @pytest.mark.slow
 def test_semantic_stage_with_minilm_catches_paraphrases() -> None:
-    from synthloom.assay.embed import _minilm_missing
+    from synthloom.embed import minilm_missing
 
-    if _minilm_missing():
+    if minilm_missing():
         pytest.skip("the optional 'embed' extra is not installed")
     records = [
         _rec("How can I reset my password?"),

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthloom.assay.embed import embed_texts
-from synthloom.assay.features import record_features
-from synthloom.engine.ray import embed_texts_ray, record_features_ray
+from synthloom.assay.features import record_features, record_features_ray
+from synthloom.embed import embed_texts
+from synthloom.engine.ray import embed_texts_ray
 from synthloom.engine.ray_executor import RayOptions
 from synthloom.errors import ConfigError
 
@@ -111,15 +111,38 @@ def test_the_assay_command_on_ray_gives_the_local_numbers(
 
 
 def test_assay_embeddings_on_ray_use_the_dataset_cache(ray_session: Any, tmp_path: Any) -> None:
-    from synthloom.assay.run import AssayOptions, _embed_both
+    from synthloom.assay.instruction_assay import embed_both
+    from synthloom.assay.options import AssayOptions
 
     ref = [f"reference text number {i} about tides" for i in range(12)]
     syn = [f"synthetic text number {i} about waves" for i in range(9)]
     options = AssayOptions(executor="ray", embedder="minilm")
-    first_ref, first_syn, info = _embed_both(ref, syn, options, tmp_path / "cache")
+    first_ref, first_syn, info = embed_both(ref, syn, options, tmp_path / "cache")
     assert info["method"] == "all-MiniLM-L6-v2" and not info["cached"]
     assert first_ref.shape == (12, 384) and first_syn.shape == (9, 384)
     assert len(list((tmp_path / "cache").glob("minilm-*.npy"))) == 2
-    again_ref, again_syn, again = _embed_both(ref, syn, options, tmp_path / "cache")
+    again_ref, again_syn, again = embed_both(ref, syn, options, tmp_path / "cache")
     assert again["cached"]
     assert np.array_equal(again_ref, first_ref) and np.array_equal(again_syn, first_syn)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        pytest.param(
+            lambda: record_features_ray([{"messages": []}], shard_records=0),
+            "shard_records",
+            id="features",
+        ),
+        pytest.param(
+            lambda: embed_texts_ray(["one text"], method="minilm", shard_texts=0),
+            "shard_texts",
+            id="embeddings",
+        ),
+    ],
+)
+def test_a_shard_size_below_one_is_refused_naming_its_option(call: Any, field: str) -> None:
+    # Checked before Ray starts: no cluster is needed to refuse it.
+    with pytest.raises(ConfigError, match="must be >= 1, got 0") as caught:
+        call()
+    assert caught.value.field == field

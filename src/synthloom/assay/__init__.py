@@ -4,9 +4,9 @@
 privacy, bias / representation and tail coverage, writes ``report.html`` and ``metrics.json``,
 and checks an optional quality gate. The sections live in their own modules:
 
-* ``fidelity``            table metrics with SDMetrics' definitions
+* ``fidelity``            table metrics with SDMetrics' definitions (a package)
+* ``kinds``               each column's kind, which picks the metric that scores it
 * ``features``            instruction records -> per-record feature table
-* ``embed``               sentence embeddings (all-MiniLM-L6-v2, or TF-IDF + SVD fallback)
 * ``embedding_fidelity``  Fréchet distance, precision / recall / density / coverage, C2ST AUC
 * ``diversity``           distinct-n, compression ratio, self-BLEU, near-duplicates, Vendi
 * ``privacy``             exact copies, verbatim overlap, PII, DCR, membership inference
@@ -14,6 +14,9 @@ and checks an optional quality gate. The sections live in their own modules:
 * ``tails``               coverage of the reference's rare content
 * ``gate``                thresholds on metrics.json paths
 * ``report``              the self-contained HTML report
+* ``options``, ``inputs``, ``table_assay``, ``instruction_assay``, ``run``  the run itself
+
+Sentence embeddings come from the kernel :mod:`synthloom.embed` (shared with curate).
 """
 
 from __future__ import annotations

@@ -14,9 +14,20 @@ from typing import Any
 
 import pandas as pd
 
+from synthloom.engine.ray.assay import map_shards_ray
+from synthloom.engine.ray_executor import RayOptions
 from synthloom.text import prompt_text, response_text, tokenize
 
-__all__ = ["BASE_FEATURES", "FEATURE_KINDS", "flatten_meta", "record_features"]
+__all__ = [
+    "BASE_FEATURES",
+    "FEATURE_KINDS",
+    "feature_rows",
+    "features_frame",
+    "flatten_meta",
+    "record_feature_row",
+    "record_features",
+    "record_features_ray",
+]
 
 BASE_FEATURES = (
     "turns",
@@ -56,7 +67,12 @@ def flatten_meta(meta: Mapping[str, Any], prefix: str = "meta") -> dict[str, Any
     return out
 
 
-def _one(record: Mapping[str, Any]) -> dict[str, Any]:
+def record_feature_row(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The features of one record, as a row for :func:`features_frame`.
+
+    The per-record phase (tokenising is the costly part): :func:`record_features_ray` maps it
+    over shards of records and builds the frame on the driver, so both executors agree.
+    """
     messages = record["messages"]
     prompt, response = prompt_text(record), response_text(record)
     tokens = tokenize(response)
@@ -76,17 +92,42 @@ def _one(record: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+def feature_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`record_feature_row` of each record: the phase one Ray task runs on a shard."""
+    return [record_feature_row(r) for r in records]
+
+
 def record_features(
     records: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """One feature row per record. ``meta_columns`` limits which meta fields are kept."""
-    return features_frame([_one(r) for r in records], meta_columns=meta_columns)
+    return features_frame(feature_rows(records), meta_columns=meta_columns)
+
+
+def record_features_ray(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    meta_columns: Sequence[str] | None = None,
+    shard_records: int = 10_000,
+    options: RayOptions | None = None,
+) -> pd.DataFrame:
+    """:func:`record_features`, its rows computed by one Ray task per ``shard_records`` records
+    (tokenising is the costly part); the frame is built here by the same code, so it is equal."""
+    shards = map_shards_ray(
+        feature_rows,
+        records,
+        shard_size=shard_records,
+        shard_field="shard_records",
+        options=options,
+    )
+    return features_frame([row for rows in shards for row in rows], meta_columns=meta_columns)
 
 
 def features_frame(
     rows: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """The frame of :func:`record_features` from rows already computed by ``_one`` (the Ray
+    """The frame of :func:`record_features` from rows already computed by
+    :func:`record_feature_row` (the Ray
     executor computes the rows in parallel and builds the frame here, so both are equal)."""
     frame = pd.DataFrame.from_records(list(rows))
     for name in BASE_FEATURES:

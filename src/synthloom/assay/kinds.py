@@ -3,9 +3,10 @@
 A column's kind picks the metric that scores it (KSComplement for ``numerical``/``datetime``,
 TVComplement for ``categorical``/``boolean``, none for ``id``), so it must not depend on the
 synthetic side or on chance: the same reference always gives the same kinds, whatever
-synthetic data it is compared with. Detection is :func:`synthloom.assay.fidelity.column_kinds`
-on the reference alone; the per-record features of instruction data have fixed kinds
-(:data:`synthloom.assay.features.FEATURE_KINDS`); a kinds file overrides both.
+synthetic data it is compared with. Detection is :func:`column_kinds` on the reference alone;
+the per-record features of instruction data have fixed kinds
+(:data:`synthloom.assay.features.FEATURE_KINDS`); a kinds file overrides both. The table
+fidelity metrics (:mod:`synthloom.assay.fidelity`) score each column by its kind.
 
 A kinds file is YAML (or JSON, which YAML reads) mapping column names to kinds::
 
@@ -15,16 +16,178 @@ A kinds file is YAML (or JSON, which YAML reads) mapping column names to kinds::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 
-from synthloom.assay.fidelity import KINDS, column_kinds
 from synthloom.errors import ConfigError
 
-__all__ = ["decide_kinds", "load_kinds"]
+__all__ = [
+    "CATEGORICAL_MAX_DISTINCT_INTEGERS",
+    "ID_LIKE_MIN_VALUES",
+    "ID_LIKE_SHARE",
+    "KINDS",
+    "Kind",
+    "column_kinds",
+    "decide_kinds",
+    "id_like_note",
+    "load_kinds",
+    "value_family",
+]
+
+#: The column kinds :func:`column_kinds` returns (SDMetrics sdtypes of the same names).
+KINDS = ("numerical", "datetime", "categorical", "boolean", "id")
+#: An integer column with at most this many distinct values is categorical (flags, ratings,
+#: small codes): a KS statistic over a handful of tied values says little.
+CATEGORICAL_MAX_DISTINCT_INTEGERS = 5
+#: A text column whose distinct values exceed this share of its non-missing reference values is
+#: *id-like* (row ids, file paths, taxonomy leaves with a handful of rows each): its frequencies
+#: cannot be estimated from the sample, so TVComplement and contingency tables on it measure
+#: sampling noise (two random halves of one dataset score about 0.05). It gets the ``id`` kind.
+ID_LIKE_SHARE = 0.5
+#: Below this many non-missing values only a column unique on every value is id-like (a small
+#: table's few repeats say little either way).
+ID_LIKE_MIN_VALUES = 20
+# The first rows of a string column that must all look like ISO dates for it to be a datetime.
+_DATE_SAMPLE = 1000
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+Kind = Literal["numerical", "datetime", "categorical", "boolean", "id"]
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def value_family(series: pd.Series) -> str:
+    """The broad type of a column's values: boolean, integer, float, datetime, string, mixed,
+    empty (the fidelity metrics also use it to tell dates from other strings)."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer" if series.notna().any() else "empty"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float" if series.notna().any() else "empty"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "string"
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    if inferred == "boolean":
+        return "boolean"
+    if inferred == "integer":
+        return "integer"
+    if inferred in ("floating", "mixed-integer-float", "decimal"):
+        return "float"
+    if inferred in ("datetime", "datetime64", "date"):
+        return "datetime"
+    if inferred == "empty":
+        return "empty"
+    if inferred == "string":
+        # A sample is enough to tell dates from other strings; dropna over the whole column is
+        # the slow part on millions of rows.
+        sample = series.iloc[: 20 * _DATE_SAMPLE].dropna().head(_DATE_SAMPLE)
+        if sample.empty:
+            sample = series.dropna().head(_DATE_SAMPLE)
+        if all(_ISO_DATE.match(value) for value in sample):
+            return "datetime"
+        return "string"
+    return "mixed"
+
+
+def _kind_from_real(series: pd.Series, family: str) -> Kind:
+    if family == "boolean":
+        return "boolean"
+    if family == "datetime":
+        return "datetime"
+    if family in ("float", "integer"):
+        # Whole-number floats count as integers: one missing value turns an int64 rating column
+        # into float64, and must not turn a categorical into a numerical one.
+        values = series.dropna()
+        if family == "float":
+            floats = values.to_numpy(np.float64)
+            with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not a whole number
+                whole = bool(np.all(np.isfinite(floats) & (np.mod(floats, 1) == 0)))
+            if not whole:
+                return "numerical"
+        distinct = values.nunique()
+        return "categorical" if distinct <= CATEGORICAL_MAX_DISTINCT_INTEGERS else "numerical"
+    if family == "string":
+        # Judged on the non-missing values only, so one missing value never flips a kind.
+        values = series.dropna()
+        if len(values) < 2:
+            return "categorical"
+        distinct = values.nunique()
+        if distinct == len(values) or (
+            len(values) >= ID_LIKE_MIN_VALUES and distinct > ID_LIKE_SHARE * len(values)
+        ):
+            return "id"
+        return "categorical"
+    if family == "empty":
+        # An all-missing column keeps the kind its dtype suggests; the metrics record an error.
+        return "numerical" if pd.api.types.is_numeric_dtype(series.dtype) else "categorical"
+    return "categorical"  # mixed types: compare them as categories, never crash
+
+
+def column_kinds(real: pd.DataFrame, synthetic: pd.DataFrame | None = None) -> dict[str, str]:
+    """Detect each column's kind from the real data.
+
+    * bool dtype (or only True/False values) -> ``boolean``
+    * datetime dtype, Python datetimes, or strings that look like ISO dates
+      (``2024-05-01``, ``2024-05-01 10:30:00``, ``2024-05-01T10:30Z``; the first 1,000 values
+      are checked) -> ``datetime``
+    * floats -> ``numerical``; integers (and floats that are all whole numbers, as an integer
+      column with a missing value becomes) -> ``numerical``, unless they take at most
+      :data:`CATEGORICAL_MAX_DISTINCT_INTEGERS` distinct values -> ``categorical``
+    * strings unique on every non-missing value (at least 2), or *id-like*: at least
+      :data:`ID_LIKE_MIN_VALUES` non-missing values of which more than :data:`ID_LIKE_SHARE`
+      (half) are distinct -> ``id`` (excluded from every metric; :func:`id_like_note` says why).
+      Missing values are left out of the count, so one missing value changes no kind.
+    * other strings, pandas categoricals and mixed types (numbers and strings) -> ``categorical``
+
+    When ``synthetic`` is given and a column's values there are of another type family
+    (strings where the real data has numbers, say), the column is ``categorical`` so both sides
+    can be compared value by value. Columns missing from ``synthetic`` are detected from the
+    real data alone.
+    """
+    kinds: dict[str, str] = {}
+    for name in real.columns:
+        column = real[name]
+        family = value_family(column)
+        kind: Kind = _kind_from_real(column, family)
+        if synthetic is not None and name in synthetic.columns and kind != "id":
+            other = value_family(synthetic[name])
+            if not _compatible(family, other):
+                kind = "categorical"
+        kinds[str(name)] = kind
+    return kinds
+
+
+def id_like_note(real: pd.Series) -> str:
+    """Why a column of kind ``id`` is left out of the scores, in one line."""
+    values = real.dropna()
+    distinct = int(values.nunique())
+    share = distinct / len(values) if len(values) else 0.0
+    return (
+        f"id-like: {distinct} distinct values over {len(values)} non-missing reference values "
+        f"({share:.0%}, more than {ID_LIKE_SHARE:.0%} counts as id-like); left out of Column "
+        "Shapes and Column Pair Trends (set its kind with --kinds to score it)"
+    )
+
+
+def _compatible(real_family: str, synthetic_family: str) -> bool:
+    if "empty" in (real_family, synthetic_family) or real_family == synthetic_family:
+        return True
+    return {real_family, synthetic_family} == {"integer", "float"}
+
+
+# --------------------------------------------------------------------------- kinds files
 
 
 def load_kinds(path: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from synthloom.assay.run import AssayResult
+from synthloom.assay.options import AssayResult
 
 __all__ = ["print_summary", "summary_rows"]
 

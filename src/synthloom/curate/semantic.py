@@ -1,11 +1,11 @@
 """Semantic dedup: records that say the same thing in different words (SemDeDup's recipe).
 
-Texts are embedded with the assay's embedding component (:mod:`synthloom.assay.embed`, so both
-speak of the same vectors), clustered with k-means, and inside each cluster every pair whose
-cosine similarity reaches ``threshold`` is linked; each connected group keeps one record (the
-highest score, then the first). k-means only limits which pairs are compared: two records in
-different clusters are never compared, which is what makes this linear-ish instead of
-quadratic, and why a rerun on the reduced data can still, rarely, find a pair.
+Texts are embedded with the embedding kernel (:mod:`synthloom.embed`, which the assay also
+uses, so both speak of the same vectors), clustered with k-means, and inside each cluster every
+pair whose cosine similarity reaches ``threshold`` is linked; each connected group keeps one
+record (the highest score, then the first). k-means only limits which pairs are compared: two
+records in different clusters are never compared, which is what makes this linear-ish instead
+of quadratic, and why a rerun on the reduced data can still, rarely, find a pair.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from synthloom.curate.base import RecordSpill, Stage, StageLog, score_of
 from synthloom.curate.dedup import TextView, group_representatives
+from synthloom.embed import embed_texts
 from synthloom.errors import ConfigError
 
 __all__ = ["SemanticDedup", "semantic_duplicate_pairs"]
@@ -133,9 +134,7 @@ class SemanticDedup(Stage):
         self._info: dict[str, Any] = {}
 
     def embed(self, texts: Sequence[str]) -> tuple[FloatMatrix, dict[str, Any]]:
-        """Embed with the assay's component; returns the vectors and what embedded them."""
-        from synthloom.assay.embed import embed_texts
-
+        """Embed with the shared embedding kernel; returns the vectors and what embedded them."""
         vectors, info = embed_texts(
             list(texts), method=self.method, cache_dir=self.cache_dir, batch_size=self.batch_size
         )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from synthloom.engine.ray.assay import embed_texts_ray, record_features_ray
+from synthloom.engine.ray.assay import embed_texts_ray, map_shards_ray
 from synthloom.engine.ray.dedup import near_duplicate_clusters_ray
 
-__all__ = ["embed_texts_ray", "near_duplicate_clusters_ray", "record_features_ray"]
+__all__ = ["embed_texts_ray", "map_shards_ray", "near_duplicate_clusters_ray"]

@@ -1,69 +1,70 @@
-"""Assay feature and embedding extraction on Ray, equal to the local functions.
+"""The assay's work on Ray, equal to the local functions; no stage is imported here.
 
-* :func:`record_features_ray`: the per-record feature rows (tokenising every record, the costly
-  part) are computed by one task per shard of records; the frame is then built on the driver
-  by the same code as :func:`synthloom.assay.features.record_features`, so it is identical.
-* :func:`embed_texts_ray`: all-MiniLM-L6-v2 vectors computed by one task per shard of texts
-  (each worker loads the model once per task). Vectors equal the local ones up to float noise:
-  batches pad differently. The TF-IDF fallback is fitted on the whole corpus, so it is not
-  sharded: it runs on the driver, exactly as locally.
+* :func:`map_shards_ray`: one Ray task per shard of a list, each running a phase function the
+  caller passes (the assay passes its public per-record phase,
+  :func:`synthloom.assay.features.feature_rows`), the shard results returned in order. The
+  stage above decides what a phase is; this layer only runs it.
+* :func:`embed_texts_ray`: all-MiniLM-L6-v2 vectors (the embedding kernel's
+  :func:`synthloom.embed.minilm_vectors`) computed by one task per shard of texts (each worker
+  loads the model once per task). Vectors equal the local ones up to float noise: batches pad
+  differently. The TF-IDF fallback is fitted on the whole corpus, so it is not sharded: it runs
+  on the driver, exactly as locally.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 
+from synthloom.embed import (
+    EMBED_METHODS,
+    MINILM_DIM,
+    MINILM_NAME,
+    embed_texts,
+    minilm_missing,
+    minilm_vectors,
+)
 from synthloom.engine.ray_executor import RayOptions, import_ray, init_ray
 from synthloom.errors import ConfigError
 
-__all__ = ["embed_texts_ray", "record_features_ray"]
+__all__ = ["embed_texts_ray", "map_shards_ray"]
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
-def _feature_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    from synthloom.assay.features import _one
-
-    return [_one(r) for r in records]
-
-
-def _minilm_shard(texts: Sequence[str], batch_size: int) -> Any:
-    from synthloom.assay.embed import _minilm_vectors
-
-    return _minilm_vectors(texts, batch_size)
-
-
-def _check_shard(value: int, name: str) -> None:
-    if value < 1:
-        raise ConfigError(f"must be >= 1, got {value}", field=name)
-
-
-def record_features_ray(
-    records: Sequence[Mapping[str, Any]],
+def map_shards_ray(
+    phase: Callable[..., Result],
+    items: Sequence[Item],
     *,
-    meta_columns: Sequence[str] | None = None,
-    shard_records: int = 10_000,
+    shard_size: int,
+    shard_field: str = "shard_size",
+    args: tuple[Any, ...] = (),
     options: RayOptions | None = None,
-) -> pd.DataFrame:
-    """:func:`synthloom.assay.features.record_features`, its rows computed by Ray tasks."""
-    from synthloom.assay.features import features_frame
+) -> list[Result]:
+    """``[phase(shard, *args) for shard in shards of items]``, one Ray task per shard.
 
-    _check_shard(shard_records, "shard_records")
+    ``phase`` must be a top-level function (Ray ships it by reference to its module).
+    ``shard_size`` below 1 raises :class:`ConfigError` naming ``shard_field``. Ray is started
+    here (and stopped after) unless this process is already connected.
+    """
+    if shard_size < 1:
+        raise ConfigError(f"must be >= 1, got {shard_size}", field=shard_field)
     ray = import_ray()
     started = init_ray(options or RayOptions())
     try:
-        task = ray.remote(_feature_rows)
+        task = ray.remote(phase)
         refs = [
-            task.remote(list(records[s : s + shard_records]))
-            for s in range(0, len(records), shard_records)
+            task.remote(list(items[s : s + shard_size]), *args)
+            for s in range(0, len(items), shard_size)
         ]
-        rows = [row for part in ray.get(refs) for row in part]
+        results: list[Result] = ray.get(refs)
     finally:
         if started:
             ray.shutdown()
-    return features_frame(rows, meta_columns=meta_columns)
+    return results
 
 
 def embed_texts_ray(
@@ -74,34 +75,25 @@ def embed_texts_ray(
     shard_texts: int = 20_000,
     options: RayOptions | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """:func:`synthloom.assay.embed.embed_texts` with the MiniLM vectors computed by Ray tasks.
+    """:func:`synthloom.embed.embed_texts` with the MiniLM vectors computed by Ray tasks.
 
     Returns ``(vectors, info)`` as the local function does. ``method`` "tfidf", or "auto" where
     MiniLM is not installed, runs the local function (it needs the whole corpus at once).
     """
-    from synthloom.assay import embed
-
-    _check_shard(shard_texts, "shard_texts")
-    if method not in embed.EMBED_METHODS:
+    if shard_texts < 1:
+        raise ConfigError(f"must be >= 1, got {shard_texts}", field="shard_texts")
+    if method not in EMBED_METHODS:
         raise ConfigError(
-            f"unknown embedding method {method!r}; choose one of {', '.join(embed.EMBED_METHODS)}",
+            f"unknown embedding method {method!r}; choose one of {', '.join(EMBED_METHODS)}",
             field="method",
         )
-    if method == "tfidf" or not texts or (method == "auto" and embed._minilm_missing()):
-        return embed.embed_texts(texts, method=method, batch_size=batch_size)  # type: ignore[arg-type]
-    if embed._minilm_missing():
-        return embed.embed_texts(texts, method="minilm", batch_size=batch_size)  # raises
-    ray = import_ray()
-    started = init_ray(options or RayOptions())
-    try:
-        task = ray.remote(_minilm_shard)
-        refs = [
-            task.remote(texts[s : s + shard_texts], batch_size)
-            for s in range(0, len(texts), shard_texts)
-        ]
-        vectors = np.concatenate(ray.get(refs)).astype(np.float32)
-    finally:
-        if started:
-            ray.shutdown()
-    info = {"method": embed.MINILM_NAME, "dim": 384, "cached": False, "reason": None}
+    if method == "tfidf" or not texts or (method == "auto" and minilm_missing()):
+        return embed_texts(texts, method=method, batch_size=batch_size)  # type: ignore[arg-type]
+    if minilm_missing():
+        return embed_texts(texts, method="minilm", batch_size=batch_size)  # raises
+    parts = map_shards_ray(
+        minilm_vectors, texts, shard_size=shard_texts, args=(batch_size,), options=options
+    )
+    vectors = np.concatenate(parts).astype(np.float32)
+    info = {"method": MINILM_NAME, "dim": MINILM_DIM, "cached": False, "reason": None}
     return vectors, info

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthloom.assay.embed import embed_pair, embed_texts
+from synthloom.embed import embed_pair, embed_texts
 from synthloom.errors import ConfigError, DataFormatError, MissingDependencyError
 
 HAS_MINILM = all(

@@ -1,7 +1,10 @@
-"""Sentence embeddings for the assay: a real model offline, a documented fallback without it.
+"""Sentence embeddings: a real model offline, a documented fallback without it.
 
-This module owns turning two lists of texts (reference and synthetic) into two matrices of
-L2-normalised vectors in one shared space, plus caching them.
+A kernel below the stages: the assay (embedding fidelity, diversity) and curate (semantic
+dedup) both embed through it, so both speak of the same vectors. This module owns turning two
+lists of texts (reference and synthetic) into two matrices of L2-normalised vectors in one
+shared space, plus caching them. :func:`minilm_vectors` is the per-shard phase the Ray executor
+maps over shards of texts.
 
 Methods
 -------
@@ -33,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import io
 import os
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
@@ -42,12 +46,25 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from synthloom.atomic import write_bytes
 from synthloom.errors import BackendError, ConfigError, DataFormatError, MissingDependencyError
 from synthloom.text import tokenize
 
-__all__ = ["EMBED_METHODS", "MINILM_NAME", "TFIDF_NAME", "embed_pair", "embed_texts"]
+__all__ = [
+    "EMBED_METHODS",
+    "MINILM_DIM",
+    "MINILM_NAME",
+    "TFIDF_NAME",
+    "embed_pair",
+    "embed_texts",
+    "minilm_cached",
+    "minilm_missing",
+    "minilm_vectors",
+]
 
 MINILM_NAME = "all-MiniLM-L6-v2"
+#: Length of an all-MiniLM-L6-v2 vector.
+MINILM_DIM = 384
 TFIDF_NAME = "tfidf-svd"
 EMBED_METHODS = ("auto", "minilm", "tfidf")
 
@@ -93,15 +110,14 @@ def _save_cached(path: Path | None, vectors: FloatMatrix) -> None:
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a crash never leaves a half-written file under the final name.
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
-        np.save(handle, vectors, allow_pickle=False)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    np.save(buffer, vectors, allow_pickle=False)
+    # Atomic, so a crash never leaves a half-written file under the final name.
+    write_bytes(path, buffer.getvalue())
 
 
-def _minilm_missing() -> list[str]:
-    """The packages MiniLM needs that are not installed here."""
+def minilm_missing() -> list[str]:
+    """The packages MiniLM needs that are not installed here (empty when it can run)."""
     return [
         package
         for module, package in (
@@ -148,11 +164,16 @@ def _torch_threads() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _minilm_vectors(texts: Sequence[str], batch_size: int) -> FloatMatrix:
+def minilm_vectors(texts: Sequence[str], batch_size: int) -> FloatMatrix:
+    """all-MiniLM-L6-v2 vectors of ``texts`` computed here, uncached, one row per text in order.
+
+    The phase that the Ray executor maps over shards of texts; needs the ``embed`` extra
+    (:func:`minilm_missing` is empty).
+    """
     import torch
 
     tokenizer, model = _load_minilm()
-    out = np.zeros((len(texts), 384), dtype=np.float32)
+    out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
     # Longest first, so each batch pads to similar lengths; rows are written back in place.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
     with _torch_threads(), torch.inference_mode():
@@ -173,20 +194,23 @@ def _minilm_vectors(texts: Sequence[str], batch_size: int) -> FloatMatrix:
     return out
 
 
-def _embed_minilm(
+def minilm_cached(
     texts: Sequence[str],
     cache_dir: Path | None,
     batch_size: int,
     compute: Callable[[Sequence[str], int], FloatMatrix] | None = None,
 ) -> tuple[FloatMatrix, bool]:
-    """MiniLM vectors of ``texts`` from the cache, else from ``compute`` (default: here, in
-    this process; the Ray executor passes its sharded version) and then cached."""
+    """MiniLM vectors of ``texts`` from the cache, else from ``compute`` (default:
+    :func:`minilm_vectors`, here in this process; the assay on Ray passes its sharded version)
+    and then cached. Returns ``(vectors, cache_hit)``."""
     path = cache_dir / f"minilm-{_texts_digest(texts)}.npy" if cache_dir else None
     cached = _load_cached(path)
-    if cached is not None and cached.shape == (len(texts), 384):
+    if cached is not None and cached.shape == (len(texts), MINILM_DIM):
         return cached, True
     vectors = (
-        (compute or _minilm_vectors)(texts, batch_size) if texts else np.zeros((0, 384), np.float32)
+        (compute or minilm_vectors)(texts, batch_size)
+        if texts
+        else np.zeros((0, MINILM_DIM), np.float32)
     )
     _save_cached(path, vectors)
     return vectors, False
@@ -275,15 +299,15 @@ def embed_pair(
 
     reason: str | None = None
     if method in ("auto", "minilm"):
-        missing = _minilm_missing()
+        missing = minilm_missing()
         if missing and method == "minilm":
             raise MissingDependencyError(
                 "the all-MiniLM-L6-v2 embedding", "embed", ", ".join(missing)
             )
         if not missing:
             try:
-                ref, ref_hit = _embed_minilm(reference_texts, cache, batch_size)
-                syn, syn_hit = _embed_minilm(synthetic_texts, cache, batch_size)
+                ref, ref_hit = minilm_cached(reference_texts, cache, batch_size)
+                syn, syn_hit = minilm_cached(synthetic_texts, cache, batch_size)
             except (OSError, ValueError, RuntimeError, ImportError) as exc:
                 if method == "minilm":
                     raise BackendError(
@@ -292,7 +316,7 @@ def embed_pair(
                     ) from exc
                 reason = f"all-MiniLM-L6-v2 failed: {type(exc).__name__}: {exc}"
             else:
-                info = {"method": MINILM_NAME, "dim": 384, "cached": ref_hit and syn_hit}
+                info = {"method": MINILM_NAME, "dim": MINILM_DIM, "cached": ref_hit and syn_hit}
                 return ref, syn, {**info, "reason": None}
         else:
             reason = f"{', '.join(missing)} not installed (pip install 'synthloom[embed]')"

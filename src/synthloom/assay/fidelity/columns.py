@@ -1,0 +1,358 @@
+"""One column of both sides, prepared once, and the column metrics computed on it.
+
+A numerical/datetime column becomes a :class:`ContinuousColumn` (float values for bounds,
+correlations and bins; sorted present values for KS and quantiles), a categorical/boolean one a
+:class:`DiscreteColumn` (integer codes into the categories both sides share). The column metrics
+(:func:`ks_complement`, :func:`tv_complement`, :func:`boundary_adherence`,
+:func:`category_adherence`) follow SDMetrics 0.32; see :mod:`synthloom.assay.fidelity`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from synthloom.assay.kinds import value_family
+from synthloom.errors import DataFormatError
+
+__all__ = [
+    "CONTINUOUS_KINDS",
+    "DISCRETE_KINDS",
+    "ContinuousColumn",
+    "DiscreteColumn",
+    "FloatArray",
+    "IntArray",
+    "boundary_adherence",
+    "boundary_adherence_arrays",
+    "category_adherence",
+    "category_adherence_codes",
+    "continuous_from_arrays",
+    "discrete_from_arrays",
+    "error_text",
+    "json_float",
+    "ks_complement",
+    "ks_statistic",
+    "plain_object",
+    "prepare_continuous",
+    "prepare_discrete",
+    "tv_complement",
+    "tv_complement_codes",
+]
+
+#: Kinds compared as numbers (KSComplement, correlations) and as categories (TVComplement).
+CONTINUOUS_KINDS = frozenset({"numerical", "datetime"})
+DISCRETE_KINDS = frozenset({"categorical", "boolean"})
+# SDMetrics rounds to sys.float_info.dig - 1 decimals before KS so float noise does not count.
+_KS_DECIMALS = 14
+# SDMetrics' get_frequencies gives a value seen only in the synthetic data this real count.
+_TV_REGULARISATION = 1e-6
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def json_float(value: float | np.floating[Any] | None) -> float | None:
+    """A score as JSON takes it: a plain float, or None for a missing or non-finite value."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def error_text(exc: Exception) -> str:
+    """The one-line text a column or pair records in its ``error`` field."""
+    return str(exc) if isinstance(exc, DataFormatError) else f"{type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _numeric_values(series: pd.Series, *, name: str, side: str) -> FloatArray:
+    try:
+        if pd.api.types.is_bool_dtype(series.dtype):
+            raise TypeError("boolean values")
+        values = pd.to_numeric(series, errors="raise")
+        return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataFormatError(
+            f"the {side} column holds values that are not numbers ({exc}); "
+            "pass kinds={...: 'categorical'} (the assay's --kinds FILE) to compare them as "
+            "categories",
+            field=name,
+        ) from exc
+
+
+def _datetime_ns(
+    series: pd.Series, *, name: str, side: str
+) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Datetimes as int64 nanoseconds (exact, as SDMetrics compares them) and the missing mask."""
+    try:
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            converted = series
+        elif pd.api.types.infer_dtype(series, skipna=True) == "string":
+            converted = pd.to_datetime(series, format="ISO8601")
+        else:
+            converted = pd.to_datetime(series)
+        if getattr(converted.dt, "tz", None) is not None:
+            converted = converted.dt.tz_convert("UTC").dt.tz_localize(None)
+        converted = converted.astype("datetime64[ns]")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DataFormatError(
+            f"the {side} column cannot be read as dates ({exc}); "
+            "pass kinds={...: 'categorical'} (the assay's --kinds FILE) to compare the values as "
+            "categories",
+            field=name,
+        ) from exc
+    missing = converted.isna().to_numpy()
+    ns = converted.to_numpy().view(np.int64).copy()
+    return ns, missing
+
+
+@dataclass
+class ContinuousColumn:
+    """A numerical or datetime column, both sides, ready for every metric."""
+
+    kind: str
+    real: FloatArray  # float64, NaN where missing (for correlation, bins, bounds)
+    synthetic: FloatArray
+    real_sorted: npt.NDArray[Any]  # present values only, as SDMetrics' KS sees them, sorted
+    synthetic_sorted: npt.NDArray[Any]
+    real_constant: bool  # one distinct present value: correlation is undefined
+    synthetic_constant: bool
+
+
+@dataclass
+class DiscreteColumn:
+    """A categorical or boolean column, both sides, as codes into shared categories."""
+
+    kind: str
+    real: IntArray  # codes 0..n_codes-1; missing values get their own code (na_code)
+    synthetic: IntArray
+    n_codes: int
+    na_code: int | None
+    categories: list[Any]  # the value of each code below na_code
+
+
+def prepare_continuous(
+    real: pd.Series, synthetic: pd.Series, *, kind: str, name: str
+) -> ContinuousColumn:
+    sorted_sides: list[npt.NDArray[Any]] = []
+    float_sides: list[FloatArray] = []
+    constant: list[bool] = []
+    for side, series in (("real", real), ("synthetic", synthetic)):
+        if kind == "datetime":
+            ns, missing = _datetime_ns(series, name=name, side=side)
+            present: npt.NDArray[Any] = np.sort(ns[~missing])
+            as_float = ns.astype(np.float64)
+            as_float[missing] = np.nan
+            is_constant = present.size > 0 and present[0] == present[-1]
+        else:
+            as_float = _numeric_values(series, name=name, side=side)
+            if pd.api.types.is_integer_dtype(series.dtype) and not isinstance(
+                series.dtype, pd.api.extensions.ExtensionDtype
+            ):
+                present = np.sort(series.to_numpy(dtype=np.int64))  # exact, as SDMetrics' KS
+                is_constant = present.size > 0 and present[0] == present[-1]
+            else:
+                unrounded = as_float[~np.isnan(as_float)]
+                is_constant = unrounded.size > 0 and unrounded.min() == unrounded.max()
+                present = np.sort(np.round(unrounded, _KS_DECIMALS))
+        if present.size == 0:
+            raise DataFormatError(
+                f"the {side} column has no values (all missing); drop it or fill it", field=name
+            )
+        sorted_sides.append(present)
+        float_sides.append(as_float)
+        constant.append(bool(is_constant))
+    return ContinuousColumn(
+        kind,
+        float_sides[0],
+        float_sides[1],
+        sorted_sides[0],
+        sorted_sides[1],
+        constant[0],
+        constant[1],
+    )
+
+
+def prepare_discrete(
+    real: pd.Series, synthetic: pd.Series, *, kind: str, name: str
+) -> DiscreteColumn:
+    if all(
+        pd.api.types.is_bool_dtype(s.dtype)
+        and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype)
+        for s in (real, synthetic)
+    ):
+        # Plain numpy booleans cannot be missing: their codes are the values.
+        return DiscreteColumn(
+            kind,
+            real.to_numpy().astype(np.int64),
+            synthetic.to_numpy().astype(np.int64),
+            2,
+            None,
+            [False, True],
+        )
+    both = pd.concat([plain_object(real), plain_object(synthetic)], ignore_index=True)
+    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    codes = codes.astype(np.int64, copy=False)
+    n_codes = len(uniques)
+    na_code: int | None = None
+    missing = codes < 0
+    if missing.any():
+        na_code = n_codes
+        codes[missing] = na_code
+        n_codes += 1
+    split = len(real)
+    column = DiscreteColumn(kind, codes[:split], codes[split:], n_codes, na_code, list(uniques))
+    for side, side_codes in (("real", column.real), ("synthetic", column.synthetic)):
+        if na_code is not None and bool(np.all(side_codes == na_code)):
+            raise DataFormatError(
+                f"the {side} column has no values (all missing); drop it or fill it", field=name
+            )
+    return column
+
+
+def plain_object(series: pd.Series) -> pd.Series:
+    """The series with a categorical dtype made plain objects: categorical / nullable dtypes
+    would make concat or factorize disagree between the sides."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.astype(object)
+    return series
+
+
+# --------------------------------------------------------------------------- column metrics
+
+
+def ks_statistic(real_sorted: npt.NDArray[Any], synthetic_sorted: npt.NDArray[Any]) -> float:
+    """Two-sided two-sample KS D: the largest gap between the empirical CDFs, checked at every
+    observed value (both arrays sorted, non-empty).
+
+    One stable sort of the two sorted runs (timsort merges them in linear time) gives both
+    CDFs as running counts; a tie group is read at its last element, as a right-continuous CDF.
+    """
+    merged = np.concatenate([real_sorted, synthetic_sorted])
+    order = np.argsort(merged, kind="stable")
+    values = merged[order]
+    real_seen = np.cumsum(order < real_sorted.size)
+    synthetic_seen = np.arange(1, merged.size + 1) - real_seen
+    group_end = np.empty(merged.size, dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=group_end[:-1])
+    group_end[-1] = True
+    gaps = (
+        real_seen[group_end] / real_sorted.size - synthetic_seen[group_end] / synthetic_sorted.size
+    )
+    return float(np.max(np.abs(gaps)))
+
+
+def continuous_from_arrays(real: Any, synthetic: Any, name: str = "values") -> ContinuousColumn:
+    real_series = pd.Series(real)
+    synthetic_series = pd.Series(synthetic)
+    kind = (
+        "datetime"
+        if pd.api.types.is_datetime64_any_dtype(real_series.dtype)
+        or value_family(real_series) == "datetime"
+        else "numerical"
+    )
+    return prepare_continuous(real_series, synthetic_series, kind=kind, name=name)
+
+
+def ks_complement(real: Any, synthetic: Any) -> float:
+    """SDMetrics' KSComplement: 1 - the two-sample Kolmogorov-Smirnov D statistic.
+
+    Missing values are dropped; datetimes are compared as nanoseconds; floats are rounded to 14
+    decimals first. Returns NaN when a side has no values, as SDMetrics does.
+    """
+    try:
+        column = continuous_from_arrays(real, synthetic)
+    except DataFormatError as exc:
+        if "no values" in str(exc):
+            return math.nan
+        raise
+    return 1.0 - ks_statistic(column.real_sorted, column.synthetic_sorted)
+
+
+def tv_complement_codes(column: DiscreteColumn) -> float:
+    real_counts = _present_counts(column.real, column)
+    synthetic_counts = _present_counts(column.synthetic, column)
+    # SDMetrics adds 1e-6 to the real count of a value seen only in the synthetic data, which
+    # also grows the real total; keep that so scores agree to the last digit.
+    real_weights = np.where(
+        (real_counts == 0) & (synthetic_counts > 0), _TV_REGULARISATION, real_counts
+    )
+    seen = (real_weights > 0) | (synthetic_counts > 0)
+    real_share = real_weights[seen] / real_weights.sum()
+    synthetic_share = synthetic_counts[seen] / synthetic_counts.sum()
+    return float(1.0 - 0.5 * np.abs(synthetic_share - real_share).sum())
+
+
+def _present_counts(codes: IntArray, column: DiscreteColumn) -> FloatArray:
+    counts = np.bincount(codes, minlength=column.n_codes).astype(np.float64)
+    if column.na_code is not None:
+        counts[column.na_code] = 0.0
+    return counts
+
+
+def discrete_from_arrays(real: Any, synthetic: Any, name: str = "values") -> DiscreteColumn:
+    return prepare_discrete(pd.Series(real), pd.Series(synthetic), kind="categorical", name=name)
+
+
+def tv_complement(real: Any, synthetic: Any) -> float:
+    """SDMetrics' TVComplement: 1 - the total variation distance of the value frequencies.
+
+    Missing values are dropped (they are not a category here). A value seen only in the
+    synthetic data counts 1e-6 times in the real data, as SDMetrics does. Raises
+    :class:`DataFormatError` when a side has no values.
+    """
+    return tv_complement_codes(discrete_from_arrays(real, synthetic))
+
+
+def boundary_adherence_arrays(real: FloatArray, synthetic: FloatArray) -> float:
+    real_missing = np.isnan(real)
+    low = float(np.min(real[~real_missing]))
+    high = float(np.max(real[~real_missing]))
+    synthetic_missing = np.isnan(synthetic)
+    if real_missing.any():
+        # Missing is allowed when the real data has it: such rows are left out, not failed.
+        synthetic = synthetic[~synthetic_missing]
+    if synthetic.size == 0:
+        raise DataFormatError("the synthetic column has no values to check against the bounds")
+    inside = (synthetic >= low) & (synthetic <= high)
+    return float(np.count_nonzero(inside) / synthetic.size)
+
+
+def boundary_adherence(real: Any, synthetic: Any) -> float:
+    """SDMetrics' BoundaryAdherence: share of synthetic values within the real [min, max].
+
+    When the real data has missing values, synthetic missing values are left out; otherwise they
+    count as outside the bounds.
+    """
+    column = continuous_from_arrays(real, synthetic)
+    return boundary_adherence_arrays(column.real, column.synthetic)
+
+
+def category_adherence_codes(column: DiscreteColumn) -> float:
+    real_counts = np.bincount(column.real, minlength=column.n_codes)
+    allowed = real_counts > 0  # includes the missing code exactly when the real data has it
+    return float(np.count_nonzero(allowed[column.synthetic]) / column.synthetic.size)
+
+
+def category_adherence(real: Any, synthetic: Any) -> float:
+    """SDMetrics' CategoryAdherence: share of synthetic values that are real categories.
+
+    A missing synthetic value counts as valid when the real data has missing values.
+    """
+    real_series = pd.Series(real)
+    synthetic_series = pd.Series(synthetic)
+    both = pd.concat([plain_object(real_series), plain_object(synthetic_series)])
+    codes, _ = pd.factorize(both, use_na_sentinel=True)
+    codes = codes.astype(np.int64) + 1  # missing -> 0, so the arrays stay non-negative
+    real_codes, synthetic_codes = codes[: len(real_series)], codes[len(real_series) :]
+    if synthetic_codes.size == 0:
+        raise DataFormatError("the synthetic column has no rows")
+    allowed = np.bincount(real_codes, minlength=int(codes.max()) + 1) > 0
+    return float(np.count_nonzero(allowed[synthetic_codes]) / synthetic_codes.size)

@@ -1,0 +1,155 @@
+"""What an assay reads besides the two datasets, and the checks made before anything is written.
+
+Private sources (documents, record files, tables, folders of them) become texts for the
+verbatim-overlap check; the checks here raise ``DataFormatError`` (an ``InputError``) on input the
+user must fix, so an earlier report in the output folder stays intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from synthloom.assay.features import BASE_FEATURES, flatten_meta
+from synthloom.errors import DataFormatError
+from synthloom.records import Dataset, read_records, read_table, text_columns
+from synthloom.text import record_text
+
+__all__ = [
+    "check_columns",
+    "check_same_kind",
+    "check_sensitive",
+    "compared_columns",
+    "load_private_texts",
+    "table_texts",
+]
+
+_TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".tex"}
+_RECORD_SUFFIXES = {".jsonl", ".ndjson", ".json", ".parquet", ".pq"}
+_TABLE_SUFFIXES = {".csv", ".tsv"}
+
+
+def load_private_texts(paths: Sequence[Path]) -> tuple[list[str], list[str]]:
+    """Texts (and their names) of the private sources: documents, record files, tables, folders."""
+    texts: list[str] = []
+    names: list[str] = []
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise DataFormatError("private source not found; check the path", path=path)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in _TEXT_SUFFIXES | _RECORD_SUFFIXES | _TABLE_SUFFIXES
+            )
+            if not found:
+                raise DataFormatError(
+                    "private source folder holds no .txt, .md, .jsonl, .json, .parquet "
+                    "or .csv file",
+                    path=path,
+                )
+            files.extend(found)
+        else:
+            files.append(path)
+    for path in files:
+        suffix = path.suffix.lower()
+        if suffix in _TEXT_SUFFIXES:
+            try:
+                texts.append(path.read_text(encoding="utf-8"))
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(
+                    "private source is not UTF-8 text; re-encode it as UTF-8", path=path
+                ) from exc
+            names.append(str(path))
+        elif suffix in _RECORD_SUFFIXES:
+            try:
+                for i, rec in enumerate(read_records(path)):
+                    texts.append(record_text(rec))
+                    names.append(f"{path} record {i + 1}")
+            except DataFormatError:
+                table = read_table(path)
+                for i, row in enumerate(table_texts(table)):
+                    texts.append(row)
+                    names.append(f"{path} row {i + 1}")
+        elif suffix in _TABLE_SUFFIXES:
+            for i, row in enumerate(table_texts(read_table(path))):
+                texts.append(row)
+                names.append(f"{path} row {i + 1}")
+        else:
+            raise DataFormatError(
+                f"unknown private source format '{suffix}'; use .txt, .md, .jsonl, .json, "
+                ".parquet or .csv",
+                path=path,
+            )
+    return texts, names
+
+
+def table_texts(table: pd.DataFrame) -> list[str]:
+    """Each row's text cells joined with `` | `` (rows without text give an empty string)."""
+    text_cols = text_columns(table)
+    if not text_cols:
+        return []
+    return [
+        " | ".join(str(v) for v in row if isinstance(v, str))
+        for row in table[text_cols].itertuples(index=False)
+    ]
+
+
+def check_same_kind(synthetic: Dataset, reference: Dataset) -> None:
+    """Refuse to compare instruction data with a table (or the other way round)."""
+    if synthetic.kind != reference.kind:
+        raise DataFormatError(
+            f"is {synthetic.kind} data but the reference {reference.path} "
+            f"is {reference.kind} data; "
+            "compare datasets of the same kind",
+            path=synthetic.path,
+        )
+
+
+def compared_columns(synthetic: Dataset, reference: Dataset) -> list[str]:
+    """The columns the fidelity and tail metrics will be computed on (no features computed)."""
+    if reference.table is not None:
+        return [str(c) for c in reference.table.columns]
+    assert synthetic.records is not None and reference.records is not None
+    sides = [
+        {name for r in records for name in flatten_meta(r.get("meta") or {})}
+        for records in (synthetic.records, reference.records)
+    ]
+    return [*BASE_FEATURES, *sorted(sides[0] & sides[1])]
+
+
+def check_columns(synthetic: Dataset, reference: Dataset) -> None:
+    """Two tables must have the same columns, each named once."""
+    assert synthetic.table is not None and reference.table is not None
+    syn_cols = [str(c) for c in synthetic.table.columns]
+    ref_cols = [str(c) for c in reference.table.columns]
+    missing = [c for c in ref_cols if c not in syn_cols]
+    extra = [c for c in syn_cols if c not in ref_cols]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"lacks column(s) {', '.join(missing)} of the reference")
+        if extra:
+            parts.append(f"has column(s) {', '.join(extra)} the reference lacks")
+        raise DataFormatError(
+            " and ".join(parts) + "; give both datasets the same columns", path=synthetic.path
+        )
+    dupes = sorted({c for c in ref_cols if ref_cols.count(c) > 1})
+    if dupes:
+        raise DataFormatError(f"duplicate column name(s) {', '.join(dupes)}", path=reference.path)
+
+
+def check_sensitive(columns: Sequence[str], table: pd.DataFrame, path: Path) -> None:
+    """Every ``--sensitive`` column must exist in the reference table."""
+    for name in columns:
+        if name not in table.columns:
+            raise DataFormatError(
+                f"--sensitive column '{name}' does not exist; columns are "
+                + ", ".join(map(str, table.columns)),
+                path=path,
+                field=name,
+            )

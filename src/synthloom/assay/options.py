@@ -1,0 +1,119 @@
+"""The assay's options, its result, and how each item of it runs (timed, its error recorded).
+
+:class:`AssayOptions` tunes an assay, :class:`AssayResult` is what :func:`synthloom.assay.run_assay`
+returns, :class:`Sections` runs each measured item so that one failure never fails the report,
+and :func:`to_jsonable` turns the numbers into plain JSON values for metrics.json.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from synthloom.errors import InputError
+
+__all__ = ["AssayOptions", "AssayResult", "Sections", "to_jsonable"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class AssayOptions:
+    """Everything that tunes an assay besides the two datasets and the output folder."""
+
+    private: list[Path] = field(default_factory=list)
+    gate: Path | None = None
+    sensitive: list[str] = field(default_factory=list)
+    embedder: str = "auto"
+    seed: int = 0
+    span: int = 50
+    holdout_fraction: float = 0.2
+    sample_size: int = 200
+    max_embed: int = 20000
+    lexicon: Path | None = None
+    #: A YAML/JSON mapping column -> kind that overrides the kinds detected from the reference.
+    kinds: Path | None = None
+    #: "real" (both sides on the reference's bin edges) or "report" (SDMetrics 0.32
+    #: QualityReport's per-side edges, to reproduce its numbers).
+    fidelity_binning: str = "real"
+    ner: str = "auto"
+    write_report: bool = True
+    #: "ray": per-record features and MiniLM embeddings of instruction data computed by Ray
+    #: tasks (same numbers); tables and the TF-IDF fallback run locally either way.
+    executor: str = "local"
+    ray_address: str | None = None
+
+
+@dataclass
+class AssayResult:
+    """What an assay measured, where it wrote it, and the gate's verdict (None: no gate)."""
+
+    metrics: dict[str, Any]
+    out: Path
+    gate_results: list[dict[str, Any]] | None
+
+    @property
+    def gate_failures(self) -> list[str]:
+        return [
+            f"{g['rule']} (got {g['shown']})" for g in self.gate_results or [] if not g["passed"]
+        ]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.gate_failures else 0
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy / pandas scalars and containers to plain JSON values (NaN -> null)."""
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(obj, (pd.Timestamp, _dt.datetime, _dt.date)):
+        return obj.isoformat()
+    if obj is None or isinstance(obj, str):
+        return obj
+    if obj is pd.NaT:
+        return None
+    return str(obj)
+
+
+class Sections:
+    """Runs each assay item, timing it and recording its error instead of raising.
+
+    ``errors`` (item -> one-line message) and ``seconds`` (item -> run time) go into
+    metrics.json; an ``InputError`` is the user's to fix and still propagates.
+    """
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[[], T]) -> T | None:
+        start = time.perf_counter()
+        try:
+            return fn()
+        except InputError:
+            raise
+        except Exception as exc:  # one odd item must not fail the report
+            self.errors[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            return None
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 4)
