@@ -27,34 +27,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
-import math
 import time
 from array import array
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 
+from synthloom.engine.complete_config import CompleteConfig, ProgressCallback, make_backend
 from synthloom.engine.executor import run_requests
+from synthloom.engine.prompts import (
+    PromptScan,
+    count_prompts,
+    prompt_changes,
+    prompts_file,
+    run_fingerprint,
+    scan_prompts,
+    settings_fingerprint,
+    write_digests,
+)
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import check_output_dir
-from synthloom.errors import DataFormatError, InputError, SynthloomError
+from synthloom.errors import DataFormatError, SynthloomError
 from synthloom.llm.accounting import Accounting
-from synthloom.llm.backends import Backend, api_key_from_env
+from synthloom.llm.backends import Backend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import Result, estimate_tokens
-from synthloom.llm.retry import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_REQUEST_TIME,
-    DEFAULT_TIMEOUT,
-)
-from synthloom.llm.settings import TeacherSettings, make_teacher_client
-from synthloom.llm.settings import make_backend as make_teacher_backend
+from synthloom.llm.settings import make_teacher_client
 from synthloom.llm.types import Completion, Request, SamplingParams
 from synthloom.messages import message_text
 from synthloom.records import ParquetShardWriter, read_records, record_id
@@ -70,225 +73,6 @@ __all__ = [
     "make_backend",
     "scan_prompts",
 ]
-
-#: Called about every ``progress_interval`` seconds with a snapshot (see ``_snapshot``).
-ProgressCallback = Callable[[dict[str, Any]], None]
-
-
-def _at_least(value: float | None, low: float) -> bool:
-    """True for None or a finite number >= low (NaN and infinities are never a setting)."""
-    return value is None or (math.isfinite(value) and value >= low)
-
-
-def _positive_or_none(value: float | None) -> bool:
-    return value is None or (math.isfinite(value) and value > 0)
-
-
-@dataclass(frozen=True, kw_only=True)
-class CompleteConfig:
-    """Everything that defines a ``complete`` run. Only names of secrets are kept here.
-
-    The teacher fields are those of ``synthloom.llm.settings.TeacherSettings`` under the names
-    this class has always had (``requests_per_minute`` is ``rpm``, ``base_delay`` is
-    ``retry_base_delay``, ``max_delay`` is ``retry_max_delay``); ``teacher_settings()`` gives
-    them as one, and the run's client is built from it by the shared factory.
-    ``max_in_flight`` is the most requests in flight of the run (on Ray each actor has
-    ``per_actor_in_flight`` in its place).
-    """
-
-    model: str
-    base_url: str
-    n: int = 1
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    stop: tuple[str, ...] | None = None
-    seed: int | None = None
-    #: Ask for ``response_format={"type": "json_object"}`` and reject answers that are not JSON.
-    json_mode: bool = False
-    endpoint: Literal["chat", "completions"] = "chat"
-    backend: Literal["http", "openai"] = "http"
-    api_key_env: str | None = "OPENAI_API_KEY"
-    max_in_flight: int = 64
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    #: Seconds to open a connection / of silence while waiting for one answer (read timeout).
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    timeout: float = DEFAULT_TIMEOUT
-    #: Seconds one request may take across all its sends and backoff waits (None: no limit).
-    max_request_time: float | None = DEFAULT_MAX_REQUEST_TIME
-    max_attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_parse_attempts: int = 3
-    use_cache: bool = True
-    shard_rows: int = 10_000
-    flush_seconds: float = 30.0
-    price_per_1k_prompt: float | None = None
-    price_per_1k_completion: float | None = None
-    stage: str = "complete"
-
-    def validate(self) -> None:
-        checks = [
-            (self.n >= 1, "--n", "must be >= 1"),
-            (self.max_in_flight >= 1, "--max-in-flight", "must be >= 1"),
-            (self.max_attempts >= 1, "--max-attempts", "must be >= 1"),
-            (self.max_parse_attempts >= 1, "--max-parse-attempts", "must be >= 1"),
-            (self.shard_rows >= 1, "--shard-rows", "must be >= 1"),
-            (0 < self.timeout < math.inf, "--timeout", "must be a number > 0"),
-            (0 < self.connect_timeout < math.inf, "--connect-timeout", "must be a number > 0"),
-            (
-                self.max_request_time is None or 0 < self.max_request_time < math.inf,
-                "--max-request-time",
-                "must be a number > 0",
-            ),
-            (_positive_or_none(self.requests_per_minute), "--rpm", "must be > 0 (or unset)"),
-            (_positive_or_none(self.tokens_per_minute), "--tpm", "must be > 0 (or unset)"),
-            (_at_least(self.base_delay, 0), "--retry-base-delay", "must be a number >= 0"),
-            (_at_least(self.max_delay, 0), "--retry-max-delay", "must be a number >= 0"),
-            (_at_least(self.temperature, 0), "--temperature", "must be a number >= 0"),
-            (_at_least(self.top_p, 0) and (self.top_p or 0) <= 1, "--top-p", "must be in [0, 1]"),
-            (_at_least(self.price_per_1k_prompt, 0), "--price-per-1k-prompt", "must be >= 0"),
-            (
-                _at_least(self.price_per_1k_completion, 0),
-                "--price-per-1k-completion",
-                "must be >= 0",
-            ),
-            (bool(self.model), "--model", "must not be empty"),
-            (self.endpoint in ("chat", "completions"), "--endpoint", "must be chat or completions"),
-            (self.backend in ("http", "openai"), "--backend", "must be http or openai"),
-        ]
-        for ok, name, message in checks:
-            if not ok:
-                raise InputError(message, field=name)
-        # A key that cannot be a header is refused here, before any work, on every executor;
-        # reading it also has this process scrub it from what remote workers report.
-        api_key_from_env(self.api_key_env)
-
-    def teacher_settings(self) -> TeacherSettings:
-        """The teacher part of this config, as every recipe names it."""
-        return TeacherSettings(
-            base_url=self.base_url,
-            model=self.model,
-            api_key_env=self.api_key_env,
-            backend=self.backend,
-            max_in_flight=self.max_in_flight,
-            connect_timeout=self.connect_timeout,
-            timeout=self.timeout,
-            max_request_time=self.max_request_time,
-            max_attempts=self.max_attempts,
-            retry_base_delay=self.base_delay,
-            retry_max_delay=self.max_delay,
-            rpm=self.requests_per_minute,
-            tpm=self.tokens_per_minute,
-            max_parse_attempts=self.max_parse_attempts,
-        )
-
-    def sampling(self, sample: int = 0) -> SamplingParams:
-        """Sampling parameters for one sample; a given seed is offset by the sample index so
-        that the ``n`` samples of a prompt are different draws."""
-        return SamplingParams(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            max_tokens=self.max_tokens,
-            stop=self.stop,
-            seed=None if self.seed is None else self.seed + sample,
-            response_format={"type": "json_object"} if self.json_mode else None,
-        )
-
-    def snapshot(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["stop"] = list(self.stop) if self.stop else None
-        return data
-
-    def defining(self) -> dict[str, Any]:
-        """The settings that decide what the outputs are (a resumed run must match them)."""
-        return {
-            "model": self.model,
-            "n": self.n,
-            "endpoint": self.endpoint,
-            "params": self.sampling().to_payload(),
-            "seed": self.seed,
-        }
-
-
-def make_backend(config: CompleteConfig | TeacherSettings) -> Backend:
-    """The backend a config names, reading the API key from its ``api_key_env``."""
-    if isinstance(config, CompleteConfig):
-        config = config.teacher_settings()
-    return make_teacher_backend(config)
-
-
-def count_prompts(path: str | Path) -> int:
-    """How many records a prompts file holds, cheaply (no parsing of JSONL lines)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataFormatError("file not found; check the path", path=path)
-    if path.is_dir():
-        raise DataFormatError("is a directory; give a data file", path=path)
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open("rb") as fh:
-            return sum(1 for line in fh if line.strip())
-    if suffix in (".parquet", ".pq"):
-        try:
-            return int(pq.ParquetFile(path).metadata.num_rows)
-        except Exception as exc:  # pyarrow raises several types for a bad file
-            raise DataFormatError(f"not a readable Parquet file ({exc})", path=path) from exc
-    return sum(1 for _ in read_records(path, prompt_only=True))
-
-
-@dataclass(frozen=True)
-class PromptScan:
-    """Every prompt of a file read and checked: how many, and a content digest of each."""
-
-    count: int
-    digests: array[int]
-
-    def changes_from(self, previous: array[int]) -> tuple[int, int]:
-        """(prompts here whose content the previous file did not hold, prompts it held no more)."""
-        now = np.frombuffer(self.digests.tobytes(), dtype=np.uint64)
-        before = np.frombuffer(previous.tobytes(), dtype=np.uint64)
-        added = int(np.count_nonzero(~np.isin(now, before)))
-        removed = int(np.count_nonzero(~np.isin(before, now)))
-        return added, removed
-
-
-def _digest(record: dict[str, Any]) -> int:
-    raw = json.dumps([record["id"], record["messages"], record["meta"]], sort_keys=True)
-    return int.from_bytes(hashlib.blake2b(raw.encode("utf-8"), digest_size=8).digest(), "little")
-
-
-def scan_prompts(path: str | Path) -> PromptScan:
-    """Read and check every record of ``path`` before anything is asked or written.
-
-    Streams the file (8 bytes are kept a prompt), so a bad line anywhere fails the run in one
-    line naming it before the first paid request.
-    """
-    count_prompts(path)  # a missing file, a folder or unreadable Parquet, in one line
-    digests = array("Q")
-    for record in read_records(path, prompt_only=True):
-        digests.append(_digest(record))
-    return PromptScan(len(digests), digests)
-
-
-def _prompts_file(run: RunDir, stage: str) -> Path:
-    return run.path / f"{stage}.prompts.u64"
-
-
-def _read_digests(path: Path) -> array[int] | None:
-    if not path.is_file():
-        return None
-    digests = array("Q")
-    digests.frombytes(path.read_bytes())
-    return digests
-
-
-def _write_digests(path: Path, digests: array[int]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(digests.tobytes())
-    tmp.replace(path)
-
 
 # ------------------------------------------------------------------------------------------
 # Prompts -> requests
@@ -341,18 +125,6 @@ def _json_parse(completion: Completion, request: Request) -> Any:
 
 # ------------------------------------------------------------------------------------------
 # Resume bookkeeping
-
-
-def _fingerprint(scan: PromptScan, config: CompleteConfig) -> str:
-    """What the outputs are made of: the prompts' contents and the settings that shape answers."""
-    hasher = hashlib.sha256(json.dumps(config.defining(), sort_keys=True).encode("utf-8"))
-    hasher.update(scan.digests.tobytes())
-    return hasher.hexdigest()[:32]
-
-
-def _settings_fingerprint(config: CompleteConfig) -> str:
-    raw = json.dumps(config.defining(), sort_keys=True).encode("utf-8")
-    return hashlib.sha256(raw).hexdigest()[:32]
 
 
 def _done_keys(directories: list[Path], n: int) -> array[int]:
@@ -563,9 +335,9 @@ async def complete_dataset(
             path=prompts,
         )
     run = RunDir(out)
-    fingerprint = _fingerprint(scan, config)
+    fingerprint = run_fingerprint(scan, config)
     existing = run.stage(config.stage) if run.run_json.exists() else None
-    changes = _changes(run, config, scan, existing, fingerprint)
+    changes = prompt_changes(run, config, scan, existing, fingerprint)
     run.open()
     stage = _Stage(prompts, run, config)
     stage.total_items = scan.count * config.n
@@ -579,7 +351,7 @@ async def complete_dataset(
     # Failures of an earlier run are asked again now, so their old records go.
     for old in stage.failures_dir.glob("part-*.parquet"):
         old.unlink()
-    _write_digests(_prompts_file(run, config.stage), scan.digests)
+    write_digests(prompts_file(run, config.stage), scan.digests)
     done = _done_keys([stage.dir, stage.rejects_dir], config.n)
     stage.previous_records = sum(
         pq.ParquetFile(p).metadata.num_rows for p in stage.dir.glob("part-*.parquet")
@@ -595,7 +367,7 @@ async def complete_dataset(
     run.update_stage(
         config.stage,
         fingerprint=fingerprint,
-        settings_fingerprint=_settings_fingerprint(config),
+        settings_fingerprint=settings_fingerprint(config),
         input=str(prompts),
         config=config.snapshot(),
         started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -671,45 +443,6 @@ async def complete_dataset(
     entry["run_dir"] = str(run.path)
     entry["output"] = str(stage.dir)
     return entry
-
-
-def _changes(
-    run: RunDir,
-    config: CompleteConfig,
-    scan: PromptScan,
-    existing: dict[str, Any] | None,
-    fingerprint: str,
-) -> dict[str, Any]:
-    """What changed since the run folder's last invocation, and whether its outputs start afresh.
-
-    Returns ``prompts_changed`` (prompts whose content is new), ``prompts_removed`` and
-    ``outputs_reset`` (None, or why the stage's outputs are rebuilt from the cache).
-    """
-    fields: dict[str, Any] = {"prompts_changed": 0, "prompts_removed": 0, "outputs_reset": None}
-    if existing is None or existing.get("fingerprint") in (None, fingerprint):
-        return fields
-    reasons = []
-    if existing.get("settings_fingerprint") != _settings_fingerprint(config):
-        reasons.append("settings changed")
-    previous = _read_digests(_prompts_file(run, config.stage))
-    if previous is None:
-        reasons.append("prompts of an earlier version")
-    else:
-        added, removed = scan.changes_from(previous)
-        fields.update(prompts_changed=added, prompts_removed=removed)
-        if added or removed or len(previous) != scan.count:
-            reasons.append(f"{added} prompts changed or added, {removed} removed")
-        elif not reasons:
-            reasons.append("prompts reordered")
-    if not config.use_cache:
-        raise InputError(
-            f"holds a '{config.stage}' run with other prompts or settings "
-            f"({'; '.join(reasons)}); without the cache every answer would be bought again: "
-            "drop --no-cache to reuse the stored answers, or use a new --out",
-            path=run.path,
-        )
-    fields["outputs_reset"] = "; ".join(reasons)
-    return fields
 
 
 def complete_dataset_sync(
