@@ -289,3 +289,20 @@ def test_day_numbers_of_text_and_zoned_times() -> None:
     assert days.iloc[0] == 18687.0
     assert days.iloc[1] == pytest.approx(18687.0 + 10 / 24)
     assert days.iloc[2:].isna().all()
+
+
+def test_a_table_with_lists_or_objects_in_its_cells_is_one_clear_error(tmp_path: Path) -> None:
+    # TRL-style prompt-only rows hold chat turns in a column: not a table the assay can measure.
+    rows = [
+        {"prompt": "plain text", "score": 1},
+        {"prompt": [{"role": "user", "content": "Where is Lima?"}], "score": 2},
+    ]
+    path = _jsonl(tmp_path / "prompts.jsonl", rows)
+    with pytest.raises(DataFormatError, match=r"prompts\.jsonl:2, field 'prompt': column 'prompt'"):
+        read_table(path)
+    parquet = tmp_path / "t.parquet"
+    pd.DataFrame({"tags": [["a", "b"], ["c"]], "n": [1, 2]}).to_parquet(parquet)
+    with pytest.raises(DataFormatError, match="column 'tags' holds a list"):
+        read_table(parquet)
+    # Flat rows still read as before.
+    assert read_table(_jsonl(tmp_path / "flat.jsonl", [{"a": 1, "b": "x"}])).shape == (1, 2)

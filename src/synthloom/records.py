@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -245,6 +246,26 @@ def _sniff_delimiter(path: Path) -> str:
         return ","
 
 
+def _refuse_nested_cells(df: pd.DataFrame, path: Path, lines: list[int] | None = None) -> None:
+    """A table's cells are single values: a list or an object in one is a one-line error
+    (pandas would fail later, deep in a metric, on an unhashable value)."""
+    for name in df.columns:
+        if not pd.api.types.is_object_dtype(df[name].dtype):
+            continue  # numbers, booleans and pandas 3 strings hold no lists
+        for row, value in enumerate(df[name].to_numpy()):
+            if isinstance(value, list | dict | tuple | np.ndarray):
+                where = {"line": lines[row]} if lines is not None else {}
+                raise DataFormatError(
+                    f"column '{name}' holds a list or an object (row {row + 1}); a table's "
+                    "cells must be single values. Chat data is read as records when each has "
+                    "'messages', 'conversations', 'instruction' and 'output', or 'prompt' and "
+                    "'response' (prompt-only files are prompts for synthloom complete)",
+                    path=path,
+                    field=str(name),
+                    **where,
+                )
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table from CSV, TSV, Parquet, or JSONL/JSON of flat objects."""
     path = Path(path)
@@ -271,15 +292,20 @@ def read_table(path: str | Path) -> pd.DataFrame:
                 raise DataFormatError(f"malformed CSV ({msg})", path=path) from exc
         elif suffix in _PARQUET_SUFFIXES:
             df = _parquet_file(path).read().to_pandas()
+            _refuse_nested_cells(df, path)
         elif suffix in _JSONL_SUFFIXES:
             rows = []
+            lines = []
             for lineno, obj in _iter_jsonl_objects(path):
                 if not isinstance(obj, Mapping):
                     raise DataFormatError("expected a JSON object per line", path=path, line=lineno)
                 rows.append(obj)
+                lines.append(lineno)
             df = pd.DataFrame.from_records(rows)
+            _refuse_nested_cells(df, path, lines)
         elif suffix == ".json":
             df = pd.DataFrame.from_records(_read_json_array(path))
+            _refuse_nested_cells(df, path)
         else:
             raise DataFormatError(
                 f"unknown table format '{suffix or '(no suffix)'}'; "
