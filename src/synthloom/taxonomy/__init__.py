@@ -9,6 +9,7 @@ documents of knowledge leaves.
 
 from __future__ import annotations
 
+from synthloom.taxonomy import model
 from synthloom.taxonomy.documents import (
     Document,
     DocumentOptions,
@@ -23,28 +24,15 @@ from synthloom.taxonomy.load import (
     load_taxonomy,
     require_valid,
 )
-from synthloom.taxonomy.model import (
-    DocumentRef,
-    Issue,
-    KnowledgeSeed,
-    Leaf,
-    LeafKind,
-    SeedExample,
-    Taxonomy,
-)
+
+# The value types, all of them: model.__all__ lists them once (as asyncio's __init__ does).
+from synthloom.taxonomy.model import *  # noqa: F403
 from synthloom.taxonomy.plan import changed_paths, choose_paths, select_leaves
 
 __all__ = [
     "MIN_SEED_EXAMPLES",
     "Document",
     "DocumentOptions",
-    "DocumentRef",
-    "Issue",
-    "KnowledgeSeed",
-    "Leaf",
-    "LeafKind",
-    "SeedExample",
-    "Taxonomy",
     "changed_paths",
     "choose_paths",
     "leaf_files",
@@ -56,3 +44,4 @@ __all__ = [
     "select_leaves",
     "user_cache_dir",
 ]
+__all__ += model.__all__

@@ -259,13 +259,20 @@ def _folder_files(ref: DocumentRef, where: Path) -> dict[str, Path]:
     return chosen
 
 
+def _local_copy(
+    ref: DocumentRef, leaf_file: Path, options: DocumentOptions | None
+) -> tuple[DocumentRef, Path]:
+    """``ref`` resolved, and the folder (or git clone) on this machine that holds its files."""
+    ref = resolve_documents(ref, leaf_file, options)
+    assert ref.local is not None  # resolve_documents always sets it
+    return ref, Path(ref.local)
+
+
 def list_documents(
     ref: DocumentRef, leaf_file: Path, options: DocumentOptions | None = None
 ) -> list[str]:
     """Names of the documents ``ref.patterns`` select, sorted; InputError when unreadable."""
-    ref = resolve_documents(ref, leaf_file, options)
-    assert ref.local is not None
-    where = Path(ref.local)
+    ref, where = _local_copy(ref, leaf_file, options)
     names = _git_entries(ref, where) if ref.is_git else _folder_files(ref, where)
     return sorted(names)
 
@@ -274,9 +281,7 @@ def read_documents(
     ref: DocumentRef, leaf_file: Path, options: DocumentOptions | None = None
 ) -> list[Document]:
     """The documents ``ref`` selects, read in full. InputError when a pattern matches nothing."""
-    ref = resolve_documents(ref, leaf_file, options)
-    assert ref.local is not None
-    where = Path(ref.local)
+    ref, where = _local_copy(ref, leaf_file, options)
     out = []
     if ref.is_git:
         for name, blob in sorted(_git_entries(ref, where).items()):
