@@ -14,6 +14,7 @@ from __future__ import annotations
 from synthloom.reward.base import (
     ATTRIBUTES,
     DEFAULT_WEIGHTS,
+    ClientReward,
     Conversation,
     RewardModel,
     RewardResult,
@@ -31,6 +32,7 @@ from synthloom.reward.nim import (
 __all__ = [
     "ATTRIBUTES",
     "DEFAULT_WEIGHTS",
+    "ClientReward",
     "Conversation",
     "JudgeReward",
     "LocalClassifierReward",

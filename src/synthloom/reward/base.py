@@ -8,15 +8,19 @@ item; the item's result carries the reason instead, so one odd response cannot s
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from synthloom.errors import ConfigError
+from synthloom.llm.client import TeacherClient
+from synthloom.llm.types import Completion, Request
 
 __all__ = [
     "ATTRIBUTES",
     "DEFAULT_WEIGHTS",
+    "ClientReward",
     "Conversation",
     "RewardModel",
     "RewardResult",
@@ -105,3 +109,46 @@ class RewardModel(ABC):
     def describe(self) -> dict[str, str]:
         """What run.json records about the backend (never secrets)."""
         return {"backend": self.name}
+
+
+class ClientReward(RewardModel):
+    """A reward model reached through a teacher client (a reward endpoint, an LLM judge): one
+    request per conversation, its answer parsed into the five attributes, so the client's cache,
+    retries, rate limits and accounting apply to scoring as to generation.
+
+    A subclass says how a conversation becomes a request (:meth:`request`) and how an answer
+    becomes scores (:meth:`parse_scores`, raising ValueError for an answer to ask again).
+    """
+
+    def __init__(self, client: TeacherClient, *, model: str, max_parse_attempts: int = 1) -> None:
+        self.client = client
+        self.model = model
+        self.max_parse_attempts = max_parse_attempts
+
+    @abstractmethod
+    def request(self, conversation: Conversation) -> Request:
+        """The request that scores ``conversation``."""
+
+    @abstractmethod
+    def parse_scores(self, completion: Completion, request: Request) -> dict[str, float]:
+        """The five attributes in ``completion``; ValueError says what is wrong with it."""
+
+    async def score(self, conversations: Sequence[Conversation]) -> list[RewardResult]:
+        async def one(conversation: Conversation) -> RewardResult:
+            result = await self.client.run(
+                self.request(conversation),
+                parse=self.parse_scores,
+                max_parse_attempts=self.max_parse_attempts,
+            )
+            if result.status != "ok" or result.parsed is None:
+                return RewardResult(error=result.error or "no scores")
+            assert result.completion is not None
+            return RewardResult(attributes=result.parsed, cached=result.completion.cached)
+
+        return list(await asyncio.gather(*(one(c) for c in conversations)))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def describe(self) -> dict[str, str]:
+        return {"backend": self.name, "model": self.model}

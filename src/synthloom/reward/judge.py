@@ -9,19 +9,16 @@ user can pass another.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Sequence
 from importlib import resources
-from typing import Any
 
 import jinja2
 
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.types import Completion, Request, SamplingParams
 from synthloom.messages import message_text
-from synthloom.reward.base import ATTRIBUTES, Conversation, RewardModel, RewardResult
+from synthloom.reward.base import ATTRIBUTES, ClientReward, Conversation
 
 __all__ = ["JudgeReward", "parse_judge_answer"]
 
@@ -59,7 +56,7 @@ def _default_template() -> str:
     return (resources.files("synthloom.reward") / "templates" / "judge.j2").read_text("utf-8")
 
 
-class JudgeReward(RewardModel):
+class JudgeReward(ClientReward):
     """Scores responses by asking a chat model to grade them with a rubric."""
 
     name = "judge"
@@ -75,8 +72,7 @@ class JudgeReward(RewardModel):
         json_mode: bool = False,
         max_parse_attempts: int = 3,
     ) -> None:
-        self.client = client
-        self.model = model
+        super().__init__(client, model=model, max_parse_attempts=max_parse_attempts)
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         self.template = env.from_string(template or _default_template())
         self.params = SamplingParams(
@@ -84,7 +80,6 @@ class JudgeReward(RewardModel):
             max_tokens=max_tokens,
             response_format={"type": "json_object"} if json_mode else None,
         )
-        self.max_parse_attempts = max_parse_attempts
 
     def render(self, conversation: Conversation) -> str:
         """The judge prompt for one conversation (its last turn is the response)."""
@@ -92,29 +87,12 @@ class JudgeReward(RewardModel):
         # A response that calls tools is judged on its calls, written name(arguments).
         return self.template.render(context=context, response=message_text(conversation[-1]))
 
-    async def score(self, conversations: Sequence[Conversation]) -> list[RewardResult]:
-        async def one(conversation: Conversation) -> RewardResult:
-            request = Request(
-                model=self.model,
-                messages=[{"role": "user", "content": self.render(conversation)}],
-                params=self.params,
-            )
-            result = await self.client.run(
-                request, parse=_parse, max_parse_attempts=self.max_parse_attempts
-            )
-            if result.status != "ok" or result.parsed is None:
-                return RewardResult(error=result.error or "no scores")
-            assert result.completion is not None
-            return RewardResult(attributes=result.parsed, cached=result.completion.cached)
+    def request(self, conversation: Conversation) -> Request:
+        return Request(
+            model=self.model,
+            messages=[{"role": "user", "content": self.render(conversation)}],
+            params=self.params,
+        )
 
-        return list(await asyncio.gather(*(one(c) for c in conversations)))
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    def describe(self) -> dict[str, str]:
-        return {"backend": self.name, "model": self.model}
-
-
-def _parse(completion: Completion, request: Request) -> Any:
-    return parse_judge_answer(completion.text)
+    def parse_scores(self, completion: Completion, request: Request) -> dict[str, float]:
+        return parse_judge_answer(completion.text)

@@ -13,21 +13,18 @@ cache, retries, rate limits and accounting apply to reward calls unchanged.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from synthloom.errors import InputError
 from synthloom.llm.backends import Backend, api_key_from_env, raise_for_status
 from synthloom.llm.cache import ResponseCache
-from synthloom.llm.client import TeacherClient
 from synthloom.llm.errors import MalformedResponse, TransientError
 from synthloom.llm.retry import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RetryPolicy
 from synthloom.llm.settings import TeacherSettings, make_teacher_client
 from synthloom.llm.types import Completion, Request, Usage
-from synthloom.reward.base import ATTRIBUTES, Conversation, RewardModel, RewardResult
+from synthloom.reward.base import ATTRIBUTES, ClientReward, Conversation
 
 __all__ = ["NIMReward", "NIMRewardBackend", "parse_attribute_text", "scores_from_nim_body"]
 
@@ -164,18 +161,10 @@ class NIMRewardBackend(Backend):
         self._session = None
 
 
-def _parse(completion: Completion, request: Request) -> dict[str, float]:
-    return parse_attribute_text(completion.text)
-
-
-class NIMReward(RewardModel):
+class NIMReward(ClientReward):
     """Nemotron-4-340B-Reward (or any reward model in NIM's format) behind ``RewardModel``."""
 
     name = "nim"
-
-    def __init__(self, client: TeacherClient, *, model: str) -> None:
-        self.client = client
-        self.model = model
 
     @classmethod
     def connect(
@@ -213,19 +202,9 @@ class NIMReward(RewardModel):
             )
         return cls(make_teacher_client(settings, cache, None, backend), model=model)
 
-    async def score(self, conversations: Sequence[Conversation]) -> list[RewardResult]:
-        async def one(conversation: Conversation) -> RewardResult:
-            request = Request(model=self.model, messages=[dict(m) for m in conversation])
-            result = await self.client.run(request, parse=_parse, max_parse_attempts=1)
-            if result.status != "ok" or result.parsed is None:
-                return RewardResult(error=result.error or "no scores")
-            assert result.completion is not None
-            return RewardResult(attributes=result.parsed, cached=result.completion.cached)
+    def request(self, conversation: Conversation) -> Request:
+        return Request(model=self.model, messages=[dict(m) for m in conversation])
 
-        return list(await asyncio.gather(*(one(c) for c in conversations)))
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    def describe(self) -> dict[str, str]:
-        return {"backend": self.name, "model": self.model}
+    def parse_scores(self, completion: Completion, request: Request) -> dict[str, float]:
+        # The backend already checked the answer; this reads back its canonical text.
+        return parse_attribute_text(completion.text)
