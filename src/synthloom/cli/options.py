@@ -21,7 +21,7 @@ still, in each value (:func:`split_list`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -288,14 +288,8 @@ class ExecutorFlags:
         # Imported here: pydantic's models cost a third of a second, which --help need not pay.
         from synthloom.recipes.executor import apply_executor_flags
 
-        return apply_executor_flags(
-            settings,
-            executor=self.executor,
-            ray_address=self.ray_address,
-            actors=self.actors,
-            per_actor_in_flight=self.per_actor_in_flight,
-            shard_size=self.shard_size,
-        )
+        # The fields are the function's keyword arguments, name for name.
+        return apply_executor_flags(settings, **asdict(self))
 
 
 # -- models that run here ---------------------------------------------------------------------
