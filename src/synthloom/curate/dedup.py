@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from synthloom.minhash import (
     shingle_hash_sets,
 )
 
-__all__ = ["ExactDedup", "NearDedup", "TextView", "group_representatives"]
+__all__ = ["ExactDedup", "GroupDedup", "NearDedup", "TextView", "group_representatives"]
 
 Record = dict[str, Any]
 _SPACES = re.compile(r"\s+")
@@ -152,7 +153,56 @@ class ExactDedup(Stage):
         return {"distinct_texts": self._groups}
 
 
-class NearDedup(Stage):
+class GroupDedup(Stage):
+    """A dedup stage that groups alike records and keeps one of each group (its survivor).
+
+    It reads its whole input first (a duplicate may come last), parking the records in a
+    :class:`~synthloom.curate.base.RecordSpill`; a subclass finds the groups in the texts
+    (:meth:`survivors`) and names the reason a dropped record is logged with and the measure
+    of its likeness to the survivor (``similarity``, a key of the reject line).
+    """
+
+    reason: str
+    similarity: str
+
+    def __init__(self, *, view: TextView | None, score_key: str, seed: int) -> None:
+        self.view = view or TextView()
+        self.score_key = score_key
+        self.seed = seed
+        self._info: dict[str, Any] = {}
+
+    @abstractmethod
+    def survivors(
+        self, texts: Sequence[str], scores: Sequence[float]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]], dict[str, Any]]:
+        """For each text, the index of its group's survivor (its own for a survivor) and its
+        similarity to it; and what the stage found, for :meth:`summary`."""
+
+    def run(self, records: Iterable[Record], log: StageLog) -> Iterator[Record]:
+        texts: list[str] = []
+        scores: list[float] = []
+        ids: list[str] = []
+        with RecordSpill() as spill:
+            for rec in records:
+                texts.append(self.view.raw(rec))
+                scores.append(score_of(rec, self.score_key))
+                ids.append(rec["id"])
+                spill.append(rec)
+            reps, similarity, self._info = self.survivors(texts, scores)
+            del texts
+            for i, rec in enumerate(spill):
+                rep = int(reps[i])
+                if rep == i:
+                    yield rec
+                else:
+                    detail = {self.similarity: round(float(similarity[i]), 4)}
+                    log.drop(rec, self.reason, matched_id=ids[rep], **detail)
+
+    def summary(self) -> dict[str, Any]:
+        return dict(self._info)
+
+
+class NearDedup(GroupDedup):
     """Drop near-duplicates: MinHash + LSH candidates whose exact Jaccard >= ``threshold``.
 
     Clusters are connected components of the verified pairs, so a chain a~b~c is one cluster
@@ -161,6 +211,8 @@ class NearDedup(Stage):
     """
 
     name = "minhash"
+    reason = "near duplicate"
+    similarity = "jaccard"
 
     def __init__(
         self,
@@ -187,38 +239,10 @@ class NearDedup(Stage):
         self.num_perm = num_perm
         self.shingle: ShingleKind = shingle
         self.ngram = ngram
-        self.view = view or TextView()
-        self.score_key = score_key
-        self.seed = seed
         self.clusters = clusters or near_duplicate_clusters
-        self._info: dict[str, Any] = {}
+        super().__init__(view=view, score_key=score_key, seed=seed)
 
-    def run(self, records: Iterable[Record], log: StageLog) -> Iterator[Record]:
-        texts: list[str] = []
-        scores: list[float] = []
-        ids: list[str] = []
-        with RecordSpill() as spill:
-            for rec in records:
-                texts.append(self.view.raw(rec))
-                scores.append(score_of(rec, self.score_key))
-                ids.append(rec["id"])
-                spill.append(rec)
-            reps, similarity, info = self._survivors(texts, scores)
-            self._info = info
-            del texts
-            for i, rec in enumerate(spill):
-                rep = int(reps[i])
-                if rep == i:
-                    yield rec
-                else:
-                    log.drop(
-                        rec,
-                        "near duplicate",
-                        matched_id=ids[rep],
-                        jaccard=round(float(similarity[i]), 4),
-                    )
-
-    def _survivors(
+    def survivors(
         self, texts: Sequence[str], scores: Sequence[float]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], dict[str, Any]]:
         found = self.clusters(
@@ -253,6 +277,3 @@ class NearDedup(Stage):
             "clusters_with_duplicates": int(np.unique(found.labels[found.duplicated]).size),
         }
         return reps, similarity, info
-
-    def summary(self) -> dict[str, Any]:
-        return dict(self._info)

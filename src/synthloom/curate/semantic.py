@@ -11,7 +11,7 @@ of quadratic, and why a rerun on the reduced data can still, rarely, find a pair
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,8 +20,7 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from synthloom.curate.base import RecordSpill, Stage, StageLog, score_of
-from synthloom.curate.dedup import TextView, group_representatives
+from synthloom.curate.dedup import GroupDedup, TextView, group_representatives
 from synthloom.embed import embed_texts
 from synthloom.errors import ConfigError
 
@@ -98,10 +97,12 @@ def semantic_duplicate_pairs(
     return pairs, np.concatenate(found_sims).astype(np.float32)
 
 
-class SemanticDedup(Stage):
+class SemanticDedup(GroupDedup):
     """Drop records whose embedding is within ``threshold`` cosine of a kept record's."""
 
     name = "semantic"
+    reason = "semantic duplicate"
+    similarity = "cosine"
 
     def __init__(
         self,
@@ -128,10 +129,7 @@ class SemanticDedup(Stage):
         self.method: EmbedMethod = method
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.batch_size = batch_size
-        self.view = view or TextView()
-        self.score_key = score_key
-        self.seed = seed
-        self._info: dict[str, Any] = {}
+        super().__init__(view=view, score_key=score_key, seed=seed)
 
     def embed(self, texts: Sequence[str]) -> tuple[FloatMatrix, dict[str, Any]]:
         """Embed with the shared embedding kernel; returns the vectors and what embedded them."""
@@ -140,47 +138,25 @@ class SemanticDedup(Stage):
         )
         return np.asarray(vectors, dtype=np.float32), dict(info)
 
-    def run(self, records: Iterable[Record], log: StageLog) -> Iterator[Record]:
-        texts: list[str] = []
-        scores: list[float] = []
-        ids: list[str] = []
-        with RecordSpill() as spill:
-            for rec in records:
-                texts.append(self.view.raw(rec))
-                scores.append(score_of(rec, self.score_key))
-                ids.append(rec["id"])
-                spill.append(rec)
-            n = len(texts)
-            reps = np.arange(n, dtype=np.int64)
-            cosine = np.ones(n, dtype=np.float32)
-            info: dict[str, Any] = {"threshold": self.threshold, "pairs": 0}
-            if n >= 2:
-                vectors, info["embedder"] = self.embed(texts)
-                del texts
-                pairs, _ = semantic_duplicate_pairs(
-                    vectors, threshold=self.threshold, clusters=self.clusters, seed=self.seed
-                )
-                info["pairs"] = len(pairs)
-                graph = coo_matrix(
-                    (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
-                    shape=(n, n),
-                )
-                _, components = connected_components(graph, directed=False)
-                reps = group_representatives(components, scores)
-                unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-                cosine = np.einsum("ij,ij->i", unit, unit[reps])
-            self._info = info
-            for i, rec in enumerate(spill):
-                rep = int(reps[i])
-                if rep == i:
-                    yield rec
-                else:
-                    log.drop(
-                        rec,
-                        "semantic duplicate",
-                        matched_id=ids[rep],
-                        cosine=round(float(cosine[i]), 4),
-                    )
-
-    def summary(self) -> dict[str, Any]:
-        return dict(self._info)
+    def survivors(
+        self, texts: Sequence[str], scores: Sequence[float]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], dict[str, Any]]:
+        n = len(texts)
+        reps = np.arange(n, dtype=np.int64)
+        cosine = np.ones(n, dtype=np.float32)
+        info: dict[str, Any] = {"threshold": self.threshold, "pairs": 0}
+        if n >= 2:
+            vectors, info["embedder"] = self.embed(texts)
+            pairs, _ = semantic_duplicate_pairs(
+                vectors, threshold=self.threshold, clusters=self.clusters, seed=self.seed
+            )
+            info["pairs"] = len(pairs)
+            graph = coo_matrix(
+                (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
+                shape=(n, n),
+            )
+            _, components = connected_components(graph, directed=False)
+            reps = group_representatives(components, scores)
+            unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            cosine = np.einsum("ij,ij->i", unit, unit[reps])
+        return reps, cosine, info
