@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar, TypedDict, Unpack
 
 from synthloom.errors import BackendError, InputError
 from synthloom.llm.errors import MalformedResponse, RequestRejected, TransientError
@@ -27,6 +27,9 @@ __all__ = [
     "Backend",
     "OpenAIClientBackend",
     "OpenAIHTTPBackend",
+    "ServerBackend",
+    "ServerOptions",
+    "Timeouts",
     "api_key_from_env",
     "parse_completion",
     "raise_for_status",
@@ -223,14 +226,30 @@ def raise_for_status(
     raise RequestRejected(f"HTTP {status}: {said}")
 
 
-class OpenAIHTTPBackend(Backend):
-    """An OpenAI-compatible server reached over HTTP with aiohttp.
+class Timeouts(TypedDict, total=False):
+    """A server's two timeouts, as keyword arguments (see :class:`ServerBackend`)."""
 
-    ``base_url`` is the API root (usually ending in ``/v1``). The key is read from the
-    environment variable ``api_key_env`` and kept only in memory, in the Authorization header.
-    ``connect_timeout`` bounds opening a connection, ``timeout`` the silence while waiting for
-    an answer (the read timeout); the client's RetryPolicy bounds a request's sends together.
+    timeout: float
+    connect_timeout: float
+
+
+class ServerOptions(Timeouts, total=False):
+    """How a :class:`ServerBackend` reaches its server, past the URL (its keyword arguments)."""
+
+    api_key_env: str | None
+
+
+class ServerBackend(Backend):
+    """A backend that talks to one server: its API root (checked: ``http://`` or
+    ``https://``), the environment variable its key is read from, and two timeouts.
+
+    The key is read at once (a bad key is a usage error before any work, not a failure
+    mid-run) and kept only in memory. ``url_setting`` is the setting a message tells the user
+    to check, ``server_prefix`` how a message names the server before its URL.
     """
+
+    url_setting: ClassVar[str] = "--base-url"
+    server_prefix: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -239,30 +258,63 @@ class OpenAIHTTPBackend(Backend):
         api_key_env: str | None = "OPENAI_API_KEY",
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        max_connections: int = 0,
-        headers: dict[str, str] | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise InputError(
-                f"base URL {base_url!r} must start with http:// or https://", field="--base-url"
+                f"base URL {base_url!r} must start with http:// or https://",
+                field=self.url_setting,
             )
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        self._api_key = api_key_from_env(api_key_env)
+
+    def __repr__(self) -> str:  # never the key
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def cannot_connect(self, why: str) -> TransientError:
+        """The error for a server that cannot be reached (``why``: within how long, or the
+        reason), saying what to check."""
+        return TransientError(
+            f"cannot connect to {self.server_prefix}{self.base_url} {why}; "
+            f"check {self.url_setting} and that the server is running"
+        )
+
+    def no_answer(self) -> TransientError:
+        """The error for a server that went silent for longer than the read timeout."""
+        return TransientError(f"no answer within {self.timeout:g}s (the read timeout)")
+
+
+class OpenAIHTTPBackend(ServerBackend):
+    """An OpenAI-compatible server reached over HTTP with aiohttp.
+
+    ``base_url`` is the API root (usually ending in ``/v1``). The key is read from the
+    environment variable ``api_key_env`` and kept only in memory, in the Authorization header.
+    ``connect_timeout`` bounds opening a connection, ``timeout`` the silence while waiting for
+    an answer (the read timeout); the client's RetryPolicy bounds a request's sends together.
+    ``max_connections``: open connections at most (0: no limit); ``headers``: sent with every
+    request.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        max_connections: int = 0,
+        headers: dict[str, str] | None = None,
+        **server: Unpack[ServerOptions],
+    ) -> None:
+        super().__init__(base_url, **server)
         self.max_connections = max_connections
         self._headers = {"Content-Type": "application/json", **(headers or {})}
-        key = api_key_from_env(api_key_env)
-        if key is not None:
-            self._headers["Authorization"] = f"Bearer {key}"
+        if self._api_key is not None:
+            self._headers["Authorization"] = f"Bearer {self._api_key}"
         self._session: Any = None
         self._urls = {
             "chat": f"{self.base_url}/chat/completions",
             "completions": f"{self.base_url}/completions",
         }
-
-    def __repr__(self) -> str:  # never show the headers: they hold the key
-        return f"OpenAIHTTPBackend(base_url={self.base_url!r})"
 
     def _open(self) -> Any:
         import aiohttp
@@ -282,37 +334,34 @@ class OpenAIHTTPBackend(Backend):
             )
         return self._session
 
-    async def send(self, request: Request) -> Completion:
+    async def post(self, endpoint: str, request: Request) -> bytes:
+        """POST ``request`` to ``endpoint`` (chat or completions); the body of a 200 answer,
+        else the synthloom.llm error the failure stands for."""
         import aiohttp
 
         session = self._open()
-        url = self._urls[request.endpoint]
         data = json.dumps(request.payload(), ensure_ascii=False).encode("utf-8")
         try:
-            async with session.post(url, data=data) as resp:
-                body = await resp.read()
+            async with session.post(self._urls[endpoint], data=data) as resp:
+                body: bytes = await resp.read()
                 status = resp.status
                 headers = resp.headers
         except aiohttp.ConnectionTimeoutError as exc:
-            raise TransientError(
-                f"cannot connect to {self.base_url} within {self.connect_timeout:g}s; "
-                "check --base-url and that the server is running"
-            ) from exc
+            raise self.cannot_connect(f"within {self.connect_timeout:g}s") from exc
         except TimeoutError as exc:
-            raise TransientError(f"no answer within {self.timeout:g}s (the read timeout)") from exc
+            raise self.no_answer() from exc
         except aiohttp.ClientConnectorError as exc:
-            raise TransientError(
-                f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc.os_error}); "
-                "check --base-url and that the server is running"
-            ) from exc
+            raise self.cannot_connect(f"({exc.os_error.strerror or exc.os_error})") from exc
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise TransientError(f"connection dropped ({type(exc).__name__})") from exc
-        if status == 200:
-            return parse_completion(body, request.endpoint)
-        raise_for_status(
-            status, body, headers, request, base_url=self.base_url, api_key_env=self.api_key_env
-        )
-        raise AssertionError("unreachable")  # pragma: no cover
+        if status != 200:
+            raise_for_status(
+                status, body, headers, request, base_url=self.base_url, api_key_env=self.api_key_env
+            )
+        return body
+
+    async def send(self, request: Request) -> Completion:
+        return parse_completion(await self.post(request.endpoint, request), request.endpoint)
 
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -320,27 +369,10 @@ class OpenAIHTTPBackend(Backend):
         self._session = None
 
 
-class OpenAIClientBackend(Backend):
+class OpenAIClientBackend(ServerBackend):
     """The official ``openai`` async client as a backend (slower per call; full feature set)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        api_key_env: str | None = "OPENAI_API_KEY",
-        timeout: float = DEFAULT_TIMEOUT,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key_env = api_key_env
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        # Read now: a bad key is a usage error before any work, not a failure mid-run.
-        self._api_key = api_key_from_env(api_key_env)
-        self._client: Any = None
-
-    def __repr__(self) -> str:
-        return f"OpenAIClientBackend(base_url={self.base_url!r})"
+    _client: Any = None
 
     def _open(self) -> Any:
         if self._client is None:
@@ -370,15 +402,10 @@ class OpenAIClientBackend(Backend):
         except openai.APITimeoutError as exc:
             # The cause is the HTTP library's ConnectTimeout (httpx or httpx2, by version).
             if type(exc.__cause__).__name__ == "ConnectTimeout":
-                raise TransientError(
-                    f"cannot connect to {self.base_url} within {self.connect_timeout:g}s; "
-                    "check --base-url and that the server is running"
-                ) from exc
-            raise TransientError(f"no answer within {self.timeout:g}s (the read timeout)") from exc
+                raise self.cannot_connect(f"within {self.connect_timeout:g}s") from exc
+            raise self.no_answer() from exc
         except openai.APIConnectionError as exc:
-            raise TransientError(
-                f"cannot connect to {self.base_url} ({exc}); check --base-url and the server"
-            ) from exc
+            raise self.cannot_connect(f"({exc})") from exc
         except openai.APIStatusError as exc:
             resp = exc.response
             raise_for_status(

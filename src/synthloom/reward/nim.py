@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Unpack
 
-from synthloom.errors import InputError
-from synthloom.llm.backends import Backend, api_key_from_env, raise_for_status
+from synthloom.llm.backends import OpenAIHTTPBackend, Timeouts
 from synthloom.llm.cache import ResponseCache
-from synthloom.llm.errors import MalformedResponse, TransientError
+from synthloom.llm.errors import MalformedResponse
 from synthloom.llm.retry import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RetryPolicy
 from synthloom.llm.settings import TeacherSettings, make_teacher_client
 from synthloom.llm.types import Completion, Request, Usage
@@ -88,77 +87,26 @@ def scores_from_nim_body(body: bytes) -> tuple[dict[str, float], Usage, str]:
     )
 
 
-class NIMRewardBackend(Backend):
+class NIMRewardBackend(OpenAIHTTPBackend):
     """POSTs conversations to ``<base_url>/chat/completions`` of a NIM-style reward model."""
+
+    url_setting = "reward.base_url"
+    server_prefix = "the reward model at "
 
     def __init__(
         self,
         base_url: str,
         *,
         api_key_env: str | None = "NVIDIA_API_KEY",
-        timeout: float = DEFAULT_TIMEOUT,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        **timeouts: Unpack[Timeouts],
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise InputError(
-                f"base URL {base_url!r} must start with http:// or https://",
-                field="reward.base_url",
-            )
-        self.base_url = base_url.rstrip("/")
-        self.api_key_env = api_key_env
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self._headers = {"Content-Type": "application/json"}
-        key = api_key_from_env(api_key_env)
-        if key is not None:
-            self._headers["Authorization"] = f"Bearer {key}"
-        self._session: Any = None
-
-    def __repr__(self) -> str:  # the headers hold the key
-        return f"NIMRewardBackend(base_url={self.base_url!r})"
+        # Only the key's variable differs from a teacher's: the reward model is NVIDIA's.
+        super().__init__(base_url, api_key_env=api_key_env, **timeouts)
 
     async def send(self, request: Request) -> Completion:
-        import aiohttp
-
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=self.connect_timeout, sock_read=self.timeout
-                ),
-                headers=self._headers,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                connector=aiohttp.TCPConnector(limit=0),
-            )
-        data = json.dumps(request.payload(), ensure_ascii=False).encode("utf-8")
-        try:
-            async with self._session.post(f"{self.base_url}/chat/completions", data=data) as resp:
-                body = await resp.read()
-                status = resp.status
-                headers = resp.headers
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise TransientError(
-                f"cannot connect to the reward model at {self.base_url} within "
-                f"{self.connect_timeout:g}s; check reward.base_url and that the server is running"
-            ) from exc
-        except TimeoutError as exc:
-            raise TransientError(f"no answer within {self.timeout:g}s (the read timeout)") from exc
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            raise TransientError(
-                f"cannot reach the reward model at {self.base_url} ({type(exc).__name__}); "
-                "check reward.base_url and that the server is running"
-            ) from exc
-        if status != 200:
-            raise_for_status(
-                status, body, headers, request, base_url=self.base_url, api_key_env=self.api_key_env
-            )
-        scores, usage, model = scores_from_nim_body(body)
+        scores, usage, model = scores_from_nim_body(await self.post("chat", request))
         text = ",".join(f"{a}:{scores[a]!r}" for a in ATTRIBUTES)
         return Completion(texts=(text,), finish_reasons=("stop",), usage=usage, model=model)
-
-    async def aclose(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
 
 
 class NIMReward(ClientReward):
