@@ -11,17 +11,17 @@ from synthloom.cli import app
 from synthloom.cli.command import Command
 from synthloom.cli.options import (
     Embedder,
-    Executor,
     ExecutorFlags,
     Ner,
     Out,
     Quiet,
-    RayAddress,
     Seed,
+    executor_options,
 )
 
 
 @app.command(cls=Command)
+@executor_options()
 def assay(
     synthetic: Annotated[
         Path, typer.Argument(help="The synthetic dataset (JSONL, JSON, Parquet, CSV).")
@@ -73,8 +73,7 @@ def assay(
         ),
     ] = "real",
     seed: Seed = 0,
-    executor: Executor = None,
-    ray_address: RayAddress = None,
+    flags: ExecutorFlags = ExecutorFlags(),
     quiet: Quiet = False,
 ) -> int:
     """Measure SYNTHETIC against REFERENCE and check a gate.
@@ -91,7 +90,7 @@ def assay(
     from synthloom.engine.ray_executor import quiet_ray
     from synthloom.recipes.executor import ExecutorSettings
 
-    where = ExecutorFlags(executor, ray_address).over(ExecutorSettings())
+    where = flags.over(ExecutorSettings())
 
     quiet_ray(quiet)
     result = run_assay(

@@ -9,12 +9,19 @@ import typer
 
 from synthloom.cli import app
 from synthloom.cli.command import Command
-from synthloom.cli.options import Out, Quiet, Seed, positive_float, positive_int, split_list
+from synthloom.cli.options import (
+    Out,
+    Quiet,
+    Seed,
+    number_option,
+    positive_float,
+    positive_int,
+    split_list,
+)
 
 
 def _count(flag: str, short: str | None, help: str) -> Any:
-    decls = [flag, short] if short else [flag]
-    return typer.Option(*decls, parser=positive_int(), metavar="INTEGER", help=help)
+    return number_option(positive_int(), flag, help, *([short] if short else []))
 
 
 @app.command(cls=Command)
@@ -48,11 +55,8 @@ def collapse(
     # Not the teacher's --temperature: the local model's, where 0 would divide by zero.
     temperature: Annotated[
         float,
-        typer.Option(
-            "--temperature",
-            parser=positive_float(),
-            metavar="FLOAT",
-            help="Sampling temperature of the text models (> 0).",
+        number_option(
+            positive_float(), "--temperature", "Sampling temperature of the text models (> 0)."
         ),
     ] = 1.0,
     components: Annotated[int, _count("--components", None, "Mixture components (gmm).")] = 3,

@@ -13,51 +13,44 @@ import typer
 from synthloom.cli import app
 from synthloom.cli.command import Command
 from synthloom.cli.options import (
-    Actors,
     ApiKeyEnv,
     Backend,
     BaseUrl,
     Choice,
     ConnectTimeout,
-    Executor,
     ExecutorFlags,
     MaxAttempts,
     MaxInFlight,
     MaxRequestTime,
     MaxTokens,
     Model,
-    PerActorInFlight,
     Quiet,
-    RayAddress,
     RetryBaseDelay,
     RetryMaxDelay,
     Rpm,
     RunOut,
     SampleSeed,
-    ShardSize,
     Stop,
     Temperature,
     Timeout,
     TopP,
     Tpm,
+    choice_option,
+    executor_options,
     non_negative_float,
+    number_option,
     positive_int,
 )
 from synthloom.llm.retry import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REQUEST_TIME, DEFAULT_TIMEOUT
 
-_ENDPOINT = Choice("chat", "completions")
-
 
 def _price(flag: str, side: str) -> Any:
-    return typer.Option(
-        flag,
-        parser=non_negative_float(),
-        metavar="FLOAT",
-        help=f"Price per 1k {side} tokens, for the cost in the summary.",
-    )
+    help = f"Price per 1k {side} tokens, for the cost in the summary."
+    return number_option(non_negative_float(), flag, help)
 
 
 @app.command(cls=Command)
+@executor_options("actors", "per_actor_in_flight", "shard_size")
 def complete(
     ctx: typer.Context,
     prompts: Annotated[
@@ -71,10 +64,7 @@ def complete(
     base_url: BaseUrl,
     model: Model,
     out: RunOut,
-    n: Annotated[
-        int,
-        typer.Option("--n", parser=positive_int(), metavar="INTEGER", help="Samples per prompt."),
-    ] = 1,
+    n: Annotated[int, number_option(positive_int(), "--n", "Samples per prompt.")] = 1,
     max_in_flight: MaxInFlight = 64,
     temperature: Temperature = None,
     top_p: TopP = None,
@@ -86,11 +76,10 @@ def complete(
     ] = False,
     endpoint: Annotated[
         str,
-        typer.Option(
+        choice_option(
             "--endpoint",
-            parser=_ENDPOINT,
-            metavar=_ENDPOINT.metavar,
-            help="API: chat (chat completions) or completions (the legacy text API).",
+            Choice("chat", "completions"),
+            "API: chat (chat completions) or completions (the legacy text API).",
         ),
     ] = "chat",
     backend: Backend = "http",
@@ -105,11 +94,8 @@ def complete(
     retry_max_delay: RetryMaxDelay = 30.0,
     max_parse_attempts: Annotated[
         int,
-        typer.Option(
-            "--max-parse-attempts",
-            parser=positive_int(),
-            metavar="INTEGER",
-            help="Answers per request before it is rejected.",
+        number_option(
+            positive_int(), "--max-parse-attempts", "Answers per request before it is rejected."
         ),
     ] = 3,
     no_cache: Annotated[
@@ -118,12 +104,7 @@ def complete(
     ] = False,
     shard_rows: Annotated[
         int,
-        typer.Option(
-            "--shard-rows",
-            parser=positive_int(),
-            metavar="INTEGER",
-            help="Records per Parquet file of the output.",
-        ),
+        number_option(positive_int(), "--shard-rows", "Records per Parquet file of the output."),
     ] = 10_000,
     price_prompt: Annotated[float | None, _price("--price-per-1k-prompt", "prompt")] = None,
     price_completion: Annotated[
@@ -134,11 +115,7 @@ def complete(
         typer.Option("--dry-run", help="Render and count requests; call no model, write nothing."),
     ] = False,
     quiet: Quiet = False,
-    executor: Executor = None,
-    ray_address: RayAddress = None,
-    actors: Actors = None,
-    per_actor_in_flight: PerActorInFlight = None,
-    shard_size: ShardSize = None,
+    flags: ExecutorFlags = ExecutorFlags(),
 ) -> int:
     """Answer every prompt in PROMPTS with a teacher model.
 
@@ -147,5 +124,4 @@ def complete(
     from synthloom.cli.complete_job import complete_config, run_complete
 
     config = complete_config(ctx.params)  # every option above, by its parameter name
-    flags = ExecutorFlags(executor, ray_address, actors, per_actor_in_flight, shard_size)
     return run_complete(prompts, out, config, flags, dry_run=dry_run, quiet=quiet)

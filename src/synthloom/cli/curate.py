@@ -12,16 +12,15 @@ import typer
 from synthloom.cli import app
 from synthloom.cli.command import Command
 from synthloom.cli.options import (
-    Actors,
     Embedder,
-    Executor,
     ExecutorFlags,
     Ner,
     Out,
     Quiet,
-    RayAddress,
     Seed,
+    executor_options,
     fraction,
+    number_option,
     positive_int,
     split_list,
 )
@@ -58,6 +57,7 @@ def _names(flag: str, help: str, metavar: str, default: str = "") -> Any:
 
 
 @app.command(cls=Command)
+@executor_options("actors")
 def curate(
     input_path: Annotated[
         Path, typer.Argument(metavar="IN", help="Records (JSONL, JSON, Parquet).")
@@ -73,39 +73,21 @@ def curate(
         ),
     ] = None,
     threshold: Annotated[
-        float,
-        typer.Option(
-            "--threshold",
-            parser=fraction(),
-            metavar="FLOAT",
-            help="MinHash Jaccard threshold (0, 1].",
-        ),
+        float, number_option(fraction(), "--threshold", "MinHash Jaccard threshold (0, 1].")
     ] = 0.8,
     num_perm: Annotated[
-        int,
-        typer.Option(
-            "--num-perm", parser=positive_int(), metavar="INTEGER", help="MinHash permutations."
-        ),
+        int, number_option(positive_int(), "--num-perm", "MinHash permutations.")
     ] = 128,
     shingle: Annotated[
         str, typer.Option("--shingle", help="Shingles: char or word n-grams.")
     ] = "char",
     shingle_size: Annotated[
-        int,
-        typer.Option(
-            "--shingle-size",
-            parser=positive_int(),
-            metavar="INTEGER",
-            help="Characters or words a shingle.",
-        ),
+        int, number_option(positive_int(), "--shingle-size", "Characters or words a shingle.")
     ] = 5,
     semantic_threshold: Annotated[
         float,
-        typer.Option(
-            "--semantic-threshold",
-            parser=fraction(),
-            metavar="FLOAT",
-            help="Cosine similarity for semantic duplicates.",
+        number_option(
+            fraction(), "--semantic-threshold", "Cosine similarity for semantic duplicates."
         ),
     ] = 0.95,
     embedder: Embedder = "auto",
@@ -124,13 +106,7 @@ def curate(
         str | None, typer.Option("--bench-id", metavar="FIELD", help="Benchmark item id field.")
     ] = None,
     decontam_ngram: Annotated[
-        int,
-        typer.Option(
-            "--ngram",
-            parser=positive_int(),
-            metavar="INTEGER",
-            help="Decontamination n-gram (tokens).",
-        ),
+        int, number_option(positive_int(), "--ngram", "Decontamination n-gram (tokens).")
     ] = 13,
     contaminated: Annotated[
         str, typer.Option("--contaminated", help="drop | flag: what to do with a hit.")
@@ -168,9 +144,7 @@ def curate(
     fmt: Annotated[str, typer.Option("--format", help="parquet | jsonl.")] = "parquet",
     seed: Seed = 0,
     quiet: Quiet = False,
-    executor: Executor = None,
-    ray_address: RayAddress = None,
-    actors: Actors = None,
+    flags: ExecutorFlags = ExecutorFlags(),
 ) -> int:
     """Dedup, decontaminate and redact IN into OUT.
 
@@ -183,7 +157,7 @@ def curate(
     from synthloom.curate import CurateOptions, curate_file
     from synthloom.recipes.executor import ExecutorSettings
 
-    where = ExecutorFlags(executor, ray_address, actors).over(ExecutorSettings())
+    where = flags.over(ExecutorSettings())
 
     options = CurateOptions(
         dedup=split_list(dedup) if dedup is not None else ["exact", "minhash"],

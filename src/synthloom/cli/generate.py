@@ -19,18 +19,16 @@ from synthloom.cli.leaves import (
     report_issues,
 )
 from synthloom.cli.options import (
-    Actors,
     BaseUrlOverride,
-    Executor,
     ExecutorFlags,
     ModelOverride,
-    PerActorInFlight,
-    RayAddress,
     RunOut,
+    executor_options,
 )
 
 
 @app.command(cls=Command)
+@executor_options("actors", "per_actor_in_flight")
 def generate(
     taxonomy: TaxonomyRoot,
     pipeline: Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline YAML.")],
@@ -39,10 +37,7 @@ def generate(
     model: ModelOverride = None,
     subtree: Subtree = None,
     changed_since: ChangedSince = None,
-    executor: Executor = None,
-    ray_address: RayAddress = None,
-    actors: Actors = None,
-    per_actor_in_flight: PerActorInFlight = None,
+    flags: ExecutorFlags = ExecutorFlags(),
     skip_invalid: Annotated[
         bool,
         typer.Option(
@@ -65,7 +60,7 @@ def generate(
     changes = {k: v for k, v in (("base_url", base_url), ("model", model)) if v is not None}
     if changes:
         config = config.model_copy(update={"teacher": config.teacher.model_copy(update=changes)})
-    ex = ExecutorFlags(executor, ray_address, actors, per_actor_in_flight).over(config.executor)
+    ex = flags.over(config.executor)
     if ex is not config.executor:
         config = config.model_copy(update={"executor": ex})
     documents = document_options(

@@ -10,30 +10,18 @@ import typer
 
 from synthloom.cli import app
 from synthloom.cli.command import Command
-from synthloom.cli.options import (
-    Actors,
-    Executor,
-    ExecutorFlags,
-    PerActorInFlight,
-    Quiet,
-    RayAddress,
-    RunOut,
-    ShardSize,
-)
+from synthloom.cli.options import ExecutorFlags, Quiet, RunOut, executor_options
 
 
 @app.command(cls=Command)
+@executor_options("actors", "per_actor_in_flight", "shard_size")
 def nemotron(
     pipeline: Annotated[
         Path, typer.Argument(help="Pipeline YAML (teacher, families, reward, ...).")
     ],
     out: RunOut,
     quiet: Quiet = False,
-    executor: Executor = None,
-    ray_address: RayAddress = None,
-    actors: Actors = None,
-    per_actor_in_flight: PerActorInFlight = None,
-    shard_size: ShardSize = None,
+    flags: ExecutorFlags = ExecutorFlags(),
 ) -> None:
     """Run a Nemotron pipeline YAML into a run directory.
 
@@ -45,7 +33,6 @@ def nemotron(
 
     check_output_dir(out)
     config = load_pipeline(pipeline)
-    flags = ExecutorFlags(executor, ray_address, actors, per_actor_in_flight, shard_size)
     ex = flags.over(config.executor)
     if ex is not config.executor:
         config = config.model_copy(update={"executor": ex})

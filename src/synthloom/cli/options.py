@@ -20,10 +20,13 @@ still, in each value (:func:`split_list`).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -62,10 +65,13 @@ __all__ = [
     "Timeout",
     "TopP",
     "Tpm",
+    "choice_option",
+    "executor_options",
     "finite_float",
     "fraction",
     "non_negative_float",
     "non_negative_int",
+    "number_option",
     "positive_float",
     "positive_int",
     "split_list",
@@ -179,13 +185,15 @@ def split_list(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
-def _number(kind: Number, name: str, help: str, *decls: str) -> Any:
-    """A typer option parsed and checked by ``kind`` (INTEGER or FLOAT in help)."""
+def number_option(kind: Number, name: str, help: str, *decls: str) -> Any:
+    """A typer option parsed and checked by ``kind`` (INTEGER or FLOAT in help); ``decls``:
+    more names for it (``-n``)."""
     metavar = "FLOAT" if kind.kind is float else "INTEGER"
     return typer.Option(name, *decls, parser=kind, metavar=metavar, help=help)
 
 
-def _choice(name: str, choice: Choice, help: str) -> Any:
+def choice_option(name: str, choice: Choice, help: str) -> Any:
+    """A typer option that takes one of ``choice``'s words (``[chat|completions]`` in help)."""
     return typer.Option(name, parser=choice, metavar=choice.metavar, help=help)
 
 
@@ -226,7 +234,7 @@ Quiet = Annotated[
 
 Executor = Annotated[
     str | None,
-    _choice(
+    choice_option(
         "--executor",
         Choice("local", "ray"),
         "Where the work runs: local (this process) or ray (a Ray cluster; see docs/ray.md). "
@@ -244,7 +252,7 @@ RayAddress = Annotated[
 ]
 Actors = Annotated[
     int | None,
-    _number(
+    number_option(
         positive_int(),
         "--actors",
         "Ray: actors, or parallel tasks per step (default: the pipeline's, else 2).",
@@ -252,7 +260,7 @@ Actors = Annotated[
 ]
 PerActorInFlight = Annotated[
     int | None,
-    _number(
+    number_option(
         positive_int(),
         "--per-actor-in-flight",
         "Ray: requests in flight per actor (default: the pipeline's, else 16).",
@@ -260,7 +268,7 @@ PerActorInFlight = Annotated[
 ]
 ShardSize = Annotated[
     int | None,
-    _number(
+    number_option(
         positive_int(),
         "--shard-size",
         "Ray: prompts per shard, the unit of retry and resume (default: the pipeline's, "
@@ -292,6 +300,57 @@ class ExecutorFlags:
         return apply_executor_flags(settings, **asdict(self))
 
 
+_R = TypeVar("_R")
+# The option each field of ExecutorFlags is given by, declared once above.
+_EXECUTOR_OPTIONS: dict[str, Any] = {
+    "executor": Executor,
+    "ray_address": RayAddress,
+    "actors": Actors,
+    "per_actor_in_flight": PerActorInFlight,
+    "shard_size": ShardSize,
+}
+
+
+def executor_options(*extra: str) -> Callable[[Callable[..., _R]], Callable[..., _R]]:
+    """Gives a command the executor options, where its ``flags: ExecutorFlags`` parameter
+    stands: ``--executor`` and ``--ray-address`` always, and the ``extra`` ones it takes
+    (``"actors"``, ``"per_actor_in_flight"``, ``"shard_size"``); the command gets them as one
+    :class:`ExecutorFlags`, so no command declares them or gathers them again.
+    """
+    names = ("executor", "ray_address", *extra)
+    unknown = sorted(set(extra) - set(_EXECUTOR_OPTIONS))
+    if unknown:
+        raise ValueError(f"no executor option {unknown}; choose from {sorted(_EXECUTOR_OPTIONS)}")
+
+    def decorate(command: Callable[..., _R]) -> Callable[..., _R]:
+        shown = inspect.signature(command, eval_str=True)
+        if "flags" not in shown.parameters:
+            raise TypeError(f"{command.__name__} takes no 'flags: ExecutorFlags' parameter")
+        params: list[inspect.Parameter] = []
+        for param in shown.parameters.values():
+            if param.name != "flags":
+                params.append(param)
+                continue
+            params += [
+                inspect.Parameter(
+                    name, param.kind, default=None, annotation=_EXECUTOR_OPTIONS[name]
+                )
+                for name in names
+            ]
+
+        @functools.wraps(command)
+        def with_flags(*args: Any, **kwargs: Any) -> _R:
+            given = {name: kwargs.pop(name, None) for name in names}
+            return command(*args, flags=ExecutorFlags(**given), **kwargs)
+
+        # typer reads a command's options from its signature: show it the options, not flags.
+        with_flags.__signature__ = shown.replace(parameters=params)  # type: ignore[attr-defined]
+        with_flags.__annotations__ = {p.name: p.annotation for p in params}
+        return with_flags
+
+    return decorate
+
+
 # -- models that run here ---------------------------------------------------------------------
 
 # Checked by the library, whose messages name the value and the choices.
@@ -316,11 +375,11 @@ Ner = Annotated[
 
 _SEED_HELP = "Seed: the same seed and input give the same result."
 #: The seed of every random step of a command that samples locally.
-Seed = Annotated[int, _number(non_negative_int(), "--seed", _SEED_HELP)]
+Seed = Annotated[int, number_option(non_negative_int(), "--seed", _SEED_HELP)]
 #: The seed sent to a teacher; left out, none is sent.
 SampleSeed = Annotated[
     int | None,
-    _number(
+    number_option(
         non_negative_int(),
         "--seed",
         _SEED_HELP + " Sample k of a prompt is sent seed + k (default: none sent).",
@@ -328,7 +387,7 @@ SampleSeed = Annotated[
 ]
 Temperature = Annotated[
     float | None,
-    _number(
+    number_option(
         non_negative_float(),
         "--temperature",
         "Sampling temperature: 0 always takes the likeliest token, higher varies more "
@@ -337,7 +396,7 @@ Temperature = Annotated[
 ]
 TopP = Annotated[
     float | None,
-    _number(
+    number_option(
         unit_interval(),
         "--top-p",
         "Nucleus sampling: draw from the likeliest tokens that together hold this share "
@@ -346,7 +405,9 @@ TopP = Annotated[
 ]
 MaxTokens = Annotated[
     int | None,
-    _number(positive_int(), "--max-tokens", "Most tokens in one answer (default: the server's)."),
+    number_option(
+        positive_int(), "--max-tokens", "Most tokens in one answer (default: the server's)."
+    ),
 ]
 Stop = Annotated[
     list[str] | None,
@@ -378,44 +439,44 @@ ApiKeyEnv = Annotated[
 ]
 Backend = Annotated[
     str,
-    _choice(
+    choice_option(
         "--backend",
         Choice("http", "openai"),
         "Client: http (aiohttp, built in) or openai (the official client).",
     ),
 ]
 MaxInFlight = Annotated[
-    int, _number(positive_int(), "--max-in-flight", "Most requests in flight at once.")
+    int, number_option(positive_int(), "--max-in-flight", "Most requests in flight at once.")
 ]
 Rpm = Annotated[
     float | None,
-    _number(positive_float(), "--rpm", "Requests-per-minute limit (default: no limit)."),
+    number_option(positive_float(), "--rpm", "Requests-per-minute limit (default: no limit)."),
 ]
 Tpm = Annotated[
     float | None,
-    _number(positive_float(), "--tpm", "Tokens-per-minute limit (default: no limit)."),
+    number_option(positive_float(), "--tpm", "Tokens-per-minute limit (default: no limit)."),
 ]
 ConnectTimeout = Annotated[
-    float, _number(positive_float(), "--connect-timeout", "Seconds to open a connection.")
+    float, number_option(positive_float(), "--connect-timeout", "Seconds to open a connection.")
 ]
 Timeout = Annotated[
     float,
-    _number(positive_float(), "--timeout", "Seconds of silence before one send is given up."),
+    number_option(positive_float(), "--timeout", "Seconds of silence before one send is given up."),
 ]
 MaxRequestTime = Annotated[
     float,
-    _number(
+    number_option(
         positive_float(),
         "--max-request-time",
         "Seconds one request may take, all sends and waits together.",
     ),
 ]
 MaxAttempts = Annotated[
-    int, _number(positive_int(), "--max-attempts", "Sends per request before it fails.")
+    int, number_option(positive_int(), "--max-attempts", "Sends per request before it fails.")
 ]
 RetryBaseDelay = Annotated[
     float,
-    _number(
+    number_option(
         non_negative_float(),
         "--retry-base-delay",
         "Seconds: the ceiling of the first backoff wait.",
@@ -423,5 +484,5 @@ RetryBaseDelay = Annotated[
 ]
 RetryMaxDelay = Annotated[
     float,
-    _number(non_negative_float(), "--retry-max-delay", "Seconds: the longest backoff."),
+    number_option(non_negative_float(), "--retry-max-delay", "Seconds: the longest backoff."),
 ]
