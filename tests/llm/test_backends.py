@@ -90,9 +90,26 @@ def test_wrong_path_says_check_base_url(server: FakeServer) -> None:
         _send(OpenAIHTTPBackend(server.url.removesuffix("/v1")), CHAT)
 
 
-def test_not_an_http_url_is_an_input_error() -> None:
+@pytest.mark.parametrize("backend", [OpenAIHTTPBackend, OpenAIClientBackend])
+def test_not_an_http_url_is_an_input_error(backend: type[Backend]) -> None:
     with pytest.raises(InputError, match="--base-url"):
-        OpenAIHTTPBackend("localhost:8000/v1")
+        backend("localhost:8000/v1")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("kind", ["http", "openai"])
+def test_a_refused_connection_names_the_server_and_the_setting(kind: str) -> None:
+    # Port 9 (discard) has no listener on a test machine: the connection is refused at once.
+    url = "http://127.0.0.1:9/v1"
+    backend: Backend = (
+        OpenAIHTTPBackend(url, api_key_env=None, connect_timeout=5)
+        if kind == "http"
+        else OpenAIClientBackend(url, api_key_env=None, connect_timeout=5)
+    )
+    with pytest.raises(
+        TransientError, match=r"cannot connect to http://127\.0\.0\.1:9/v1 .*--base-url"
+    ):
+        _send(backend, CHAT)
+    assert "Bearer" not in repr(backend) and repr(backend).endswith(f"(base_url={url!r})")
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,15 @@ import json
 import pytest
 
 from fakeserver import FakeServer, reward_for
-from synthloom.errors import BackendError
-from synthloom.llm import MalformedResponse, ResponseCache, RetryPolicy
-from synthloom.reward import ATTRIBUTES, NIMReward, parse_attribute_text, scores_from_nim_body
+from synthloom.errors import BackendError, InputError
+from synthloom.llm import MalformedResponse, Request, ResponseCache, RetryPolicy, TransientError
+from synthloom.reward import (
+    ATTRIBUTES,
+    NIMReward,
+    NIMRewardBackend,
+    parse_attribute_text,
+    scores_from_nim_body,
+)
 
 
 def _conv(response: str) -> list[dict[str, str]]:
@@ -118,3 +124,28 @@ def test_parse_attribute_text_names_what_is_missing() -> None:
         parse_attribute_text("helpfulness:1,correctness:2")
     with pytest.raises(ValueError, match="no number"):
         parse_attribute_text("helpfulness:x,correctness:2")
+
+
+def test_the_backend_reads_nvidias_key_and_names_the_reward_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NVIDIA_API_KEY", "nvapi-test-key-123")
+    backend = NIMRewardBackend("http://127.0.0.1:9/v1", connect_timeout=5)
+    assert backend.api_key_env == "NVIDIA_API_KEY" and backend.connect_timeout == 5
+    assert "nvapi" not in repr(backend)
+    request = Request(model="fake-reward", messages=_conv("Rayleigh scattering."))
+
+    async def go() -> None:
+        try:
+            await backend.send(request)
+        finally:
+            await backend.aclose()
+
+    # Port 9 (discard) has no listener on a test machine: the connection is refused at once.
+    with pytest.raises(
+        TransientError,
+        match=r"cannot connect to the reward model at http://127\.0\.0\.1:9/v1 .*reward\.base_url",
+    ):
+        asyncio.run(go())
+    with pytest.raises(InputError, match=r"reward\.base_url"):
+        NIMRewardBackend("127.0.0.1:9/v1", api_key_env=None)
