@@ -91,9 +91,11 @@ def test_wrong_path_says_check_base_url(server: FakeServer) -> None:
 
 
 @pytest.mark.parametrize("backend", [OpenAIHTTPBackend, OpenAIClientBackend])
-def test_not_an_http_url_is_an_input_error(backend: type[Backend]) -> None:
+def test_not_an_http_url_is_an_input_error(
+    backend: type[OpenAIHTTPBackend] | type[OpenAIClientBackend],
+) -> None:
     with pytest.raises(InputError, match="--base-url"):
-        backend("localhost:8000/v1")  # type: ignore[call-arg]
+        backend("localhost:8000/v1")
 
 
 @pytest.mark.parametrize("kind", ["http", "openai"])

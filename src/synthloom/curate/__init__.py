@@ -17,7 +17,13 @@ from synthloom.curate.base import (
     score_of,
 )
 from synthloom.curate.decontam import Benchmark, Decontaminate, load_benchmark
-from synthloom.curate.dedup import ExactDedup, NearDedup, TextView, group_representatives
+from synthloom.curate.dedup import (
+    ExactDedup,
+    GroupDedup,
+    NearDedup,
+    TextView,
+    group_representatives,
+)
 from synthloom.curate.redact import PII_MODES, PiiRedact
 from synthloom.curate.run import (
     DEDUP_METHODS,
@@ -37,6 +43,7 @@ __all__ = [
     "CurateResult",
     "Decontaminate",
     "ExactDedup",
+    "GroupDedup",
     "NearDedup",
     "PiiRedact",
     "RecordSpill",
