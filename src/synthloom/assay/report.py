@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from synthloom.records import day_numbers
 
-__all__ = ["render_report"]
+__all__ = ["format_number", "format_percent", "render_report"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _REAL = "#4c72b0"
@@ -356,3 +356,8 @@ def _pct(value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "–"
     return f"{100 * value:.1f}%"
+
+
+#: The report's number formats, shared with the preference assay's page.
+format_number = _num
+format_percent = _pct

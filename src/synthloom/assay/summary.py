@@ -51,6 +51,14 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         "tails.ngrams.coverage",
         "tails.clusters.coverage",
         "tails.numeric.mean_coverage",
+        "preference.synthetic.length.chosen_longer_share",
+        "preference.synthetic.margins.low_share",
+        "preference.synthetic.similarity.near_identical",
+        "preference.synthetic.answers.pairs_with_refusal",
+        "preference.synthetic.prompts.duplicated",
+        "preference.synthetic.flag_count",
+        "preference.reference.length.chosen_longer_share",
+        "preference.reference.flag_count",
     ]
     rows = []
     for path in paths:
