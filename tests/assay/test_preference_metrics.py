@@ -15,7 +15,6 @@ from synthloom.assay.preference.metrics import (
     margins,
     prompt_counts,
     side_by_side_similarity,
-    wilson_interval,
 )
 from synthloom.assay.preference.pairs import PreferencePair
 
@@ -31,14 +30,23 @@ from synthloom.assay.preference.pairs import PreferencePair
         pytest.param(523, 1000, id="large"),
     ],
 )
-def test_wilson_interval_agrees_with_scipy(successes: int, trials: int) -> None:
-    ours = wilson_interval(successes, trials)
-    theirs = stats.binomtest(successes, trials).proportion_ci(0.95, method="wilson")
-    assert ours == pytest.approx((theirs.low, theirs.high), abs=1e-9)
+def test_length_share_interval_and_test_agree_with_scipy(successes: int, trials: int) -> None:
+    # `successes` pairs with the chosen answer longer, the rest with the rejected one longer.
+    chosen = [30] * successes + [10] * (trials - successes)
+    rejected = [10] * successes + [30] * (trials - successes)
+    result = length_bias(chosen, rejected)
+    test = stats.binomtest(successes, trials)
+    interval = test.proportion_ci(0.95, method="wilson")
+    assert result["chosen_longer_share"] == pytest.approx(successes / trials)
+    assert result["chosen_longer_ci_low"] == pytest.approx(interval.low, abs=1e-9)
+    assert result["chosen_longer_ci_high"] == pytest.approx(interval.high, abs=1e-9)
+    assert result["chosen_longer_p_value"] == pytest.approx(test.pvalue)
 
 
-def test_wilson_interval_without_trials_is_none() -> None:
-    assert wilson_interval(0, 0) is None
+def test_a_set_of_equal_lengths_has_no_share() -> None:
+    result = length_bias([12, 40], [12, 40])
+    assert result["equal"] == 2
+    assert result["chosen_longer_share"] is None and not result["flagged"]
 
 
 def _levenshtein(a: list[str], b: list[str]) -> int:

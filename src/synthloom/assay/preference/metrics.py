@@ -6,8 +6,9 @@ turned into) and returns plain numbers for metrics.json. A *flag* is raised wher
 passes the documented threshold beside it; the gate can use the numbers themselves.
 
 Shares of pairs where one side "wins" (chosen longer, chosen alone with a list...) are binomial
-proportions: each comes with the Wilson score 95% interval (:func:`wilson_interval`, the
-interval scipy's ``binomtest(...).proportion_ci(method="wilson")`` gives) and the exact
+proportions: each comes with the Wilson score 95% interval (the tail coverage's
+:func:`~synthloom.assay.tails.wilson_interval`, the interval scipy's
+``binomtest(...).proportion_ci(method="wilson")`` gives) and the exact
 two-sided binomial test of "no preference" (p = 0.5) from scipy. Ties (pairs of equal length,
 or where both or neither side has a marker) say nothing about a preference and are left out.
 """
@@ -27,6 +28,7 @@ from scipy import stats
 
 from synthloom.assay.preference.markers import FORMAT_MARKERS, format_markers, is_empty, is_refusal
 from synthloom.assay.preference.pairs import PreferencePair, answer_text
+from synthloom.assay.tails import wilson_interval
 from synthloom.minhash import pair_similarities
 from synthloom.text import tokenize
 
@@ -49,7 +51,6 @@ __all__ = [
     "prompt_counts",
     "prompt_key",
     "side_by_side_similarity",
-    "wilson_interval",
 ]
 
 #: A one-sided preference (length, a format marker) is flagged when the exact binomial test
@@ -77,30 +78,18 @@ REFUSAL_FLAG_SHARE = 0.05
 # Edit similarity is computed where the Jaccard similarity is at least this: two texts whose
 # 5-gram sets overlap less cannot be 90% the same word sequence, and Levenshtein is quadratic.
 _EDIT_PREFILTER = 0.5
-_Z95 = 1.959963984540054
 _QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
-
-
-def wilson_interval(successes: int, trials: int, z: float = _Z95) -> tuple[float, float] | None:
-    """The Wilson score interval of a binomial proportion (95% by default); None without trials."""
-    if trials <= 0:
-        return None
-    p = successes / trials
-    denom = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denom
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _proportion(name: str, successes: int, trials: int) -> dict[str, Any]:
     """``<name>_share`` with its interval (``_ci_low``, ``_ci_high``), its p-value against one
     half (``_p_value``), and ``flagged``: the p-value below :data:`BIAS_P_VALUE` and the share
     at least :data:`BIAS_MIN_EFFECT` from one half."""
-    interval = wilson_interval(successes, trials)
-    if interval is None:
+    if trials <= 0:
         values: list[float | None] = [None, None, None, None]
         flagged = False
     else:
+        interval = wilson_interval(successes, trials)
         share = successes / trials
         p_value = float(stats.binomtest(successes, trials, 0.5).pvalue)
         values = [share, interval[0], interval[1], p_value]
@@ -142,7 +131,7 @@ def length_bias(chosen_lengths: Sequence[int], rejected_lengths: Sequence[int]) 
         inside = (ratio >= low) & (ratio < high) & (chosen != rejected)
         wins = int(np.sum(inside & (chosen > rejected)))
         trials = int(np.sum(inside))
-        interval = wilson_interval(wins, trials)
+        interval = wilson_interval(wins, trials) if trials else None
         bins.append(
             {
                 "low": low,
