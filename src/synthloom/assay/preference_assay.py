@@ -32,65 +32,71 @@ from synthloom.text import tokenize
 __all__ = ["assay_preference", "preference_flags"]
 
 
+# (flag name, section of the side's numbers, the boolean that raises it, its message: a format
+# string over the section's numbers)
+_FLAGS = (
+    (
+        "length_bias",
+        "length",
+        "flagged",
+        "the chosen answer is the longer one in {chosen_longer_share:.0%} of the pairs of "
+        "different length ({chosen_longer} chosen longer, {rejected_longer} rejected longer); "
+        "DPO on them learns verbosity",
+    ),
+    (
+        "low_margins",
+        "margins",
+        "flagged",
+        "{low} of {pairs_with_margin} pairs have a reward margin below {low_threshold:.4g} "
+        "({ties} ties, {inverted} inverted): the reward model could hardly tell their answers "
+        "apart",
+    ),
+    (
+        "near_identical_pairs",
+        "similarity",
+        "flagged",
+        "{near_identical} pairs have near-identical answers ({identical} identical): they "
+        "teach nothing",
+    ),
+    (
+        "empty_answers",
+        "answers",
+        "empty_flagged",
+        "{pairs_with_empty} pairs have an empty answer ({chosen_empty} chosen, "
+        "{rejected_empty} rejected)",
+    ),
+    (
+        "refusals",
+        "answers",
+        "refusal_flagged",
+        "{pairs_with_refusal} pairs have a refusal ({chosen_refusal} chosen, "
+        "{rejected_refusal} rejected)",
+    ),
+    (
+        "duplicated_prompts",
+        "prompts",
+        "flagged",
+        "{duplicated} prompt(s) come back, carrying {pairs_on_duplicated} of {pairs} pairs "
+        "(at most {pairs_per_prompt_max} on one prompt)",
+    ),
+)
+_MARKER_FLAG = (
+    "{marker}: where only one answer has one, it is the chosen answer in "
+    "{chosen_only_share:.0%} of the pairs ({chosen_only} chosen, {rejected_only} rejected)"
+)
+
+
 def preference_flags(side: dict[str, Any]) -> list[dict[str, str]]:
     """The findings of one side's numbers, each ``{name, message}``, in the report's order."""
-    flags: list[dict[str, str]] = []
-
-    def add(name: str, message: str) -> None:
-        flags.append({"name": name, "message": message})
-
-    length = side.get("length") or {}
-    if length.get("flagged"):
-        add(
-            "length_bias",
-            f"the chosen answer is the longer one in {length['chosen_longer_share']:.0%} of the "
-            f"pairs of different length ({length['chosen_longer']} of "
-            f"{length['chosen_longer'] + length['rejected_longer']}); DPO on them learns verbosity",
-        )
-    margin = side.get("margins") or {}
-    if margin.get("flagged"):
-        add(
-            "low_margins",
-            f"{margin['low']} of {margin['pairs_with_margin']} pairs have a reward margin below "
-            f"{margin['low_threshold']:.4g} ({margin['ties']} ties, {margin['inverted']} "
-            "inverted): the reward model could hardly tell their answers apart",
-        )
-    similarity = side.get("similarity") or {}
-    if similarity.get("flagged"):
-        add(
-            "near_identical_pairs",
-            f"{similarity['near_identical']} pairs have near-identical answers "
-            f"({similarity['identical']} identical): they teach nothing",
-        )
-    answers = side.get("answers") or {}
-    if answers.get("empty_flagged"):
-        add(
-            "empty_answers",
-            f"{answers['pairs_with_empty']} pairs have an empty answer ({answers['chosen_empty']} "
-            f"chosen, {answers['rejected_empty']} rejected)",
-        )
-    if answers.get("refusal_flagged"):
-        add(
-            "refusals",
-            f"{answers['pairs_with_refusal']} pairs have a refusal ({answers['chosen_refusal']} "
-            f"chosen, {answers['rejected_refusal']} rejected)",
-        )
+    flags = [
+        {"name": name, "message": message.format_map(side[section])}
+        for name, section, key, message in _FLAGS
+        if (side.get(section) or {}).get(key)
+    ]
     for marker, numbers in (side.get("format_markers") or {}).items():
         if numbers.get("flagged"):
-            discordant = numbers["chosen_only"] + numbers["rejected_only"]
-            add(
-                f"format_bias.{marker}",
-                f"{marker.replace('_', ' ')}: where only one answer has one, it is the chosen "
-                f"answer in {numbers['chosen_only_share']:.0%} of {discordant} pairs",
-            )
-    prompts = side.get("prompts") or {}
-    if prompts.get("flagged"):
-        add(
-            "duplicated_prompts",
-            f"{prompts['duplicated']} prompt(s) come back, carrying "
-            f"{prompts['pairs_on_duplicated']} of {prompts['pairs']} pairs "
-            f"(at most {prompts['pairs_per_prompt_max']} on one prompt)",
-        )
+            text = _MARKER_FLAG.format_map({**numbers, "marker": marker.replace("_", " ")})
+            flags.append({"name": f"format_bias.{marker}", "message": text})
     return flags
 
 

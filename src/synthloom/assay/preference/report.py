@@ -1,37 +1,25 @@
 """The report page of a preference assay: one self-contained HTML file, as the main report.
 
 Plots are drawn on matplotlib ``Figure`` objects (no pyplot state, so nothing leaks between
-plots) and embedded as PNG data; a plot that cannot be drawn is replaced by its error message.
+plots) and embedded as PNG data by the main report's :func:`~synthloom.assay.report.add_plot`;
+a plot that cannot be drawn is replaced by its error message.
 Synthetic and reference (when given) share every axis, so their shapes compare at a glance.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from synthloom.assay.preference.markers import FORMAT_MARKERS
-from synthloom.assay.report import format_number, format_percent
+from synthloom.assay.report import add_plot, template_environment
 
 __all__ = ["render_preference_report"]
 
-_TEMPLATES = Path(__file__).parent.parent / "templates"
 _COLOURS = {"reference": "#4c72b0", "synthetic": "#dd8452"}
-
-
-def _data_url(figure: Figure) -> str:
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _sides(data: Mapping[str, Mapping[str, Any]], key: str) -> list[tuple[str, np.ndarray]]:
@@ -174,21 +162,8 @@ def render_preference_report(
         ),
     }
     for name, draw in drawers.items():
-        try:
-            figure = draw()
-        except Exception as exc:  # a plot must never fail the report
-            plot_errors[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            continue
-        if figure is not None:
-            plots[name] = _data_url(figure)
-    env = Environment(
-        loader=FileSystemLoader(str(_TEMPLATES)),
-        autoescape=select_autoescape(["html", "j2"], default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = format_number
-    env.filters["pct"] = format_percent
+        add_plot(plots, plot_errors, name, draw)
+    env = template_environment()
     sides = [s for s in ("synthetic", "reference") if preference.get(s)]
     return env.get_template("preference.html.j2").render(
         m=metrics, p=preference, sides=sides, plots=plots, plot_errors=plot_errors
