@@ -16,7 +16,7 @@ import yaml
 
 from fakeserver import FakeServer
 from synthloom.assay import AssayOptions, run_assay
-from synthloom.assay.schema import metric_path_patterns
+from synthloom.assay.schema import metric_path_patterns, schema_matcher
 from synthloom.cli import main
 from synthloom.errors import ConfigError, InputError
 from synthloom.recipes.nemotron import load_pipeline, run_pipeline_sync
@@ -301,3 +301,35 @@ def test_a_preference_set_against_an_instruction_reference_is_refused(
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert "is preference data but the reference" in err and "instruction data" in err
+
+
+def _numeric_paths(node: Any, prefix: str) -> list[str]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _numeric_paths(v, f"{prefix}.{k}")]
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return [prefix]
+    return []  # text, flags, and lists (bins, examples) are not gate paths
+
+
+def test_every_number_of_a_preference_assay_can_be_gated(tmp_path: Path) -> None:
+    flawed = write_jsonl(tmp_path / "synthetic.jsonl", build(flawed_plans(), seed=1))
+    fair = write_jsonl(tmp_path / "human.jsonl", build(fair_plans(), seed=0))
+    metrics = run_assay(flawed, fair, tmp_path / "out", OPTIONS).metrics
+    paths = _numeric_paths(metrics["preference"], "preference")
+    assert len(paths) > 150
+    schema = schema_matcher("preference", [])
+    assert [p for p in paths if not schema.match(p)] == []
+    assert schema.match("dataset.synthetic.rows") and not schema.match("fidelity.overall")
+
+
+def test_preference_data_starts_no_ray_and_refuses_table_options(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "dpo.jsonl", build(fair_plans(6), seed=0))
+    # An address nothing listens on: connecting would fail, so passing proves no Ray start.
+    options = AssayOptions(embedder="tfidf", executor="ray", ray_address="127.0.0.1:9")
+    assert run_assay(data, None, tmp_path / "out", options).metrics["preference"]["synthetic"]
+    with pytest.raises(InputError, match="--private is not measured on preference data"):
+        run_assay(data, None, tmp_path / "o2", AssayOptions(private=[data]))
+    kinds = tmp_path / "kinds.yaml"
+    kinds.write_text("turns: categorical\n", encoding="utf-8")
+    with pytest.raises(InputError, match="--kinds is not measured on preference data"):
+        run_assay(data, None, tmp_path / "o3", AssayOptions(kinds=kinds))

@@ -30,7 +30,7 @@ from synthloom.assay.inputs import (
 from synthloom.assay.instruction_assay import assay_instruction
 from synthloom.assay.kinds import load_kinds
 from synthloom.assay.options import AssayOptions, AssayResult, Sections, to_jsonable
-from synthloom.assay.preference import PreferenceSet
+from synthloom.assay.preference import PreferenceSet, is_preference_data
 from synthloom.assay.preference.report import render_preference_report
 from synthloom.assay.preference_assay import assay_preference
 from synthloom.assay.report import render_report
@@ -113,7 +113,8 @@ def run_assay(
             f"unknown executor '{options.executor}'; choose local or ray", field="--executor"
         )
     ray_started = False
-    if options.executor == "ray":
+    # Preference data is measured in this process: starting Ray for it would only cost time.
+    if options.executor == "ray" and not is_preference_data(synthetic):
         ray_started = init_ray(RayOptions(address=options.ray_address))
     try:
         return _run_assay(synthetic, reference, out, options, gate_rules, started)
@@ -154,7 +155,12 @@ def _run_assay(
 
     sections = Sections()
     if not isinstance(syn, Dataset):
-        for flag, given in (("--private", options.private), ("--sensitive", options.sensitive)):
+        for flag, given in (
+            ("--private", options.private),
+            ("--sensitive", options.sensitive),
+            ("--lexicon", options.lexicon),
+            ("--kinds", options.kinds),
+        ):
             if given:
                 raise InputError(
                     f"{flag} is not measured on preference data; leave it out", field=flag
