@@ -274,7 +274,9 @@ def test_bad_preference_rows_are_one_line_errors(
 ) -> None:
     out = tmp_path / "out"
     good = write_jsonl(tmp_path / "good.jsonl", _bad_rows())
-    assert main(["assay", str(good), "--out", str(out), "--embedder", "tfidf", "-q"]) == 0
+    assert main(["assay", str(good), "--out", str(out), "--embedder", "tfidf"]) == 0
+    printed = capsys.readouterr().out
+    assert "preference.synthetic.flag_count" in printed and "length_bias" not in printed
     before = (out / "metrics.json").read_bytes()
     rows = _bad_rows()
     mutate(rows)

@@ -76,6 +76,12 @@ def print_summary(result: AssayResult, console: Console | None = None) -> None:
     for path, value in summary_rows(result.metrics):
         table.add_row(escape(path), escape(value))
     console.print(table)
+    preference = result.metrics.get("preference") or {}
+    for side in ("synthetic", "reference"):
+        for flag in (preference.get(side) or {}).get("flags") or []:
+            console.print(
+                f"[yellow]{side}: {escape(flag['name'])}:[/yellow] {escape(flag['message'])}"
+            )
     errors = result.metrics.get("errors") or {}
     for item, message in errors.items():
         console.print(f"[yellow]not computed[/yellow] {escape(item)}: {escape(message)}")
