@@ -265,17 +265,8 @@ def _pair(obj: Any, where: str) -> tuple[PreferencePair, str, str | None]:
             shared = _shared_turns(chosen, rejected)
             chosen_turns, rejected_turns = chosen[shared:], rejected[shared:]
             shape = "synthloom pairs" if prompt_key == "messages" else "conversational"
-    chosen_score, rejected_score, margin, score_field = _scores(obj, where)
-    pair = PreferencePair(
-        where=where,
-        prompt=prompt,
-        chosen=chosen_turns,
-        rejected=rejected_turns,
-        chosen_score=chosen_score,
-        rejected_score=rejected_score,
-        margin=margin,
-    )
-    return pair, shape, score_field
+    *scores, score_field = _scores(obj, where)  # chosen score, rejected score, margin
+    return PreferencePair(where, prompt, chosen_turns, rejected_turns, *scores), shape, score_field
 
 
 def _iter_pairs(path: Path) -> Iterator[tuple[PreferencePair, str, str | None]]:
