@@ -335,3 +335,16 @@ def test_preference_data_starts_no_ray_and_refuses_table_options(tmp_path: Path)
     kinds.write_text("turns: categorical\n", encoding="utf-8")
     with pytest.raises(InputError, match="--kinds is not measured on preference data"):
         run_assay(data, None, tmp_path / "o3", AssayOptions(kinds=kinds))
+
+
+def test_empty_answers_are_counted_on_each_side(tmp_path: Path) -> None:
+    rows = build(fair_plans(10), seed=0)
+    rows[3]["rejected"] = ""
+    rows[6]["chosen"] = "  \n"
+    rows[8]["rejected"] = ""
+    data = write_jsonl(tmp_path / "dpo.jsonl", rows)
+    side = run_assay(data, None, tmp_path / "out", OPTIONS).metrics["preference"]["synthetic"]
+    answers = side["answers"]
+    assert (answers["chosen_empty"], answers["rejected_empty"]) == (1, 2)
+    assert answers["pairs_with_empty"] == 3 and answers["empty_share"] == pytest.approx(0.3)
+    assert "empty_answers" in _flag_names(side)
