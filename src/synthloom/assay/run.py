@@ -136,12 +136,24 @@ def _run_assay(
         extras["lexicon"] = load_lexicon(options.lexicon)
     if options.kinds is not None:
         extras["kind_overrides"] = load_kinds(options.kinds)
-    syn = load_input(synthetic)
-    if reference is None and syn.kind != "preference":
+    if is_preference_data(synthetic):
+        # Checked before any data is read: these options have no meaning for pairs.
+        for flag, given in (
+            ("--private", options.private),
+            ("--sensitive", options.sensitive),
+            ("--lexicon", options.lexicon),
+            ("--kinds", options.kinds),
+        ):
+            if given:
+                raise InputError(
+                    f"{flag} is not measured on preference data; leave it out", field=flag
+                )
+    elif reference is None:
         raise InputError(
-            f"{synthetic} is {syn.kind} data: give the real dataset to compare it with",
+            f"{synthetic} is not preference data: give the real dataset to compare it with",
             field="--reference",
         )
+    syn = load_input(synthetic)
     ref = load_input(reference) if reference is not None else None
     if ref is not None:
         check_same_kind(syn, ref)
@@ -155,16 +167,6 @@ def _run_assay(
 
     sections = Sections()
     if not isinstance(syn, Dataset):
-        for flag, given in (
-            ("--private", options.private),
-            ("--sensitive", options.sensitive),
-            ("--lexicon", options.lexicon),
-            ("--kinds", options.kinds),
-        ):
-            if given:
-                raise InputError(
-                    f"{flag} is not measured on preference data; leave it out", field=flag
-                )
         assert ref is None or not isinstance(ref, Dataset)
         out.mkdir(parents=True, exist_ok=True)
         body = assay_preference(syn, ref, options, sections, out, extras)
