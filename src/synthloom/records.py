@@ -60,6 +60,7 @@ __all__ = [
     "load_dataset",
     "make_record",
     "normalize_record",
+    "read_objects",
     "read_records",
     "read_table",
     "record_id",
@@ -207,22 +208,32 @@ def read_records(path: str | Path, *, prompt_only: bool = False) -> Iterator[dic
 
     ``prompt_only``: a record may hold a prompt alone (prompts to answer; see
     :func:`synthloom.normalize.normalize_record`)."""
+    for where, obj in read_objects(path):
+        yield normalize_record(obj, where, prompt_only=prompt_only)
+
+
+def read_objects(path: str | Path) -> Iterator[tuple[str, Any]]:
+    """Stream the raw objects of JSONL, JSON or Parquet (or a folder of such parts), each with
+    where it stands (``file:line``, ``file[index]``, ``file row N``) for error messages.
+
+    For readers of shapes other than the canonical record (preference pairs); the objects are
+    not checked beyond being JSON."""
     path = Path(path)
     if path.is_dir():
         for part in record_parts(path):
-            yield from read_records(part, prompt_only=prompt_only)
+            yield from read_objects(part)
         return
     _require_file(path)
     suffix = path.suffix.lower()
     if suffix in _JSONL_SUFFIXES:
         for lineno, obj in _iter_jsonl_objects(path):
-            yield normalize_record(obj, f"{path}:{lineno}", prompt_only=prompt_only)
+            yield f"{path}:{lineno}", obj
     elif suffix == ".json":
         for i, obj in enumerate(_read_json_array(path)):
-            yield normalize_record(obj, f"{path}[{i}]", prompt_only=prompt_only)
+            yield f"{path}[{i}]", obj
     elif suffix in _PARQUET_SUFFIXES:
         for row, obj in _parquet_rows(path):
-            yield normalize_record(obj, f"{path} row {row}", prompt_only=prompt_only)
+            yield f"{path} row {row}", obj
     else:
         raise DataFormatError(
             f"unknown format '{suffix or '(no suffix)'}' for instruction data; "

@@ -40,7 +40,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 _RULE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 _CONDITION = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
-_SECTIONS = ("dataset", "fidelity", "diversity", "privacy", "bias", "tails")
+_SECTIONS = ("dataset", "fidelity", "diversity", "privacy", "bias", "tails", "preference")
 
 
 @dataclass(frozen=True)

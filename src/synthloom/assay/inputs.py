@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from synthloom.assay.features import BASE_FEATURES, flatten_meta
+from synthloom.assay.preference import PreferenceSet, is_preference_data, read_pairs
 from synthloom.errors import DataFormatError
-from synthloom.records import Dataset, read_records, read_table, text_columns
+from synthloom.records import Dataset, load_dataset, read_records, read_table, text_columns
 from synthloom.text import record_text
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "check_same_kind",
     "check_sensitive",
     "compared_columns",
+    "load_input",
     "load_private_texts",
     "table_texts",
 ]
@@ -99,8 +101,17 @@ def table_texts(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def check_same_kind(synthetic: Dataset, reference: Dataset) -> None:
-    """Refuse to compare instruction data with a table (or the other way round)."""
+def load_input(path: str | Path) -> Dataset | PreferenceSet:
+    """A dataset to assay, its kind decided from its first record: preference pairs (a
+    ``chosen`` or ``rejected`` field, or a Nemotron run folder), else instruction records or a
+    table (:func:`synthloom.records.detect_kind`)."""
+    if is_preference_data(path):
+        return read_pairs(path)
+    return load_dataset(path)
+
+
+def check_same_kind(synthetic: Dataset | PreferenceSet, reference: Dataset | PreferenceSet) -> None:
+    """Refuse to compare datasets of different kinds (instruction data with a table...)."""
     if synthetic.kind != reference.kind:
         raise DataFormatError(
             f"is {synthetic.kind} data but the reference {reference.path} "
@@ -110,8 +121,13 @@ def check_same_kind(synthetic: Dataset, reference: Dataset) -> None:
         )
 
 
-def compared_columns(synthetic: Dataset, reference: Dataset) -> list[str]:
-    """The columns the fidelity and tail metrics will be computed on (no features computed)."""
+def compared_columns(
+    synthetic: Dataset | PreferenceSet, reference: Dataset | PreferenceSet | None
+) -> list[str]:
+    """The columns the fidelity and tail metrics will be computed on (no features computed);
+    none for preference data, whose paths name no column."""
+    if not isinstance(synthetic, Dataset) or not isinstance(reference, Dataset):
+        return []
     if reference.table is not None:
         return [str(c) for c in reference.table.columns]
     assert synthetic.records is not None and reference.records is not None

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from synthloom.records import day_numbers
 
-__all__ = ["render_report"]
+__all__ = ["add_plot", "render_report", "template_environment"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _REAL = "#4c72b0"
@@ -47,7 +47,10 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _plot(plots: dict[str, str], errors: dict[str, str], name: str, fn: Callable[[], Any]) -> None:
+def add_plot(
+    plots: dict[str, str], errors: dict[str, str], name: str, fn: Callable[[], Any]
+) -> None:
+    """Draw ``fn()`` into ``plots[name]`` as PNG data, or its error into ``errors[name]``."""
     try:
         fig = fn()
     except Exception as exc:  # a plot must never fail the report
@@ -55,6 +58,9 @@ def _plot(plots: dict[str, str], errors: dict[str, str], name: str, fn: Callable
         return
     if fig is not None:
         plots[name] = _png(fig)
+
+
+_plot = add_plot
 
 
 def _short(label: Any, width: int = 28) -> str:
@@ -323,14 +329,7 @@ def render_report(metrics: Mapping[str, Any], extras: Mapping[str, Any] | None =
         _plot(plots, plot_errors, "sensitive", lambda: _representation(sensitive))
     _plot(plots, plot_errors, "tails", lambda: _tail_bars(metrics.get("tails") or {}))
 
-    env = Environment(
-        loader=FileSystemLoader(str(_TEMPLATES)),
-        autoescape=select_autoescape(["html", "j2"], default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = _num
-    env.filters["pct"] = _pct
+    env = template_environment()
     env.tests["number"] = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
     template = env.get_template("report.html.j2")
     return template.render(m=metrics, plots=plots, plot_errors=plot_errors)
@@ -356,3 +355,17 @@ def _pct(value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "–"
     return f"{100 * value:.1f}%"
+
+
+def template_environment() -> Environment:
+    """The Jinja environment of the report pages: the assay's templates, HTML autoescaping,
+    and the ``num`` and ``pct`` number formats."""
+    env = Environment(
+        loader=FileSystemLoader(str(_TEMPLATES)),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _num
+    env.filters["pct"] = _pct
+    return env

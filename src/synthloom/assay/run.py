@@ -24,11 +24,15 @@ from synthloom.assay.inputs import (
     check_same_kind,
     check_sensitive,
     compared_columns,
+    load_input,
     load_private_texts,
 )
 from synthloom.assay.instruction_assay import assay_instruction
 from synthloom.assay.kinds import load_kinds
 from synthloom.assay.options import AssayOptions, AssayResult, Sections, to_jsonable
+from synthloom.assay.preference import PreferenceSet, is_preference_data
+from synthloom.assay.preference.report import render_preference_report
+from synthloom.assay.preference_assay import assay_preference
 from synthloom.assay.report import render_report
 from synthloom.assay.schema import schema_matcher
 from synthloom.assay.table_assay import assay_table
@@ -36,7 +40,7 @@ from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_te
 from synthloom.engine.ray_executor import RayOptions, import_ray, init_ray
 from synthloom.engine.storage import check_output_dir
 from synthloom.errors import InputError
-from synthloom.records import load_dataset
+from synthloom.records import Dataset
 
 __all__ = [
     "RESULT_FILES",
@@ -65,13 +69,21 @@ def _publish(out: Path, metrics: dict[str, Any], report_html: str | None) -> Non
     publish_dir(staging, out, RESULT_FILES)
 
 
+def _described(data: Dataset | PreferenceSet) -> dict[str, Any]:
+    if isinstance(data, Dataset):
+        return {"path": str(data.path), "rows": len(data)}
+    return {"path": str(data.path), "rows": len(data), "format": data.format}
+
+
 def run_assay(
     synthetic: str | Path,
-    reference: str | Path,
+    reference: str | Path | None,
     out: str | Path,
     options: AssayOptions | None = None,
 ) -> AssayResult:
     """Measure `synthetic` against `reference`; write report.html and metrics.json to `out`.
+
+    Preference data (pairs) needs no reference: given one, its numbers stand side by side.
 
     Raises InputError (nothing written) for unusable input; returns the result with the gate's
     verdict otherwise (``result.exit_code`` is 1 when the gate is not met).
@@ -101,7 +113,8 @@ def run_assay(
             f"unknown executor '{options.executor}'; choose local or ray", field="--executor"
         )
     ray_started = False
-    if options.executor == "ray":
+    # Preference data is measured in this process: starting Ray for it would only cost time.
+    if options.executor == "ray" and not is_preference_data(synthetic):
         ray_started = init_ray(RayOptions(address=options.ray_address))
     try:
         return _run_assay(synthetic, reference, out, options, gate_rules, started)
@@ -112,7 +125,7 @@ def run_assay(
 
 def _run_assay(
     synthetic: str | Path,
-    reference: str | Path,
+    reference: str | Path | None,
     out: Path,
     options: AssayOptions,
     gate_rules: list[GateRule] | None,
@@ -123,9 +136,27 @@ def _run_assay(
         extras["lexicon"] = load_lexicon(options.lexicon)
     if options.kinds is not None:
         extras["kind_overrides"] = load_kinds(options.kinds)
-    syn = load_dataset(synthetic)
-    ref = load_dataset(reference)
-    check_same_kind(syn, ref)
+    if is_preference_data(synthetic):
+        # Checked before any data is read: these options have no meaning for pairs.
+        for flag, given in (
+            ("--private", options.private),
+            ("--sensitive", options.sensitive),
+            ("--lexicon", options.lexicon),
+            ("--kinds", options.kinds),
+        ):
+            if given:
+                raise InputError(
+                    f"{flag} is not measured on preference data; leave it out", field=flag
+                )
+    elif reference is None:
+        raise InputError(
+            f"{synthetic} is not preference data: give the real dataset to compare it with",
+            field="--reference",
+        )
+    syn = load_input(synthetic)
+    ref = load_input(reference) if reference is not None else None
+    if ref is not None:
+        check_same_kind(syn, ref)
     if gate_rules:
         check_rule_paths(
             gate_rules,
@@ -135,7 +166,12 @@ def _run_assay(
     private_texts, private_names = load_private_texts(options.private)
 
     sections = Sections()
-    if syn.kind == "table":
+    if not isinstance(syn, Dataset):
+        assert ref is None or not isinstance(ref, Dataset)
+        out.mkdir(parents=True, exist_ok=True)
+        body = assay_preference(syn, ref, options, sections, out, extras)
+    elif syn.kind == "table":
+        assert isinstance(ref, Dataset)
         check_columns(syn, ref)
         assert syn.table is not None and ref.table is not None
         check_sensitive(options.sensitive, ref.table, ref.path)
@@ -143,6 +179,7 @@ def _run_assay(
             syn.table, ref.table, options, sections, private_texts, private_names, extras
         )
     else:
+        assert isinstance(ref, Dataset)
         assert syn.records is not None and ref.records is not None
         if options.sensitive:
             raise InputError(
@@ -166,8 +203,8 @@ def _run_assay(
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "dataset": {
             "kind": syn.kind,
-            "synthetic": {"path": str(syn.path), "rows": len(syn)},
-            "reference": {"path": str(ref.path), "rows": len(ref)},
+            "synthetic": _described(syn),
+            "reference": _described(ref) if ref is not None else None,
             "private_sources": len(private_names),
             "embedder": extras.get("embedder"),
             "column_kinds": extras.get("kinds"),
@@ -188,6 +225,7 @@ def _run_assay(
     result = AssayResult(metrics=metrics, out=out, gate_results=gate_results)
     report_html = None
     if options.write_report:
-        report_html = render_report(metrics, extras)
+        render = render_report if isinstance(syn, Dataset) else render_preference_report
+        report_html = render(metrics, extras)
     _publish(out, metrics, report_html)
     return result

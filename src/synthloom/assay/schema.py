@@ -68,8 +68,41 @@ _INSTRUCTION = (
 )
 
 
+_PREF_SIDE = "preference.(synthetic|reference)"
+_PREF_SUMMARY = "mean|std|min|q05|q25|median|q75|q95|max"
+_PROPORTION = "share|ci_low|ci_high|p_value"
+# A preference assay has no fidelity, privacy, bias or tail section: only the dataset sizes,
+# its own numbers and the timings.
+_PREFERENCE = (
+    "dataset.synthetic.rows",
+    "dataset.reference.rows",
+    "seconds.*",
+    "gate.passed",
+    f"{_PREF_SIDE}.(pairs|flag_count)",
+    f"{_PREF_SIDE}.length.(chosen_mean|rejected_mean|chosen_longer|rejected_longer|equal"
+    f"|chosen_longer_({_PROPORTION}))",
+    f"{_PREF_SIDE}.length.log2_ratio.({_PREF_SUMMARY})",
+    f"{_PREF_SIDE}.margins.(pairs_with_margin|scale|low_threshold|low|low_share|ties|tie_share"
+    f"|inverted|{_PREF_SUMMARY})",
+    f"{_PREF_SIDE}.similarity.(identical|near_identical|near_identical_share)",
+    f"{_PREF_SIDE}.similarity.jaccard.({_PREF_SUMMARY})",
+    f"{_PREF_SIDE}.answers.(chosen_empty|rejected_empty|pairs_with_empty|chosen_refusal"
+    "|rejected_refusal|refusal_chosen_only|refusal_rejected_only|pairs_with_refusal"
+    "|empty_share|refusal_share)",
+    f"{_PREF_SIDE}.format_markers.(bullet_list|numbered_list|code_block|header|bold|table)"
+    f".(chosen_share|rejected_share|chosen_only|rejected_only|chosen_only_({_PROPORTION}))",
+    f"{_PREF_SIDE}.prompts.(pairs|distinct|pairs_per_prompt_mean|pairs_per_prompt_max"
+    "|duplicated|pairs_on_duplicated|duplicated_share)",
+    f"{_PREF_SIDE}.prompts.diversity.(distinct_1|distinct_2|distinct_3|compression_ratio"
+    "|self_bleu|near_duplicate_rate|vendi_score|n)",
+)
+
+
 def metric_path_patterns(kind: str) -> tuple[str, ...]:
-    """The path patterns of one kind of assay ("table" or "instruction"), for messages and docs."""
+    """The path patterns of one kind of assay ("table", "instruction" or "preference"), for
+    messages and docs."""
+    if kind == "preference":
+        return _PREFERENCE
     return _COMMON + (_TABLE if kind == "table" else _INSTRUCTION)
 
 

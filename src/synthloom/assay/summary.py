@@ -51,6 +51,14 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         "tails.ngrams.coverage",
         "tails.clusters.coverage",
         "tails.numeric.mean_coverage",
+        "preference.synthetic.length.chosen_longer_share",
+        "preference.synthetic.margins.low_share",
+        "preference.synthetic.similarity.near_identical",
+        "preference.synthetic.answers.pairs_with_refusal",
+        "preference.synthetic.prompts.duplicated",
+        "preference.synthetic.flag_count",
+        "preference.reference.length.chosen_longer_share",
+        "preference.reference.flag_count",
     ]
     rows = []
     for path in paths:
@@ -68,6 +76,12 @@ def print_summary(result: AssayResult, console: Console | None = None) -> None:
     for path, value in summary_rows(result.metrics):
         table.add_row(escape(path), escape(value))
     console.print(table)
+    preference = result.metrics.get("preference") or {}
+    for side in ("synthetic", "reference"):
+        for flag in (preference.get(side) or {}).get("flags") or []:
+            console.print(
+                f"[yellow]{side}: {escape(flag['name'])}:[/yellow] {escape(flag['message'])}"
+            )
     errors = result.metrics.get("errors") or {}
     for item, message in errors.items():
         console.print(f"[yellow]not computed[/yellow] {escape(item)}: {escape(message)}")

@@ -26,10 +26,16 @@ def assay(
     synthetic: Annotated[
         Path, typer.Argument(help="The synthetic dataset (JSONL, JSON, Parquet, CSV).")
     ],
-    reference: Annotated[
-        Path, typer.Option("--reference", "-r", help="The real dataset to compare with.")
-    ],
     out: Out,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            "-r",
+            help="The real dataset to compare with (optional for preference data: a human "
+            "preference set whose numbers then stand side by side).",
+        ),
+    ] = None,
     private: Annotated[
         list[Path] | None,
         typer.Option(
@@ -77,6 +83,10 @@ def assay(
     quiet: Quiet = False,
 ) -> int:
     """Measure SYNTHETIC against REFERENCE and check a gate.
+
+    Preference pairs (TRL's prompt/chosen/rejected, a Nemotron run) are found by themselves and
+    get the preference.* numbers: length bias, margins, near-identical pairs, refusals, format
+    markers, prompt coverage.
 
     Fidelity, diversity, privacy, bias and tail coverage into report.html and metrics.json;
     on --executor ray the per-record features and MiniLM embeddings of instruction data run

@@ -1,0 +1,203 @@
+"""The assay of preference data: the same numbers for the synthetic set and, when a reference
+(a human preference set) is given, for it, side by side under ``preference.*``.
+
+The numbers themselves live in :mod:`synthloom.assay.preference.metrics`; this module runs each
+item through :class:`~synthloom.assay.options.Sections` (one failing item never fails the
+report), gathers the flags, and hands the report the arrays its plots need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthloom.assay import diversity
+from synthloom.assay.options import AssayOptions, Sections
+from synthloom.assay.preference.metrics import (
+    answer_checks,
+    distinct_prompts,
+    format_preference,
+    length_bias,
+    margins,
+    prompt_counts,
+    side_by_side_similarity,
+)
+from synthloom.assay.preference.pairs import PreferenceSet, answer_text
+from synthloom.embed import embed_pair
+from synthloom.text import tokenize
+
+__all__ = ["assay_preference", "preference_flags"]
+
+
+# (flag name, section of the side's numbers, the boolean that raises it, its message: a format
+# string over the section's numbers)
+_FLAGS = (
+    (
+        "length_bias",
+        "length",
+        "flagged",
+        "the chosen answer is the longer one in {chosen_longer_share:.0%} of the pairs of "
+        "different length ({chosen_longer} chosen longer, {rejected_longer} rejected longer); "
+        "DPO on them learns verbosity",
+    ),
+    (
+        "low_margins",
+        "margins",
+        "flagged",
+        "{low} of {pairs_with_margin} pairs have a reward margin below {low_threshold:.4g} "
+        "({ties} ties, {inverted} inverted): the reward model could hardly tell their answers "
+        "apart",
+    ),
+    (
+        "near_identical_pairs",
+        "similarity",
+        "flagged",
+        "{near_identical} pairs have near-identical answers ({identical} identical): they "
+        "teach nothing",
+    ),
+    (
+        "empty_answers",
+        "answers",
+        "empty_flagged",
+        "{pairs_with_empty} pairs have an empty answer ({chosen_empty} chosen, "
+        "{rejected_empty} rejected)",
+    ),
+    (
+        "refusals",
+        "answers",
+        "refusal_flagged",
+        "{pairs_with_refusal} pairs have a refusal ({chosen_refusal} chosen, "
+        "{rejected_refusal} rejected)",
+    ),
+    (
+        "duplicated_prompts",
+        "prompts",
+        "flagged",
+        "{duplicated} prompt(s) come back, carrying {pairs_on_duplicated} of {pairs} pairs "
+        "(at most {pairs_per_prompt_max} on one prompt)",
+    ),
+)
+_MARKER_FLAG = (
+    "{marker}: where only one answer has one, it is the chosen answer in "
+    "{chosen_only_share:.0%} of the pairs ({chosen_only} chosen, {rejected_only} rejected)"
+)
+
+
+def preference_flags(side: dict[str, Any]) -> list[dict[str, str]]:
+    """The findings of one side's numbers, each ``{name, message}``, in the report's order."""
+    flags = [
+        {"name": name, "message": message.format_map(side[section])}
+        for name, section, key, message in _FLAGS
+        if (side.get(section) or {}).get(key)
+    ]
+    for marker, numbers in (side.get("format_markers") or {}).items():
+        if numbers.get("flagged"):
+            text = _MARKER_FLAG.format_map({**numbers, "marker": marker.replace("_", " ")})
+            flags.append({"name": f"format_bias.{marker}", "message": text})
+    return flags
+
+
+def _side(
+    data: PreferenceSet,
+    name: str,
+    options: AssayOptions,
+    sections: Sections,
+    prompt_vectors: np.ndarray | None,
+    plots: dict[str, Any],
+) -> dict[str, Any]:
+    pairs = data.pairs
+    chosen = [answer_text(p.chosen) for p in pairs]
+    rejected = [answer_text(p.rejected) for p in pairs]
+    chosen_lengths = [len(tokenize(t)) for t in chosen]
+    rejected_lengths = [len(tokenize(t)) for t in rejected]
+
+    def item(key: str, fn: Callable[[], Any]) -> Any:
+        return sections.run(f"preference.{name}.{key}", fn)
+
+    side: dict[str, Any] = {
+        "pairs": len(pairs),
+        "format": data.format,
+        "score_field": data.score_field,
+    }
+    side["length"] = item(
+        "length",
+        lambda: length_bias(chosen_lengths, rejected_lengths),
+    )
+    side["margins"] = item("margins", lambda: margins(pairs))
+    similarity = item(
+        "similarity", lambda: side_by_side_similarity(chosen, rejected, [p.where for p in pairs])
+    )
+    if similarity is not None:
+        plots["jaccard"] = similarity.pop("jaccard_values")
+    side["similarity"] = similarity
+    side["answers"] = item("answers", lambda: answer_checks(chosen, rejected))
+    side["format_markers"] = item("format_markers", lambda: format_preference(chosen, rejected))
+    prompts = item("prompts", lambda: prompt_counts(pairs))
+    if prompts is not None:
+        plots["per_prompt"] = prompts.pop("per_prompt_counts")
+        # Over distinct prompts: repeats are counted above, and must not count twice.
+        prompts["diversity"] = item(
+            "prompts.diversity",
+            lambda: diversity.diversity(
+                distinct_prompts(pairs),
+                prompt_vectors,
+                seed=options.seed,
+                sample_size=options.sample_size,
+            ),
+        )
+    side["prompts"] = prompts
+    plots["log2_ratio"] = np.log2(
+        (np.asarray(chosen_lengths, dtype=np.float64) + 1)
+        / (np.asarray(rejected_lengths, dtype=np.float64) + 1)
+    )
+    plots["margins"] = np.asarray([p.margin for p in pairs if p.margin is not None])
+    side["flags"] = preference_flags(side)
+    side["flag_count"] = len(side["flags"])
+    return side
+
+
+def assay_preference(
+    synthetic: PreferenceSet,
+    reference: PreferenceSet | None,
+    options: AssayOptions,
+    sections: Sections,
+    out: Path,
+    extras: dict[str, Any],
+) -> dict[str, Any]:
+    """``{"preference": {"synthetic": ..., "reference": ... or None}}``; ``extras`` gets the
+    arrays the report plots (``preference_plots``) and the embedder used for prompt diversity."""
+    distinct = {
+        side: distinct_prompts(data.pairs)
+        for side, data in (("synthetic", synthetic), ("reference", reference))
+        if data is not None
+    }
+    vectors: dict[str, np.ndarray | None] = {"synthetic": None, "reference": None}
+    embedded = sections.run(
+        "preference.embeddings",
+        lambda: embed_pair(
+            distinct.get("reference", []),
+            distinct["synthetic"],
+            method=options.embedder,
+            cache_dir=out / "cache",
+        ),
+    )
+    if embedded is not None:
+        vectors["reference"], vectors["synthetic"], extras["embedder"] = embedded
+        if reference is None:
+            vectors["reference"] = None
+    plots: dict[str, dict[str, Any]] = {"synthetic": {}, "reference": {}}
+    result: dict[str, Any] = {
+        "synthetic": _side(
+            synthetic, "synthetic", options, sections, vectors["synthetic"], plots["synthetic"]
+        ),
+        "reference": None,
+    }
+    if reference is not None:
+        result["reference"] = _side(
+            reference, "reference", options, sections, vectors["reference"], plots["reference"]
+        )
+    extras["preference_plots"] = plots
+    return {"preference": result}
