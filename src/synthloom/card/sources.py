@@ -30,14 +30,19 @@ __all__ = [
 #: Files larger than this are not hashed for the card (it would make every export wait).
 DIGEST_LIMIT = 1 << 30
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_WRAPPERS = frozenset({"unusable answer", "parse hook refused the answer"})
 
 
 def reason_kind(reason: object) -> str:
     """The kind of a reject reason: its first clause with numbers as N, so that
-    ``score 0 < 1: vague.`` and ``score 1 < 2: off topic`` count together as ``score N < N``."""
-    text = " ".join(str(reason or "no reason recorded").split())
-    head = text.split(": ", 1)[0].rstrip(".")
-    head = _NUMBER.sub("N", head)
+    ``score 0 < 1: vague.`` and ``score 1 < 2: off topic`` count together as ``score N < N``
+    (after a wrapper such as ``parse hook refused the answer``, the clause that says why)."""
+    clauses = " ".join(str(reason or "no reason recorded").split()).split(": ")
+    taken = [clauses[0]]
+    # The client's wrappers say only that an answer was refused; the clause after says why.
+    while taken[-1] in _WRAPPERS and len(taken) < len(clauses):
+        taken.append(clauses[len(taken)])
+    head = _NUMBER.sub("N", ": ".join(taken).rstrip("."))
     return head if len(head) <= 80 else head[:79] + "…"
 
 
