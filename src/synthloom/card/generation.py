@@ -69,6 +69,37 @@ def _base(
     )
 
 
+#: The recipes whose config has a ``teacher:`` section: name, what they make, Hub tags.
+_RECIPES = {
+    "lab": (
+        "LAB",
+        "LAB (Large-scale Alignment for chatBots) synthetic data from a taxonomy of skills and "
+        "knowledge (synthloom generate)",
+        ("lab", "instructlab"),
+    ),
+    "nemotron": (
+        "Nemotron-4",
+        "Nemotron-4 340B style synthetic prompts, responses scored by a reward model, best-of-k "
+        "SFT data and preference pairs (synthloom nemotron)",
+        ("nemotron", "preference", "dpo"),
+    ),
+}
+
+
+def _recipe(
+    stage: str, run: Mapping[str, Any], entry: Mapping[str, Any]
+) -> tuple[Provenance, Mapping[str, Any], Mapping[str, Any]]:
+    """A recipe run's provenance with its teacher (a ``teacher:`` section of its config);
+    also the config and that section."""
+    config: Mapping[str, Any] = entry.get("config") or {}
+    teacher: Mapping[str, Any] = config.get("teacher") or {}
+    recipe, summary, tags = _RECIPES[stage]
+    prov = _base(recipe, summary, run, entry)
+    prov.tags = tags
+    prov.endpoints.append(_teacher("teacher", teacher))
+    return prov, config, teacher
+
+
 def complete_provenance(
     run_dir: Path, stage: str, run: Mapping[str, Any], entry: Mapping[str, Any], inside: Path
 ) -> Provenance:
@@ -164,17 +195,7 @@ def lab_provenance(
     run_dir: Path, run: Mapping[str, Any], entry: Mapping[str, Any], inside: Path
 ) -> Provenance:
     """LAB ``synthloom generate``: taxonomy leaves, teacher, judges, phases and their mix."""
-    config: Mapping[str, Any] = entry.get("config") or {}
-    teacher: Mapping[str, Any] = config.get("teacher") or {}
-    prov = _base(
-        "LAB",
-        "LAB (Large-scale Alignment for chatBots) synthetic data from a taxonomy of skills "
-        "and knowledge (synthloom generate)",
-        run,
-        entry,
-    )
-    prov.tags = ("lab", "instructlab")
-    prov.endpoints.append(_teacher("teacher", teacher))
+    prov, config, teacher = _recipe("lab", run, entry)
     judge = teacher.get("judge_model")
     prov.endpoints.append(
         Endpoint("judge", _model(judge or teacher.get("model")), prov.endpoints[0].where)
@@ -220,18 +241,8 @@ def nemotron_provenance(
     run_dir: Path, run: Mapping[str, Any], entry: Mapping[str, Any], inside: Path
 ) -> Provenance:
     """``synthloom nemotron``: prompts, k responses, reward scores, best-of-k and pairs."""
-    config: Mapping[str, Any] = entry.get("config") or {}
-    teacher: Mapping[str, Any] = config.get("teacher") or {}
+    prov, config, _ = _recipe("nemotron", run, entry)
     reward: Mapping[str, Any] = config.get("reward") or {}
-    prov = _base(
-        "Nemotron-4",
-        "Nemotron-4 340B style synthetic prompts, responses scored by a reward model, best-of-k "
-        "SFT data and preference pairs (synthloom nemotron)",
-        run,
-        entry,
-    )
-    prov.tags = ("nemotron", "preference", "dpo")
-    prov.endpoints.append(_teacher("teacher", teacher))
     backend = str(reward.get("backend") or "nim")
     if backend == "local":
         where = "a local reward model (in process)"
