@@ -169,6 +169,9 @@ def _export(folder: Path, build: Any) -> CardResult | None:
     """Run ``build`` (which writes the card) unless the folder holds a README.md of the user's;
     a card that cannot be written is one line on stderr, never a failed run."""
     card = folder / "README.md"
+    # What a writer killed mid-write left (atomic.write_with's temporary file): a rerun tidies it.
+    for leftover in folder.glob(f".{card.name}.tmp-*"):
+        leftover.unlink(missing_ok=True)
     if not _ours_or_absent(card):
         print(
             f"synthloom: note: {card} was not written by synthloom; left as it is (write a card "
