@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from fakeserver import FakeServer
+from synthloom.cli import main
 from tests.card.cards import front_matter, settings, table
 from tests.card.runs import KEY, KEY_ENV, REMOTE_TOKEN, lab_run, lines, nemotron_run
 
@@ -110,6 +111,24 @@ def test_lab_card_names_every_setting_the_taxonomy_commit_and_no_secret(
     for leaf in entry["leaves"].values():
         expected_steps.update(leaf["rejects_by_step"])
     assert by_step == expected_steps
+    _no_leak(card, made.run, tmp_path, made.server)
+
+    # A mix of the run's skills with the seeds: its card holds the run it drew from.
+    mix = tmp_path / "work" / "mix.yaml"  # beside the taxonomy its seed source names
+    mix.write_text(
+        "seed: 21\nsystem_prompt: Answer briefly.\noutputs:\n  - name: train\n    sources:\n"
+        "      - {run: ../runs/lab, dataset: skills, ratio: 0.5}\n"
+        "      - {seeds: taxonomy, leaves: 'compositional_skills/*', count: 4}\n",
+        encoding="utf-8",
+    )
+    assert main(["mix", str(mix), "--out", str(tmp_path / "train")]) == 0
+    card = tmp_path / "train" / "README.md"
+    assert front_matter(card)["configs"][0]["data_files"][0]["path"] == "train.jsonl"
+    assert settings(card)["seed"] == "21" and settings(card)["system_prompt"] == "Answer briefly."
+    assert settings(card, 1) == shown  # the LAB run's own settings, as on its export's card
+    steps = {row[0]: row[1:3] for row in table(card, "Steps")}
+    skills = entry["phases"]["skills"]
+    assert steps["train: dataset:skills@../runs/lab"] == [str(skills), str(round(skills / 2))]
     _no_leak(card, made.run, tmp_path, made.server)
 
 
