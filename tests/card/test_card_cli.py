@@ -88,6 +88,11 @@ def test_a_curate_card_describes_its_steps_and_the_complete_run_it_came_from(
     assert sources["prompts"].startswith("prompts.jsonl (sha256 ")
     text = card.read_text(encoding="utf-8")
     assert str(tmp_path) not in text and KEY not in text and KEY_ENV not in text
+    # The run it came from lost its record: the card says less, and is still written.
+    (run / "run.json").write_text("{", encoding="utf-8")
+    assert main(["card", str(curated), "--out", str(card)]) == 0
+    assert "Made from" not in card.read_text(encoding="utf-8")
+    assert settings(card) == own
 
 
 def test_rejected_answers_are_counted_by_reason(
@@ -152,6 +157,9 @@ def _bad(tmp_path: Path, run: Path, case: str) -> tuple[list[str], str]:
         return ["card", str(good), "--out", str(good)], "--out"
     if case == "out-under-file":
         return ["card", str(good), "--out", str(tmp_path / "prompts.jsonl" / "README.md")], "--out"
+    if case == "out-is-the-data":
+        part = next((run / "complete").glob("part-*.parquet"))
+        return ["card", str(good), "--out", str(part)], "--out"
     if case == "broken-run-json":
         broken = tmp_path / "broken"
         shutil.copytree(run, broken)
@@ -190,6 +198,7 @@ def _bad(tmp_path: Path, run: Path, case: str) -> tuple[list[str], str]:
             "not-data",
             "out-is-folder",
             "out-under-file",
+            "out-is-the-data",
             "broken-run-json",
             "assay-without-metrics",
             "bad-license",
@@ -202,14 +211,15 @@ def test_bad_input_is_one_line_and_exit_2_leaving_the_card(
 ) -> None:
     run = _complete(tmp_path, keyed)
     card = run / "complete" / "README.md"
-    before = card.read_bytes()
+    before = {p.name: p.read_bytes() for p in (run / "complete").iterdir()}
     capsys.readouterr()
     args, named = _bad(tmp_path, run, case)
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and named in err, err
     assert "Traceback" not in err
-    assert card.read_bytes() == before
+    assert {p.name: p.read_bytes() for p in (run / "complete").iterdir()} == before
+    assert card.name in before
 
 
 @pytest.mark.slow

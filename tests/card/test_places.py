@@ -8,6 +8,7 @@ import pytest
 
 from synthloom.card import size_category
 from synthloom.card.places import describe_endpoint, public_url, shown_path
+from synthloom.card.settings import setting_rows
 from synthloom.card.sources import reason_kind
 
 
@@ -103,3 +104,22 @@ def test_reject_reasons_group_by_their_kind() -> None:
     )
     assert reason_kind(None) == "no reason recorded"
     assert len(reason_kind("x" * 500)) == 80
+
+
+def test_settings_hide_transport_and_places_but_keep_prose_whole() -> None:
+    config = {
+        "system_prompt": "You answer questions about https://tides.example.org/faq, briefly.",
+        "documents_dir": "/home/ann/private/docs",
+        "reward": {"base_url": "http://10.0.0.7:8001/v1", "api_key_env": "NIM_KEY", "model": "rm"},
+        "responses": {"temperature": 0.6, "top_p": None, "seed": None},
+        "shard_rows": 10000,
+        "leaves": None,
+    }
+    assert dict(setting_rows(config)) == {
+        "system_prompt": config["system_prompt"],
+        "documents_dir": "docs",
+        "reward.model": "rm",
+        "responses.temperature": "0.6",
+        "responses.top_p": "not set (server default)",
+        "responses.seed": "not set (server default)",
+    }

@@ -174,7 +174,14 @@ def provenance_of(path: Path, inside: Path, depth: int = 0) -> list[Provenance]:
     """How the data at ``path`` was made, as far as run.json files tell (else nothing)."""
     if depth > _MAX_DEPTH or not path.exists():
         return []
-    owner = _owner(path)
+    try:
+        owner = _owner(path)
+    except InputError:
+        if depth == 0:
+            raise
+        # A run this one was made from: when its record is damaged, the card says less about
+        # it rather than failing on it.
+        return []
     if owner is None:
         return []
     run_dir, run = owner

@@ -9,6 +9,7 @@ Values that are places go through :mod:`synthloom.card.places`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from synthloom.card.places import describe_endpoint, is_local_path, shown_path
 
 __all__ = ["SAMPLING_KEYS", "setting_rows", "shown_value"]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 
 #: Keys that decide how requests travel, never what comes back.
 NOT_DATA = frozenset(
@@ -55,6 +58,11 @@ NOT_DATA = frozenset(
 SAMPLING_KEYS = frozenset({"temperature", "top_p", "max_tokens", "seed", "stop", "n"})
 
 
+def _is_place(value: str) -> bool:
+    """Whether a setting's value is a path or a URL as a whole, not prose that mentions one."""
+    return "\n" not in value and (is_local_path(value) or bool(_URL.match(value)))
+
+
 def shown_value(value: Any, inside: Path | None = None) -> str:
     """One value as the card prints it; strings that are paths or URLs are made safe."""
     if value is None:
@@ -62,11 +70,11 @@ def shown_value(value: Any, inside: Path | None = None) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
-        if is_local_path(value) or value.startswith("file://"):
+        if _is_place(value) and (is_local_path(value) or value.startswith("file://")):
             return shown_path(value, inside)
-        if "://" in value:
+        if _is_place(value) and "://" in value:
             return describe_endpoint(value)
-        return value
+        return value  # prose (a system prompt) is shown whole, URLs in it included
     if isinstance(value, (list, tuple)) and all(
         isinstance(v, (str, int, float, bool)) for v in value
     ):
@@ -85,9 +93,7 @@ def _safe(value: Any, inside: Path | None) -> Any:
         }
     if isinstance(value, (list, tuple)):
         return [_safe(v, inside) for v in value]
-    if isinstance(value, str) and (
-        is_local_path(value) or "://" in value or value.startswith("file://")
-    ):
+    if isinstance(value, str) and _is_place(value):
         return shown_value(value, inside)
     return value
 

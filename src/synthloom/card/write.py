@@ -143,6 +143,10 @@ def write_card(
     source, out = Path(source), Path(out)
     _check_out(out)
     located = locate(source, out.parent)
+    if any(out.resolve() == f.resolve() for c in located.data for f in c.files):
+        raise InputError(
+            "is a data file of the card; name the card README.md", path=out, field="--out"
+        )
     folder = source if source.is_dir() else source.parent
     search = [folder, *([located.run_dir] if located.run_dir else []), out.parent]
     return _publish(
