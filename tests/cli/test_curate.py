@@ -218,8 +218,9 @@ def _consistent_result(out: Path) -> int:
     """The folder's result is whole: run.json counts exactly the records of its data file."""
     run = json.loads((out / "run.json").read_text())
     data = Path(run["output"]).name
+    # README.md: the dataset card curate writes beside its result (synthloom.card).
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [data, "rejects.jsonl", "changes.jsonl", "run.json"]
+        [data, "rejects.jsonl", "changes.jsonl", "run.json", "README.md"]
     )
     assert len(list(read_records(out / data))) == run["records_out"]
     return int(run["records_out"])

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # Command modules register themselves on `app` when imported.
 from synthloom.cli import assay as _assay  # noqa: E402,F401
+from synthloom.cli import card as _card  # noqa: E402,F401
 from synthloom.cli import collapse as _collapse  # noqa: E402,F401
 from synthloom.cli import complete as _complete  # noqa: E402,F401
 from synthloom.cli import curate as _curate  # noqa: E402,F401

@@ -192,4 +192,7 @@ def run_complete(
             )
     for line in CompleteSummary.from_entry(entry).lines():
         echo(line)
+    from synthloom.card import export_card
+
+    export_card(_local_path(out) / config.stage)  # README.md: the dataset card of the data
     return 0

@@ -150,6 +150,7 @@ def curate(
 
     Dedup is exact, MinHash and semantic; on --executor ray the MinHash step runs as Ray
     tasks (the same result)."""
+    from synthloom.card import export_card
     from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
@@ -196,6 +197,7 @@ def curate(
 
     quiet_ray(quiet)
     result = curate_file(input_path, out, options)
+    export_card(out)  # README.md: the dataset card of the curated data
     if not quiet:
         print_curate_summary(result)
     return 0

@@ -51,6 +51,7 @@ def generate(
     Every chosen leaf of TAXONOMY into OUT, on the local executor or an actor pool (leaves
     as shards). Exit 0 when every chosen leaf kept samples, 1 when a request failed or a
     leaf kept none."""
+    from synthloom.card import export_card
     from synthloom.engine.storage import check_output_dir
     from synthloom.recipes.lab import generate_sync, load_pipeline
     from synthloom.recipes.lab.select import chosen_taxonomy, document_options
@@ -84,6 +85,7 @@ def generate(
         skip_invalid=skip_invalid,
         documents_dir=documents_dir,
     )
+    export_card(Path(out) / "export")  # README.md: the dataset card of the export
     acc = entry["accounting"]
     samples = sum(v["samples"] for v in entry["leaves"].values())
     rejects = sum(v["rejects"] for v in entry["leaves"].values())

@@ -32,6 +32,7 @@ def mix(
     """Write messages-JSONL training files from a mixing YAML.
 
     Samples phase datasets, seed replay and real data into OUT/<output name>.jsonl."""
+    from synthloom.card import mix_card
     from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
@@ -47,6 +48,7 @@ def mix(
         source_name=str(config),
         skip_invalid=skip_invalid,
     )
+    mix_card(out, config, summary, run=run)  # README.md: the dataset card of the mix
     for line in summary["invalid_leaves"]:
         print(f"skipped invalid leaf: {line}", file=sys.stderr)
     for info in summary["outputs"].values():

@@ -28,6 +28,7 @@ def nemotron(
     Prompts -> k responses -> reward scores -> best-of-k SFT data and DPO preference pairs
     in OUT/export; on --executor ray the responses and rewards run in shards on actors. A
     summary goes to stderr and one JSON line to stdout."""
+    from synthloom.card import export_card
     from synthloom.engine.storage import check_output_dir
     from synthloom.recipes.nemotron import load_pipeline, run_pipeline_sync
 
@@ -40,6 +41,7 @@ def nemotron(
 
     quiet_ray(quiet)
     entry = run_pipeline_sync(config, out)
+    export_card(Path(out) / "export")  # README.md: the dataset card of the export
     counts = entry.get("counts", {})
     if not quiet:
         typer.echo(

@@ -1,0 +1,158 @@
+"""Facts a card reads from the files a run used or left: git commits, file digests, row counts
+and the records each step dropped, grouped by reason."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from synthloom.card.places import public_url
+
+__all__ = [
+    "GitState",
+    "count_jsonl_reasons",
+    "count_parquet_reasons",
+    "count_rows",
+    "file_digest",
+    "git_state",
+    "reason_kind",
+]
+
+#: Files larger than this are not hashed for the card (it would make every export wait).
+DIGEST_LIMIT = 1 << 30
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_WRAPPERS = frozenset({"unusable answer", "parse hook refused the answer"})
+
+
+def reason_kind(reason: object) -> str:
+    """The kind of a reject reason: its first clause with numbers as N, so that
+    ``score 0 < 1: vague.`` and ``score 1 < 2: off topic`` count together as ``score N < N``
+    (after a wrapper such as ``parse hook refused the answer``, the clause that says why)."""
+    clauses = " ".join(str(reason or "no reason recorded").split()).split(": ")
+    taken = [clauses[0]]
+    # The client's wrappers say only that an answer was refused; the clause after says why.
+    while taken[-1] in _WRAPPERS and len(taken) < len(clauses):
+        taken.append(clauses[len(taken)])
+    head = _NUMBER.sub("N", ": ".join(taken).rstrip("."))
+    return head if len(head) <= 80 else head[:79] + "…"
+
+
+def count_jsonl_reasons(paths: Iterable[Path], *, stage_keys: tuple[str, ...]) -> Counter[str]:
+    """``"stage: reason kind"`` -> lines, over JSONL files of ``{stage|step, reason}`` lines.
+    Unreadable lines are counted as such: a card never fails on a damaged audit file."""
+    counts: Counter[str] = Counter()
+    for path in paths:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    counts["unreadable audit line"] += 1
+                    continue
+                if not isinstance(row, dict):
+                    continue
+                stage = next((str(row[k]) for k in stage_keys if row.get(k)), "")
+                label = reason_kind(row.get("reason"))
+                counts[f"{stage}: {label}" if stage else label] += 1
+    return counts
+
+
+def count_parquet_reasons(folder: Path, prefix: str, keys: tuple[str, ...]) -> Counter[str]:
+    """Reasons kept in the ``meta`` JSON of Parquet parts (``complete``'s rejects and
+    failures: ``meta.teacher.reject.reason``), as ``"prefix: reason kind"`` -> records."""
+    counts: Counter[str] = Counter()
+    if not folder.is_dir():
+        return counts
+    for part in sorted(folder.glob("*.parquet")):
+        try:
+            metas = pq.read_table(part, columns=["meta"]).column("meta").to_pylist()
+        except (OSError, KeyError, ValueError):
+            counts[f"{prefix}: unreadable part {part.name}"] += 1
+            continue
+        for raw in metas:
+            try:
+                value: object = json.loads(raw) if isinstance(raw, str) else raw
+            except ValueError:
+                value = None
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            counts[f"{prefix}: {reason_kind(value)}"] += 1
+    return counts
+
+
+def count_rows(path: Path) -> int:
+    """Records in a Parquet file (from its footer) or lines of a JSONL file."""
+    if path.suffix.lower() == ".parquet":
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    if path.suffix.lower() == ".json":
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        return len(data) if isinstance(data, list) else 1
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def file_digest(path: Path) -> str | None:
+    """The file's SHA-256, or None for a folder, a missing file or one over 1 GiB."""
+    try:
+        if not path.is_file() or path.stat().st_size > DIGEST_LIMIT:
+            return None
+        hasher = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(block)
+    except OSError:
+        return None
+    return hasher.hexdigest()
+
+
+@dataclass(frozen=True)
+class GitState:
+    """The checkout a folder lies in: commit, whether the folder has uncommitted changes, and
+    the origin remote when it is public (None otherwise)."""
+
+    commit: str
+    dirty: bool
+    remote: str | None
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None  # no git on this machine, or it hung: the card says no commit
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_state(folder: Path) -> GitState | None:
+    """The git state of ``folder`` when it lies in a git checkout, else None."""
+    if not folder.is_dir():
+        return None
+    commit = _git(folder, "rev-parse", "HEAD")
+    if not commit:
+        return None
+    status = _git(folder, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+    remote = _git(folder, "remote", "get-url", "origin")
+    return GitState(
+        commit=commit,
+        dirty=bool(status),
+        remote=public_url(remote) if remote else None,
+    )
