@@ -20,7 +20,9 @@ CREDIT_CARD    13-19 digits, optionally grouped by spaces or dashes, issuer digi
 IBAN           country code + check digits, country length from the ISO 13616 registry, mod-97
 US_SSN         ``AAA-GG-SSSS`` without the never-issued areas 000, 666, 900-999, group 00 or
                serial 0000
-IP_ADDRESS     IPv4 (octets 0-255) and IPv6 (validated by :mod:`ipaddress`). A dotted quad is
+IP_ADDRESS     IPv4 (octets 0-255) and IPv6 (validated by :mod:`ipaddress`), whole: full,
+               compressed, IPv4-mapped (``::ffff:192.0.2.128``) or with a zone id
+               (``fe80::1%eth0``) is one match, never its IPv4 part alone. A dotted quad is
                an IPv4 address, except right after a version cue (``v1.2.3.4``,
                ``version 1.2.3.4``, ``release``, ``build``): those are version strings.
 URL            ``http(s)://`` / ``ftp://`` / ``www.`` addresses
@@ -28,6 +30,8 @@ URL            ``http(s)://`` / ``ftp://`` / ``www.`` addresses
 
 PERSON and LOCATION come from a named-entity model when one is installed: Presidio with the
 small spaCy English model (``pip install 'synthloom[pii]'``), loaded lazily, once per process.
+Its hits pass the precision filter of :mod:`~synthloom.pii.precision` (defined terms, product
+names, acronyms, code, headings and common words are dropped, each with its reason).
 
 Overlapping matches are resolved in three tiers: checksum-validated types (card, IBAN) beat
 the other patterns, which beat the NER model; inside a tier the longest match wins, then the
