@@ -23,9 +23,11 @@ The pattern detectors (e-mail, phone, card...) are never filtered: they are vali
                    no article; for LOCATION only when a verb, preposition or punctuation follows
                    ("the Premises are", but "our Lisbon office" stays), and never for the places
                    that take an article (``the Netherlands``, ``the Hague``)
-``common_word``    every word of the span is written in lower case more often than capitalised
-                   mid-sentence in the texts scanned together (the whole dataset in the assay,
-                   the one text in curate): "threshold" in lower case says "Threshold" is a word
+``common_word``    every word of the span is written in lower case, at least as often as it is
+                   capitalised mid-sentence, in the texts scanned together (the whole dataset
+                   in the assay, the one text in curate): "threshold" in lower case says
+                   "Threshold" is a word; words inside e-mail addresses, URLs and dotted
+                   identifiers are not counted (``maria.keller@...`` is no lower-case "keller")
 =================  ==========================================================================
 
 The rules read only the text: no list of names is consulted, so a name is never kept or dropped
@@ -87,12 +89,15 @@ _DETERMINERS = _word_set(
     "said either neither"
 )
 _FUNCTION_WORDS = _word_set("In Of For And The To On At By With From Or As")
-# Words that may follow a defined term: verbs, modals and prepositions.
+# Words that may follow a defined term: verbs, modals, prepositions and other function words
+# ("the Landlord shall", "the Landlord a monthly rent"), where a place used as a modifier is
+# followed by a noun ("our Lisbon office").
 _AFTER_TERM = _word_set(
     """
     shall will may must can cannot should would is are was were has have had be being means
     agrees agree warrants includes include acknowledges pays pay in of under at on to for
-    with from by within without during upon as and or
+    with from by within without during upon as and or a an the this that any all each its
+    their his her if when who which whose nor but
     """
 )
 _PLACES_WITH_ARTICLE = _word_set(
@@ -136,8 +141,10 @@ class CaseCounts:
                     self.capitalised[word.lower()] += 1
 
     def is_common(self, word: str) -> bool:
+        """Written in lower case at least once, and at least as often as capitalised
+        mid-sentence (a capital at the start of a sentence says nothing)."""
         key = word.lower()
-        return self.lower[key] > self.capitalised[key]
+        return self.lower[key] > 0 and self.lower[key] >= self.capitalised[key]
 
 
 def _sentence_initial(text: str, start: int) -> bool:
