@@ -2,9 +2,11 @@
 
 This package owns one idea: finding personal data in free text and taking it out again. Its
 modules: :mod:`~synthloom.pii.patterns` (validators, patterns, the overlap rule),
-:mod:`~synthloom.pii.ner` (the named-entity model), :mod:`~synthloom.pii.scanner`
-(:class:`PiiScanner`) and :mod:`~synthloom.pii.redaction` (:func:`redact`); the names below are
-the public face, importable from ``synthloom.pii``.
+:mod:`~synthloom.pii.ner` (the named-entity model), :mod:`~synthloom.pii.precision` (the filter
+of its hits), :mod:`~synthloom.pii.scanner` (:class:`PiiScanner`),
+:mod:`~synthloom.pii.redaction` (:func:`redact`), :mod:`~synthloom.pii.display` (how a match is
+shown for triage) and :mod:`~synthloom.pii.evaluation` (precision and recall against a labelled
+set); the names below are the public face, importable from ``synthloom.pii``.
 
 Detectors that need no model (precompiled patterns, each confirmed by a validator):
 
@@ -53,16 +55,18 @@ from synthloom.pii.patterns import (
     luhn_valid,
 )
 from synthloom.pii.redaction import REDACT_MODES, RedactMode, redact
-from synthloom.pii.scanner import PiiScanner
+from synthloom.pii.scanner import DroppedHit, PiiScanner, ScanResult
 
 __all__ = [
     "NER_TYPES",
     "PATTERN_TYPES",
     "PII_TYPES",
     "REDACT_MODES",
+    "DroppedHit",
     "PiiMatch",
     "PiiScanner",
     "RedactMode",
+    "ScanResult",
     "iban_valid",
     "luhn_valid",
     "redact",
