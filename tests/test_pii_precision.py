@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from synthloom.assay.privacy import pii_summary
+from synthloom.errors import InputError
 from synthloom.pii import PII_TYPES, PiiMatch, PiiScanner
-from synthloom.pii.evaluation import TypeScore, load_labelled, score_spans
+from synthloom.pii.display import context_words, mask_secrets, masked_value, token_shape
+from synthloom.pii.evaluation import LabelledText, TypeScore, load_labelled, score_spans
 from synthloom.pii.precision import DROP_REASONS, CaseCounts, drop_reason
 
 LABELLED = Path(__file__).resolve().parent / "data" / "pii_eval.jsonl"
@@ -293,3 +295,70 @@ def test_labelled_set_is_well_formed() -> None:
             assert row.text[start:end].strip() == row.text[start:end], row.id
     domains = {r.id.split("-")[0] for r in rows}
     assert domains == {"business", "legal", "technical", "chat"}
+
+
+# Scoring and display helpers.
+
+
+def test_score_spans_matches_one_to_one_by_overlap_and_type() -> None:
+    text = "Dr. Okafor met Maria Keller in Porto and Lisbon."
+    gold = LabelledText(
+        "t",
+        text,
+        (
+            ("PERSON", text.index("Okafor"), text.index("Okafor") + 6),
+            ("PERSON", text.index("Maria"), text.index("Keller") + 6),
+            ("LOCATION", text.index("Porto"), text.index("Porto") + 5),
+            ("LOCATION", text.index("Lisbon"), text.index("Lisbon") + 6),
+        ),
+    )
+    found = [
+        _hit(text, "Dr. Okafor"),  # overlaps the gold "Okafor": a true positive
+        _hit(text, "Maria"),  # part of "Maria Keller": a true positive...
+        _hit(text, "Keller"),  # ...and the same gold span again: a false positive
+        _hit(text, "Porto", "PERSON"),  # right span, wrong type
+        _hit(text, "Lisbon", "LOCATION"),
+    ]
+    scores = score_spans([gold], [found], types=["PERSON", "LOCATION", "EMAIL"])
+    person, location, email = scores["PERSON"], scores["LOCATION"], scores["EMAIL"]
+    assert (person.true_positives, person.false_positives, person.false_negatives) == (2, 2, 0)
+    assert (location.true_positives, location.false_positives, location.false_negatives) == (
+        1,
+        0,
+        1,
+    )
+    assert person.precision == 0.5 and location.recall == 0.5
+    assert email.precision is None and email.recall is None
+
+
+def test_a_malformed_labelled_line_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "Hi Maria", "entities": []}\n'
+        '{"id": "b", "text": "Hi Kenji", "entities": [{"type": "PERSON", "start": 3}]}\n',
+        "utf-8",
+    )
+    with pytest.raises(InputError, match=r"set\.jsonl:2: .*type, start, end"):
+        load_labelled(path)
+
+
+def test_token_shape_agrees_with_spacy() -> None:
+    spacy = pytest.importorskip("spacy")
+    vocab = spacy.blank("en").vocab
+    words = ["Landlord", "DPCTGAN", "DP", "McDonald", "O'Brien", "x86_64", "ISO-8601", "Zoë", "a"]
+    for word in words:
+        assert token_shape(word) == vocab[word].shape_, word
+    assert token_shape("Maria Keller") == "Xxxxx Xxxxx"
+
+
+def test_secrets_are_masked_in_place_and_other_values_shown() -> None:
+    text = "Card 4111 1111 1111 1111 for Maria Keller, IBAN GB82WEST12345698765432."
+    matches = [*PiiScanner(ner="off").scan(text), _hit(text, "Maria Keller")]
+    shown = mask_secrets(text, matches)
+    assert len(shown) == len(text)
+    assert "4111 1111 1111" not in shown and "**** **** **** 1111" in shown
+    assert "GB82WEST" not in shown and shown.endswith("5432.")
+    assert "Maria Keller" in shown
+    assert masked_value("PERSON", "Landlord") == "Landlord"
+    start = text.index("Maria")
+    assert context_words(shown, start, start + 12, 2) == ("1111 for", ", IBAN")
