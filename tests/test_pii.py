@@ -21,6 +21,7 @@ from synthloom.pii import (
     luhn_valid,
     redact,
 )
+from synthloom.pii.ner import entity_span
 
 PLANTED = [
     pytest.param("EMAIL", "jane.doe@mailbox.org", id="email"),
@@ -391,3 +392,19 @@ def test_ner_leaves_redaction_placeholders_alone(ner_scanner: PiiScanner) -> Non
 def test_all_pattern_types_are_covered_by_planted_examples() -> None:
     planted_types = {p.values[0] for p in PLANTED}
     assert planted_types == set(PATTERN_TYPES)
+
+
+@pytest.mark.parametrize(
+    "line,name",
+    [
+        pytest.param("Owners:\n- Lee Marsh\n", "Lee Marsh", id="dash-bullet"),
+        pytest.param("Owners:\n• Mei Ito, design", "Mei Ito", id="dot-bullet"),
+        pytest.param('Signed: "Tariq Osei".', "Tariq Osei", id="quoted"),
+    ],
+)
+def test_entity_spans_are_trimmed_of_bullets_and_quotes(line: str, name: str) -> None:
+    # The model's span may start at the bullet or quote and end at the punctuation after it.
+    start = line.index(name) - 2
+    end = line.index(name) + len(name) + 1
+    span = entity_span(line, start, end)
+    assert span is not None and line[span[0] : span[1]] == name

@@ -31,7 +31,21 @@ def _hit(text: str, value: str, kind: str = "PERSON", nth: int = 0) -> PiiMatch:
 # (text, value, type, expected reason or None to keep): the rules alone, no model needed.
 RULES = [
     pytest.param(
-        "Call self.nick to read the nickname.", "self.nick", "PERSON", "code", id="dotted-name"
+        "Spring tides follow the new moon and the full moon.",
+        "new moon",
+        "LOCATION",
+        "lowercase",
+        id="lowercase-phrase",
+    ),
+    pytest.param(
+        "Call self.nick to read the nickname.",
+        "self.nick",
+        "PERSON",
+        "lowercase",
+        id="dotted-lowercase",
+    ),
+    pytest.param(
+        "Use Path.home to find the folder.", "Path.home", "PERSON", "code", id="dotted-name"
     ),
     pytest.param("Install it from GitHub today.", "GitHub", "PERSON", "code", id="camel-case"),
     pytest.param(

@@ -7,6 +7,8 @@ passes the rules below, in this order; the first that applies drops it and names
 The pattern detectors (e-mail, phone, card...) are never filtered: they are validated already.
 
 =================  ==========================================================================
+``lowercase``      no word of the span starts with a capital (``new moon``, ``xor``): the model
+                   tags such spans, but English writes names and places capitalised
 ``code``           the span holds code punctuation (``_ ( ) [ ] = / \\``, a backtick, a dot inside a
                    dotted name such as ``self.nick``) or a
                    camelCase word (``GitHub``, ``PyTorch``; ``McDonald``, ``MacArthur``,
@@ -53,6 +55,7 @@ def _word_set(words: str) -> frozenset[str]:
 
 #: Why a named-entity hit was dropped, in the order the rules are tried.
 DROP_REASONS: tuple[str, ...] = (
+    "lowercase",
     "code",
     "acronym",
     "tech_term",
@@ -212,6 +215,8 @@ def drop_reason(text: str, match: PiiMatch, counts: CaseCounts) -> str | None:
     scanned together (they must include ``text``)."""
     span = match.text
     words = _WORD.findall(span)
+    if not any(w[0].isupper() for w in words):
+        return "lowercase"
     if _is_code(span):
         return "code"
     if _is_acronym(words):
