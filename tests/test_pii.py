@@ -21,6 +21,7 @@ from synthloom.pii import (
     luhn_valid,
     redact,
 )
+from synthloom.pii.ner import entity_span
 
 PLANTED = [
     pytest.param("EMAIL", "jane.doe@mailbox.org", id="email"),
@@ -54,6 +55,11 @@ PLANTED = [
     pytest.param("IP_ADDRESS", "8.8.8.8", id="ipv4-short"),
     pytest.param("IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334", id="ipv6-compressed"),
     pytest.param("IP_ADDRESS", "fe80:0:0:0:202:b3ff:fe1e:8329", id="ipv6-full"),
+    pytest.param("IP_ADDRESS", "2001:0db8:0000:0000:0000:ff00:0042:8329", id="ipv6-leading-zeros"),
+    pytest.param("IP_ADDRESS", "::ffff:192.0.2.128", id="ipv6-ipv4-mapped"),
+    pytest.param("IP_ADDRESS", "64:ff9b::198.51.100.7", id="ipv6-nat64-dotted-tail"),
+    pytest.param("IP_ADDRESS", "fe80::1ff:fe23:4567:890a%eth0", id="ipv6-zone-id"),
+    pytest.param("IP_ADDRESS", "fe80::1%25en0", id="ipv6-short-url-encoded-zone"),
     pytest.param("URL", "https://www.example.org/path?q=1&r=2", id="url-https"),
     pytest.param("URL", "www.some-shop.com/item/42", id="url-www"),
     pytest.param("URL", "ftp://files.host.net/pub", id="url-ftp"),
@@ -121,6 +127,38 @@ LOOK_ALIKES = [
 @pytest.mark.parametrize("text", LOOK_ALIKES)
 def test_look_alikes_are_not_flagged(scanner: PiiScanner, text: str) -> None:
     assert scanner.scan(text) == []
+
+
+@pytest.mark.parametrize(
+    "line,address",
+    [
+        pytest.param(
+            "Jun 03 04:12:55 gw sshd[811]: Accepted publickey for deploy from ::ffff:192.0.2.128 "
+            "port 52144 ssh2",
+            "::ffff:192.0.2.128",
+            id="sshd-log-ipv4-mapped",
+        ),
+        pytest.param(
+            "ping6 -c 3 fe80::a00:27ff:fe4e:66a1%enp0s3 returned 0% packet loss.",
+            "fe80::a00:27ff:fe4e:66a1%enp0s3",
+            id="ping-zone-id",
+        ),
+        pytest.param(
+            "upstream [2a02:c7f:8e1d:6500::1bd]:8443 timed out",
+            "2a02:c7f:8e1d:6500::1bd",
+            id="bracketed-with-port",
+        ),
+    ],
+)
+def test_ipv6_is_found_and_redacted_whole(scanner: PiiScanner, line: str, address: str) -> None:
+    found = scanner.scan(line)
+    assert [(m.type, m.text) for m in found] == [("IP_ADDRESS", address)]
+    for mode in REDACT_MODES:
+        out = redact(line, found, mode)
+        # No piece of the address survives: not its IPv4 tail, not its zone id.
+        assert address.split("%")[0].rsplit(":", 1)[-1] not in out
+        assert address not in out
+        assert redact(out, scanner.scan(out), mode) == out
 
 
 def test_luhn_agrees_with_stdnum() -> None:
@@ -354,3 +392,19 @@ def test_ner_leaves_redaction_placeholders_alone(ner_scanner: PiiScanner) -> Non
 def test_all_pattern_types_are_covered_by_planted_examples() -> None:
     planted_types = {p.values[0] for p in PLANTED}
     assert planted_types == set(PATTERN_TYPES)
+
+
+@pytest.mark.parametrize(
+    "line,name",
+    [
+        pytest.param("Owners:\n- Lee Marsh\n", "Lee Marsh", id="dash-bullet"),
+        pytest.param("Owners:\n• Mei Ito, design", "Mei Ito", id="dot-bullet"),
+        pytest.param('Signed: "Tariq Osei".', "Tariq Osei", id="quoted"),
+    ],
+)
+def test_entity_spans_are_trimmed_of_bullets_and_quotes(line: str, name: str) -> None:
+    # The model's span may start at the bullet or quote and end at the punctuation after it.
+    start = line.index(name) - 2
+    end = line.index(name) + len(name) + 1
+    span = entity_span(line, start, end)
+    assert span is not None and line[span[0] : span[1]] == name

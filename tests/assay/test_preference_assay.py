@@ -335,6 +335,8 @@ def test_preference_data_starts_no_ray_and_refuses_table_options(tmp_path: Path)
     kinds.write_text("turns: categorical\n", encoding="utf-8")
     with pytest.raises(InputError, match="--kinds is not measured on preference data"):
         run_assay(data, None, tmp_path / "o3", AssayOptions(kinds=kinds))
+    with pytest.raises(InputError, match="--show-pii is not measured on preference data"):
+        run_assay(data, None, tmp_path / "o4", AssayOptions(show_pii=True))
 
 
 def test_empty_answers_are_counted_on_each_side(tmp_path: Path) -> None:

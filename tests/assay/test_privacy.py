@@ -250,7 +250,7 @@ def test_pii_summary_counts_by_type(scanner: PiiScanner) -> None:
     assert result["ner"] is False
 
 
-def test_pii_summary_examples_locate_and_mask(scanner: PiiScanner) -> None:
+def test_pii_summary_examples_locate_and_mask_only_secrets(scanner: PiiScanner) -> None:
     result = pii_summary(TEXTS, scanner=scanner)
     first = result["examples"][0]
     assert first == {
@@ -258,9 +258,16 @@ def test_pii_summary_examples_locate_and_mask(scanner: PiiScanner) -> None:
         "location": "record 0",
         "start": 11,
         "end": 31,
-        "text": "j" + "*" * 18 + "g",
+        "shape": "xxxx.xxx@xxxx.xxx",
+        "text": "jane.doe@mailbox.org",
+        "before": "Mail me at",
+        "after": "or john@mailbox.org.",
     }
     assert [e["location"] for e in result["examples"]] == ["record 0"] * 2 + ["record 2"] * 2
+    card, phone = result["examples"][2:]
+    assert card["text"] == "**** **** **** 1111"
+    # The card is masked in the words around the phone too.
+    assert phone["before"] == "Card **** **** **** 1111, phone"
     revealed = pii_summary(TEXTS, scanner=scanner, reveal=True)
     for example in revealed["examples"]:
         text = TEXTS[int(example["location"].split()[1])]

@@ -134,8 +134,12 @@ def assay_instruction(
             pii_texts.append(message_text(msg))
             locations.append(f"record {i + 1} (id {rec['id']}), message {j + 1} ({msg['role']})")
     scanner = PiiScanner(ner=options.ner)
+    pii_hits = extras.setdefault("pii_hits", []) if options.show_pii else None
     priv["pii"] = sections.run(
-        "privacy.pii", lambda: privacy.pii_summary(pii_texts, scanner=scanner, locations=locations)
+        "privacy.pii",
+        lambda: privacy.pii_summary(
+            pii_texts, scanner=scanner, locations=locations, all_hits=pii_hits
+        ),
     ) or {"total": None, "by_type": {}}
     priv["verbatim"] = (
         sections.run(

@@ -45,6 +45,8 @@ class AssayOptions:
     #: QualityReport's per-side edges, to reproduce its numbers).
     fidelity_binning: str = "real"
     ner: str = "auto"
+    #: Write every PII hit, unmasked, to ``pii_examples.jsonl`` in the output folder.
+    show_pii: bool = False
     write_report: bool = True
     #: "ray": per-record features and MiniLM embeddings of instruction data computed by Ray
     #: tasks (same numbers); tables and the TF-IDF fallback run locally either way.

@@ -52,17 +52,29 @@ __all__ = [
 ]
 
 #: What an assay writes into its folder; anything else there (the embedding cache, a user's own
-#: files) is carried over when a new result replaces an old one.
-RESULT_FILES = ("metrics.json", "report.html")
+#: files) is carried over when a new result replaces an old one. ``pii_examples.jsonl`` (the
+#: unmasked PII hits of ``--show-pii``) is a result, so a run without the flag removes it.
+PII_EXAMPLES = "pii_examples.jsonl"
+RESULT_FILES = ("metrics.json", "report.html", PII_EXAMPLES)
 
 
-def _publish(out: Path, metrics: dict[str, Any], report_html: str | None) -> None:
+def _publish(
+    out: Path,
+    metrics: dict[str, Any],
+    report_html: str | None,
+    pii_hits: list[dict[str, Any]] | None = None,
+) -> None:
     """Swap the new metrics.json and report.html in together: a kill leaves old or new."""
     staging = staging_dir(out)
     try:
         write_text(staging / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
         if report_html is not None:
             write_text(staging / "report.html", report_html)
+        if pii_hits is not None:
+            write_text(
+                staging / PII_EXAMPLES,
+                "".join(json.dumps(h, ensure_ascii=False) + "\n" for h in pii_hits),
+            )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -143,6 +155,7 @@ def _run_assay(
             ("--sensitive", options.sensitive),
             ("--lexicon", options.lexicon),
             ("--kinds", options.kinds),
+            ("--show-pii", options.show_pii),
         ):
             if given:
                 raise InputError(
@@ -214,6 +227,10 @@ def _run_assay(
         "errors": dict(sections.errors),
         "seconds": {**sections.seconds, "total": round(time.perf_counter() - started, 3)},
     }
+    # Unmasked PII reaches disk only when asked for, and metrics.json says where.
+    pii_hits: list[dict[str, Any]] | None = extras.get("pii_hits", []) if options.show_pii else None
+    if "privacy" in metrics:  # preference data has no privacy section
+        metrics["privacy"]["pii"]["unmasked_file"] = PII_EXAMPLES if options.show_pii else None
     metrics = to_jsonable(metrics)
     gate_results = evaluate_gate(gate_rules, metrics) if gate_rules else None
     metrics["gate"] = (
@@ -227,5 +244,5 @@ def _run_assay(
     if options.write_report:
         render = render_report if isinstance(syn, Dataset) else render_preference_report
         report_html = render(metrics, extras)
-    _publish(out, metrics, report_html)
+    _publish(out, metrics, report_html, pii_hits)
     return result

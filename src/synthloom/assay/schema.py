@@ -31,6 +31,8 @@ _COMMON = (
     "privacy.exact_copies.(count|share)",
     "privacy.pii.(total|records_with_pii)",
     "privacy.pii.by_type.*",
+    "privacy.pii.ner_dropped.total",
+    "privacy.pii.ner_dropped.by_reason.*",
     "privacy.verbatim.(span|records_sharing_span|share|longest_shared_span)",
     "tails.numeric.columns.<column>.(lower_cut|upper_cut|reference_tail_share"
     "|synthetic_tail_share|coverage|lower_coverage|upper_coverage|reference_lower_share"

@@ -109,8 +109,10 @@ def assay_table(
                 cells.append(value)
                 locations.append(f"row {i + 1}, column {col}")
     scanner = PiiScanner(ner=options.ner)
+    pii_hits = extras.setdefault("pii_hits", []) if options.show_pii else None
     priv["pii"] = sections.run(
-        "privacy.pii", lambda: privacy.pii_summary(cells, scanner=scanner, locations=locations)
+        "privacy.pii",
+        lambda: privacy.pii_summary(cells, scanner=scanner, locations=locations, all_hits=pii_hits),
     ) or {"total": None, "by_type": {}}
     if private_texts:
         syn_rows = table_texts(synthetic)

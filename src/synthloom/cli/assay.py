@@ -57,6 +57,14 @@ def assay(
     ] = None,
     embedder: Embedder = "auto",
     ner: Ner = "auto",
+    show_pii: Annotated[
+        bool,
+        typer.Option(
+            "--show-pii",
+            help="Also write every PII hit, unmasked, with its record and offsets, to "
+            "OUT/pii_examples.jsonl (for the data owner; without it nothing unmasked is written).",
+        ),
+    ] = False,
     lexicon: Annotated[
         Path | None,
         typer.Option("--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."),
@@ -115,6 +123,7 @@ def assay(
             executor=where.name,
             ray_address=where.ray_address,
             ner=ner,
+            show_pii=show_pii,
             lexicon=lexicon,
             kinds=kinds,
             fidelity_binning=fidelity_binning,

@@ -125,7 +125,8 @@ _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Trim whitespace and edge punctuation the model sometimes includes in an entity."""
-    while start < end and (text[start].isspace() or text[start] in "\"'([{"):
+    # A list bullet ("- Lee", "• Lee") is no part of a name either.
+    while start < end and (text[start].isspace() or text[start] in "\"'([{-–—•*"):
         start += 1
     while end > start and (text[end - 1].isspace() or text[end - 1] in "\"'.,;:!?)]}"):
         end -= 1

@@ -135,9 +135,11 @@ _IPV4 = re.compile(
     r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w-]|\.\d)"
 )
 _VERSION_CUE = re.compile(r"(?i)(?:\bv|\bversion\s*|\bver\.?\s*|\brelease\s*|\bbuild\s*)$")
+# The dotted tail is tried before a hex group: "::ffff:192.0.2.128" is one IPv4-mapped address,
+# not "::ffff:192" followed by the rest. A zone id ("fe80::1%eth0") belongs to the address.
 _IPV6 = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
-    r"(?![\w:])"
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?"
+    r"(?:%[0-9A-Za-z_~-]+(?:\.[0-9A-Za-z_~-]+)*)?(?![\w:%]|\.\d)"
 )
 _PHONE_INTL = re.compile(
     r"(?<![\w+])(?<!\d[ .-])(?<!\w[.-])\+[1-9](?>(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,5})+)(?![\w-])"
@@ -244,8 +246,11 @@ def _find_ips(text: str) -> Iterator[tuple[int, int]]:
     if text.count(":") >= 2:
         for m in _IPV6.finditer(text):
             value = m.group()
-            # Require real content: times (12:30:45) and bare '::' are not addresses.
-            if sum(1 for g in re.split(r"[:.]", value) if g) < 3:
+            address = value.split("%", 1)[0]
+            # Require real content: times (12:30:45), bare '::' and C++ scopes (a::b) are not
+            # addresses; a zone id or a dotted IPv4 tail is content enough (fe80::1%eth0).
+            groups = sum(1 for g in re.split(r"[:.]", address) if g)
+            if groups < 3 and "%" not in value and "." not in address:
                 continue
             try:
                 ipaddress.IPv6Address(value)

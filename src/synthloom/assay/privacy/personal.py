@@ -1,5 +1,5 @@
-"""Personal data found in synthetic text, by type, its examples masked (detectors from
-:mod:`synthloom.pii`).
+"""Personal data found in synthetic text, by type, with examples a person can triage
+(detectors from :mod:`synthloom.pii`).
 """
 
 from __future__ import annotations
@@ -8,18 +8,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from synthloom.errors import InputError
-from synthloom.pii import PiiScanner
+from synthloom.pii import PiiMatch, PiiScanner
+from synthloom.pii.display import context_words, mask_secrets, token_shape
+from synthloom.pii.precision import DROP_REASONS, CaseCounts
 
 __all__ = ["pii_summary"]
 
 
-def _preview(value: str) -> str:
-    """The value with its middle masked: enough to find it, not enough to re-publish it."""
-    if len(value) <= 2:
-        return "*" * len(value)
-    if len(value) <= 4:
-        return value[0] + "*" * (len(value) - 1)
-    return value[0] + "*" * (len(value) - 2) + value[-1]
+def _example(match: PiiMatch, shown: str, location: str, context: int) -> dict[str, Any]:
+    before, after = context_words(shown, match.start, match.end, context)
+    return {
+        "type": match.type,
+        "location": location,
+        "start": match.start,
+        "end": match.end,
+        "shape": token_shape(match.text),
+        "text": shown[match.start : match.end],
+        "before": before,
+        "after": after,
+    }
 
 
 def pii_summary(
@@ -29,16 +36,28 @@ def pii_summary(
     locations: Sequence[str] | None = None,
     max_examples: int = 20,
     reveal: bool = False,
+    context: int = 6,
+    all_hits: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Personal data found in ``texts``, by type, with the first locations.
 
     Returns ``{"total": matches, "by_type": {TYPE: matches} for every type the scanner looks
     for (zeros included, so the paths are stable), "records_with_pii": texts with at least one
-    match, "ner": whether names and places were searched with the NER model, "examples": up to
-    ``max_examples`` of {"type", "location", "start", "end", "text"}}``. ``location`` is
-    ``locations[i]`` (default ``"record i"``); ``start``/``end`` are character offsets in that
-    text. ``text`` keeps the first and last character and masks the rest with ``*`` of the same
-    length, so the report does not re-publish what it warns about; ``reveal=True`` keeps it.
+    match, "ner": whether names and places were searched with the NER model, "ner_filter":
+    whether its hits passed the precision filter, "ner_dropped": {"total", "by_reason":
+    {reason: hits}}, "examples" and "dropped_examples": up to ``max_examples`` each}``.
+
+    An example is ``{"type", "location", "start", "end", "shape", "text", "before", "after"}``:
+    ``location`` is ``locations[i]`` (default ``"record i"``), ``start``/``end`` character
+    offsets in that text, ``shape`` the value's word shape (``Xxxxx Xxxxx``), ``before`` and
+    ``after`` up to ``context`` words around it. ``text`` is the value as found, except for
+    the secret types (cards, IBANs, SSNs), masked to their last four characters there and in
+    every example's words; ``reveal=True`` masks nothing. A dropped example adds its
+    ``reason``. The filter's ``common_word`` rule reads the case of the words of all
+    ``texts``.
+
+    ``all_hits``, when given, receives every hit, kept or dropped, unmasked, for the data
+    owner: ``{"type", "location", "index", "start", "end", "text", "kept", "reason"}``.
     """
     if locations is not None and len(locations) != len(texts):
         raise InputError(
@@ -46,22 +65,44 @@ def pii_summary(
             field="locations",
         )
     by_type = {t: 0 for t in sorted(scanner.types)}
+    by_reason = dict.fromkeys(DROP_REASONS, 0)
     examples: list[dict[str, Any]] = []
+    dropped_examples: list[dict[str, Any]] = []
     records_with_pii = 0
-    for i, matches in enumerate(scanner.iter_scan(texts)):
-        if not matches:
+    counts = CaseCounts.of(texts) if scanner.ner_available and scanner.ner_filter else None
+    results = scanner.iter_scan_results(texts, case_counts=counts)
+    for i, (text, result) in enumerate(zip(texts, results, strict=True)):
+        if not result.matches and not result.dropped:
             continue
-        records_with_pii += 1
-        for m in matches:
+        location = locations[i] if locations is not None else f"record {i}"
+        shown = text if reveal else mask_secrets(text, result.matches)
+        if result.matches:
+            records_with_pii += 1
+        for m in result.matches:
             by_type[m.type] += 1
             if len(examples) < max_examples:
-                examples.append(
+                examples.append(_example(m, shown, location, context))
+        for d in result.dropped:
+            by_reason[d.reason] += 1
+            if len(dropped_examples) < max_examples:
+                dropped_examples.append(
+                    {**_example(d.match, shown, location, context), "reason": d.reason}
+                )
+        if all_hits is not None:
+            hits = [(m, None) for m in result.matches] + [
+                (d.match, d.reason) for d in result.dropped
+            ]
+            for m, reason in sorted(hits, key=lambda h: h[0].start):
+                all_hits.append(
                     {
                         "type": m.type,
-                        "location": locations[i] if locations is not None else f"record {i}",
+                        "location": location,
+                        "index": i,
                         "start": m.start,
                         "end": m.end,
-                        "text": m.text if reveal else _preview(m.text),
+                        "text": m.text,
+                        "kept": reason is None,
+                        "reason": reason,
                     }
                 )
     return {
@@ -69,5 +110,8 @@ def pii_summary(
         "by_type": by_type,
         "records_with_pii": records_with_pii,
         "ner": scanner.ner_available,
+        "ner_filter": scanner.ner_available and scanner.ner_filter,
+        "ner_dropped": {"total": sum(by_reason.values()), "by_reason": by_reason},
         "examples": examples,
+        "dropped_examples": dropped_examples,
     }
