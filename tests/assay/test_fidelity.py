@@ -455,3 +455,71 @@ def test_a_missing_value_keeps_an_integer_rating_categorical() -> None:
     assert column_kinds(pd.DataFrame({"r": ratings})) == {"r": "categorical"}
     assert column_kinds(pd.DataFrame({"r": with_gap})) == {"r": "categorical"}
     assert column_kinds(pd.DataFrame({"r": with_gap + 0.5})) == {"r": "numerical"}
+
+
+def _joint_tvd_by_crosstab(real_a: Any, real_b: Any, syn_a: Any, syn_b: Any) -> float:
+    """1 - TVD of the joint frequencies, counted by pandas (missing values as a category)."""
+
+    def shares(a: Any, b: Any) -> pd.Series:
+        frame = pd.DataFrame({"a": a, "b": b}).fillna("<missing>").astype(str)
+        return frame.value_counts(normalize=True)
+
+    real, synthetic = shares(real_a, real_b), shares(syn_a, syn_b)
+    gap = real.sub(synthetic, fill_value=0.0).abs().sum()
+    return 1.0 - 0.5 * float(gap)
+
+
+@pytest.mark.parametrize(
+    ("size_a", "size_b"),
+    [
+        pytest.param(3, 4, id="one-byte-codes"),
+        pytest.param(300, 200, id="two-byte-codes-two-byte-cells"),
+        pytest.param(300, 250, id="two-byte-codes-wide-cells"),
+    ],
+)
+def test_joint_counts_agree_with_pandas_at_every_code_width(size_a: int, size_b: int) -> None:
+    # Codes are stored as 1 or 2 bytes and joint cells counted in 16 bits when they fit: the
+    # counts must not depend on the width (an overflow would shift cells silently).
+    rng = np.random.default_rng(size_a * size_b)
+    n = 40_000
+
+    def column(size: int, skew: float) -> np.ndarray:
+        values = rng.zipf(1.0 + skew, n) % size
+        labels = np.array([f"v{j:03d}" for j in range(size)], dtype=object)[values]
+        labels[rng.random(n) < 0.01] = None
+        return labels
+
+    real_a, real_b = column(size_a, 0.3), column(size_b, 0.5)
+    syn_a, syn_b = column(size_a, 0.35), column(size_b, 0.45)
+    ours = contingency_similarity(
+        real_a, real_b, syn_a, syn_b, continuous_a=False, continuous_b=False
+    )
+    assert ours == pytest.approx(_joint_tvd_by_crosstab(real_a, real_b, syn_a, syn_b), abs=1e-12)
+
+
+def test_binning_on_real_edges_is_digitize_with_open_outer_edges() -> None:
+    # Values on the edges themselves, beyond the real range, infinite and missing: both sides
+    # are cut as the metric class cuts them (digitize on the real histogram edges, outer edges
+    # open), missing values a bin of their own.
+    rng = np.random.default_rng(5)
+    real = rng.gamma(2.0, 3.0, 5_000)
+    edges = np.histogram_bin_edges(real, bins=10)
+    synthetic = np.concatenate(
+        [rng.gamma(2.0, 3.2, 4_985), edges, [-np.inf, np.inf, edges[0] - 1, edges[-1] + 1]]
+    )
+    synthetic[::97] = np.nan
+    real_group = rng.choice(["north", "south", "east"], real.size)
+    synthetic_group = rng.choice(["north", "south", "east"], synthetic.size)
+
+    def cut(values: np.ndarray) -> np.ndarray:
+        codes = np.clip(np.digitize(values, edges) - 1, 0, 9).astype(object)
+        codes[np.isnan(values)] = None
+        return codes
+
+    ours = contingency_similarity(
+        real, real_group, synthetic, synthetic_group, continuous_a=True, continuous_b=False
+    )
+    assert ours == pytest.approx(
+        _joint_tvd_by_crosstab(cut(real), real_group, cut(synthetic), synthetic_group),
+        abs=1e-12,
+    )
