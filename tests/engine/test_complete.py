@@ -46,8 +46,8 @@ def _config(server: FakeServer, **kw: Any) -> CompleteConfig:
         max_in_flight=8,
         timeout=0.3,
         max_attempts=3,
-        base_delay=0.01,
-        max_delay=0.02,
+        retry_base_delay=0.01,
+        retry_max_delay=0.02,
         shard_rows=25,
     )
     base.update(kw)
