@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from synthloom.engine.executor import bounded_map
+from synthloom.engine.rejects import Reject
 from synthloom.llm.client import ParseHook, Result, TeacherClient
 from synthloom.llm.types import Completion, Request
 from synthloom.recipes.lab.chunking import Chunk
@@ -65,7 +66,7 @@ class LeafOutput:
     """What one leaf produced: records (in work order), rejects, and failed requests."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
-    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
     failures: int = 0
 
 
@@ -173,9 +174,7 @@ class _Leaf:
         return random.Random("|".join(map(str, (self.teacher.seed, self.leaf.path, *parts))))
 
     def reject(self, step: str, reason: str, item: dict[str, Any], raw: str | None = None) -> None:
-        self.out.rejects.append(
-            {"leaf": self.leaf.path, "step": step, "reason": reason, "item": item, "raw": raw}
-        )
+        self.out.rejects.append(Reject("lab", step, reason, item, raw, {"leaf": self.leaf.path}))
 
     def failed(self, step: str, result: Result[Any], item: dict[str, Any]) -> bool:
         """Record a result that is not ok; True when the item must stop here."""

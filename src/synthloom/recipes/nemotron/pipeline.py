@@ -1,6 +1,8 @@
 """The Nemotron pipeline: prompts -> k responses -> reward scores -> SFT and preference data.
 
-    prompts/     prompt records (Parquet) and rejects.jsonl (unreadable lists, failed turns)
+    prompts/     prompt records (Parquet)
+    rejects/nemotron/  what making them dropped (unreadable lists, failed turns), one reject a
+                 line (synthloom.engine.rejects)
     responses/   every scored response: prompt turns + answer, ``meta.reward`` and ``meta.sample``
     sft/         best-of-k response per prompt among those passing the thresholds
     pairs/       preference records (messages = prompt, chosen, rejected) with their margin
@@ -29,7 +31,7 @@ from synthloom.llm.backends import Backend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.settings import make_teacher_client
 from synthloom.recipes.nemotron.config import PipelineConfig
-from synthloom.recipes.nemotron.prompts import PromptGenerator, check_inputs
+from synthloom.recipes.nemotron.prompts import PromptGenerator, check_inputs, save_prompts
 from synthloom.recipes.nemotron.ray_run import run_pipeline_ray
 from synthloom.recipes.nemotron.responses import (
     STAGE,
@@ -41,7 +43,6 @@ from synthloom.recipes.nemotron.responses import (
     make_reward_model,
     sampling_params,
 )
-from synthloom.records import write_jsonl, write_parquet
 from synthloom.reward.base import RewardModel, RewardWeights
 from synthloom.reward.select import Thresholds
 
@@ -107,8 +108,7 @@ async def run_pipeline(
         prompts = await generator.generate()
         prompt_seconds = time.monotonic() - prompt_started
         counts.prompts = len(prompts)
-        write_parquet(prompts, out / "prompts" / "prompts.parquet")
-        write_jsonl(generator.rejects, out / "prompts" / "rejects.jsonl")
+        counts.prompt_rejects = save_prompts(out, prompts, generator.rejects)
 
         writers = Writers(out, config.shard_rows)
         params = sampling_params(config)

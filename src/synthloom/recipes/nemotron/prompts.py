@@ -14,20 +14,27 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from synthloom.engine.executor import run_requests
+from synthloom.engine.rejects import Reject, RejectWriter, rejects_dir
 from synthloom.errors import DataFormatError
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.types import Completion, Request, SamplingParams
-from synthloom.recipes.nemotron.config import PipelineConfig, default_topics, read_topic_file
+from synthloom.recipes.nemotron.config import (
+    STAGE,
+    PipelineConfig,
+    default_topics,
+    read_topic_file,
+)
 from synthloom.recipes.nemotron.constraints import augment
 from synthloom.recipes.nemotron.lists import parse_list
-from synthloom.records import make_record, read_records
+from synthloom.records import make_record, read_records, write_parquet
 
-__all__ = ["PromptGenerator", "check_inputs", "render"]
+__all__ = ["PromptGenerator", "check_inputs", "render", "save_prompts"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.FunctionLoader(
@@ -98,7 +105,7 @@ class PromptGenerator:
 
     config: PipelineConfig
     client: TeacherClient
-    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
 
     # -- one tree level -------------------------------------------------------------------
 
@@ -155,15 +162,10 @@ class PromptGenerator:
             if result.ok:
                 out.append((node, result.parsed))
             else:
+                item = {"prompt": node.prompt, "meta": node.meta}
+                status = {"status": result.status}
                 self.rejects.append(
-                    {
-                        "stage": "prompts",
-                        "prompt": node.prompt,
-                        "meta": node.meta,
-                        "status": result.status,
-                        "reason": result.error,
-                        "raw": result.raw,
-                    }
+                    Reject(STAGE, "prompts", str(result.error), item, result.raw, status)
                 )
         # Completion order varies run to run; the tree order must not.
         order = {id(n): i for i, n in enumerate(nodes)}
@@ -372,16 +374,10 @@ class PromptGenerator:
             if result.ok and text:
                 conv.append({"role": role, "content": text})
                 continue
-            self.rejects.append(
-                {
-                    "stage": f"{role}_turn",
-                    "prompt": conv[-1]["content"],
-                    "meta": {},
-                    "status": result.status,
-                    "reason": result.error or "empty answer",
-                    "raw": None,
-                }
-            )
+            reason = result.error or "empty answer"
+            item = {"prompt": conv[-1]["content"], "meta": {}}
+            status = {"status": result.status}
+            self.rejects.append(Reject(STAGE, f"{role}_turn", reason, item, None, status))
             current[i] = None
 
     async def _continue(
@@ -442,3 +438,16 @@ class PromptGenerator:
             # Augmented prompts have new text, so a new id.
             rec["id"] = make_record(rec["messages"])["id"]
         return await self._multi_turn(records)
+
+
+def save_prompts(out: Path, prompts: list[dict[str, Any]], rejects: list[Reject]) -> dict[str, int]:
+    """Write the run's prompts (``prompts/prompts.parquet``) and the rejects of making them
+    (``rejects/nemotron/``, anew: a run before 2026-12 kept them in ``prompts/rejects.jsonl``,
+    which goes); returns the rejects by step."""
+    write_parquet(prompts, out / "prompts" / "prompts.parquet")
+    older = (out / "prompts" / "rejects.jsonl",)
+    folder = rejects_dir(out, STAGE)
+    with RejectWriter(folder, STAGE, fresh=True, older=older) as writer:
+        for reject in rejects:
+            writer.write(reject)
+    return dict(writer.by_step)

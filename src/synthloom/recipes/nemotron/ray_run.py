@@ -37,7 +37,7 @@ from synthloom.llm.cache import ResponseCache
 from synthloom.llm.settings import make_teacher_client
 from synthloom.recipes.executor import per_actor_config
 from synthloom.recipes.nemotron.config import PipelineConfig
-from synthloom.recipes.nemotron.prompts import PromptGenerator
+from synthloom.recipes.nemotron.prompts import PromptGenerator, save_prompts
 from synthloom.recipes.nemotron.responses import (
     STAGE,
     Counts,
@@ -48,7 +48,6 @@ from synthloom.recipes.nemotron.responses import (
     make_reward_model,
     sampling_params,
 )
-from synthloom.records import write_jsonl, write_parquet
 from synthloom.reward.base import RewardResult, RewardWeights
 from synthloom.reward.select import Thresholds
 
@@ -260,8 +259,7 @@ class _NemotronJob:
             await teacher.aclose()
             cache.close()
         self.counts.prompts = len(self.prompts)
-        write_parquet(self.prompts, self.run.path / "prompts" / "prompts.parquet")
-        write_jsonl(generator.rejects, self.run.path / "prompts" / "rejects.jsonl")
+        self.counts.prompt_rejects = save_prompts(self.run.path, self.prompts, generator.rejects)
 
     def plan(self) -> list[Shard]:
         size = self.config.executor.shard_size

@@ -21,7 +21,7 @@ from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.settings import make_teacher_client
 from synthloom.llm.types import Request, SamplingParams
-from synthloom.recipes.nemotron.config import PipelineConfig
+from synthloom.recipes.nemotron.config import STAGE, PipelineConfig
 from synthloom.recipes.nemotron.constraints import check_all
 from synthloom.records import ParquetShardWriter, make_record
 from synthloom.reward.base import RewardModel, RewardWeights
@@ -41,8 +41,6 @@ __all__ = [
     "prompt_of",
     "sampling_params",
 ]
-
-STAGE = "nemotron"
 
 #: Called with a snapshot dict (``prompts``, ``prompts_done``, ``responses``, ``pairs``, ...).
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -156,6 +154,8 @@ class Counts:
         self.sft = 0
         self.pairs = 0
         self.pair_skips: dict[str, int] = {}
+        #: Prompts (and turns) dropped while the prompts were made, by step.
+        self.prompt_rejects: dict[str, int] = {}
         self.seconds_waiting = 0.0
 
     def as_dict(self) -> dict[str, Any]:
