@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from synthloom.engine.complete_config import CompleteConfig, ProgressCallback, make_backend
-from synthloom.engine.executor import run_requests
+from synthloom.engine.executor import blocking, run_requests
 from synthloom.engine.prompts import (
     PromptScan,
     count_prompts,
@@ -451,26 +451,7 @@ async def complete_dataset(
     return entry
 
 
-def complete_dataset_sync(
-    prompts: str | Path,
-    out: str | Path,
-    config: CompleteConfig,
-    *,
-    backend: Backend | None = None,
-    on_progress: ProgressCallback | None = None,
-    progress_interval: float = 0.25,
-) -> dict[str, Any]:
-    """Blocking ``complete_dataset``."""
-    return asyncio.run(
-        complete_dataset(
-            prompts,
-            out,
-            config,
-            backend=backend,
-            on_progress=on_progress,
-            progress_interval=progress_interval,
-        )
-    )
+complete_dataset_sync = blocking(complete_dataset, "complete_dataset_sync")
 
 
 def dry_run(prompts: str | Path, config: CompleteConfig, *, show: int = 3) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from synthloom.engine.executor import blocking
 from synthloom.engine.rejects import rejects_dir
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import refuse_url
@@ -179,31 +180,4 @@ async def generate(
     )
 
 
-def generate_sync(
-    taxonomy: str | Path | Taxonomy,
-    config: PipelineConfig,
-    out: str | Path,
-    *,
-    subtree: str | None = None,
-    changed_since: str | None = None,
-    backend: Backend | None = None,
-    pipeline_path: str | Path | None = None,
-    on_progress: Callable[[dict[str, Any]], None] | None = None,
-    skip_invalid: bool = False,
-    documents_dir: str | Path | None = None,
-) -> dict[str, Any]:
-    """Blocking ``generate``."""
-    return asyncio.run(
-        generate(
-            taxonomy,
-            config,
-            out,
-            subtree=subtree,
-            changed_since=changed_since,
-            backend=backend,
-            pipeline_path=pipeline_path,
-            on_progress=on_progress,
-            skip_invalid=skip_invalid,
-            documents_dir=documents_dir,
-        )
-    )
+generate_sync = blocking(generate, "generate_sync")

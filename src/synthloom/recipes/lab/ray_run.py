@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from synthloom.engine.jobs import Job, Markers, Shard, ShardWorkspace, run_job
-from synthloom.engine.ray_pool import RayOptions, check_ray_address
 from synthloom.engine.rejects import REJECTS
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import RunStorage, driver_mirror
@@ -117,12 +116,7 @@ def generate_ray(
     same entry as the local run plus ``executor`` ("ray"), ``ray`` (actors,
     per_actor_in_flight), ``shards`` (leaves selected), ``shards_run``, ``shards_skipped`` and
     ``shard_retries``."""
-    ex = config.executor
-    options = RayOptions(
-        address=ex.ray_address, actors=ex.actors, per_actor_in_flight=ex.per_actor_in_flight
-    )
-    options.validate()
-    check_ray_address(options)
+    options = config.executor.ray_options()
     storage = RunStorage(out)
     # On an object store the driver works on a local copy of the run (without the leaves'
     # caches), uploaded back at the end; the actors read and write the store themselves.
