@@ -171,6 +171,7 @@ def _publish_rejects(shard_run: RunDir, space: ShardWorkspace, stage: str, key: 
     local = space.folder / f"published-{name}"
     write_text(local, "".join(reject.line() for reject in rejects))
     space.storage.put(local, REJECTS, stage, name)
+    local.unlink()  # the shard's own rejects/ folder keeps them
 
 
 def run_complete_shard(
