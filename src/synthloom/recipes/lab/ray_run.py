@@ -84,6 +84,10 @@ def _rejects_parts(leaf: Leaf) -> tuple[str, ...]:
     return (REJECTS, STAGE, leaf.slug)
 
 
+#: Where a leaf's rejects were before 2026-12 (in its folder); a leaf that runs again drops it.
+_OLDER_REJECTS = "rejects.jsonl"
+
+
 def run_lab_shard(
     config: PipelineConfig, source: str, shard: Shard, space: ShardWorkspace
 ) -> dict[str, Any]:
@@ -91,7 +95,10 @@ def run_lab_shard(
     run writes them (on an object store: uploaded when the leaf is done, before its marker)."""
     leaf = shard.args[0]
     with space.other(*_leaf_parts(leaf)) as leaf_dir, space.other(*_rejects_parts(leaf)) as rejects:
-        return asyncio.run(_leaf_on_actor(space.folder, leaf_dir, rejects, leaf, config, source))
+        result = asyncio.run(_leaf_on_actor(space.folder, leaf_dir, rejects, leaf, config, source))
+    if not result["skipped"]:  # an upload adds files but removes none: the older layout's goes
+        space.storage.remove(*_leaf_parts(leaf), _OLDER_REJECTS)
+    return result
 
 
 def _is_shard_cache(rel: str) -> bool:
@@ -193,6 +200,9 @@ class _LabJob:
         if not self.storage.is_local:  # the leaf's outputs, for the phase datasets and the mix
             for parts in (_leaf_parts(shard.args[0]), _rejects_parts(shard.args[0])):
                 self.storage.pull(parts, self.run.path.joinpath(*parts))
+            if not marker["skipped"]:  # the copy the driver pulled at the start, if any
+                leaf_dir = self.run.path.joinpath(*_leaf_parts(shard.args[0]))
+                (leaf_dir / _OLDER_REJECTS).unlink(missing_ok=True)
         self.accounting = self.accounting.add(Accounting.from_dict(marker["accounting"]))
 
     def finish(self, markers: Markers) -> dict[str, Any]:
