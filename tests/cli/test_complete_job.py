@@ -62,7 +62,7 @@ def test_every_option_reaches_the_configuration() -> None:
         if f.name not in NOT_FLAGS and getattr(config, f.name) == getattr(default, f.name)
     ]
     assert unset == [], f"options that do not reach CompleteConfig: {unset}"
-    assert config.requests_per_minute == 41.5 and config.base_delay == 41.5
+    assert config.rpm == 41.5 and config.retry_base_delay == 41.5
     assert config.stop == ("###",) and config.use_cache is (not options["no_cache"])
     assert config.api_key_env == "value-of-api_key_env"
 

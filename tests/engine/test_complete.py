@@ -11,8 +11,9 @@ import pytest
 
 from fakeserver import FakeServer, answer_for
 from synthloom.engine import CompleteConfig, complete_dataset_sync, count_prompts, dry_run
+from synthloom.engine.rejects import Reject, read_rejects
 from synthloom.errors import DataFormatError, InputError
-from synthloom.records import read_records
+from synthloom.records import read_records, write_parquet
 
 FAULTS = [
     "429*2",
@@ -46,8 +47,8 @@ def _config(server: FakeServer, **kw: Any) -> CompleteConfig:
         max_in_flight=8,
         timeout=0.3,
         max_attempts=3,
-        base_delay=0.01,
-        max_delay=0.02,
+        retry_base_delay=0.01,
+        retry_max_delay=0.02,
         shard_rows=25,
     )
     base.update(kw)
@@ -65,6 +66,10 @@ def _rows(directory: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _rejects(folder: Path) -> list[Reject]:
+    return list(read_rejects(folder, stage="complete"))
+
+
 def test_every_fault_ends_recorded_and_the_run_finishes(server: FakeServer, tmp_path: Path) -> None:
     faults = {i * 3 + 1: f for i, f in enumerate(FAULTS)}
     prompts = _prompts(tmp_path / "p.jsonl", 60, faults)
@@ -75,7 +80,7 @@ def test_every_fault_ends_recorded_and_the_run_finishes(server: FakeServer, tmp_
         tmp_path / "run" / "rejects" / "complete",
         tmp_path / "run" / "failures" / "complete",
     )
-    records, rejects, failures = _rows(out), _rows(rejects_dir), _rows(failures_dir)
+    records, rejects, failures = _rows(out), _rejects(rejects_dir), _rows(failures_dir)
     # The data folder holds OK records only: a loader given the folder (pyarrow reads every
     # sub-folder, as datasets.load_dataset(data_dir=...) does) gets training data alone.
     assert [p.name for p in out.iterdir() if not p.name.startswith("part-")] == []
@@ -83,7 +88,7 @@ def test_every_fault_ends_recorded_and_the_run_finishes(server: FakeServer, tmp_
     # Without a seed both samples of a prompt send the same body, and the server counts faults
     # per body: '400*1' fails one sample only, '500*99' fails both.
     failed_idx = sorted(r["meta"]["teacher"]["prompt_index"] for r in failures)
-    rejected_idx = sorted(r["meta"]["teacher"]["prompt_index"] for r in rejects)
+    rejected_idx = sorted(r.detail["prompt_index"] for r in rejects)
     assert set(failed_idx) == {faults_index(faults, "500*99"), faults_index(faults, "400*1")}
     assert rejected_idx == [faults_index(faults, "empty*99")] * 2
     assert len(records) + len(rejects) + len(failures) == 120
@@ -91,10 +96,10 @@ def test_every_fault_ends_recorded_and_the_run_finishes(server: FakeServer, tmp_
         {(r["meta"]["teacher"]["prompt_index"], r["meta"]["teacher"]["sample"]) for r in records}
     ) == len(records)
     for r in rejects:
-        assert (
-            r["meta"]["teacher"]["reject"]["raw"]
-            and "no choices" in r["meta"]["teacher"]["reject"]["reason"]
-        )
+        assert r.raw and "no choices" in r.reason
+        assert (r.stage, r.step, r.id) == ("complete", "answer", r.item["id"])
+        # The item is the prompt as asked: the user turn without the old answer.
+        assert [m["role"] for m in r.item["messages"]] == ["user"]
     for r in failures:
         assert r["meta"]["teacher"]["failure"].startswith("HTTP")
     acc = entry["accounting"]
@@ -231,9 +236,9 @@ def test_json_mode_rejects_non_json_answers(server: FakeServer, tmp_path: Path) 
     prompts = _prompts(tmp_path / "p.jsonl", 6, {2: "wrongformat*1", 4: "wrongformat*9"})
     entry = complete_dataset_sync(prompts, tmp_path / "run", _config(server, json_mode=True))
     rows = _rows(tmp_path / "run" / "complete")
-    rejects = _rows(tmp_path / "run" / "rejects" / "complete")
-    assert len(rows) == 5 and [r["meta"]["teacher"]["prompt_index"] for r in rejects] == [4]
-    assert rejects[0]["meta"]["teacher"]["reject"]["raw"] == "Sure! Here it is: {oops"
+    rejects = _rejects(tmp_path / "run" / "rejects" / "complete")
+    assert len(rows) == 5 and [r.detail["prompt_index"] for r in rejects] == [4]
+    assert rejects[0].raw == "Sure! Here it is: {oops" and rejects[0].detail["attempts"] == 3
     assert all(json.loads(r["messages"][-1]["content"])["answer"] for r in rows)
     assert server.log[0]["response_format"] == {"type": "json_object"}
     assert entry["accounting"]["rejects"] == 1
@@ -321,7 +326,42 @@ def test_a_run_folder_of_the_earlier_layout_resumes(server: FakeServer, tmp_path
     again = complete_dataset_sync(prompts, run, config)
     assert again["skipped"] == 6 and server.requests == asked
     assert not (run / "complete" / "rejects").exists()
-    assert len(_rows(run / "rejects" / "complete")) == 1
+    assert len(_rejects(run / "rejects" / "complete")) == 1
+
+
+def _as_previous_version_wrote(folder: Path) -> None:
+    """Turn a run's reject parts into the Parquet prompt records synthloom wrote before the
+    reject format of 2026-12 (``meta.teacher.reject`` holding reason, raw and attempts)."""
+    old = []
+    for reject in read_rejects(folder, stage="complete"):
+        teacher = {k: v for k, v in reject.detail.items() if k != "attempts"}
+        teacher["reject"] = {
+            "reason": reject.reason,
+            "raw": reject.raw,
+            "attempts": reject.detail["attempts"],
+        }
+        old.append({**reject.item, "meta": {**reject.item["meta"], "teacher": teacher}})
+    for part in folder.glob("part-*.jsonl"):
+        part.unlink()
+    write_parquet(old, folder / "part-00000.parquet")
+
+
+def test_a_run_whose_rejects_the_previous_version_wrote_resumes_and_reads(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 8, {2: "wrongformat*9", 5: "empty*99"})
+    config = _config(server, json_mode=True, n=2)
+    complete_dataset_sync(prompts, tmp_path / "run", config)
+    folder = tmp_path / "run" / "rejects" / "complete"
+    written = sorted(_rejects(folder), key=lambda r: (r.detail["prompt_index"], r.detail["sample"]))
+    assert [r.detail["prompt_index"] for r in written] == [2, 2, 5, 5]
+    _as_previous_version_wrote(folder)
+    asked = server.requests
+    again = complete_dataset_sync(prompts, tmp_path / "run", config)
+    # The old parts count as done (nothing asked again) and read as the same rejects.
+    assert again["skipped"] == 16 and server.requests == asked
+    read = sorted(_rejects(folder), key=lambda r: (r.detail["prompt_index"], r.detail["sample"]))
+    assert [r.as_dict() for r in read] == [r.as_dict() for r in written]
 
 
 def test_answers_without_text_are_rejects_with_their_reason_never_records(
@@ -332,13 +372,10 @@ def test_answers_without_text_are_rejects_with_their_reason_never_records(
     entry = complete_dataset_sync(prompts, tmp_path / "run", _config(server))
     out = tmp_path / "run" / "complete"
     rejects_dir = tmp_path / "run" / "rejects" / "complete"
-    records, rejects = _rows(out), _rows(rejects_dir)
+    records, rejects = _rows(out), _rejects(rejects_dir)
     assert sorted(r["meta"]["teacher"]["prompt_index"] for r in records) == [0, 2, 5]
     assert all(r["messages"][-1]["content"].strip() for r in records)
-    reasons = {
-        r["meta"]["teacher"]["prompt_index"]: r["meta"]["teacher"]["reject"]["reason"]
-        for r in rejects
-    }
+    reasons = {r.detail["prompt_index"]: r.reason for r in rejects}
     assert reasons == {
         1: "empty answer: content null (finish_reason stop)",
         3: "empty answer: tool calls only (finish_reason tool_calls)",
@@ -350,7 +387,7 @@ def test_answers_without_text_are_rejects_with_their_reason_never_records(
     assert (acc["ok"], acc["rejects"], acc["responses"]) == (3, 3, 6)
     # A rerun asks nothing again: the rejects are done and their answers are in the cache.
     complete_dataset_sync(prompts, tmp_path / "run", _config(server))
-    assert server.requests == 6 and len(_rows(rejects_dir)) == 3
+    assert server.requests == 6 and len(_rejects(rejects_dir)) == 3
 
 
 def test_a_server_echoing_the_key_gets_it_into_no_file(
@@ -366,11 +403,11 @@ def test_a_server_echoing_the_key_gets_it_into_no_file(
         )
         assert srv.headers_seen[-1]["Authorization"] == f"Bearer {secret}"
     run = tmp_path / "run"
-    failures, rejects = _rows(run / "failures" / "complete"), _rows(run / "rejects" / "complete")
+    failures, rejects = _rows(run / "failures" / "complete"), _rejects(run / "rejects" / "complete")
     reasons = [r["meta"]["teacher"]["failure"] for r in failures]
     assert len(reasons) == 2 and all("Authorization: Bearer [REDACTED]" in r for r in reasons)
     (reject,) = rejects
-    assert '"Authorization": "Bearer [REDACTED]"' in reject["meta"]["teacher"]["reject"]["raw"]
+    assert reject.raw is not None and '"Authorization": "Bearer [REDACTED]"' in reject.raw
     assert entry["records"] == 2
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():

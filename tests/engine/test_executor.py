@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterator
 
 import pytest
 
 from fakeserver import FakeServer
 from synthloom.engine import bounded_map, run_requests_sync
+from synthloom.engine.executor import blocking
 from synthloom.llm import OpenAIHTTPBackend, Request, TeacherClient
 
 
@@ -112,3 +114,16 @@ def test_in_flight_at_the_server_never_exceeds_the_limit() -> None:
         assert srv.max_in_flight == 24  # reached, never passed
     assert len(results) == 400 and all(r.ok for r in results)
     assert sorted(r.metadata["i"] for r in results) == list(range(400))
+
+
+def test_blocking_runs_the_coroutine_and_keeps_its_signature() -> None:
+    async def scaled(values: list[int], *, factor: int = 2) -> list[int]:
+        """Each value times ``factor``."""
+        await asyncio.sleep(0)
+        return [v * factor for v in values]
+
+    scaled_sync = blocking(scaled, "scaled_sync")
+    assert scaled_sync([1, 2, 3], factor=3) == [3, 6, 9]
+    assert scaled_sync.__name__ == "scaled_sync"
+    assert inspect.signature(scaled_sync) == inspect.signature(scaled)
+    assert scaled_sync.__doc__ == "Blocking :func:`scaled` (the same arguments)."

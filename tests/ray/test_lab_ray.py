@@ -48,7 +48,7 @@ def _outputs(out: Path) -> dict[str, Any]:
         found[str(path.relative_to(out))] = [
             json.dumps(r, sort_keys=True) for r in read_records(path)
         ]
-    for path in sorted((out / "lab" / "leaves").rglob("rejects.jsonl")):
+    for path in sorted((out / "rejects" / "lab").rglob("part-*.jsonl")):
         # Rejects are logged as the judges answer, so their order follows the concurrency.
         found[str(path.relative_to(out))] = sorted(path.read_text(encoding="utf-8").splitlines())
     for path in sorted((out / "export").glob("*.jsonl")):
@@ -75,6 +75,7 @@ def test_lab_on_ray_equals_the_local_executor(
     assert entry["phases"] == local["phases"] and entry["leaves"].keys() == local["leaves"].keys()
     ray_out, local_out = _outputs(tmp_path / "ray"), _outputs(tmp_path / "local")
     assert set(ray_out) >= {f"lab/phases/{name}.parquet" for name in PHASES}
+    assert sum(key.startswith("rejects/lab/") for key in ray_out) == 3  # one part a leaf
     assert ray_out == local_out
     # One cache and one marker per leaf; the same calls as the local run, at most 2 x 4 at once.
     leaves = load_taxonomy(EXAMPLE).leaves

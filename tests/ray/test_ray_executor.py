@@ -24,6 +24,7 @@ from synthloom.engine.ray_executor import (
     ray_shard_dir,
     read_stage_ray,
 )
+from synthloom.engine.rejects import Reject, read_rejects
 from synthloom.errors import DataFormatError, MissingDependencyError
 from synthloom.records import read_records, write_jsonl
 from tests.ray.helpers import complete_argv, complete_config, part_records, stored
@@ -82,6 +83,42 @@ def test_ray_records_equal_the_local_executor(
     seen = [(json.loads(r["meta"])["teacher"]["prompt_index"], r["id"]) for r in rows]
     assert len(rows) == 74 and [i for i, _ in seen] == sorted(i for i, _ in seen)
     assert {r for _, r in seen} == {r["id"] for r in read_records(tmp_path / "local" / "complete")}
+
+
+def test_ray_rejects_equal_the_local_executors(
+    ray_session: Any, server: FakeServer, tmp_path: Path
+) -> None:
+    prompts = _prompts(tmp_path / "p.jsonl", 30)
+    rows = [json.loads(line) for line in prompts.read_text().splitlines()]
+    for i in (3, 14, 15):  # answers with no choices, every time: rejected, never records
+        rows[i]["messages"][-1]["content"] += " [fault:empty*99]"
+    write_jsonl(rows, prompts)
+    config = complete_config(server)
+    local = complete_dataset_sync(prompts, tmp_path / "local", config)
+    options = RayOptions(actors=2, per_actor_in_flight=3, shard_size=10)
+    entry = complete_dataset_ray(prompts, tmp_path / "ray", config, options=options)
+    assert entry["records"] == local["records"] == 54
+
+    def key(reject: Reject) -> tuple[int, int]:
+        return reject.detail["prompt_index"], reject.detail["sample"]
+
+    expected = [
+        r.as_dict()
+        for r in sorted(
+            read_rejects(tmp_path / "local" / "rejects" / "complete", stage="complete"), key=key
+        )
+    ]
+    assert [(r["detail"]["prompt_index"], r["detail"]["sample"]) for r in expected] == [
+        (i, s) for i in (3, 14, 15) for s in range(2)
+    ]
+    # One part per shard that has rejects, in (prompt, sample) order: shards 0 and 1.
+    folder = tmp_path / "ray" / "rejects" / "complete"
+    assert sorted(p.name for p in folder.iterdir()) == ["part-00000.jsonl", "part-00001.jsonl"]
+    assert [r.as_dict() for r in read_rejects(folder, stage="complete")] == expected
+    read = read_stage_ray(tmp_path / "ray", kind="rejects").take_all()
+    assert [(r["id"], r["step"], r["reason"], r["raw"]) for r in read] == [
+        (r["id"], r["step"], r["reason"], r["raw"]) for r in expected
+    ]
 
 
 def test_interrupted_run_resumes_without_repeating_a_stored_call(

@@ -25,10 +25,6 @@ __all__ = ["CompleteSummary", "ShardCounts", "complete_config", "run_complete"]
 
 # Options whose CompleteConfig field has another name (the flags are documented as they are).
 _RENAMED = {
-    "rpm": "requests_per_minute",
-    "tpm": "tokens_per_minute",
-    "retry_base_delay": "base_delay",
-    "retry_max_delay": "max_delay",
     "price_prompt": "price_per_1k_prompt",
     "price_completion": "price_per_1k_completion",
 }

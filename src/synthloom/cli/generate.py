@@ -14,9 +14,9 @@ from synthloom.cli.command import Command
 from synthloom.cli.leaves import (
     ChangedSince,
     DocumentsDir,
+    LeafChoice,
     Subtree,
     TaxonomyRoot,
-    report_issues,
 )
 from synthloom.cli.options import (
     BaseUrlOverride,
@@ -54,7 +54,6 @@ def generate(
     from synthloom.card import export_card
     from synthloom.engine.storage import check_output_dir
     from synthloom.recipes.lab import generate_sync, load_pipeline
-    from synthloom.recipes.lab.select import chosen_taxonomy, document_options
 
     check_output_dir(out)
     config = load_pipeline(pipeline)
@@ -64,19 +63,9 @@ def generate(
     ex = flags.over(config.executor)
     if ex is not config.executor:
         config = config.model_copy(update={"executor": ex})
-    documents = document_options(
-        config, out=out, pipeline_path=pipeline, documents_dir=documents_dir
-    )
     # Chosen and checked here, so that every issue is printed before any request is sent.
-    tax = chosen_taxonomy(
-        taxonomy,
-        config,
-        subtree=subtree,
-        changed_since=changed_since,
-        skip_invalid=True,
-        documents=documents,
-    )
-    report_issues(tax, skip_invalid=skip_invalid)
+    choice = LeafChoice(subtree, changed_since, documents_dir, skip_invalid)
+    tax = choice.taxonomy(taxonomy, config, pipeline=pipeline, out=out)
     entry = generate_sync(
         tax,
         config,

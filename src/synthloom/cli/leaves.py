@@ -4,6 +4,7 @@ without invalid leaves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,9 +15,17 @@ from rich.markup import escape
 from synthloom.errors import ConfigError
 
 if TYPE_CHECKING:  # the taxonomy package (jsonschema) loads when a command runs, not on --help
+    from synthloom.recipes.lab.config import PipelineConfig
     from synthloom.taxonomy.model import Taxonomy
 
-__all__ = ["ChangedSince", "DocumentsDir", "Subtree", "TaxonomyRoot", "report_issues"]
+__all__ = [
+    "ChangedSince",
+    "DocumentsDir",
+    "LeafChoice",
+    "Subtree",
+    "TaxonomyRoot",
+    "report_issues",
+]
 
 TaxonomyRoot = Annotated[Path, typer.Argument(help="InstructLab taxonomy root (qna.yaml tree).")]
 Subtree = Annotated[
@@ -56,3 +65,42 @@ def report_issues(taxonomy: Taxonomy, *, skip_invalid: bool) -> None:
         f"--skip-invalid to go on without them",
         path=taxonomy.root,
     )
+
+
+@dataclass(frozen=True)
+class LeafChoice:
+    """The options that choose leaves (``--subtree``, ``--changed-since``, ``--documents-dir``,
+    ``--skip-invalid``), as ``plan`` and ``generate`` take them."""
+
+    subtree: str | None
+    changed_since: str | None
+    documents_dir: Path | None
+    skip_invalid: bool
+
+    def taxonomy(
+        self,
+        root: Path,
+        config: PipelineConfig,
+        *,
+        pipeline: Path | None,
+        out: str | Path | None,
+    ) -> Taxonomy:
+        """The chosen leaves of ``root``, every issue printed before anything is asked
+        (:func:`report_issues`). ``out``: the run folder (clones of document URLs go there;
+        None: to the user cache)."""
+        # Here, not at the top: the recipes load when a command runs, not on --help.
+        from synthloom.recipes.lab.select import chosen_taxonomy, document_options
+
+        documents = document_options(
+            config, out=out, pipeline_path=pipeline, documents_dir=self.documents_dir
+        )
+        tax = chosen_taxonomy(
+            root,
+            config,
+            subtree=self.subtree,
+            changed_since=self.changed_since,
+            skip_invalid=True,
+            documents=documents,
+        )
+        report_issues(tax, skip_invalid=self.skip_invalid)
+        return tax

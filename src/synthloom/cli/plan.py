@@ -13,9 +13,9 @@ from synthloom.cli.command import Command
 from synthloom.cli.leaves import (
     ChangedSince,
     DocumentsDir,
+    LeafChoice,
     Subtree,
     TaxonomyRoot,
-    report_issues,
 )
 
 
@@ -46,8 +46,6 @@ def plan(
 
     from synthloom.recipes.lab import PipelineConfig, leaf_chunks, load_pipeline, plan_leaf
     from synthloom.recipes.lab.config import TeacherSettings, settings_for
-    from synthloom.recipes.lab.select import document_options
-    from synthloom.taxonomy import load_taxonomy
 
     config = (
         load_pipeline(pipeline)
@@ -56,17 +54,8 @@ def plan(
     )
     source = str(pipeline or "pipeline")
     # No run directory: clones of document URLs go to the user cache, never into the taxonomy.
-    documents = document_options(
-        config, out=None, pipeline_path=pipeline, documents_dir=documents_dir
-    )
-    tax = load_taxonomy(
-        taxonomy,
-        documents=documents,
-        subtree=subtree,
-        changed_since=changed_since,
-        leaves=config.leaves,
-    )
-    report_issues(tax, skip_invalid=skip_invalid)
+    choice = LeafChoice(subtree, changed_since, documents_dir, skip_invalid)
+    tax = choice.taxonomy(taxonomy, config, pipeline=pipeline, out=None)
     rows = []
     for leaf in tax.leaves:
         chunks = None

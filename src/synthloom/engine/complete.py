@@ -4,8 +4,10 @@
 last user turn is the prompt, earlier turns are its context, later turns are dropped), asks the
 teacher for ``n`` samples of each, and streams records with the assistant turn appended into
 Parquet shards under ``<run>/<stage>/`` (OK records only). Answers the parse hook never accepted
-go to ``<run>/rejects/<stage>/`` with their raw text; requests that could not be answered go to
-``<run>/failures/<stage>/`` with the reason and are tried again by the next run.
+are rejects (:mod:`synthloom.engine.rejects`: JSONL parts under ``<run>/rejects/<stage>/``, each
+with its prompt record, the reason and the raw answer); requests that could not be answered go
+to ``<run>/failures/<stage>/`` (Parquet prompt records, with the reason) and are tried again by
+the next run.
 
 Every prompt is read and checked before the first request, so a bad line costs nothing.
 
@@ -39,7 +41,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from synthloom.engine.complete_config import CompleteConfig, ProgressCallback, make_backend
-from synthloom.engine.executor import run_requests
+from synthloom.engine.executor import blocking, run_requests
 from synthloom.engine.prompts import (
     PromptScan,
     count_prompts,
@@ -50,6 +52,7 @@ from synthloom.engine.prompts import (
     settings_fingerprint,
     write_digests,
 )
+from synthloom.engine.rejects import RejectWriter, read_rejects
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import check_output_dir
 from synthloom.errors import DataFormatError, SynthloomError
@@ -127,14 +130,15 @@ def _json_parse(completion: Completion, request: Request) -> Any:
 # Resume bookkeeping
 
 
-def _done_keys(directories: list[Path], n: int) -> array[int]:
-    """Sorted work keys (prompt_index * n + sample) already in finished shards."""
+def _done_keys(data: Path, rejects: Path, stage: str, n: int) -> array[int]:
+    """Sorted work keys (prompt_index * n + sample) already in finished shards and parts."""
     keys: list[int] = []
-    for directory in directories:
-        for shard in sorted(directory.glob("part-*.parquet")):
-            for meta in pq.read_table(shard, columns=["meta"]).column("meta").to_pylist():
-                teacher = json.loads(meta)["teacher"]
-                keys.append(int(teacher["prompt_index"]) * n + int(teacher["sample"]))
+    for shard in sorted(data.glob("part-*.parquet")):
+        for meta in pq.read_table(shard, columns=["meta"]).column("meta").to_pylist():
+            teacher = json.loads(meta)["teacher"]
+            keys.append(int(teacher["prompt_index"]) * n + int(teacher["sample"]))
+    for reject in read_rejects(rejects, stage=stage):
+        keys.append(int(reject.detail["prompt_index"]) * n + int(reject.detail["sample"]))
     ordered = np.unique(np.asarray(keys, dtype=np.int64))
     out = array("q")
     out.frombytes(ordered.tobytes())
@@ -169,7 +173,7 @@ class _Stage:
         self.params = [config.sampling(s) for s in range(config.n)]
         self.params_payload = self.params[0].to_payload()
         self.data: ParquetShardWriter | None = None
-        self.rejects: ParquetShardWriter | None = None
+        self.rejects: RejectWriter | None = None
         self.failures: ParquetShardWriter | None = None
 
     # -- work -----------------------------------------------------------------------------
@@ -244,19 +248,16 @@ class _Stage:
             self.written += 1
         elif result.status == "rejected":
             assert self.rejects is not None
-            teacher["reject"] = {
-                "reason": result.error,
-                "raw": result.raw,
-                "attempts": result.attempts,
+            # The item is the prompt as it was asked: a record ``complete`` can answer again.
+            prompt = {
+                "id": record["id"],
+                "messages": meta["context"],
+                "meta": record["meta"],
+                **_tools_of(record),
             }
-            self.rejects.write(
-                {
-                    "id": record["id"],
-                    "messages": meta["context"],
-                    "meta": {**record["meta"], "teacher": teacher},
-                    **_tools_of(record),
-                }
-            )
+            teacher["attempts"] = result.attempts
+            reason = str(result.error)
+            self.rejects.reject("answer", reason, prompt, result.raw, id=record["id"], **teacher)
         else:
             assert self.failures is not None
             teacher["failure"] = result.error
@@ -342,17 +343,23 @@ async def complete_dataset(
     stage = _Stage(prompts, run, config)
     stage.total_items = scan.count * config.n
     stage.dir.mkdir(parents=True, exist_ok=True)
-    for sub in (stage.dir, stage.rejects_dir, stage.failures_dir):
+    for sub in (stage.dir, stage.failures_dir):
         sub.mkdir(parents=True, exist_ok=True)
         _clean_partial(sub)
         if changes["outputs_reset"] is not None:
             for old in sub.glob("part-*.parquet"):
                 old.unlink()
+    stage.rejects = RejectWriter(
+        stage.rejects_dir,
+        config.stage,
+        rows_per_part=config.shard_rows,
+        fresh=changes["outputs_reset"] is not None,
+    )
     # Failures of an earlier run are asked again now, so their old records go.
     for old in stage.failures_dir.glob("part-*.parquet"):
         old.unlink()
     write_digests(prompts_file(run, config.stage), scan.digests)
-    done = _done_keys([stage.dir, stage.rejects_dir], config.n)
+    done = _done_keys(stage.dir, stage.rejects_dir, config.stage, config.n)
     stage.previous_records = sum(
         pq.ParquetFile(p).metadata.num_rows for p in stage.dir.glob("part-*.parquet")
     )
@@ -362,7 +369,6 @@ async def complete_dataset(
     cache = ResponseCache(run.cache_path, read=config.use_cache)
     client = make_teacher_client(config.teacher_settings(), cache, stage.accounting, backend)
     stage.data = ParquetShardWriter(stage.dir, rows_per_shard=config.shard_rows)
-    stage.rejects = ParquetShardWriter(stage.rejects_dir, rows_per_shard=config.shard_rows)
     stage.failures = ParquetShardWriter(stage.failures_dir, rows_per_shard=config.shard_rows)
     run.update_stage(
         config.stage,
@@ -445,26 +451,7 @@ async def complete_dataset(
     return entry
 
 
-def complete_dataset_sync(
-    prompts: str | Path,
-    out: str | Path,
-    config: CompleteConfig,
-    *,
-    backend: Backend | None = None,
-    on_progress: ProgressCallback | None = None,
-    progress_interval: float = 0.25,
-) -> dict[str, Any]:
-    """Blocking ``complete_dataset``."""
-    return asyncio.run(
-        complete_dataset(
-            prompts,
-            out,
-            config,
-            backend=backend,
-            on_progress=on_progress,
-            progress_interval=progress_interval,
-        )
-    )
+complete_dataset_sync = blocking(complete_dataset, "complete_dataset_sync")
 
 
 def dry_run(prompts: str | Path, config: CompleteConfig, *, show: int = 3) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import InitVar, asdict, dataclass, fields
 from typing import Any, Literal
 
 from synthloom.errors import InputError
@@ -18,7 +18,7 @@ from synthloom.llm.retry import (
     DEFAULT_MAX_REQUEST_TIME,
     DEFAULT_TIMEOUT,
 )
-from synthloom.llm.settings import TeacherSettings
+from synthloom.llm.settings import OLD_NAMES, TeacherSettings
 from synthloom.llm.settings import make_backend as make_teacher_backend
 from synthloom.llm.types import SamplingParams
 
@@ -41,10 +41,11 @@ def _positive_or_none(value: float | None) -> bool:
 class CompleteConfig:
     """Everything that defines a ``complete`` run. Only names of secrets are kept here.
 
-    The teacher fields are those of ``synthloom.llm.settings.TeacherSettings`` under the names
-    this class has always had (``requests_per_minute`` is ``rpm``, ``base_delay`` is
-    ``retry_base_delay``, ``max_delay`` is ``retry_max_delay``); ``teacher_settings()`` gives
-    them as one, and the run's client is built from it by the shared factory.
+    The teacher fields are those of ``synthloom.llm.settings.TeacherSettings``, under the same
+    names (``rpm``, ``tpm``, ``retry_base_delay``, ``retry_max_delay``: the flags' names);
+    ``teacher_settings()`` gives them as one, and the run's client is built from it by the
+    shared factory. The older names (``requests_per_minute``, ``tokens_per_minute``,
+    ``base_delay``, ``max_delay``) are still accepted as keyword arguments.
     ``max_in_flight`` is the most requests in flight of the run (on Ray each actor has
     ``per_actor_in_flight`` in its place).
     """
@@ -63,16 +64,16 @@ class CompleteConfig:
     backend: Literal["http", "openai"] = "http"
     api_key_env: str | None = "OPENAI_API_KEY"
     max_in_flight: int = 64
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
+    rpm: float | None = None
+    tpm: float | None = None
     #: Seconds to open a connection / of silence while waiting for one answer (read timeout).
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     timeout: float = DEFAULT_TIMEOUT
     #: Seconds one request may take across all its sends and backoff waits (None: no limit).
     max_request_time: float | None = DEFAULT_MAX_REQUEST_TIME
     max_attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 30.0
+    retry_base_delay: float = 0.5
+    retry_max_delay: float = 30.0
     max_parse_attempts: int = 3
     use_cache: bool = True
     shard_rows: int = 10_000
@@ -80,6 +81,34 @@ class CompleteConfig:
     price_per_1k_prompt: float | None = None
     price_per_1k_completion: float | None = None
     stage: str = "complete"
+    # The names these settings had until 2026-12, kept so that Python callers' code still runs;
+    # never stored (they are init-only), and giving an old and a new name at once is an error.
+    requests_per_minute: InitVar[float | None] = None
+    tokens_per_minute: InitVar[float | None] = None
+    base_delay: InitVar[float | None] = None
+    max_delay: InitVar[float | None] = None
+
+    def __post_init__(
+        self,
+        requests_per_minute: float | None,
+        tokens_per_minute: float | None,
+        base_delay: float | None,
+        max_delay: float | None,
+    ) -> None:
+        older = {
+            "requests_per_minute": requests_per_minute,
+            "tokens_per_minute": tokens_per_minute,
+            "base_delay": base_delay,
+            "max_delay": max_delay,
+        }
+        defaults = {f.name: f.default for f in fields(self)}
+        for old, value in older.items():
+            if value is None:
+                continue
+            new = OLD_NAMES[old]
+            if getattr(self, new) != defaults[new]:
+                raise InputError(f"'{old}' is the older name of '{new}'; give one", field=old)
+            object.__setattr__(self, new, value)
 
     def validate(self) -> None:
         checks = [
@@ -95,10 +124,10 @@ class CompleteConfig:
                 "--max-request-time",
                 "must be a number > 0",
             ),
-            (_positive_or_none(self.requests_per_minute), "--rpm", "must be > 0 (or unset)"),
-            (_positive_or_none(self.tokens_per_minute), "--tpm", "must be > 0 (or unset)"),
-            (_at_least(self.base_delay, 0), "--retry-base-delay", "must be a number >= 0"),
-            (_at_least(self.max_delay, 0), "--retry-max-delay", "must be a number >= 0"),
+            (_positive_or_none(self.rpm), "--rpm", "must be > 0 (or unset)"),
+            (_positive_or_none(self.tpm), "--tpm", "must be > 0 (or unset)"),
+            (_at_least(self.retry_base_delay, 0), "--retry-base-delay", "must be a number >= 0"),
+            (_at_least(self.retry_max_delay, 0), "--retry-max-delay", "must be a number >= 0"),
             (_at_least(self.temperature, 0), "--temperature", "must be a number >= 0"),
             (_at_least(self.top_p, 0) and (self.top_p or 0) <= 1, "--top-p", "must be in [0, 1]"),
             (_at_least(self.price_per_1k_prompt, 0), "--price-per-1k-prompt", "must be >= 0"),
@@ -130,10 +159,10 @@ class CompleteConfig:
             timeout=self.timeout,
             max_request_time=self.max_request_time,
             max_attempts=self.max_attempts,
-            retry_base_delay=self.base_delay,
-            retry_max_delay=self.max_delay,
-            rpm=self.requests_per_minute,
-            tpm=self.tokens_per_minute,
+            retry_base_delay=self.retry_base_delay,
+            retry_max_delay=self.retry_max_delay,
+            rpm=self.rpm,
+            tpm=self.tpm,
             max_parse_attempts=self.max_parse_attempts,
         )
 

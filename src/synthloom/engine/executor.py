@@ -9,16 +9,33 @@ consumer slows the producer instead of piling results up.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+import functools
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from typing import Any, ParamSpec, TypeVar
 
 from synthloom.llm.client import ParseHook, Result, TeacherClient
 from synthloom.llm.types import Request
 
-__all__ = ["bounded_map", "run_requests", "run_requests_sync"]
+__all__ = ["blocking", "bounded_map", "run_requests", "run_requests_sync"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+P = ParamSpec("P")
+
+
+def blocking(fn: Callable[P, Coroutine[Any, Any, R]], name: str) -> Callable[P, R]:
+    """The blocking form of the coroutine function ``fn`` (``asyncio.run`` of it), named
+    ``name``, with ``fn``'s signature: the async code is written once, and a sync caller gets
+    a thin wrapper instead of a copy of every parameter."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return asyncio.run(fn(*args, **kwargs))
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"Blocking :func:`{fn.__name__}` (the same arguments)."
+    return run
+
 
 _DONE = object()
 

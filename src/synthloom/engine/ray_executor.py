@@ -8,8 +8,9 @@ fsspec: see :mod:`synthloom.engine.storage`)::
 
     <run>/run.json                      the stage entry, with ``"executor": "ray"``
     <run>/<stage>/part-<shard>.parquet  the records of one shard, sorted by (prompt, sample)
-    <run>/rejects/<stage>/              the same for rejects and failures, per shard, where a
-    <run>/failures/<stage>/             shard has any (beside the data folder, never in it)
+    <run>/rejects/<stage>/part-<shard>.jsonl    a shard's rejects (synthloom.engine.rejects)
+    <run>/failures/<stage>/part-<shard>.parquet its failures; each where the shard has any
+                                        (beside the data folder, never in it)
     <run>/_ray/<stage>/shards.json      how the input was cut (records, shard size, shards)
     <run>/_ray/<stage>/shard-<k>/       one shard's own run: input.parquet, cache.sqlite,
                                         run.json, its Parquet parts, and done.json (the marker)
@@ -47,6 +48,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from synthloom.atomic import write_text
 from synthloom.engine.complete import CompleteConfig, complete_dataset, count_prompts
 from synthloom.engine.jobs import Job, Markers, Shard, ShardWorkspace, fingerprint, run_job
 from synthloom.engine.ray_pool import (
@@ -58,6 +60,7 @@ from synthloom.engine.ray_pool import (
     init_ray,
     quiet_ray,
 )
+from synthloom.engine.rejects import REJECTS, Reject, read_rejects
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import MirroredRunDir, RunStorage, is_url
 from synthloom.errors import DataFormatError, InputError
@@ -153,6 +156,24 @@ def _publish(records: list[dict[str, Any]], storage: RunStorage, *parts: str) ->
         storage.remove(*parts)
 
 
+def _publish_rejects(shard_run: RunDir, space: ShardWorkspace, stage: str, key: int) -> None:
+    """A shard's rejects as one part, in (prompt, sample) order, or none; a part an older
+    version published for this shard (Parquet) goes."""
+    rejects = sorted(
+        read_rejects(shard_run.aside_dir(REJECTS, stage), stage=stage),
+        key=lambda r: (r.detail["prompt_index"], r.detail["sample"]),
+    )
+    space.storage.remove(REJECTS, stage, f"part-{key:05d}.parquet")
+    name = f"part-{key:05d}.jsonl"
+    if not rejects:
+        space.storage.remove(REJECTS, stage, name)
+        return
+    local = space.folder / f"published-{name}"
+    write_text(local, "".join(reject.line() for reject in rejects))
+    space.storage.put(local, REJECTS, stage, name)
+    local.unlink()  # the shard's own rejects/ folder keeps them
+
+
 def run_complete_shard(
     config: CompleteConfig, shard: Shard, space: ShardWorkspace
 ) -> dict[str, Any]:
@@ -171,8 +192,7 @@ def run_complete_shard(
     name = f"part-{shard.key:05d}.parquet"
     records = _sorted_records(shard_run.stage_dir(config.stage))
     _publish(records, space.storage, config.stage, name)
-    rejects = _sorted_records(shard_run.aside_dir("rejects", config.stage))
-    _publish(rejects, space.storage, "rejects", config.stage, name)
+    _publish_rejects(shard_run, space, config.stage, shard.key)
     failures = _sorted_records(shard_run.aside_dir("failures", config.stage))
     _publish(failures, space.storage, "failures", config.stage, name)
     return {
@@ -419,10 +439,13 @@ def _read_source(source: _Source, shown: str, shard_size: int) -> Iterator[dict[
 def read_stage_ray(out: str | Path, stage: str = "complete", *, kind: str = "records") -> Any:
     """A finished Ray run's records as a ``ray.data.Dataset``, in record order.
 
-    ``kind``: ``records`` (the stage's output), ``rejects`` or ``failures``. The parts are read
-    by Ray Data's Parquet reader through the run's storage (a path or an fsspec URL), so a Ray
-    pipeline can go on from the generated data without it passing through this process. Rows
-    have the Parquet layout of :func:`synthloom.records.write_parquet` (``meta`` a JSON string).
+    ``kind``: ``records`` (the stage's output), ``rejects`` or ``failures``. Records and
+    failures are read by Ray Data's Parquet reader through the run's storage (a path or an
+    fsspec URL), so a Ray pipeline can go on from the generated data without it passing through
+    this process; their rows have the Parquet layout of :func:`synthloom.records.write_parquet`
+    (``meta`` a JSON string). Rejects (the small side of a run) are read here with
+    :func:`synthloom.engine.rejects.read_rejects`, whatever version wrote them, one row a
+    reject (``id``, ``stage``, ``step``, ``reason``, ``detail``, ``item``, ``raw``).
     Raises InputError when the stage is not done (a missing shard would go unnoticed).
     """
     if kind not in ("records", "rejects", "failures"):
@@ -436,15 +459,26 @@ def read_stage_ray(out: str | Path, stage: str = "complete", *, kind: str = "rec
             "finish it first",
             path=storage.url(),
         )
+    ray = import_ray()
+    if kind == "rejects":
+        return ray.data.from_items([r.as_dict() for r in _stage_rejects(storage, stage)])
     folder = (stage,) if kind == "records" else (kind, stage)
     parts = [
         storage.key(*folder, f"part-{k:05d}.parquet")
         for k in range(int(manifest["shards"]))
         if storage.exists(*folder, f"part-{k:05d}.parquet")
     ]
-    ray = import_ray()
     if not parts:
         return ray.data.from_items([])
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     return ray.data.read_parquet(parts, filesystem=storage.pyarrow_filesystem())
+
+
+def _stage_rejects(storage: RunStorage, stage: str) -> list[Reject]:
+    """Every reject of a Ray run's stage, in shard order (fetched first from an object store)."""
+    if storage.is_local:
+        return list(read_rejects(storage.local(REJECTS, stage), stage=stage))
+    with tempfile.TemporaryDirectory(prefix="synthloom-rejects-") as scratch:
+        storage.pull((REJECTS, stage), Path(scratch))
+        return list(read_rejects(Path(scratch), stage=stage))

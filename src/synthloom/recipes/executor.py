@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from synthloom.engine.ray_pool import RayOptions, check_ray_address
 from synthloom.errors import InputError
 
 __all__ = [
@@ -42,11 +43,31 @@ class ExecutorSettings(BaseModel):
     def _short_form(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
 
+    def ray_options(self) -> RayOptions:
+        """The options of the Ray actor pool this section describes, checked (a bad
+        ``ray_address`` is a one-line InputError before anything starts)."""
+        options = RayOptions(
+            address=self.ray_address,
+            actors=self.actors,
+            per_actor_in_flight=self.per_actor_in_flight,
+            **self.sharding(),
+        )
+        options.validate()
+        check_ray_address(options)
+        return options
+
+    def sharding(self) -> dict[str, int]:
+        """How the items are cut into shards (nothing here: one shard a unit, as LAB's leaves)."""
+        return {}
+
 
 class ShardedExecutorSettings(ExecutorSettings):
     """The executor of a recipe cut into shards of ``shard_size`` items."""
 
     shard_size: int = Field(default=100, ge=1)
+
+    def sharding(self) -> dict[str, int]:
+        return {"shard_size": self.shard_size}
 
 
 def apply_executor_flags(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from fakeserver import FakeServer
 from synthloom.errors import ConfigError
 from synthloom.recipes.lab import PHASES, generate_sync, load_pipeline
+from synthloom.recipes.lab.outcome import leaf_rejects
 from synthloom.records import read_records
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,6 +31,12 @@ def _config(url: str) -> object:
 
 def _rows(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _rejects(out: Path, leaf: str) -> list[dict[str, Any]]:
+    rejects = [r.as_dict() for r in leaf_rejects(out, leaf)]
+    assert all(r["stage"] == "lab" and r["detail"] == {"leaf": leaf} for r in rejects)
+    return rejects
 
 
 @pytest.mark.slow
@@ -50,7 +59,8 @@ def test_generate_example_taxonomy_rejects_with_reasons_and_resumes(
     for path, info in leaves.items():
         leaf_dir = out / "lab" / "leaves" / path.replace("/", "__")
         records = list(read_records(leaf_dir / "samples.parquet"))
-        rejects = _rows(leaf_dir / "rejects.jsonl")
+        rejects = _rejects(out, path)
+        assert (out / "rejects" / "lab" / path.replace("/", "__") / "part-00000.jsonl").is_file()
         assert len(records) == info["samples"] > 0
         assert len(rejects) == info["rejects"] > 0
         for rec in records:
@@ -60,8 +70,9 @@ def test_generate_example_taxonomy_rejects_with_reasons_and_resumes(
             assert "weak" not in rec["meta"]["question"]
             assert "unsupported" not in rec["meta"]["answer"]
         for reject in rejects:
-            assert reject["step"] and reject["reason"]
+            assert reject["step"] and reject["reason"] and reject["id"]
         steps = {r["step"] for r in rejects}
+        assert info["rejects_by_step"] == {s: sum(r["step"] == s for r in rejects) for s in steps}
         if info["kind"] == "knowledge":
             assert "judge_faithfulness" in steps
             assert all(r["meta"]["context"] in r["messages"][0]["content"] for r in records)
@@ -165,12 +176,31 @@ def test_a_teacher_that_answers_without_text_gives_rejects_with_the_reason(
     assert entry["accounting"]["requests"] == asked == entry["accounting"]["rejects"]
     for path, info in entry["leaves"].items():
         assert info["samples"] == 0
-        rejects = _rows(out / "lab" / "leaves" / path.replace("/", "__") / "rejects.jsonl")
+        rejects = _rejects(out, path)
         assert rejects and all(
             r["reason"]
             == "unusable answer: empty answer: tool calls only (finish_reason tool_calls)"
             for r in rejects
         )
+    # A run folder whose rejects the previous version wrote (rejects.jsonl in each leaf's
+    # folder, one {leaf, step, reason, item, raw} a line) still says why each leaf is empty.
+    empty = entry["empty_leaves"]
+    assert sorted(e["leaf"] for e in empty) == sorted(entry["leaves"])
+    for e in empty:
+        assert e["most_common_reject"].endswith(": unusable answer")
+        assert e["count"] == e["rejects"] == entry["leaves"][e["leaf"]]["rejects"] > 0
+    for path in entry["leaves"]:
+        slug = path.replace("/", "__")
+        lines = [
+            json.dumps({"leaf": path, **{k: r[k] for k in ("step", "reason", "item", "raw")}})
+            for r in _rejects(out, path)
+        ]
+        (out / "lab" / "leaves" / slug / "rejects.jsonl").write_text("\n".join(lines) + "\n")
+        shutil.rmtree(out / "rejects" / "lab" / slug)
+    with FakeServer(responder=tool_calls_only) as server:
+        again = generate_sync(EXAMPLE, _config(server.url), out, pipeline_path=PIPELINE)  # type: ignore[arg-type]
+        assert server.requests == 0  # every leaf was done: none ran again
+    assert again["empty_leaves"] == empty
 
 
 PUBLISHED = ROOT / "tests" / "taxonomy" / "data" / "published"

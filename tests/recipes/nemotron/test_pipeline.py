@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from fakeserver import FakeServer, reward_for
+from synthloom.engine.rejects import Reject, read_rejects
 from synthloom.recipes.nemotron import check_all, load_pipeline, run_pipeline_sync
 from synthloom.records import read_records
 from synthloom.reward import ATTRIBUTES, DEFAULT_WEIGHTS
@@ -208,6 +209,10 @@ def test_rerun_asks_the_servers_nothing(server: FakeServer, tmp_path: Path) -> N
     )
 
 
+def _rejects(run: Path) -> list[Reject]:
+    return list(read_rejects(run / "rejects" / "nemotron", stage="nemotron"))
+
+
 def test_unreadable_lists_become_rejects(make_server: Any, tmp_path: Path) -> None:
     def script(body: dict[str, Any], endpoint: str) -> str | None:
         prompt = body["messages"][-1]["content"]
@@ -229,15 +234,27 @@ def test_unreadable_lists_become_rejects(make_server: Any, tmp_path: Path) -> No
         },
     )
     entry = _run(path, tmp_path / "run")
-    rejects = [
-        json.loads(x)
-        for x in (tmp_path / "run" / "prompts" / "rejects.jsonl").read_text().splitlines()
-    ]
-    assert len(rejects) == 1
-    assert rejects[0]["meta"]["topic"] == "Broken"
-    assert "no numbered, bulleted, JSON or YAML list" in rejects[0]["reason"]
-    assert rejects[0]["raw"] == "I would rather not make a list today."
+    rejects = _rejects(tmp_path / "run")
+    assert len(rejects) == 1 and (rejects[0].stage, rejects[0].step) == ("nemotron", "prompts")
+    assert rejects[0].item["meta"]["topic"] == "Broken"
+    assert "no numbered, bulleted, JSON or YAML list" in rejects[0].reason
+    assert rejects[0].raw == "I would rather not make a list today."
     assert entry["counts"]["prompts"] == 2  # the other topic's tree is complete
+    assert entry["counts"]["prompt_rejects"] == {"prompts": 1}
+    # A run folder the previous version made kept them in prompts/rejects.jsonl: a rerun
+    # writes them anew in the one layout and leaves no second copy behind.
+    older = tmp_path / "run" / "prompts" / "rejects.jsonl"
+    row = {"stage": "prompts", "prompt": rejects[0].item["prompt"], "meta": {"topic": "Broken"}}
+    older.write_text(json.dumps({**row, "status": "rejected", "reason": "x", "raw": None}) + "\n")
+    (legacy,) = read_rejects(older, stage="nemotron")
+    assert (legacy.step, legacy.item["meta"]["topic"], legacy.detail) == (
+        "prompts",
+        "Broken",
+        {"status": "rejected"},
+    )
+    _run(path, tmp_path / "run")
+    assert not older.exists()
+    assert [r.as_dict() for r in _rejects(tmp_path / "run")] == [r.as_dict() for r in rejects]
 
 
 def test_thresholds_and_margin_filter(server: FakeServer, tmp_path: Path) -> None:
@@ -321,12 +338,9 @@ def test_answers_without_text_become_rejects_with_the_reason(
         },
     )
     entry = _run(path, tmp_path / "run")
-    rejects = [
-        json.loads(x)
-        for x in (tmp_path / "run" / "prompts" / "rejects.jsonl").read_text().splitlines()
-    ]
-    assert len(rejects) == 1 and rejects[0]["meta"]["topic"] == "Filtered"
-    assert rejects[0]["reason"] == "empty answer: content null (finish_reason stop)"
+    rejects = _rejects(tmp_path / "run")
+    assert len(rejects) == 1 and rejects[0].item["meta"]["topic"] == "Filtered"
+    assert rejects[0].reason == "empty answer: content null (finish_reason stop)"
     assert entry["counts"]["prompts"] == 2  # the other topic's tree is complete
 
 

@@ -60,26 +60,26 @@ _ANSWER = Sampling(temperature=0.7, max_tokens=1024)
 _JUDGE = Sampling(temperature=0.0, max_tokens=256)
 
 
-class FreeformSettings(_Model):
+class _SkillSettings(_Model):
+    """What both skill recipes share: seeds per prompt, sampling of each step, the judges'
+    thresholds (the question 0-1, the pair 1-3)."""
+
+    seeds_per_prompt: int = Field(default=3, ge=1)
+    generate: Sampling = _GEN
+    answer: Sampling = _ANSWER
+    judge: Sampling = _JUDGE
+    question_threshold: int = Field(default=1, ge=0, le=1)
+    pair_threshold: int = Field(default=2, ge=1, le=3)
+
+
+class FreeformSettings(_SkillSettings):
     questions: int = Field(default=20, ge=1, description="questions generated per leaf")
     questions_per_request: int = Field(default=5, ge=1)
-    seeds_per_prompt: int = Field(default=3, ge=1)
-    generate: Sampling = _GEN
-    answer: Sampling = _ANSWER
-    judge: Sampling = _JUDGE
-    question_threshold: int = Field(default=1, ge=0, le=1)
-    pair_threshold: int = Field(default=2, ge=1, le=3)
 
 
-class GroundedSettings(_Model):
+class GroundedSettings(_SkillSettings):
     contexts: int = Field(default=5, ge=1, description="contexts generated per leaf")
     questions_per_context: int = Field(default=3, ge=1)
-    seeds_per_prompt: int = Field(default=3, ge=1)
-    generate: Sampling = _GEN
-    answer: Sampling = _ANSWER
-    judge: Sampling = _JUDGE
-    question_threshold: int = Field(default=1, ge=0, le=1)
-    pair_threshold: int = Field(default=2, ge=1, le=3)
 
 
 class KnowledgeSettings(_Model):

@@ -3,8 +3,9 @@
     <run>/run.json                       config, versions, stage "lab": per-leaf counts, accounting
     <run>/cache.sqlite                   every teacher answer (a re-run replays it: no new calls)
     <run>/lab/leaves/<leaf>/samples.parquet   the leaf's kept samples (records)
-    <run>/lab/leaves/<leaf>/rejects.jsonl     every dropped item: step, reason, item, raw answer
     <run>/lab/leaves/<leaf>/done.json         written when the leaf finished without failures
+    <run>/rejects/lab/<leaf>/part-00000.jsonl every dropped item (synthloom.engine.rejects):
+                                              step, reason, item, raw answer
     <run>/lab/phases/{knowledge,knowledge_distractors,skills}.parquet
     <run>/export/<name>.jsonl            the mix, when the pipeline has one
     <run>/_documents/                    clones of the knowledge leaves' document repositories
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from synthloom.engine.executor import blocking
+from synthloom.engine.rejects import rejects_dir
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import refuse_url
 from synthloom.errors import InputError
@@ -136,7 +139,15 @@ async def generate(
         raise
     tasks = [
         asyncio.ensure_future(
-            run_leaf(leaf, config, teacher, run.path / STAGE / "leaves" / leaf.slug, source, plan)
+            run_leaf(
+                leaf,
+                config,
+                teacher,
+                run.path / STAGE / "leaves" / leaf.slug,
+                rejects_dir(run.path, STAGE, leaf.slug),
+                source,
+                plan,
+            )
         )
         for leaf, plan in zip(leaves, plans, strict=True)
     ]
@@ -169,31 +180,4 @@ async def generate(
     )
 
 
-def generate_sync(
-    taxonomy: str | Path | Taxonomy,
-    config: PipelineConfig,
-    out: str | Path,
-    *,
-    subtree: str | None = None,
-    changed_since: str | None = None,
-    backend: Backend | None = None,
-    pipeline_path: str | Path | None = None,
-    on_progress: Callable[[dict[str, Any]], None] | None = None,
-    skip_invalid: bool = False,
-    documents_dir: str | Path | None = None,
-) -> dict[str, Any]:
-    """Blocking ``generate``."""
-    return asyncio.run(
-        generate(
-            taxonomy,
-            config,
-            out,
-            subtree=subtree,
-            changed_since=changed_since,
-            backend=backend,
-            pipeline_path=pipeline_path,
-            on_progress=on_progress,
-            skip_invalid=skip_invalid,
-            documents_dir=documents_dir,
-        )
-    )
+generate_sync = blocking(generate, "generate_sync")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import time
 from pathlib import Path
 from typing import Any
 
+from synthloom.engine.rejects import RejectWriter
 from synthloom.engine.rundir import RunDir
 from synthloom.errors import InputError
 from synthloom.llm.accounting import Accounting
@@ -24,7 +24,7 @@ from synthloom.llm.settings import make_teacher_client
 from synthloom.recipes.lab.chunking import Chunk, chunk_markdown, document_text
 from synthloom.recipes.lab.config import PipelineConfig, settings_for
 from synthloom.recipes.lab.mix import PHASES, mix
-from synthloom.recipes.lab.outcome import empty_leaves
+from synthloom.recipes.lab.outcome import STAGE, empty_leaves, leaf_slug
 from synthloom.recipes.lab.recipes import (
     LeafOutput,
     Teacher,
@@ -50,7 +50,6 @@ __all__ = [
     "write_phases",
 ]
 
-STAGE = "lab"
 # The teacher's backend and client come from the one factory, synthloom.llm.settings; they are
 # named here too because both executors of a LAB run import them from this module.
 
@@ -84,14 +83,6 @@ def leaf_fingerprint(leaf: Leaf, settings: Any, config: PipelineConfig, docs: st
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
 def leaf_plan(leaf: Leaf, config: PipelineConfig, source: str) -> tuple[Any, list[Chunk], str]:
     """A leaf's recipe settings, its chunks (knowledge leaves) and its fingerprint."""
     settings = settings_for(config, leaf, source=source)
@@ -116,10 +107,12 @@ async def run_leaf(
     config: PipelineConfig,
     teacher: Teacher,
     leaf_dir: Path,
+    rejects_dir: Path,
     source: str,
     plan: tuple[Any, list[Chunk], str] | None = None,
 ) -> dict[str, Any]:
-    """Run one leaf into ``leaf_dir`` (skipped when its done.json fingerprint matches).
+    """Run one leaf into ``leaf_dir``, its rejects into ``rejects_dir`` (skipped when its
+    done.json fingerprint matches).
 
     ``plan``: the leaf's :func:`leaf_plan`, when the caller read it already.
     """
@@ -138,16 +131,20 @@ async def run_leaf(
         output = await run_knowledge(leaf, settings, teacher, chunks)
     leaf_dir.mkdir(parents=True, exist_ok=True)
     write_parquet(output.records, leaf_dir / "samples.parquet")
-    _write_jsonl(leaf_dir / "rejects.jsonl", output.rejects)
-    steps: dict[str, int] = {}
-    for reject in output.rejects:
-        steps[reject["step"]] = steps.get(reject["step"], 0) + 1
+    # The leaf's rejects are written anew with its samples (a run before 2026-12 kept them in
+    # the leaf's folder: that file goes).
+    # One part a leaf (they are in memory already): on an object store a rerun overwrites it.
+    older = (leaf_dir / "rejects.jsonl",)
+    size = max(1, len(output.rejects))
+    with RejectWriter(rejects_dir, STAGE, fresh=True, older=older, rows_per_part=size) as rejects:
+        for reject in output.rejects:
+            rejects.write(reject)
     entry = {
         "leaf": leaf.path,
         "kind": leaf.kind,
         "samples": len(output.records),
-        "rejects": len(output.rejects),
-        "rejects_by_step": steps,
+        "rejects": rejects.count,
+        "rejects_by_step": dict(rejects.by_step),
         "failures": output.failures,
         "chunks": len(chunks) if leaf.kind == "knowledge" else None,
         "fingerprint": fingerprint,
@@ -163,8 +160,7 @@ def write_phases(run: Path, kinds: dict[str, str], config: PipelineConfig) -> di
     knowledge: list[dict[str, Any]] = []
     skills: list[dict[str, Any]] = []
     for leaf_path, kind in kinds.items():
-        slug = leaf_path.replace("/", "__") or "root"
-        path = run / STAGE / "leaves" / slug / "samples.parquet"
+        path = run / STAGE / "leaves" / leaf_slug(leaf_path) / "samples.parquet"
         if not path.exists():
             continue
         records = list(read_records(path))
@@ -258,7 +254,7 @@ def finish_run(
         accounting=accounting.to_dict(),
         elapsed_s=round(time.monotonic() - started, 3),
         invalid_leaves=[str(issue) for issue in taxonomy.errors],
-        empty_leaves=empty_leaves(run.path / STAGE / "leaves", results),
+        empty_leaves=empty_leaves(run.path, results),
         **extra,
     )
     entry["run_dir"] = str(run.path)

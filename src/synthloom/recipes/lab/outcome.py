@@ -7,42 +7,40 @@ names these leaves with their most common reject reason and exits 1.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["empty_leaves", "reject_reason"]
+from synthloom.engine.rejects import Reject, read_rejects, rejects_dir
+
+__all__ = ["STAGE", "empty_leaves", "leaf_rejects", "leaf_slug"]
+
+STAGE = "lab"
 
 
-def reject_reason(reject: dict[str, Any]) -> str:
-    """A reject's kind, without the parts that differ from item to item (rationales, errors):
-    ``judge_pair: score 1 < 2``, ``generate_questions: unusable answer``."""
-    reason = str(reject.get("reason") or "no reason given").split(":", 1)[0].strip()
-    return f"{reject.get('step') or 'unknown step'}: {reason}"
+def leaf_slug(path: str) -> str:
+    """A leaf's folder name in the run (its path with ``/`` as ``__``; the root is ``root``)."""
+    return path.replace("/", "__") or "root"
 
 
-def _reasons(rejects: Path) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    if not rejects.exists():
-        return counts
-    with rejects.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                counts[reject_reason(json.loads(line))] += 1
-    return counts
+def leaf_rejects(run: Path, leaf_path: str) -> Iterator[Reject]:
+    """A leaf's rejects in the run folder ``run`` (also where a run before 2026-12 kept them:
+    ``lab/leaves/<leaf>/rejects.jsonl``)."""
+    slug = leaf_slug(leaf_path)
+    older = run / STAGE / "leaves" / slug / "rejects.jsonl"
+    return read_rejects(rejects_dir(run, STAGE, slug), older, stage=STAGE)
 
 
-def empty_leaves(leaves_dir: Path, results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def empty_leaves(run: Path, results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """``[{"leaf", "rejects", "most_common_reject", "count"}]`` for each result (a leaf's entry
-    in run.json) with no sample; the reason is read from the leaf's ``rejects.jsonl``."""
+    in run.json) with no sample, with the leaf's most common kind of reject
+    (``judge_pair: score 1 < 2``, ``generate_questions: unusable answer``)."""
     out = []
     for result in results:
         if result.get("samples", 0) > 0:
             continue
-        slug = str(result["leaf"]).replace("/", "__") or "root"
-        counts = _reasons(leaves_dir / slug / "rejects.jsonl")
+        counts = Counter(reject.kind for reject in leaf_rejects(run, str(result["leaf"])))
         reason, count = counts.most_common(1)[0] if counts else ("nothing was generated", 0)
         out.append(
             {

@@ -1,8 +1,8 @@
 """``generate`` on Ray: a job of the sharded-job driver (:mod:`synthloom.engine.jobs`), one
 taxonomy leaf per shard.
 
-Layout, besides what the local run writes (``lab/leaves/<leaf>/``, ``lab/phases/``,
-``export/``)::
+Layout, besides what the local run writes (``lab/leaves/<leaf>/``, ``rejects/lab/<leaf>/``,
+``lab/phases/``, ``export/``)::
 
     <run>/_ray/lab/<leaf>/cache.sqlite   the leaf's own response cache (one writer: its actor)
     <run>/_ray/lab/<leaf>/done.json      the shard's marker: the leaf's counts and accounting
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from synthloom.engine.jobs import Job, Markers, Shard, ShardWorkspace, run_job
-from synthloom.engine.ray_pool import RayOptions, check_ray_address
+from synthloom.engine.rejects import REJECTS
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import RunStorage, driver_mirror
 from synthloom.llm.accounting import Accounting
@@ -52,7 +52,12 @@ def lab_shard_dir(out: str | Path, leaf: Leaf) -> Path:
 
 
 async def _leaf_on_actor(
-    folder: Path, leaf_dir: Path, leaf: Leaf, config: PipelineConfig, source: str
+    folder: Path,
+    leaf_dir: Path,
+    leaf_rejects: Path,
+    leaf: Leaf,
+    config: PipelineConfig,
+    source: str,
 ) -> dict[str, Any]:
     settings = config.teacher
     accounting = Accounting()
@@ -60,7 +65,7 @@ async def _leaf_on_actor(
     client = make_teacher_client(settings, cache, accounting)
     try:
         teacher = Teacher(client, settings, config.seed)
-        result = await run_leaf(leaf, config, teacher, leaf_dir, source)
+        result = await run_leaf(leaf, config, teacher, leaf_dir, leaf_rejects, source)
     finally:
         await client.aclose()
         cache.close()
@@ -75,14 +80,25 @@ def _leaf_parts(leaf: Leaf) -> tuple[str, ...]:
     return (STAGE, "leaves", leaf.slug)
 
 
+def _rejects_parts(leaf: Leaf) -> tuple[str, ...]:
+    return (REJECTS, STAGE, leaf.slug)
+
+
+#: Where a leaf's rejects were before 2026-12 (in its folder); a leaf that runs again drops it.
+_OLDER_REJECTS = "rejects.jsonl"
+
+
 def run_lab_shard(
     config: PipelineConfig, source: str, shard: Shard, space: ShardWorkspace
 ) -> dict[str, Any]:
     """Run one leaf (``shard.args``) with the local recipe code; its outputs go where the local
     run writes them (on an object store: uploaded when the leaf is done, before its marker)."""
     leaf = shard.args[0]
-    with space.other(*_leaf_parts(leaf)) as leaf_dir:
-        return asyncio.run(_leaf_on_actor(space.folder, leaf_dir, leaf, config, source))
+    with space.other(*_leaf_parts(leaf)) as leaf_dir, space.other(*_rejects_parts(leaf)) as rejects:
+        result = asyncio.run(_leaf_on_actor(space.folder, leaf_dir, rejects, leaf, config, source))
+    if not result["skipped"]:  # an upload adds files but removes none: the older layout's goes
+        space.storage.remove(*_leaf_parts(leaf), _OLDER_REJECTS)
+    return result
 
 
 def _is_shard_cache(rel: str) -> bool:
@@ -90,7 +106,7 @@ def _is_shard_cache(rel: str) -> bool:
 
 
 def _written_by_workers(rel: str) -> bool:
-    return rel.startswith(("_ray/", f"{STAGE}/leaves/"))
+    return rel.startswith(("_ray/", f"{STAGE}/leaves/", f"{REJECTS}/{STAGE}/"))
 
 
 def generate_ray(
@@ -107,12 +123,7 @@ def generate_ray(
     same entry as the local run plus ``executor`` ("ray"), ``ray`` (actors,
     per_actor_in_flight), ``shards`` (leaves selected), ``shards_run``, ``shards_skipped`` and
     ``shard_retries``."""
-    ex = config.executor
-    options = RayOptions(
-        address=ex.ray_address, actors=ex.actors, per_actor_in_flight=ex.per_actor_in_flight
-    )
-    options.validate()
-    check_ray_address(options)
+    options = config.executor.ray_options()
     storage = RunStorage(out)
     # On an object store the driver works on a local copy of the run (without the leaves'
     # caches), uploaded back at the end; the actors read and write the store themselves.
@@ -187,8 +198,11 @@ class _LabJob:
 
     def on_shard(self, shard: Shard, marker: dict[str, Any]) -> None:
         if not self.storage.is_local:  # the leaf's outputs, for the phase datasets and the mix
-            parts = _leaf_parts(shard.args[0])
-            self.storage.pull(parts, self.run.path.joinpath(*parts))
+            for parts in (_leaf_parts(shard.args[0]), _rejects_parts(shard.args[0])):
+                self.storage.pull(parts, self.run.path.joinpath(*parts))
+            if not marker["skipped"]:  # the copy the driver pulled at the start, if any
+                leaf_dir = self.run.path.joinpath(*_leaf_parts(shard.args[0]))
+                (leaf_dir / _OLDER_REJECTS).unlink(missing_ok=True)
         self.accounting = self.accounting.add(Accounting.from_dict(marker["accounting"]))
 
     def finish(self, markers: Markers) -> dict[str, Any]:

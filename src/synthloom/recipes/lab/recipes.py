@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from synthloom.engine.executor import bounded_map
+from synthloom.engine.rejects import Reject
 from synthloom.llm.client import ParseHook, Result, TeacherClient
 from synthloom.llm.types import Completion, Request
 from synthloom.recipes.lab.chunking import Chunk
@@ -65,7 +66,7 @@ class LeafOutput:
     """What one leaf produced: records (in work order), rejects, and failed requests."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
-    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
     failures: int = 0
 
 
@@ -110,6 +111,12 @@ class Teacher:
                 async with self._probe:
                     return await self._run(request, parse)
             return await self._run(request, parse)
+
+    async def judge(
+        self, template: str, sampling: Sampling, parse: ParseHook, **fields: Any
+    ) -> Result[Any]:
+        """Ask the judge prompt ``template`` (rendered with ``fields``) on the judge model."""
+        return await self.ask(render(template, **fields), sampling, parse, judge=True)
 
     async def _run(self, request: Request, parse: ParseHook) -> Result[Any]:
         return await self.client.run(
@@ -173,9 +180,7 @@ class _Leaf:
         return random.Random("|".join(map(str, (self.teacher.seed, self.leaf.path, *parts))))
 
     def reject(self, step: str, reason: str, item: dict[str, Any], raw: str | None = None) -> None:
-        self.out.rejects.append(
-            {"leaf": self.leaf.path, "step": step, "reason": reason, "item": item, "raw": raw}
-        )
+        self.out.rejects.append(Reject("lab", step, reason, item, raw, {"leaf": self.leaf.path}))
 
     def failed(self, step: str, result: Result[Any], item: dict[str, Any]) -> bool:
         """Record a result that is not ok; True when the item must stop here."""
@@ -186,6 +191,17 @@ class _Leaf:
             self.reject(step, f"request failed: {result.error}", item)
         else:
             self.reject(step, f"unusable answer: {result.error}", item, result.raw)
+        return True
+
+    def passes(self, step: str, result: Result[Any], threshold: int, item: dict[str, Any]) -> bool:
+        """True for a judge's score of at least ``threshold``; else the item is rejected at
+        ``step`` (a failed request, an unusable answer, or the score and its rationale)."""
+        if self.failed(step, result, item):
+            return False
+        score = _got(result)
+        if score.value < threshold:
+            self.reject(step, f"score {score.value} < {threshold}: {score.rationale}", item)
+            return False
         return True
 
     def fresh(self, step: str, text: str, item: dict[str, Any]) -> bool:
@@ -224,36 +240,14 @@ async def _judge_answer_judge(
     """Judge the question, answer it, judge the pair; emit or reject."""
     leaf, teacher = state.leaf, state.teacher
     item: dict[str, Any] = {"question": question, "context": context, "order": order}
-    verdict = await teacher.ask(
-        render(
-            "judge_question",
-            task_description=leaf.task_description,
-            context=context,
-            question=question,
-        ),
-        settings.judge,
-        _BINARY,
-        judge=True,
-    )
-    if state.failed("judge_question", verdict, item):
-        return
-    if _got(verdict).value < settings.question_threshold:
-        state.reject(
-            "judge_question",
-            f"score {_got(verdict).value} < {settings.question_threshold}: "
-            f"{_got(verdict).rationale}",
-            item,
-        )
+    # What every prompt of the item shows: the leaf's task, the context, the question.
+    shown = {"task_description": leaf.task_description, "context": context, "question": question}
+    verdict = await teacher.judge("judge_question", settings.judge, _BINARY, **shown)
+    if not state.passes("judge_question", verdict, settings.question_threshold, item):
         return
     examples = _sample_seeds(state.rng("answer", *order), leaf.seeds, 3)
     answered = await teacher.ask(
-        render(
-            "skill_answer",
-            task_description=leaf.task_description,
-            examples=examples,
-            context=context,
-            question=question,
-        ),
+        render("skill_answer", examples=examples, **shown),
         settings.answer,
         _ANSWER,
         sample=hash_order(order),
@@ -262,26 +256,8 @@ async def _judge_answer_judge(
         return
     answer: str = _got(answered)
     item["answer"] = answer
-    graded = await teacher.ask(
-        render(
-            "judge_pair",
-            task_description=leaf.task_description,
-            context=context,
-            question=question,
-            answer=answer,
-        ),
-        settings.judge,
-        _PAIR_SCORE,
-        judge=True,
-    )
-    if state.failed("judge_pair", graded, item):
-        return
-    if _got(graded).value < settings.pair_threshold:
-        state.reject(
-            "judge_pair",
-            f"score {_got(graded).value} < {settings.pair_threshold}: {_got(graded).rationale}",
-            item,
-        )
+    graded = await teacher.judge("judge_pair", settings.judge, _PAIR_SCORE, **shown, answer=answer)
+    if not state.passes("judge_pair", graded, settings.pair_threshold, item):
         return
     state.emit(
         with_context(context, question),
@@ -433,30 +409,26 @@ async def run_knowledge(
             "document": chunk.document,
             "order": order,
         }
-        sampling = settings.judge
+        sampling, text = settings.judge, chunk.text
         faithful, relevant, quality = await asyncio.gather(
-            teacher.ask(
-                render("judge_faithfulness", chunk=chunk.text, question=question, answer=answer),
+            teacher.judge(
+                "judge_faithfulness",
                 sampling,
                 _BINARY,
-                judge=True,
+                chunk=text,
+                question=question,
+                answer=answer,
             ),
-            teacher.ask(
-                render("judge_relevancy", question=question, answer=answer),
-                sampling,
-                _RELEVANCY,
-                judge=True,
+            teacher.judge(
+                "judge_relevancy", sampling, _RELEVANCY, question=question, answer=answer
             ),
-            teacher.ask(
-                render(
-                    "judge_knowledge_question",
-                    domain=leaf.domain,
-                    chunk=chunk.text,
-                    question=question,
-                ),
+            teacher.judge(
+                "judge_knowledge_question",
                 sampling,
                 _BINARY,
-                judge=True,
+                domain=leaf.domain,
+                chunk=text,
+                question=question,
             ),
         )
         checks = (
@@ -466,16 +438,9 @@ async def run_knowledge(
         )
         scores: dict[str, int] = {}
         for step, result, threshold in checks:
-            if state.failed(step, result, item):
+            if not state.passes(step, result, threshold, item):
                 return
             scores[step.removeprefix("judge_")] = _got(result).value
-            if _got(result).value < threshold:
-                state.reject(
-                    step,
-                    f"score {_got(result).value} < {threshold}: {_got(result).rationale}",
-                    item,
-                )
-                return
         state.emit(
             with_context(chunk.text, question),
             answer,

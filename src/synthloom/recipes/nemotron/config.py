@@ -31,7 +31,11 @@ from synthloom.recipes.executor import ShardedExecutorSettings
 from synthloom.recipes.nemotron.constraints import CONSTRAINT_TYPES
 from synthloom.reward.base import ATTRIBUTES, RewardWeights
 
+#: The pipeline's name in run.json and in the run folder's ``rejects/``.
+STAGE = "nemotron"
+
 __all__ = [
+    "STAGE",
     "PipelineConfig",
     "PromptSampling",
     "ResponsesSection",

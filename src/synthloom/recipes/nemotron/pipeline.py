@@ -1,6 +1,8 @@
 """The Nemotron pipeline: prompts -> k responses -> reward scores -> SFT and preference data.
 
-    prompts/     prompt records (Parquet) and rejects.jsonl (unreadable lists, failed turns)
+    prompts/     prompt records (Parquet)
+    rejects/nemotron/  what making them dropped (unreadable lists, failed turns), one reject a
+                 line (synthloom.engine.rejects)
     responses/   every scored response: prompt turns + answer, ``meta.reward`` and ``meta.sample``
     sft/         best-of-k response per prompt among those passing the thresholds
     pairs/       preference records (messages = prompt, chosen, rejected) with their margin
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synthloom.engine.executor import bounded_map
+from synthloom.engine.executor import blocking
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import refuse_url
 from synthloom.errors import InputError
@@ -28,22 +30,18 @@ from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import Backend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.settings import make_teacher_client
-from synthloom.recipes.nemotron.config import PipelineConfig
-from synthloom.recipes.nemotron.prompts import PromptGenerator, check_inputs
+from synthloom.recipes.nemotron.config import STAGE, PipelineConfig
+from synthloom.recipes.nemotron.prompts import check_inputs, make_prompts
 from synthloom.recipes.nemotron.ray_run import run_pipeline_ray
 from synthloom.recipes.nemotron.responses import (
-    STAGE,
     Counts,
+    Filing,
     ProgressCallback,
-    Writers,
-    answer_prompt,
-    handle_group,
+    Responder,
     make_reward_model,
-    sampling_params,
+    reward_weights,
 )
-from synthloom.records import write_jsonl, write_parquet
-from synthloom.reward.base import RewardModel, RewardWeights
-from synthloom.reward.select import Thresholds
+from synthloom.reward.base import RewardModel
 
 __all__ = ["STAGE", "make_reward_model", "run_pipeline", "run_pipeline_sync"]
 
@@ -85,45 +83,26 @@ async def run_pipeline(
     reward = reward_model or make_reward_model(
         config, cache=cache, teacher_backend=teacher_backend, accounting=reward_acc
     )
-    weights = RewardWeights.from_value(config.reward.weights, field="reward.weights")
-    thresholds = Thresholds(
-        min_scalar=config.filter.min_scalar,
-        min_attributes=config.filter.min_attributes,
-        max_attributes=config.filter.max_attributes,
-    )
     counts = Counts()
     run.update_stage(
         STAGE,
         status="running",
         config=config.model_dump(mode="json"),
         reward_backend=reward.describe(),
-        weights=weights.as_dict(),
+        weights=reward_weights(config).as_dict(),
     )
     status = "failed"
-    writers: Writers | None = None
+    filing: Filing | None = None
+    responder = Responder(config, teacher, reward)
     try:
-        generator = PromptGenerator(config, teacher)
-        prompt_started = time.monotonic()
-        prompts = await generator.generate()
-        prompt_seconds = time.monotonic() - prompt_started
-        counts.prompts = len(prompts)
-        write_parquet(prompts, out / "prompts" / "prompts.parquet")
-        write_jsonl(generator.rejects, out / "prompts" / "rejects.jsonl")
-
-        writers = Writers(out, config.shard_rows)
-        params = sampling_params(config)
-
-        async def one_prompt(record: dict[str, Any]) -> dict[str, Any]:
-            asked = time.monotonic()
-            group = await answer_prompt(record, teacher, reward, config, params)
-            counts.seconds_waiting += time.monotonic() - asked
-            return group
-
-        in_flight = max(1, config.teacher.max_in_flight // config.responses.k)
+        prompts = await make_prompts(config, teacher, out)
+        counts.prompts = len(prompts.records)
+        counts.prompt_rejects = prompts.rejects_by_step
+        filing = Filing(config, out, counts)
         last = time.monotonic()
-        async for group in bounded_map(prompts, one_prompt, max_in_flight=in_flight):
-            handle_group(group, writers, weights, thresholds, config, counts)
-            counts.prompts_done += 1
+        # Each group is filed as soon as it is scored (in answer order): memory stays flat.
+        async for _, group in responder.groups(prompts.records):
+            filing.file(group)
             now = time.monotonic()
             if on_progress is not None and now - last > 0.25:
                 on_progress(counts.as_dict())
@@ -133,8 +112,9 @@ async def run_pipeline(
         status = "interrupted"
         raise
     finally:
-        if writers is not None:
-            writers.close(complete=status == "done")
+        if filing is not None:
+            filing.close(complete=status == "done")
+        counts.seconds_waiting = responder.seconds_waiting
         await teacher.aclose()
         await reward.aclose()
         cache.close()
@@ -150,26 +130,9 @@ async def run_pipeline(
     if on_progress is not None:
         on_progress(counts.as_dict())
     entry["run_dir"] = str(out)
-    entry["prompt_seconds"] = round(prompt_seconds, 3)
+    entry["prompt_seconds"] = round(prompts.seconds, 3)
     entry["response_seconds_waiting"] = round(counts.seconds_waiting, 3)
     return entry
 
 
-def run_pipeline_sync(
-    config: PipelineConfig,
-    out: str | Path,
-    *,
-    teacher_backend: Backend | None = None,
-    reward_model: RewardModel | None = None,
-    on_progress: ProgressCallback | None = None,
-) -> dict[str, Any]:
-    """Blocking ``run_pipeline``."""
-    return asyncio.run(
-        run_pipeline(
-            config,
-            out,
-            teacher_backend=teacher_backend,
-            reward_model=reward_model,
-            on_progress=on_progress,
-        )
-    )
+run_pipeline_sync = blocking(run_pipeline, "run_pipeline_sync")

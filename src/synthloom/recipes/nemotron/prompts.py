@@ -11,23 +11,38 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from synthloom.engine.executor import run_requests
+from synthloom.engine.rejects import Reject, RejectWriter, rejects_dir
 from synthloom.errors import DataFormatError
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.types import Completion, Request, SamplingParams
-from synthloom.recipes.nemotron.config import PipelineConfig, default_topics, read_topic_file
+from synthloom.recipes.nemotron.config import (
+    STAGE,
+    PipelineConfig,
+    default_topics,
+    read_topic_file,
+)
 from synthloom.recipes.nemotron.constraints import augment
 from synthloom.recipes.nemotron.lists import parse_list
-from synthloom.records import make_record, read_records
+from synthloom.records import make_record, read_records, write_parquet
 
-__all__ = ["PromptGenerator", "check_inputs", "render"]
+__all__ = [
+    "MadePrompts",
+    "PromptGenerator",
+    "check_inputs",
+    "make_prompts",
+    "render",
+    "save_prompts",
+]
 
 _ENV = jinja2.Environment(
     loader=jinja2.FunctionLoader(
@@ -98,7 +113,7 @@ class PromptGenerator:
 
     config: PipelineConfig
     client: TeacherClient
-    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
 
     # -- one tree level -------------------------------------------------------------------
 
@@ -155,15 +170,10 @@ class PromptGenerator:
             if result.ok:
                 out.append((node, result.parsed))
             else:
+                item = {"prompt": node.prompt, "meta": node.meta}
+                status = {"status": result.status}
                 self.rejects.append(
-                    {
-                        "stage": "prompts",
-                        "prompt": node.prompt,
-                        "meta": node.meta,
-                        "status": result.status,
-                        "reason": result.error,
-                        "raw": result.raw,
-                    }
+                    Reject(STAGE, "prompts", str(result.error), item, result.raw, status)
                 )
         # Completion order varies run to run; the tree order must not.
         order = {id(n): i for i, n in enumerate(nodes)}
@@ -188,6 +198,12 @@ class PromptGenerator:
 
     # -- families -------------------------------------------------------------------------
 
+    def _family(self, name: str) -> Any:
+        """The section of a family the pipeline has (the caller runs only those)."""
+        section = getattr(self.config.families, name)
+        assert section is not None, name
+        return section
+
     def _topics(self, section: Any, attr: str, default: list[str], field: str) -> list[str]:
         if getattr(section, "topics_file", None):
             return read_topic_file(self.config.resolve(section.topics_file), field=field)
@@ -195,8 +211,7 @@ class PromptGenerator:
         return list(value) if value else default
 
     async def open_qa(self) -> list[_Node]:
-        section = self.config.families.open_qa
-        assert section is not None
+        section = self._family("open_qa")
         topics = self._topics(
             section,
             "macro_topics",
@@ -226,8 +241,7 @@ class PromptGenerator:
         return questions
 
     async def writing(self) -> list[_Node]:
-        section = self.config.families.writing
-        assert section is not None
+        section = self._family("writing")
         defaults = default_topics()["writing"]
         topics = self._topics(section, "topics", defaults["topics"], "families.writing.topics_file")
         materials = section.material_types or defaults["material_types"]
@@ -245,8 +259,7 @@ class PromptGenerator:
         return tasks
 
     async def closed_qa(self) -> list[_Node]:
-        section = self.config.families.closed_qa
-        assert section is not None
+        section = self._family("closed_qa")
         roots = []
         for doc in section.documents:
             text = _document_text(self.config, doc, section.max_document_chars)
@@ -265,8 +278,7 @@ class PromptGenerator:
         return out
 
     async def math(self) -> list[_Node]:
-        section = self.config.families.math
-        assert section is not None
+        section = self._family("math")
         levels = section.levels or default_topics()["math"]["levels"]
         roots = [
             _Node(
@@ -295,8 +307,7 @@ class PromptGenerator:
         )
 
     async def coding(self) -> list[_Node]:
-        section = self.config.families.coding
-        assert section is not None
+        section = self._family("coding")
         topics = self._topics(
             section, "topics", default_topics()["coding"]["topics"], "families.coding.topics_file"
         )
@@ -311,8 +322,7 @@ class PromptGenerator:
         return await self._expand(roots, section.n_problems, lambda node, p: _Node(p, node.meta))
 
     def prompts_file(self) -> list[dict[str, Any]]:
-        section = self.config.families.prompts_file
-        assert section is not None
+        section = self._family("prompts_file")
         out = []
         for record in read_records(self.config.resolve(section.path)):
             messages = list(record["messages"])
@@ -372,16 +382,10 @@ class PromptGenerator:
             if result.ok and text:
                 conv.append({"role": role, "content": text})
                 continue
-            self.rejects.append(
-                {
-                    "stage": f"{role}_turn",
-                    "prompt": conv[-1]["content"],
-                    "meta": {},
-                    "status": result.status,
-                    "reason": result.error or "empty answer",
-                    "raw": None,
-                }
-            )
+            reason = result.error or "empty answer"
+            item = {"prompt": conv[-1]["content"], "meta": {}}
+            status = {"status": result.status}
+            self.rejects.append(Reject(STAGE, f"{role}_turn", reason, item, None, status))
             current[i] = None
 
     async def _continue(
@@ -442,3 +446,35 @@ class PromptGenerator:
             # Augmented prompts have new text, so a new id.
             rec["id"] = make_record(rec["messages"])["id"]
         return await self._multi_turn(records)
+
+
+@dataclass(frozen=True)
+class MadePrompts:
+    """The run's prompt records, the seconds making them took, and its rejects by step."""
+
+    records: list[dict[str, Any]]
+    seconds: float
+    rejects_by_step: dict[str, int]
+
+
+async def make_prompts(config: PipelineConfig, client: TeacherClient, out: Path) -> MadePrompts:
+    """Make every prompt of the pipeline with ``client`` and save them, and the rejects, in the
+    run folder ``out`` (:func:`save_prompts`)."""
+    generator = PromptGenerator(config, client)
+    started = time.monotonic()
+    records = await generator.generate()
+    seconds = time.monotonic() - started
+    return MadePrompts(records, seconds, save_prompts(out, records, generator.rejects))
+
+
+def save_prompts(out: Path, prompts: list[dict[str, Any]], rejects: list[Reject]) -> dict[str, int]:
+    """Write the run's prompts (``prompts/prompts.parquet``) and the rejects of making them
+    (``rejects/nemotron/``, anew: a run before 2026-12 kept them in ``prompts/rejects.jsonl``,
+    which goes); returns the rejects by step."""
+    write_parquet(prompts, out / "prompts" / "prompts.parquet")
+    older = (out / "prompts" / "rejects.jsonl",)
+    folder = rejects_dir(out, STAGE)
+    with RejectWriter(folder, STAGE, fresh=True, older=older) as writer:
+        for reject in rejects:
+            writer.write(reject)
+    return dict(writer.by_step)

@@ -22,35 +22,28 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 from synthloom.atomic import write_text
-from synthloom.engine.executor import bounded_map
 from synthloom.engine.jobs import Job, Markers, Shard, ShardWorkspace, fingerprint, run_job_async
-from synthloom.engine.ray_pool import RayOptions, check_ray_address
 from synthloom.engine.rundir import RunDir
 from synthloom.engine.storage import RunStorage, driver_mirror
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.settings import make_teacher_client
 from synthloom.recipes.executor import per_actor_config
-from synthloom.recipes.nemotron.config import PipelineConfig
-from synthloom.recipes.nemotron.prompts import PromptGenerator
+from synthloom.recipes.nemotron.config import STAGE, PipelineConfig
+from synthloom.recipes.nemotron.prompts import make_prompts
 from synthloom.recipes.nemotron.responses import (
-    STAGE,
     Counts,
+    Filing,
     ProgressCallback,
-    Writers,
-    answer_prompt,
-    handle_group,
+    Responder,
     make_reward_model,
-    sampling_params,
+    reward_weights,
 )
-from synthloom.records import write_jsonl, write_parquet
-from synthloom.reward.base import RewardResult, RewardWeights
-from synthloom.reward.select import Thresholds
+from synthloom.reward.base import RewardResult
 
 __all__ = ["nemotron_shard_dir", "run_nemotron_shard", "run_pipeline_ray"]
 
@@ -79,22 +72,10 @@ async def _shard_on_actor(
     teacher_acc, reward_acc = Accounting(), Accounting()
     teacher = make_teacher_client(config.teacher, cache, teacher_acc)
     reward = make_reward_model(config, cache=cache, accounting=reward_acc)
-    params = sampling_params(config)
+    responder = Responder(config, teacher, reward)
     groups: list[dict[str, Any] | None] = [None] * len(records)
-    waiting = 0.0
-
-    async def one(item: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-        nonlocal waiting
-        asked = time.monotonic()
-        group = await answer_prompt(item[1], teacher, reward, config, params)
-        waiting += time.monotonic() - asked
-        return item[0], group
-
-    in_flight = max(1, config.teacher.max_in_flight // config.responses.k)
     try:
-        async for index, group in bounded_map(
-            list(enumerate(records)), one, max_in_flight=in_flight
-        ):
+        async for index, group in responder.groups(records):
             groups[index] = group
     finally:
         await teacher.aclose()
@@ -125,7 +106,7 @@ async def _shard_on_actor(
         "reward_backend": reward.describe(),
         "teacher_accounting": teacher_acc.to_dict(),
         "reward_accounting": reward_acc.to_dict(),
-        "seconds_waiting": round(waiting, 3),
+        "seconds_waiting": round(responder.seconds_waiting, 3),
     }
 
 
@@ -178,15 +159,7 @@ async def run_pipeline_ray(
     ``on_progress`` gets, after each finished shard, the driver's snapshot (``shards``,
     ``skipped``, ``finished``, ``retried``, ``running``, ``last_actor``, ``actors``,
     ``elapsed``) plus ``prompts``."""
-    ex = config.executor
-    options = RayOptions(
-        address=ex.ray_address,
-        actors=ex.actors,
-        per_actor_in_flight=ex.per_actor_in_flight,
-        shard_size=ex.shard_size,
-    )
-    options.validate()
-    check_ray_address(options)
+    options = config.executor.ray_options()
     storage = RunStorage(out)
     # On an object store the driver works on a local copy of the run (without the shards'
     # caches), uploaded back at the end; the actors read and write the store themselves.
@@ -218,7 +191,6 @@ class _NemotronJob:
         self.config = config
         self.storage = storage
         self.run = run
-        self.weights = RewardWeights.from_value(config.reward.weights, field="reward.weights")
         self.counts = Counts()
         self.teacher_acc = Accounting()
         self.reward_acc = Accounting()
@@ -243,7 +215,7 @@ class _NemotronJob:
                 },
                 "config": self.config.model_dump(mode="json"),
                 "reward_backend": _describe_reward(self.config),
-                "weights": self.weights.as_dict(),
+                "weights": reward_weights(self.config).as_dict(),
             },
         )
 
@@ -252,16 +224,13 @@ class _NemotronJob:
         cache = ResponseCache(self.run.cache_path)
         teacher = make_teacher_client(self.config.teacher, cache, self.teacher_acc)
         try:
-            generator = PromptGenerator(self.config, teacher)
-            started = time.monotonic()
-            self.prompts = await generator.generate()
-            self.prompt_seconds = time.monotonic() - started
+            made = await make_prompts(self.config, teacher, self.run.path)
         finally:
             await teacher.aclose()
             cache.close()
+        self.prompts, self.prompt_seconds = made.records, made.seconds
         self.counts.prompts = len(self.prompts)
-        write_parquet(self.prompts, self.run.path / "prompts" / "prompts.parquet")
-        write_jsonl(generator.rejects, self.run.path / "prompts" / "rejects.jsonl")
+        self.counts.prompt_rejects = made.rejects_by_step
 
     def plan(self) -> list[Shard]:
         size = self.config.executor.shard_size
@@ -295,22 +264,14 @@ class _NemotronJob:
         }
 
     def finish(self, markers: Markers) -> dict[str, Any]:
-        filters = self.config.filter
-        thresholds = Thresholds(
-            min_scalar=filters.min_scalar,
-            min_attributes=filters.min_attributes,
-            max_attributes=filters.max_attributes,
-        )
-        writers = Writers(self.run.path, self.config.shard_rows)
+        filing = Filing(self.config, self.run.path, self.counts)
         written = False
         try:
             size = self.config.executor.shard_size
             for k in markers:
-                records = self.prompts[k * size : (k + 1) * size]
-                for group in _groups(self.run.path, k, records):
-                    handle_group(group, writers, self.weights, thresholds, self.config, self.counts)
-                    self.counts.prompts_done += 1
+                for group in _groups(self.run.path, k, self.prompts[k * size : (k + 1) * size]):
+                    filing.file(group)
             written = True
         finally:
-            writers.close(complete=written)
+            filing.close(complete=written)
         return {}

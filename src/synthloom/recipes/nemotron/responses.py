@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from synthloom.engine.executor import bounded_map
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.backends import Backend
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.client import TeacherClient
 from synthloom.llm.settings import make_teacher_client
 from synthloom.llm.types import Request, SamplingParams
-from synthloom.recipes.nemotron.config import PipelineConfig
+from synthloom.recipes.nemotron.config import STAGE, PipelineConfig
 from synthloom.recipes.nemotron.constraints import check_all
 from synthloom.records import ParquetShardWriter, make_record
 from synthloom.reward.base import RewardModel, RewardWeights
@@ -32,17 +34,18 @@ from synthloom.reward.select import Thresholds, best_of_k
 __all__ = [
     "STAGE",
     "Counts",
+    "Filing",
     "ProgressCallback",
+    "Responder",
     "Writers",
     "answer_prompt",
     "handle_group",
     "make_reward_model",
     "preference_pair",
     "prompt_of",
+    "reward_weights",
     "sampling_params",
 ]
-
-STAGE = "nemotron"
 
 #: Called with a snapshot dict (``prompts``, ``prompts_done``, ``responses``, ``pairs``, ...).
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -156,6 +159,8 @@ class Counts:
         self.sft = 0
         self.pairs = 0
         self.pair_skips: dict[str, int] = {}
+        #: Prompts (and turns) dropped while the prompts were made, by step.
+        self.prompt_rejects: dict[str, int] = {}
         self.seconds_waiting = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -203,6 +208,62 @@ async def answer_prompt(
         # requests the server gave up on (a rerun asks them again)
         "request_failures": sum(1 for r in results if r.status == "failed"),
     }
+
+
+class Responder:
+    """Answers and scores prompts for one run (or one shard): ``max_in_flight // k`` prompts
+    at a time, as each has its k requests in flight, timing how long they wait."""
+
+    def __init__(self, config: PipelineConfig, teacher: TeacherClient, reward: RewardModel) -> None:
+        self.config, self.teacher, self.reward = config, teacher, reward
+        self.params = sampling_params(config)
+        self.in_flight = max(1, config.teacher.max_in_flight // config.responses.k)
+        self.seconds_waiting = 0.0
+
+    async def groups(
+        self, records: list[dict[str, Any]]
+    ) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+        """``(index, group)`` for every record, in the order they are answered."""
+
+        async def one(item: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+            asked = time.monotonic()
+            group = await answer_prompt(
+                item[1], self.teacher, self.reward, self.config, self.params
+            )
+            self.seconds_waiting += time.monotonic() - asked
+            return item[0], group
+
+        async for done in bounded_map(list(enumerate(records)), one, max_in_flight=self.in_flight):
+            yield done
+
+
+def reward_weights(config: PipelineConfig) -> RewardWeights:
+    """The weights that make the five attributes one scalar (``reward.weights``)."""
+    return RewardWeights.from_value(config.reward.weights, field="reward.weights")
+
+
+class Filing:
+    """Files each prompt's group into the run's datasets (``responses/``, ``sft/``, ``pairs/``,
+    ``export/``) with :func:`handle_group`: the run's weights, thresholds, writers and counts."""
+
+    def __init__(self, config: PipelineConfig, out: Path, counts: Counts) -> None:
+        self.config, self.counts = config, counts
+        self.weights = reward_weights(config)
+        filters = config.filter
+        self.thresholds = Thresholds(
+            min_scalar=filters.min_scalar,
+            min_attributes=filters.min_attributes,
+            max_attributes=filters.max_attributes,
+        )
+        self.writers = Writers(out, config.shard_rows)
+
+    def file(self, group: dict[str, Any]) -> None:
+        handle_group(group, self.writers, self.weights, self.thresholds, self.config, self.counts)
+        self.counts.prompts_done += 1
+
+    def close(self, *, complete: bool) -> None:
+        """Close the writers; the export files appear only when ``complete``."""
+        self.writers.close(complete=complete)
 
 
 def handle_group(
