@@ -84,6 +84,11 @@ def test_planted_flaws_are_found_with_the_right_numbers(tmp_path: Path) -> None:
         "duplicated_prompts",
     }
     assert side["flag_count"] == 6
+    # The verdict lists each flag as a warning, the same on every kind of data.
+    assert {f["check"] for f in metrics["findings"] if f["severity"] == "warning"} == {
+        f"preference.{name}" for name in _flag_names(side)
+    }
+    assert metrics["finding_counts"]["warning"] == 6
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "length_bias" in html and "could not be drawn" not in html
     assert html.count("data:image/png;base64,") == 6
@@ -91,8 +96,10 @@ def test_planted_flaws_are_found_with_the_right_numbers(tmp_path: Path) -> None:
 
 def test_a_fair_set_shows_no_flag(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "fair.jsonl", build(fair_plans(), seed=0))
-    side = run_assay(data, None, tmp_path / "out", OPTIONS).metrics["preference"]["synthetic"]
+    metrics = run_assay(data, None, tmp_path / "out", OPTIONS).metrics
+    side = metrics["preference"]["synthetic"]
     assert side["flags"] == []
+    assert metrics["finding_counts"]["error"] == metrics["finding_counts"]["warning"] == 0
     assert side["length"]["chosen_longer_share"] == pytest.approx(0.5)
     assert side["margins"]["low"] == 0 and side["margins"]["ties"] == 0
     assert side["similarity"]["near_identical"] == 0

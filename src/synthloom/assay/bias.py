@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,7 @@ __all__ = [
     "BOOTSTRAP",
     "DEFAULT_LEXICON_PATH",
     "MIN_MENTIONS",
+    "BiasRule",
     "Lexicon",
     "count_descriptors",
     "load_lexicon",
@@ -162,6 +163,30 @@ class _Rule:
     bootstrap: int
 
 
+class BiasRule(TypedDict, total=False):
+    """The support and flagging rule of both representation measures (see the module
+    docstring): ``under_ratio`` (default 0.5), ``min_reference_count`` (5), ``min_mentions``
+    (:data:`MIN_MENTIONS`), ``bootstrap`` (:data:`BOOTSTRAP` resamples; 0 for none) and the
+    ``seed`` of the resamples (0)."""
+
+    under_ratio: float
+    min_reference_count: int
+    min_mentions: int
+    bootstrap: int
+    seed: int
+
+
+def _checked_rule(options: BiasRule) -> tuple[_Rule, np.random.Generator]:
+    rule = _Rule(
+        options.get("under_ratio", 0.5),
+        options.get("min_reference_count", 5),
+        options.get("min_mentions", MIN_MENTIONS),
+        options.get("bootstrap", BOOTSTRAP),
+    )
+    _check_rule(rule.under_ratio, rule.min_reference_count, rule.min_mentions, rule.bootstrap)
+    return rule, np.random.default_rng(options.get("seed", 0))
+
+
 def _compare(
     reference_counts: Mapping[str, int],
     synthetic_counts: Mapping[str, int],
@@ -221,11 +246,7 @@ def representation(
     *,
     lexicon: Lexicon | None = None,
     scores: Sequence[float] | None = None,
-    under_ratio: float = 0.5,
-    min_reference_count: int = 5,
-    min_mentions: int = MIN_MENTIONS,
-    bootstrap: int = BOOTSTRAP,
-    seed: int = 0,
+    **options: Unpack[BiasRule],
 ) -> dict[str, Any]:
     """Compare group representation between reference and synthetic texts.
 
@@ -252,8 +273,7 @@ def representation(
     ``mean_score_by_group``: the mean score of the synthetic texts that mention each group at
     least once; groups no scored text mentions are left out, and NaN scores are ignored.
     """
-    _check_rule(under_ratio, min_reference_count, min_mentions, bootstrap)
-    rule = _Rule(under_ratio, min_reference_count, min_mentions, bootstrap)
+    rule, rng = _checked_rule(options)
     lexicon = lexicon if lexicon is not None else load_lexicon()
     reference = _empty_counts(lexicon)
     synthetic = _empty_counts(lexicon)
@@ -285,7 +305,6 @@ def representation(
             field="scores",
         )
 
-    rng = np.random.default_rng(seed)
     axes_out: dict[str, Any] = {}
     flagged_out: list[dict[str, Any]] = []
     tvds: list[float] = []
@@ -296,14 +315,14 @@ def representation(
         both = sum(reference[axis].values()) > 0 and sum(synthetic[axis].values()) > 0
         tvd = _tvd(ref_share, syn_share) if both else None
         boot = None
-        if bootstrap and both:
+        if rule.bootstrap and both:
             width = len(groups)
             boot = (
                 _poisson_shares(
-                    np.asarray(ref_rows[axis], np.float64).reshape(-1, width), rng, bootstrap
+                    np.asarray(ref_rows[axis], np.float64).reshape(-1, width), rng, rule.bootstrap
                 ),
                 _poisson_shares(
-                    np.asarray(syn_rows[axis], np.float64).reshape(-1, width), rng, bootstrap
+                    np.asarray(syn_rows[axis], np.float64).reshape(-1, width), rng, rule.bootstrap
                 ),
             )
         compared = _compare(reference[axis], synthetic[axis], ref_share, syn_share, boot, rule)
@@ -398,12 +417,7 @@ def table_representation(
     reference: pd.DataFrame,
     synthetic: pd.DataFrame,
     columns: Sequence[str],
-    *,
-    under_ratio: float = 0.5,
-    min_reference_count: int = 5,
-    min_mentions: int = MIN_MENTIONS,
-    bootstrap: int = BOOTSTRAP,
-    seed: int = 0,
+    **options: Unpack[BiasRule],
 ) -> dict[str, Any]:
     """Representation of the categories of sensitive table columns.
 
@@ -414,11 +428,9 @@ def table_representation(
     mentions). A column with no values on one side gets ``{"error": str}`` instead. A column
     missing from either table raises :class:`~synthloom.errors.DataFormatError`.
     """
-    _check_rule(under_ratio, min_reference_count, min_mentions, bootstrap)
-    rule = _Rule(under_ratio, min_reference_count, min_mentions, bootstrap)
+    rule, rng = _checked_rule(options)
     _require_columns(reference, columns, "reference")
     _require_columns(synthetic, columns, "synthetic")
-    rng = np.random.default_rng(seed)
     out: dict[str, Any] = {}
     for column in columns:
         ref_counts = _category_counts(reference[column])
@@ -434,10 +446,10 @@ def table_representation(
         ref_share = _shares(ref_counts)
         syn_share = _shares(syn_aligned)
         boot = None
-        if bootstrap:
+        if rule.bootstrap:
             boot = (
-                _multinomial_shares(list(ref_counts.values()), rng, bootstrap),
-                _multinomial_shares(list(syn_aligned.values()), rng, bootstrap),
+                _multinomial_shares(list(ref_counts.values()), rng, rule.bootstrap),
+                _multinomial_shares(list(syn_aligned.values()), rng, rule.bootstrap),
             )
         compared = _compare(ref_counts, syn_aligned, ref_share, syn_share, boot, rule)
         flagged = compared.pop("flagged")

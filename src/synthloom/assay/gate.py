@@ -40,7 +40,16 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 _RULE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 _CONDITION = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
-_SECTIONS = ("dataset", "fidelity", "diversity", "privacy", "bias", "tails", "preference")
+_SECTIONS = (
+    "dataset",
+    "fidelity",
+    "diversity",
+    "privacy",
+    "bias",
+    "tails",
+    "preference",
+    "finding_counts",
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,38 @@ def _check_path(metric_path: str, path: Path, line: int) -> None:
         )
 
 
+def _rule(metric: str | None, node: yaml.Node, line: int, path: Path) -> GateRule:
+    """One rule: ``PATH OP NUMBER`` in the list form (``metric`` None), ``OP NUMBER`` under its
+    path in the mapping form."""
+    what, example, pattern = (
+        ("each rule", "'fidelity.overall >= 0.8'", _RULE)
+        if metric is None
+        else ("condition", "'>= 0.8'", _CONDITION)
+    )
+    if metric is not None:
+        _check_path(metric, path, line)
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigError(
+            f"{what} must be a string like {example}", path=path, line=line, field=metric
+        )
+    match = pattern.match(str(node.value))
+    if not match:
+        form = "PATH OP NUMBER" if metric is None else "OP NUMBER"
+        raise ConfigError(
+            f"cannot read {what.removeprefix('each ')} {node.value!r}; write '{form}' with OP "
+            "one of " + ", ".join(_OPS),
+            path=path,
+            line=line,
+            field=metric,
+        )
+    if metric is None:
+        metric, op, raw = match.groups()
+        _check_path(metric, path, line)
+    else:
+        op, raw = match.groups()
+    return GateRule(metric, op, _number(raw, metric, line, path), f"{path}:{line}")
+
+
 def load_gate(path: str | Path) -> list[GateRule]:
     """Parse and check a gate file (syntax and known sections; existence is checked later)."""
     path = Path(path)
@@ -101,51 +142,16 @@ def load_gate(path: str | Path) -> list[GateRule]:
         raise ConfigError(
             "the gate file is empty; list rules like 'fidelity.overall >= 0.8'", path=path
         )
-    rules: list[GateRule] = []
+    entries: list[tuple[str | None, yaml.Node, int]]
     if isinstance(root, yaml.SequenceNode):
-        for node in root.value:
-            line = node.start_mark.line + 1
-            if not isinstance(node, yaml.ScalarNode):
-                raise ConfigError(
-                    "each rule must be a string like 'fidelity.overall >= 0.8'",
-                    path=path,
-                    line=line,
-                )
-            match = _RULE.match(str(node.value))
-            if not match:
-                raise ConfigError(
-                    f"cannot read rule {node.value!r}; write 'PATH OP NUMBER' with OP one of "
-                    + ", ".join(_OPS),
-                    path=path,
-                    line=line,
-                )
-            metric, op, raw = match.groups()
-            _check_path(metric, path, line)
-            rules.append(GateRule(metric, op, _number(raw, metric, line, path), f"{path}:{line}"))
+        entries = [(None, node, node.start_mark.line + 1) for node in root.value]
     elif isinstance(root, yaml.MappingNode):
-        for key_node, value_node in root.value:
-            line = key_node.start_mark.line + 1
-            metric = str(key_node.value)
-            _check_path(metric, path, line)
-            if not isinstance(value_node, yaml.ScalarNode):
-                raise ConfigError(
-                    "condition must be a string like '>= 0.8'", path=path, line=line, field=metric
-                )
-            match = _CONDITION.match(str(value_node.value))
-            if not match:
-                raise ConfigError(
-                    f"cannot read condition {value_node.value!r}; write 'OP NUMBER' with OP one of "
-                    + ", ".join(_OPS),
-                    path=path,
-                    line=line,
-                    field=metric,
-                )
-            op, raw = match.groups()
-            rules.append(GateRule(metric, op, _number(raw, metric, line, path), f"{path}:{line}"))
+        entries = [(str(key.value), value, key.start_mark.line + 1) for key, value in root.value]
     else:
         raise ConfigError(
             "a gate file is a list of rules or a mapping of path to condition", path=path
         )
+    rules = [_rule(metric, node, line, path) for metric, node, line in entries]
     if not rules:
         raise ConfigError("the gate file has no rules", path=path)
     return rules

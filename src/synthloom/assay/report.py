@@ -11,6 +11,7 @@ import base64
 import io
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,30 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from synthloom.assay.findings import Finding, Findings, find_problems
+from synthloom.pii import PiiScanner, redact
 from synthloom.records import day_numbers
 
-__all__ = ["add_plot", "render_report", "template_environment"]
+__all__ = [
+    "HeatCell",
+    "Heatmap",
+    "add_plot",
+    "column_distributions_figure",
+    "correlation_heatmaps",
+    "masked_top_values",
+    "pii_mask",
+    "render_report",
+    "report_findings",
+    "tail_coverage_figure",
+    "template_environment",
+]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _REAL = "#4c72b0"
 _SYN = "#dd8452"
 _MAX_COLUMN_PLOTS = 24
+#: Characters of a column name shown in a correlation table's header (the rest on hover).
+_HEAT_LABEL = 16
 
 
 def _figure(width: float, height: float) -> Any:
@@ -68,17 +85,42 @@ def _short(label: Any, width: int = 28) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _column_distributions(
-    reference: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str]
+def _grid(count: int, ncols: int, width: float, height: float) -> tuple[Any, list[Any]]:
+    """A figure with ``count`` panels, ``ncols`` a row, each ``width`` x ``height`` inches."""
+    nrows = math.ceil(count / ncols)
+    fig = _figure(width * ncols, height * nrows)
+    return fig, [fig.add_subplot(nrows, ncols, i + 1) for i in range(count)]
+
+
+def _category_shares(values: pd.Series) -> pd.Series:
+    """Each value's share, missing values as a category of their own."""
+    text = values.astype("object").where(values.notna(), "(missing)").astype(str)
+    return text.value_counts(normalize=True)
+
+
+def _bar_pairs(
+    ax: Any, labels: list[Any], reference: list[float], synthetic: list[float], width: int
+) -> None:
+    """Reference and synthetic bars side by side, one pair a label (cut to ``width``)."""
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, reference, 0.4, color=_REAL, label="reference")
+    ax.bar(x + 0.2, synthetic, 0.4, color=_SYN, label="synthetic")
+    ax.set_xticks(x, [_short(lbl, width) for lbl in labels], rotation=35, ha="right", fontsize=7)
+
+
+def column_distributions_figure(
+    reference: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    kinds: Mapping[str, str],
+    mask: Callable[[list[str]], list[str]],
 ) -> Any:
+    """Histograms (numbers, dates) and bars (categories, labels through ``mask``), a panel a
+    column (None when there is none)."""
     columns = [c for c, k in kinds.items() if k != "id"][:_MAX_COLUMN_PLOTS]
     if not columns:
         return None
-    ncols = 3
-    nrows = math.ceil(len(columns) / ncols)
-    fig = _figure(4.2 * ncols, 2.6 * nrows)
-    for i, col in enumerate(columns):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
+    fig, grid = _grid(len(columns), 3, 4.2, 2.6)
+    for col, ax in zip(columns, grid, strict=True):
         kind = kinds[col]
         real, syn = reference[col], synthetic[col]
         if kind in ("numerical", "datetime"):
@@ -98,53 +140,80 @@ def _column_distributions(
                 if len(s):
                     ax.hist(s, bins=bins, density=True, alpha=0.55, color=_SYN, label="synthetic")
         else:
-            rc = (
-                real.astype("object")
-                .where(real.notna(), "(missing)")
-                .astype(str)
-                .value_counts(normalize=True)
-            )
-            sc = (
-                syn.astype("object")
-                .where(syn.notna(), "(missing)")
-                .astype(str)
-                .value_counts(normalize=True)
-            )
+            rc, sc = _category_shares(real), _category_shares(syn)
             cats = list(rc.index[:8]) + [c for c in sc.index[:8] if c not in rc.index[:8]][:4]
-            x = np.arange(len(cats))
-            ax.bar(x - 0.2, [rc.get(c, 0.0) for c in cats], 0.4, color=_REAL, label="reference")
-            ax.bar(x + 0.2, [sc.get(c, 0.0) for c in cats], 0.4, color=_SYN, label="synthetic")
-            ax.set_xticks(x, [_short(c, 12) for c in cats], rotation=35, ha="right", fontsize=7)
+            ref_bars, syn_bars = [rc.get(c, 0.0) for c in cats], [sc.get(c, 0.0) for c in cats]
+            _bar_pairs(ax, mask([str(c) for c in cats]), ref_bars, syn_bars, 12)
         ax.set_title(_short(col, 40), fontsize=9)
         ax.tick_params(labelsize=7)
-        if i == 0:
+        if ax is grid[0]:
             ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def _correlation_heatmaps(corr: Mapping[str, Any]) -> Any:
-    columns = corr.get("columns") or []
+@dataclass(frozen=True)
+class HeatCell:
+    """One cell of a correlation table: its text and colours."""
+
+    text: str
+    background: str
+    color: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """A correlation matrix drawn as an HTML table: short labels, full names as tooltips."""
+
+    title: str
+    labels: list[tuple[str, str]]  # (shown, full name)
+    rows: list[list[HeatCell]]
+
+
+def _cell_colors(value: float | None) -> tuple[str, str]:
+    if value is None or not math.isfinite(value):
+        return "#eeeeee", "#777777"
+    import matplotlib
+
+    red, green, blue, _ = matplotlib.colormaps["RdBu_r"]((max(-1.0, min(1.0, value)) + 1) / 2)
+    background = f"#{int(red * 255):02x}{int(green * 255):02x}{int(blue * 255):02x}"
+    # Dark text on light cells, white on saturated ones.
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return background, "#111111" if luminance > 0.5 else "#ffffff"
+
+
+def correlation_heatmaps(corr: Mapping[str, Any]) -> list[Heatmap]:
+    """The reference, synthetic and difference matrices as tables for the report.
+
+    HTML rather than a picture: a picture of 20 columns' names overlaps or shrinks them
+    unreadable; a table sizes its cells to the (cut) labels and shows the full name on hover.
+    """
+    columns = [str(c) for c in corr.get("columns") or []]
     if len(columns) < 2:
-        return None
-    fig = _figure(4.0 * 3, 3.6)
-    titles = (
+        return []
+    labels = [(_short(c, _HEAT_LABEL), c) for c in columns]
+    maps = []
+    for key, title in (
         ("real", "reference"),
         ("synthetic", "synthetic"),
         ("difference", "synthetic − reference"),
-    )
-    for i, (key, title) in enumerate(titles):
-        ax = fig.add_subplot(1, 3, i + 1)
-        data = np.array(
-            [[np.nan if v is None else v for v in row] for row in corr[key]], dtype=float
-        )
-        im = ax.imshow(data, vmin=-1, vmax=1, cmap="RdBu_r")
-        ax.set_title(title, fontsize=9)
-        ticks = [_short(c, 14) for c in columns]
-        ax.set_xticks(range(len(columns)), ticks, rotation=60, ha="right", fontsize=6)
-        ax.set_yticks(range(len(columns)), ticks, fontsize=6)
-    fig.colorbar(im, ax=fig.axes, shrink=0.8)
-    return fig
+    ):
+        rows = []
+        for row_name, row in zip(columns, corr.get(key) or [], strict=False):
+            cells = []
+            for col_name, value in zip(columns, row, strict=False):
+                number = None if value is None else float(value)
+                background, color = _cell_colors(number)
+                # Two decimals, and no "-0.00": the table is read by colour and sign.
+                shown = "–" if number is None or not math.isfinite(number) else f"{number:.2f}"
+                shown = "0.00" if shown == "-0.00" else shown
+                cells.append(
+                    HeatCell(shown, background, color, f"{row_name} × {col_name}: {shown}")
+                )
+            rows.append(cells)
+        maps.append(Heatmap(title, labels, rows))
+    return maps
 
 
 def _embedding_map(reference: np.ndarray, synthetic: np.ndarray, seed: int = 0) -> Any:
@@ -182,10 +251,7 @@ def _paired_bars(
         return None
     fig = _figure(max(4.5, 0.6 * len(labels) + 2), 3.2)
     ax = fig.add_subplot(1, 1, 1)
-    x = np.arange(len(labels))
-    ax.bar(x - 0.2, [v or 0.0 for v in reference], 0.4, color=_REAL, label="reference")
-    ax.bar(x + 0.2, [v or 0.0 for v in synthetic], 0.4, color=_SYN, label="synthetic")
-    ax.set_xticks(x, [_short(lbl, 18) for lbl in labels], rotation=30, ha="right", fontsize=7)
+    _bar_pairs(ax, labels, [v or 0.0 for v in reference], [v or 0.0 for v in synthetic], 18)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     return fig
@@ -195,39 +261,22 @@ def _representation(axes: Mapping[str, Any]) -> Any:
     names = [a for a, v in axes.items() if v.get("reference_share") or v.get("synthetic_share")]
     if not names:
         return None
-    ncols = 2
-    nrows = math.ceil(len(names) / ncols)
-    fig = _figure(5.5 * ncols, 2.8 * nrows)
-    for i, axis in enumerate(names):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
+    fig, grid = _grid(len(names), 2, 5.5, 2.8)
+    for axis, ax in zip(names, grid, strict=True):
         data = axes[axis]
-        groups = sorted(
-            set(data.get("reference_share") or {}) | set(data.get("synthetic_share") or {})
-        )
-        x = np.arange(len(groups))
-        ax.bar(
-            x - 0.2,
-            [(data.get("reference_share") or {}).get(g, 0) for g in groups],
-            0.4,
-            color=_REAL,
-            label="reference",
-        )
-        ax.bar(
-            x + 0.2,
-            [(data.get("synthetic_share") or {}).get(g, 0) for g in groups],
-            0.4,
-            color=_SYN,
-            label="synthetic",
-        )
-        ax.set_xticks(x, [_short(g, 14) for g in groups], rotation=35, ha="right", fontsize=7)
+        ref = data.get("reference_share") or {}
+        syn = data.get("synthetic_share") or {}
+        groups = sorted(set(ref) | set(syn))
+        _bar_pairs(ax, groups, [ref.get(g, 0) for g in groups], [syn.get(g, 0) for g in groups], 14)
         ax.set_title(axis.replace("_", " "), fontsize=9)
-        if i == 0:
+        if ax is grid[0]:
             ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def _tail_bars(tails: Mapping[str, Any]) -> Any:
+def tail_coverage_figure(tails: Mapping[str, Any]) -> Any:
+    """The bar chart of tail coverage (None when there is nothing to draw)."""
     labels: list[str] = []
     values: list[float] = []
 
@@ -251,12 +300,26 @@ def _tail_bars(tails: Mapping[str, Any]) -> Any:
             add(f"rare cat. {col}", item.get("coverage"))
     if not labels:
         return None
-    fig = _figure(max(4.5, 0.45 * len(labels) + 2), 3.2)
+    fig = _figure(max(4.5, 0.45 * len(labels) + 2), 3.4)
     ax = fig.add_subplot(1, 1, 1)
     colors = ["#c44e52" if v < 0.5 else "#55a868" for v in values]
     ax.bar(range(len(labels)), values, color=colors)
+    for x, value in enumerate(values):
+        # Every bar gets its number; a bar of height 0 is invisible without a marker of its own.
+        if value == 0:
+            ax.plot([x - 0.4, x + 0.4], [0.0, 0.0], color="#c44e52", lw=3, solid_capstyle="butt")
+        ax.text(
+            x,
+            value + 0.02,
+            "0" if value == 0 else f"{value:.2f}",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="#a4262c" if value == 0 else "#333333",
+            fontweight="bold" if value == 0 else "normal",
+        )
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.15)
     ax.set_xticks(
         range(len(labels)), [_short(lbl, 22) for lbl in labels], rotation=35, ha="right", fontsize=7
     )
@@ -296,21 +359,15 @@ def render_report(metrics: Mapping[str, Any], extras: Mapping[str, Any] | None =
     plot_errors: dict[str, str] = {}
     tables = extras.get("tables")
     kinds = extras.get("kinds") or {}
+    mask = pii_mask(metrics)
     if tables is not None:
         _plot(
             plots,
             plot_errors,
             "distributions",
-            lambda: _column_distributions(tables[0], tables[1], kinds),
+            lambda: column_distributions_figure(tables[0], tables[1], kinds, mask),
         )
     fidelity = metrics.get("fidelity") or {}
-    if fidelity.get("correlation"):
-        _plot(
-            plots,
-            plot_errors,
-            "correlation",
-            lambda: _correlation_heatmaps(fidelity["correlation"]),
-        )
     embeddings = extras.get("embeddings")
     if embeddings is not None:
         _plot(
@@ -327,12 +384,65 @@ def render_report(metrics: Mapping[str, Any], extras: Mapping[str, Any] | None =
     sensitive = bias.get("sensitive") or {}
     if sensitive:
         _plot(plots, plot_errors, "sensitive", lambda: _representation(sensitive))
-    _plot(plots, plot_errors, "tails", lambda: _tail_bars(metrics.get("tails") or {}))
+    _plot(plots, plot_errors, "tails", lambda: tail_coverage_figure(metrics.get("tails") or {}))
 
     env = template_environment()
     env.tests["number"] = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
     template = env.get_template("report.html.j2")
-    return template.render(m=metrics, plots=plots, plot_errors=plot_errors)
+    return template.render(
+        m=metrics,
+        plots=plots,
+        plot_errors=plot_errors,
+        findings=report_findings(metrics),
+        heatmaps=correlation_heatmaps(fidelity.get("correlation") or {}),
+        top_values=masked_top_values(fidelity.get("summary") or {}, mask),
+    )
+
+
+def pii_mask(metrics: Mapping[str, Any]) -> Callable[[list[str]], list[str]]:
+    """A function that replaces the personal data in texts by its type (``[EMAIL]``).
+
+    The privacy section's scanner (names and places only where the assay used the NER model),
+    so a value masked there is not shown in clear in a table or a plot's labels.
+    """
+    ner = bool(((metrics.get("privacy") or {}).get("pii") or {}).get("ner"))
+    scanner = PiiScanner(ner="auto" if ner else "off")
+
+    def mask(texts: list[str]) -> list[str]:
+        found = scanner.scan_many(texts)
+        return [
+            redact(text, matches, "redact") if matches else text
+            for text, matches in zip(texts, found, strict=True)
+        ]
+
+    return mask
+
+
+def masked_top_values(
+    summary: Mapping[str, Any], mask: Callable[[list[str]], list[str]]
+) -> dict[str, dict[str, list[tuple[str, float]]]]:
+    """The top values of each column and side (``summary[column][side]["top"]``), masked."""
+    cells = [
+        (column, side, str(value), share)
+        for column, sides in summary.items()
+        for side in ("real", "synthetic")
+        for value, share in (((sides or {}).get(side) or {}).get("top") or {}).items()
+    ]
+    out: dict[str, dict[str, list[tuple[str, float]]]] = {}
+    shown = mask([value for _, _, value, _ in cells])
+    for (column, side, _, share), text in zip(cells, shown, strict=True):
+        out.setdefault(column, {}).setdefault(side, []).append((text, share))
+    return out
+
+
+def report_findings(metrics: Mapping[str, Any]) -> Findings:
+    """The findings metrics.json holds (or, for metrics written before findings existed,
+    those its numbers give now)."""
+    stored = metrics.get("findings")
+    counts = metrics.get("finding_counts") or {}
+    if isinstance(stored, list) and isinstance(counts.get("checks"), int):
+        return Findings([Finding(**item) for item in stored], counts["checks"])
+    return find_problems(metrics)
 
 
 def _num(value: Any, digits: int = 4) -> str:

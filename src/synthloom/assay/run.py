@@ -18,6 +18,7 @@ from typing import Any
 
 from synthloom import __version__
 from synthloom.assay.bias import load_lexicon
+from synthloom.assay.findings import find_problems
 from synthloom.assay.gate import GateRule, check_rule_paths, evaluate_gate, load_gate
 from synthloom.assay.inputs import (
     check_columns,
@@ -232,6 +233,8 @@ def _run_assay(
     if "privacy" in metrics:  # preference data has no privacy section
         metrics["privacy"]["pii"]["unmasked_file"] = PII_EXAMPLES if options.show_pii else None
     metrics = to_jsonable(metrics)
+    # Before the gate, so that a gate can hold ``finding_counts.error == 0``.
+    metrics.update(find_problems(metrics).to_metrics())
     gate_results = evaluate_gate(gate_rules, metrics) if gate_rules else None
     metrics["gate"] = (
         {"passed": all(g["passed"] for g in gate_results), "rules": gate_results}

@@ -44,6 +44,7 @@ _COMMON = (
     "bias.rule.*",
     "seconds.*",
     "gate.passed",
+    "finding_counts.(error|warning|info|checks)",
 )
 _TABLE = (
     "diversity.(synthetic|reference).duplicate_row_share",

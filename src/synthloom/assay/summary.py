@@ -8,9 +8,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from synthloom.assay.findings import metric_at
 from synthloom.assay.options import AssayResult
+from synthloom.assay.report import report_findings
 
 __all__ = ["print_summary", "summary_rows"]
+
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def _fmt(value: Any) -> str:
@@ -19,15 +24,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
-
-
-def _get(metrics: dict[str, Any], dotted: str) -> Any:
-    node: Any = metrics
-    for part in dotted.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
 
 
 def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
@@ -62,7 +58,7 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     rows = []
     for path in paths:
-        value = _get(metrics, path)
+        value = metric_at(metrics, path)
         if value is not None:
             rows.append((path, _fmt(value)))
     return rows
@@ -76,15 +72,14 @@ def print_summary(result: AssayResult, console: Console | None = None) -> None:
     for path, value in summary_rows(result.metrics):
         table.add_row(escape(path), escape(value))
     console.print(table)
-    preference = result.metrics.get("preference") or {}
-    for side in ("synthetic", "reference"):
-        for flag in (preference.get(side) or {}).get("flags") or []:
-            console.print(
-                f"[yellow]{side}: {escape(flag['name'])}:[/yellow] {escape(flag['message'])}"
-            )
-    errors = result.metrics.get("errors") or {}
-    for item, message in errors.items():
-        console.print(f"[yellow]not computed[/yellow] {escape(item)}: {escape(message)}")
+    findings = report_findings(result.metrics)
+    console.print(f"[bold]findings[/bold]: {escape(findings.headline())}")
+    for finding in findings.items:
+        style = _SEVERITY_STYLE[finding.severity]
+        console.print(
+            f"  [{style}]{finding.severity}[/{style}] {escape(finding.message)}"
+            f" [dim]({escape(finding.where)})[/dim]"
+        )
     console.print(escape(f"report: {result.out / 'report.html'}"))
     console.print(escape(f"metrics: {result.out / 'metrics.json'}"))
     if result.gate_results is not None:

@@ -24,7 +24,7 @@ Only option values a caller gets wrong (a quantile outside [0, 1]) raise
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -449,13 +449,12 @@ def numeric_tail_coverage(
     _check_share(upper, "upper")
     if lower >= upper:
         raise InputError(f"lower ({lower}) must be below upper ({upper})", field="lower")
-    out: dict[str, Any] = {}
-    for column in columns:
-        missing = _missing_column(reference, synthetic, column)
-        if missing is not None:
-            out[column] = {"error": missing}
-            continue
-        out[column] = _numeric_column_tails(reference[column], synthetic[column], lower, upper)
+    out = _per_column(
+        reference,
+        synthetic,
+        columns,
+        lambda real, syn: _numeric_column_tails(real, syn, lower, upper),
+    )
     lost = [
         f"{column} ({side})"
         for column, item in out.items()
@@ -471,11 +470,27 @@ def numeric_tail_coverage(
     }
 
 
-def _missing_column(reference: pd.DataFrame, synthetic: pd.DataFrame, column: str) -> str | None:
-    for side, table in (("reference", reference), ("synthetic", synthetic)):
-        if column not in table.columns:
-            return f"column {column!r} is not in the {side} data"
-    return None
+def _per_column(
+    reference: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: Sequence[str],
+    measure: Callable[[pd.Series, pd.Series], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """``measure`` of each column's two sides; ``{"error"}`` for a column one side lacks, so one
+    odd column does not cost the others their numbers."""
+    out: dict[str, dict[str, Any]] = {}
+    for column in columns:
+        lacking = [
+            side
+            for side, table in (("reference", reference), ("synthetic", synthetic))
+            if column not in table.columns
+        ]
+        out[column] = (
+            {"error": f"column {column!r} is not in the {lacking[0]} data"}
+            if lacking
+            else measure(reference[column], synthetic[column])
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,13 +546,12 @@ def rare_category_coverage(
     "mean_coverage": float | None, "quantile"}``.
     """
     _check_share(quantile, "quantile")
-    out: dict[str, Any] = {}
-    for column in columns:
-        missing = _missing_column(reference, synthetic, column)
-        if missing is not None:
-            out[column] = {"error": missing}
-            continue
-        out[column] = _category_column_coverage(reference[column], synthetic[column], quantile)
+    out = _per_column(
+        reference,
+        synthetic,
+        columns,
+        lambda real, syn: _category_column_coverage(real, syn, quantile),
+    )
     return {
         "columns": out,
         "mean_coverage": _mean(item.get("coverage") for item in out.values()),

@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +18,23 @@ import pandas as pd
 from synthloom.assay.privacy.copies import utc_nanoseconds
 from synthloom.errors import DataFormatError, InputError
 
-__all__ = ["distance_to_closest_record", "membership_inference_auc", "split_holdout"]
+__all__ = [
+    "DistanceOptions",
+    "distance_to_closest_record",
+    "membership_inference_auc",
+    "split_holdout",
+]
+
+
+class DistanceOptions(TypedDict, total=False):
+    """Options of both distance measures: ``kinds`` maps a column to ``"numeric"`` or
+    ``"categorical"`` where the dtype would mislead; each table is subsampled (seeded by
+    ``seed``, default 0) to ``max_rows`` rows (default 20,000)."""
+
+    kinds: dict[str, str] | None
+    max_rows: int
+    seed: int
+
 
 # Pairs of rows compared per block: small enough to stay in cache, large enough for numpy.
 _BLOCK_PAIRS = 1 << 19
@@ -161,11 +177,10 @@ def _prepare(
     real_train: pd.DataFrame,
     real_holdout: pd.DataFrame,
     synthetic: pd.DataFrame,
-    kinds: dict[str, str] | None,
-    max_rows: int,
-    seed: int,
+    options: DistanceOptions,
 ) -> tuple[_Table, _Table, _Table]:
     """Encoded (train, holdout, synthetic), each subsampled to ``max_rows`` rows."""
+    max_rows, seed = options.get("max_rows", 20000), options.get("seed", 0)
     for name, frame in (("train", real_train), ("holdout", real_holdout), ("synthetic", synthetic)):
         if len(frame) == 0:
             raise DataFormatError(f"the {name} table has no rows; distances need at least one")
@@ -180,7 +195,7 @@ def _prepare(
                 f"{', '.join(map(str, missing))}",
                 field=str(missing[0]),
             )
-    kinds = dict(kinds or {})
+    kinds = dict(options.get("kinds") or {})
     unknown = [c for c in kinds if c not in map(str, columns)]
     if unknown:
         raise InputError(
@@ -209,18 +224,15 @@ def distance_to_closest_record(
     real_train: pd.DataFrame,
     real_holdout: pd.DataFrame,
     synthetic: pd.DataFrame,
-    *,
-    kinds: dict[str, str] | None = None,
-    max_rows: int = 20000,
-    seed: int = 0,
+    **options: Unpack[DistanceOptions],
 ) -> dict[str, Any]:
     """Distance of synthetic rows to the closest training row, against a held-out baseline.
 
     The distance is SDMetrics' DCR distance (a Gower distance): the mean over columns of
     ``min(|x - y| / range, 1)`` for numbers and datetimes, with the range of the rows searched,
     and of 0/1 (equal or not) for categories; a missing value is 1 from any value and 0 from
-    another missing one. ``kinds`` maps a column to ``"numeric"`` or ``"categorical"`` where the
-    dtype would mislead. Each table is subsampled to ``max_rows`` rows (seeded). A generator
+    another missing one. Options (``kinds``, ``max_rows``, ``seed``): :class:`DistanceOptions`.
+    A generator
     that copies its training rows puts synthetic rows much closer to them than fresh real rows
     (the holdout) are.
 
@@ -238,7 +250,7 @@ def distance_to_closest_record(
         synthetic_share_exact_match, holdout_share_exact_match: share at distance 0
         n_train, n_holdout, n_synthetic, n_columns: the sizes used
     """
-    train, holdout, synth = _prepare(real_train, real_holdout, synthetic, kinds, max_rows, seed)
+    train, holdout, synth = _prepare(real_train, real_holdout, synthetic, options)
     d_syn = _gower_nearest(synth, train)
     d_hold = _gower_nearest(holdout, train)
     d_syn_hold = _gower_nearest(synth, holdout)
@@ -264,10 +276,7 @@ def membership_inference_auc(
     real_train: pd.DataFrame,
     real_holdout: pd.DataFrame,
     synthetic: pd.DataFrame,
-    *,
-    kinds: dict[str, str] | None = None,
-    max_rows: int = 20000,
-    seed: int = 0,
+    **options: Unpack[DistanceOptions],
 ) -> float:
     """AUC of a distance-based membership-inference attack (0.5 = no leakage, 1.0 = copies).
 
@@ -277,7 +286,7 @@ def membership_inference_auc(
     """
     from sklearn.metrics import roc_auc_score
 
-    train, holdout, synth = _prepare(real_train, real_holdout, synthetic, kinds, max_rows, seed)
+    train, holdout, synth = _prepare(real_train, real_holdout, synthetic, options)
     scores = -np.concatenate([_gower_nearest(train, synth), _gower_nearest(holdout, synth)])
     labels = np.concatenate([np.ones(train.rows), np.zeros(holdout.rows)])
     return float(roc_auc_score(labels, scores))
