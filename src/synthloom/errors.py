@@ -24,6 +24,7 @@ __all__ = [
     "InputError",
     "MissingDependencyError",
     "SynthloomError",
+    "yaml_syntax_error",
 ]
 
 
@@ -62,6 +63,21 @@ class DataFormatError(InputError):
 
 class ConfigError(InputError):
     """A configuration, gate or pipeline file is wrong."""
+
+
+def yaml_syntax_error(
+    exc: Exception, path: str | Path, message: str = "invalid YAML ({problem})"
+) -> ConfigError:
+    """The one-line error for a YAML file PyYAML could not parse: the file, the line of the
+    problem when PyYAML marks one, and ``message`` with ``{problem}`` filled in (PyYAML's own
+    words, or its context when it gives no problem)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
+    return ConfigError(
+        message.format(problem=problem),
+        path=path,
+        line=mark.line + 1 if mark is not None else None,
+    )
 
 
 class GateFailed(SynthloomError):

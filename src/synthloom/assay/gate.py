@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, yaml_syntax_error
 
 __all__ = ["GateRule", "check_rule_paths", "evaluate_gate", "load_gate", "lookup"]
 
@@ -134,10 +134,7 @@ def load_gate(path: str | Path) -> list[GateRule]:
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"invalid YAML ({problem})", path=path, line=line) from exc
+        raise yaml_syntax_error(exc, path) from exc
     if root is None:
         raise ConfigError(
             "the gate file is empty; list rules like 'fidelity.overall >= 0.8'", path=path

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, yaml_syntax_error
 
 __all__ = [
     "CATEGORICAL_MAX_DISTINCT_INTEGERS",
@@ -204,11 +204,8 @@ def load_kinds(path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the kinds file ({exc})", path=path) from exc
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            "is not valid YAML or JSON; write one 'column: kind' per line",
-            path=path,
-            line=mark.line + 1 if mark is not None else None,
+        raise yaml_syntax_error(
+            exc, path, "is not valid YAML or JSON ({problem}); write one 'column: kind' per line"
         ) from exc
     if not isinstance(data, Mapping) or not data:
         raise ConfigError(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, yaml_syntax_error
 from synthloom.text import tokenize
 
 __all__ = ["DEFAULT_LEXICON_PATH", "Lexicon", "load_lexicon"]
@@ -154,15 +154,8 @@ def _load_lexicon_file(path: Path) -> Lexicon:
         ) from exc
     try:
         root = yaml.compose(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(
-            f"not valid YAML: {exc.problem}",
-            path=path,
-            line=mark.line + 1 if mark is not None else None,
-        ) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", path=path) from exc
+        raise yaml_syntax_error(exc, path, "not valid YAML: {problem}") from exc
     if root is None:
         raise ConfigError("lexicon file is empty; it needs an 'axes' mapping", path=path)
     axes, exclude = _LexiconReader(path).read(root)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, yaml_syntax_error
 
 __all__ = ["LineDict", "LineList", "field_name", "line_at", "load_yaml", "parse_yaml"]
 
@@ -86,13 +86,8 @@ def parse_yaml(
     loader.duplicates = duplicates
     try:
         return loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}; fix the syntax", path=path, line=line) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML ({exc}); fix the syntax", path=path) from exc
+        raise yaml_syntax_error(exc, path, "invalid YAML: {problem}; fix the syntax") from exc
     finally:
         loader.dispose()
 

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, yaml_syntax_error
 from synthloom.llm.settings import SeededSampling, TeacherSettings
 from synthloom.recipes.executor import ShardedExecutorSettings
 from synthloom.recipes.nemotron.constraints import CONSTRAINT_TYPES
@@ -324,10 +324,7 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise ConfigError(f"is not valid YAML ({problem})", path=path, line=line) from exc
+        raise yaml_syntax_error(exc, path, "is not valid YAML ({problem})") from exc
     if not isinstance(data, dict):
         raise ConfigError("must be a YAML mapping of sections (teacher, families, ...)", path=path)
     data.setdefault("base_dir", str(path.parent))
