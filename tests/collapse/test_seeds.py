@@ -34,19 +34,23 @@ def _lognormal_csv(path: Path, rows: int = 300) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory: pytest.TempPathFactory) -> CollapseResult:
-    data = _lognormal_csv(tmp_path_factory.mktemp("seeds") / "households.csv")
-    options = CollapseOptions(
+def _small_options(data: Path, *, seed: int, seeds: int) -> CollapseOptions:
+    return CollapseOptions(
         data=data,
         family="gaussian",
         generations=4,
         samples=40,
         modes=MODES,
-        seed=7,
-        seeds=4,
+        seed=seed,
+        seeds=seeds,
         eval_samples=300,
     )
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> CollapseResult:
+    data = _lognormal_csv(tmp_path_factory.mktemp("seeds") / "households.csv")
+    options = _small_options(data, seed=7, seeds=4)
     return run_collapse(options)
 
 
@@ -82,32 +86,10 @@ def test_a_seed_of_a_run_is_the_one_seed_run_of_that_seed(
     small_run: CollapseResult, tmp_path: Path
 ) -> None:
     data = Path(small_run.config["data"])
-    again = run_collapse(
-        CollapseOptions(
-            data=data,
-            family="gaussian",
-            generations=4,
-            samples=40,
-            modes=MODES,
-            seed=9,
-            seeds=1,
-            eval_samples=300,
-        )
-    )
+    again = run_collapse(_small_options(data, seed=9, seeds=1))
     assert again.seeds == [9]
     assert again.runs[9] == small_run.runs[9]
-    rerun = run_collapse(
-        CollapseOptions(
-            data=data,
-            family="gaussian",
-            generations=4,
-            samples=40,
-            modes=MODES,
-            seed=7,
-            seeds=4,
-            eval_samples=300,
-        )
-    )
+    rerun = run_collapse(_small_options(data, seed=7, seeds=4))
     assert rerun.to_dict() == small_run.to_dict()
 
 
@@ -141,18 +123,7 @@ def test_the_plot_shades_a_band_per_mode_only_with_several_seeds(
 ) -> None:
     from matplotlib import colors
 
-    one = run_collapse(
-        CollapseOptions(
-            data=Path(small_run.config["data"]),
-            family="gaussian",
-            generations=4,
-            samples=40,
-            modes=MODES,
-            seed=7,
-            seeds=1,
-            eval_samples=300,
-        )
-    )
+    one = run_collapse(_small_options(Path(small_run.config["data"]), seed=7, seeds=1))
     palette = [colors.to_rgb(f"C{i}") for i in range(len(MODES))]
     shaded = [_tint_pixels(plot_png(small_run, "wasserstein"), c, 0.2) for c in palette]
     # Without bands only the anti-aliased edges of the lines come near a tint.
