@@ -17,7 +17,7 @@ from synthloom.collapse import (
     CollapseResult,
     run_collapse,
 )
-from synthloom.collapse.report import plot_png
+from synthloom.collapse.report import plot_png, render_html
 
 MODES = ("replace", "mix:0.2", "accumulate")
 
@@ -107,6 +107,8 @@ def test_one_seed_still_works_and_claims_no_band(tmp_path: Path) -> None:
         assert verdict.seeds == 1
         assert verdict.apart == {"replace vs accumulate": None}
         assert "one seed, no band" in verdict.text and "apart" not in verdict.text
+    html = render_html(result)
+    assert "one seed, no band" in html and "min–max over the seeds" not in html
 
 
 def _tint_pixels(png: str, rgb: tuple[float, float, float], alpha: float) -> int:
