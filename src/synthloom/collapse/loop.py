@@ -74,7 +74,7 @@ FAMILIES: dict[str, Literal["text", "numeric"]] = {
 
 @dataclass(frozen=True)
 class FamilyDefaults:
-    """What a family runs when the user names no size (measured: see docs/collapse.md)."""
+    """What a family runs when the user names no size (how each was chosen: docs/collapse.md)."""
 
     generations: int
     samples: int
