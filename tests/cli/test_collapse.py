@@ -38,6 +38,8 @@ def test_collapse_writes_metrics_and_report(
             "20",
             "--seed",
             "3",
+            "--seeds",
+            "2",
             "--out",
             str(out),
         ]
@@ -46,9 +48,36 @@ def test_collapse_writes_metrics_and_report(
     doc = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert doc["config"]["modes"] == ["replace", "mix:0.1", "accumulate"]
     assert doc["config"]["seed"] == 3
+    assert doc["seeds"] == [3, 4]
     assert (out / "report.html").stat().st_size > 1000
     printed = capsys.readouterr().out
     assert "accumulate" in printed and "report.html" in printed
+    assert "mean over 2 seed(s)" in printed
+    for verdict in doc["verdict"]:
+        assert verdict["text"] in printed
+
+
+def test_collapse_defaults_to_several_seeds_and_both_modes(tmp_path: Path) -> None:
+    from synthloom.collapse import FAMILY_DEFAULTS
+
+    out = tmp_path / "out"
+    data = str(_csv(tmp_path / "r.csv"))
+    argv = ["collapse", "--data", data, "-f", "gaussian", "-g", "2", "-n", "20", "-q"]
+    assert main([*argv, "--out", str(out)]) == 0
+    doc = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert doc["config"]["modes"] == ["replace", "accumulate"]
+    assert len(doc["seeds"]) == doc["config"]["seeds"] == FAMILY_DEFAULTS["gaussian"].seeds
+
+
+def test_help_names_the_family_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    from synthloom.collapse import FAMILY_DEFAULTS
+
+    assert main(["collapse", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for family, defaults in FAMILY_DEFAULTS.items():
+        assert f"{defaults.generations} × {defaults.samples}" in text, family
+    seeds = {d.seeds for d in FAMILY_DEFAULTS.values()}
+    assert all(str(s) in text for s in seeds)
 
 
 @pytest.mark.parametrize(
@@ -67,6 +96,14 @@ def test_collapse_writes_metrics_and_report(
         pytest.param(["--data", "EMPTY"], "empty corpus", id="empty"),
         pytest.param(["--data", "TINY", "--order", "4"], "too little text for n=4", id="tiny"),
         pytest.param(["--data", "MISSING"], "file not found", id="missing"),
+        *[
+            pytest.param(
+                ["--seeds", value],
+                f"'--seeds': '{value}' is not a whole number >= 1 and <= 1000",
+                id=f"seeds={value}",
+            )
+            for value in ("0", "-3", "2.5", "five", "1001", "")
+        ],
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

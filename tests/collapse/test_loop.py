@@ -26,7 +26,13 @@ def _normal_csv(path: Path, rows: int = 400, seed: int = 11) -> Path:
 def gaussian_run(tmp_path_factory: pytest.TempPathFactory) -> CollapseResult:
     data = _normal_csv(tmp_path_factory.mktemp("gauss") / "real.csv")
     options = CollapseOptions(
-        data=data, family="gaussian", generations=20, samples=10, modes=MODES, eval_samples=2000
+        data=data,
+        family="gaussian",
+        generations=20,
+        samples=10,
+        modes=MODES,
+        eval_samples=2000,
+        seeds=1,
     )
     return run_collapse(options)
 
@@ -34,7 +40,7 @@ def gaussian_run(tmp_path_factory: pytest.TempPathFactory) -> CollapseResult:
 @pytest.fixture(scope="module")
 def ngram_run() -> CollapseResult:
     return run_collapse(
-        CollapseOptions(family="ngram", generations=5, samples=300, modes=MODES, seed=0)
+        CollapseOptions(family="ngram", generations=5, samples=300, modes=MODES, seed=0, seeds=1)
     )
 
 
@@ -44,12 +50,19 @@ def test_gaussian_replace_small_n_variance_shrinks(tmp_path: Path) -> None:
     # generation at N=10 (the MLE's bias plus Jensen's inequality), so one seed can wander up
     # for a while; across seeds the shrinkage is unmistakable.
     data = _normal_csv(tmp_path / "real.csv")
+    options = CollapseOptions(
+        data=data,
+        family="gaussian",
+        generations=40,
+        samples=10,
+        modes=("replace",),
+        seeds=5,
+        eval_samples=100,
+    )
+    result = run_collapse(options)
     finals = []
-    for seed in range(5):
-        options = CollapseOptions(
-            data=data, family="gaussian", generations=40, samples=10, seed=seed, eval_samples=100
-        )
-        variance = run_collapse(options).series("replace", "variance_ratio")
+    for seed in result.seeds:
+        variance = result.seed_series(seed, "replace", "variance_ratio")
         assert variance[0] == pytest.approx(1.0, abs=1e-9)  # generation 0 is the real fit
         finals.append(variance[-1])
     assert sum(v < 0.5 for v in finals) >= 4
@@ -118,6 +131,7 @@ def test_same_seed_same_curves_other_seed_other_curves(tmp_path: Path) -> None:
             samples=50,
             modes=("replace", "accumulate"),
             seed=seed,
+            seeds=1,
             eval_samples=500,
         )
         return run_collapse(options)
@@ -132,7 +146,9 @@ def test_ngram_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     from synthloom.collapse.data import default_corpus_text
 
     text.write_text(default_corpus_text()[:40_000], encoding="utf-8")
-    options = CollapseOptions(data=text, family="ngram", generations=2, samples=100, seed=3)
+    options = CollapseOptions(
+        data=text, family="ngram", generations=2, samples=100, seed=3, seeds=2
+    )
     assert run_collapse(options).curves == run_collapse(options).curves
 
 
@@ -146,6 +162,7 @@ def test_generation_rows_count_and_train_sizes(tmp_path: Path) -> None:
             samples=25,
             modes=MODES,
             eval_samples=200,
+            seeds=2,
         )
     )
     train_rows = result.data["train_rows"]
@@ -155,9 +172,12 @@ def test_generation_rows_count_and_train_sizes(tmp_path: Path) -> None:
     assert [r["train_size"] for r in result.curves["accumulate"]] == [
         train_rows + 25 * g for g in range(4)
     ]
-    for rows in result.curves.values():
-        assert rows[0] == result.curves["replace"][0]  # generation 0 is shared
-        assert all(math.isfinite(v) for row in rows for v in row.values())
+    for curves in result.runs.values():
+        assert set(curves) == set(MODES)
+        for rows in curves.values():
+            assert rows[0] == curves["replace"][0]  # generation 0 is shared by the modes
+            assert all(math.isfinite(v) for row in rows for v in row.values())
+    assert result.runs[0]["replace"][0] != result.runs[1]["replace"][0]  # each seed its split
 
 
 @pytest.mark.parametrize(
@@ -190,7 +210,9 @@ def test_parse_mode_rejects(text: str) -> None:
         pytest.param({"modes": ()}, "at least one --mode", id="no-mode"),
         pytest.param({"temperature": 0.0}, "--temperature", id="temperature"),
         pytest.param({"order": 9}, "--order", id="order"),
-        pytest.param({"seed": -1}, "--seed", id="seed"),
+        pytest.param({"seed": -1}, "--seed must", id="seed"),
+        pytest.param({"seeds": 0}, "--seeds must be between 1 and 1000, got 0", id="seeds-0"),
+        pytest.param({"seeds": 1001}, "--seeds must be between 1 and 1000", id="seeds-many"),
     ],
 )
 def test_bad_options(options: dict[str, object], message: str) -> None:

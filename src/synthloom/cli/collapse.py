@@ -10,6 +10,7 @@ import typer
 from synthloom.cli import app
 from synthloom.cli.command import Command
 from synthloom.cli.options import (
+    Number,
     Out,
     Quiet,
     Seed,
@@ -19,9 +20,14 @@ from synthloom.cli.options import (
     split_list,
 )
 
+# Kept in step with synthloom.collapse.FAMILY_DEFAULTS (a test compares them); importing the
+# lab here would load numpy and scikit-learn for every `synthloom --help`.
+_DEFAULTS_HELP = "gaussian and gmm 30 × 10, ngram 30 × 1000, lstm 5 × 500"
+_MAX_SEEDS = 1000
 
-def _count(flag: str, short: str | None, help: str) -> Any:
-    return number_option(positive_int(), flag, help, *([short] if short else []))
+
+def _count(flag: str, short: str | None, help: str, parser: Number | None = None) -> Any:
+    return number_option(parser or positive_int(), flag, help, *([short] if short else []))
 
 
 @app.command(cls=Command)
@@ -37,18 +43,41 @@ def collapse(
     family: Annotated[
         str, typer.Option("--family", "-f", help="Model family: gaussian | gmm | ngram | lstm.")
     ] = "ngram",
-    generations: Annotated[int, _count("--generations", "-g", "Generations after the first.")] = 10,
+    generations: Annotated[
+        int | None,
+        _count(
+            "--generations",
+            "-g",
+            "Generations after the first.  [default: per family, generations × samples: "
+            + _DEFAULTS_HELP
+            + "]",
+        ),
+    ] = None,
     mode: Annotated[
         list[str] | None,
         typer.Option(
             "--mode",
             "-m",
             help="replace | mix:<fraction> | accumulate; repeat the flag (or give a comma "
-            "list) for several.  [default: replace]",
+            "list) for several; the first is compared with the others.  "
+            "[default: replace, accumulate]",
         ),
     ] = None,
-    samples: Annotated[int, _count("--samples", "-n", "Samples drawn per generation.")] = 1000,
+    samples: Annotated[
+        int | None,
+        _count("--samples", "-n", "Samples drawn per generation.  [default: per family]"),
+    ] = None,
     seed: Seed = 0,
+    seeds: Annotated[
+        int | None,
+        _count(
+            "--seeds",
+            None,
+            "Whole runs, on seeds --seed, --seed + 1, ...; the report draws their mean and "
+            "min–max band.  [default: 5; lstm 3]",
+            Number(int, low=1, high=_MAX_SEEDS),
+        ),
+    ] = None,
     order: Annotated[
         int, _count("--order", None, "n of the n-gram model (and of the tail n-grams).")
     ] = 3,
@@ -71,10 +100,11 @@ def collapse(
     ] = None,
     quiet: Quiet = False,
 ) -> int:
-    """Train on real data, then on its own samples, G times.
+    """Train on real data, then on its own samples, G times, for several seeds.
 
-    For each mode, a model is trained on the real data, then G times on samples of the
-    previous generation; per-generation metrics go to metrics.json and a plotted report."""
+    For each seed and mode, a model is trained on the real data, then G times on samples of
+    the previous generation; per-generation metrics (per seed, mean and min–max band) and a
+    verdict go to metrics.json and a plotted report."""
     from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)
@@ -85,9 +115,10 @@ def collapse(
         data=data,
         family=family,
         generations=generations,
-        modes=tuple(split_list(mode or ["replace"])),
+        modes=tuple(split_list(mode or ["replace", "accumulate"])),
         samples=samples,
         seed=seed,
+        seeds=seeds,
         order=order,
         temperature=temperature,
         components=components,
@@ -98,13 +129,19 @@ def collapse(
     json_path, html_path = write_report(result, out)
     if not quiet:
         metric_names = list(result.metrics)
-        typer.echo(f"generation {options.generations} of {family} on {result.data['source']}:")
+        config = result.config
+        typer.echo(
+            f"generation {config['generations']} of {family} on {result.data['source']}, "
+            f"{config['samples']} samples a generation, mean over {len(result.seeds)} seed(s):"
+        )
         typer.echo("  " + " ".join(f"{n:>14}" for n in ["mode", *metric_names]))
         first = result.curves[next(iter(result.curves))][0]
         rows = [("generation 0", first)]
         rows += [(name, curve[-1]) for name, curve in result.curves.items()]
         for label, row in rows:
-            values = " ".join(f"{row[n]:>14.4g}" for n in metric_names)
+            values = " ".join(f"{row[n]['mean']:>14.4g}" for n in metric_names)
             typer.echo(f"  {label:>14} {values}")
+        for verdict in result.verdicts:
+            typer.echo(verdict.text)
         typer.echo(f"wrote {json_path} and {html_path}")
     return 0

@@ -35,9 +35,11 @@ from synthloom.text import record_text, tokenize
 
 __all__ = [
     "DEFAULT_CORPUS_NAME",
+    "LoadedData",
     "RealData",
     "default_corpus_text",
     "load_real_data",
+    "read_real_data",
     "sentence_features",
     "split_sentences",
 ]
@@ -229,6 +231,79 @@ def _split_index(
     return order[n_holdout:], order[:n_holdout]
 
 
+@dataclass
+class LoadedData:
+    """Real data as read, before any split: each seed of a run splits it its own way.
+
+    ``kind == "text"``: ``sentences`` holds token lists. ``kind == "numeric"``: ``values`` holds
+    one row per sentence or table row, with ``feature_names``.
+    """
+
+    source: str
+    kind: DataKind
+    sentences: list[list[str]] = field(default_factory=list)
+    values: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros((0, 0), dtype=np.float64)
+    )
+    feature_names: tuple[str, ...] = ()
+
+    def split(self, *, holdout: float = 0.1, seed: int = 0) -> RealData:
+        """A seeded random split into training and held-out parts."""
+        if self.kind == "text":
+            train_idx, hold_idx = _split_index(len(self.sentences), holdout, seed)
+            return RealData(
+                source=self.source,
+                kind="text",
+                train_sentences=[self.sentences[i] for i in train_idx],
+                holdout_sentences=[self.sentences[i] for i in hold_idx],
+            )
+        train_idx, hold_idx = _split_index(self.values.shape[0], holdout, seed)
+        return RealData(
+            source=self.source,
+            kind="numeric",
+            train_values=self.values[train_idx],
+            holdout_values=self.values[hold_idx],
+            feature_names=self.feature_names,
+        )
+
+
+def read_real_data(
+    path: str | Path | None,
+    kind: DataKind,
+    *,
+    columns: Sequence[str] = (),
+    text_column: str | None = None,
+) -> LoadedData:
+    """Read the real data for a family of the given kind (``path=None``: the default corpus).
+
+    Raises ``DataFormatError`` for empty or unreadable data.
+    """
+    path = Path(path) if path is not None else None
+    where = str(path) if path is not None else DEFAULT_CORPUS_NAME
+    if path is not None and kind == "numeric" and path.suffix.lower() != ".txt":
+        if not path.exists():
+            raise DataFormatError("file not found; check the path", path=path)
+        if detect_kind(path) == "table":
+            values, names = _numeric_from_table(path, columns)
+            if values.shape[0] == 0:
+                raise DataFormatError("empty corpus: no complete numeric rows", path=path)
+            return LoadedData(source=where, kind="numeric", values=values, feature_names=names)
+    source, sentences = _read_sentences(path, text_column)
+    tokenised = _tokenised(sentences)
+    if not tokenised:
+        raise DataFormatError(
+            "empty corpus: no text found; give a file with some prose", path=where
+        )
+    if kind == "text":
+        return LoadedData(source=source, kind="text", sentences=tokenised)
+    return LoadedData(
+        source=source,
+        kind="numeric",
+        values=sentence_features(tokenised),
+        feature_names=_FEATURE_NAMES,
+    )
+
+
 def load_real_data(
     path: str | Path | None,
     kind: DataKind,
@@ -243,38 +318,5 @@ def load_real_data(
     ``path=None`` uses the default corpus. The split is a seeded random permutation of the
     sentences (text) or rows (numeric). Raises ``DataFormatError`` for empty or unreadable data.
     """
-    path = Path(path) if path is not None else None
-    where = str(path) if path is not None else DEFAULT_CORPUS_NAME
-    if path is not None and kind == "numeric" and path.suffix.lower() != ".txt":
-        if not path.exists():
-            raise DataFormatError("file not found; check the path", path=path)
-        if detect_kind(path) == "table":
-            values, names = _numeric_from_table(path, columns)
-            if values.shape[0] == 0:
-                raise DataFormatError("empty corpus: no complete numeric rows", path=path)
-            train_idx, hold_idx = _split_index(values.shape[0], holdout, seed)
-            return RealData(
-                source=where,
-                kind="numeric",
-                train_values=values[train_idx],
-                holdout_values=values[hold_idx],
-                feature_names=names,
-            )
-    source, sentences = _read_sentences(path, text_column)
-    tokenised = _tokenised(sentences)
-    if not tokenised:
-        raise DataFormatError(
-            "empty corpus: no text found; give a file with some prose", path=where
-        )
-    train_idx, hold_idx = _split_index(len(tokenised), holdout, seed)
-    train = [tokenised[i] for i in train_idx]
-    held = [tokenised[i] for i in hold_idx]
-    if kind == "text":
-        return RealData(source=source, kind="text", train_sentences=train, holdout_sentences=held)
-    return RealData(
-        source=source,
-        kind="numeric",
-        train_values=sentence_features(train),
-        holdout_values=sentence_features(held),
-        feature_names=_FEATURE_NAMES,
-    )
+    loaded = read_real_data(path, kind, columns=columns, text_column=text_column)
+    return loaded.split(holdout=holdout, seed=seed)

@@ -12,6 +12,12 @@ Generation 0 is the same for every mode, so it is trained once. Every random ste
 numpy ``Generator`` seeded with ``(seed, generation, purpose)``: a run is reproducible from its
 seed, and all modes see the same random numbers at the same step, so their curves differ by the
 mode and not by luck.
+
+A run repeats all of that for ``seeds`` consecutive seeds (``seed``, ``seed + 1``, ...), each
+with its own held-out split, so that seed ``s`` of a run is exactly the one-seed run ``--seed s
+--seeds 1``; ``summary`` turns the seeds into a mean, a band and a verdict. Generations, samples
+and seeds default per family (``FAMILY_DEFAULTS``) to sizes at which ``replace`` ends beyond
+seed noise from ``accumulate`` on the default corpus.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
-from synthloom.collapse.data import RealData, load_real_data
+from synthloom.collapse.data import LoadedData, RealData, read_real_data
 from synthloom.collapse.metrics import (
     DEFAULT_IMPOSSIBLE_BELOW,
     METRICS,
@@ -37,13 +44,18 @@ from synthloom.collapse.metrics import (
 )
 from synthloom.collapse.ngram import Vocabulary, fit_kneser_ney
 from synthloom.collapse.numeric import NumericModel, fit_gaussian, fit_gmm
+from synthloom.collapse.summary import BAND, Verdict, summarise, verdicts
 from synthloom.errors import ConfigError, DataFormatError
 
 __all__ = [
     "FAMILIES",
+    "FAMILY_DEFAULTS",
     "CollapseOptions",
     "CollapseResult",
+    "FamilyDefaults",
     "Mode",
+    "Plan",
+    "Progress",
     "parse_mode",
     "run_collapse",
 ]
@@ -58,6 +70,25 @@ FAMILIES: dict[str, Literal["text", "numeric"]] = {
     "ngram": "text",
     "lstm": "text",
 }
+
+
+@dataclass(frozen=True)
+class FamilyDefaults:
+    """What a family runs when the user names no size (how each was chosen: docs/collapse.md)."""
+
+    generations: int
+    samples: int
+    seeds: int
+
+
+FAMILY_DEFAULTS: dict[str, FamilyDefaults] = {
+    "gaussian": FamilyDefaults(generations=30, samples=10, seeds=5),
+    "gmm": FamilyDefaults(generations=30, samples=10, seeds=5),
+    "ngram": FamilyDefaults(generations=30, samples=1000, seeds=5),
+    # A generation trains a network on the CPU: few of them, on few samples.
+    "lstm": FamilyDefaults(generations=5, samples=500, seeds=3),
+}
+_MAX_SEEDS = 1000
 _MODE_HELP = "use replace, mix:<fraction> (for example mix:0.1) or accumulate"
 # Too little text for an order-n model: fewer training tokens than this many per order.
 _MIN_TOKENS_PER_ORDER = 100
@@ -91,14 +122,19 @@ def parse_mode(text: str) -> Mode:
 
 @dataclass(frozen=True, kw_only=True)
 class CollapseOptions:
-    """Everything that defines a collapse run (the CLI's options, one to one)."""
+    """Everything that defines a collapse run (the CLI's options, one to one).
+
+    ``generations``, ``samples`` and ``seeds`` left as None take the family's
+    ``FAMILY_DEFAULTS``; :meth:`validate` gives the resolved plan.
+    """
 
     data: Path | None = None
     family: str = "ngram"
-    generations: int = 10
-    modes: tuple[str, ...] = ("replace",)
-    samples: int = 1000
+    generations: int | None = None
+    modes: tuple[str, ...] = ("replace", "accumulate")
+    samples: int | None = None
     seed: int = 0
+    seeds: int | None = None
     order: int = 3
     temperature: float = 1.0
     components: int = 3
@@ -110,21 +146,29 @@ class CollapseOptions:
     max_length: int = 64
     lstm_epochs: int = 3
 
-    def validate(self) -> list[Mode]:
-        """Check the options a user can get wrong; return the parsed modes."""
+    def validate(self) -> Plan:
+        """Check the options a user can get wrong; return the resolved plan."""
         if self.family not in FAMILIES:
             raise ConfigError(
                 f"unknown family '{self.family}'; use one of {', '.join(FAMILIES)}",
                 field="family",
             )
-        if self.generations < 1:
+        defaults = FAMILY_DEFAULTS[self.family]
+        generations = defaults.generations if self.generations is None else self.generations
+        samples = defaults.samples if self.samples is None else self.samples
+        seeds = defaults.seeds if self.seeds is None else self.seeds
+        if generations < 1:
             raise ConfigError(
-                f"--generations must be at least 1, got {self.generations}", field="generations"
+                f"--generations must be at least 1, got {generations}", field="generations"
             )
         if self.seed < 0:
             raise ConfigError(f"--seed must be 0 or more, got {self.seed}", field="seed")
-        if self.samples < 1:
-            raise ConfigError(f"--samples must be at least 1, got {self.samples}", field="samples")
+        if not 1 <= seeds <= _MAX_SEEDS:
+            raise ConfigError(
+                f"--seeds must be between 1 and {_MAX_SEEDS}, got {seeds}", field="seeds"
+            )
+        if samples < 1:
+            raise ConfigError(f"--samples must be at least 1, got {samples}", field="samples")
         if not self.modes:
             raise ConfigError(f"give at least one --mode; {_MODE_HELP}", field="mode")
         modes = [parse_mode(m) for m in self.modes]
@@ -143,32 +187,74 @@ class CollapseOptions:
             raise ConfigError("eval_samples must be at least 100", field="eval_samples")
         if self.max_length < 1:
             raise ConfigError("max_length must be at least 1", field="max_length")
-        return modes
+        return Plan(
+            modes=tuple(modes),
+            generations=generations,
+            samples=samples,
+            seeds=tuple(range(self.seed, self.seed + seeds)),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The options resolved: parsed modes, sizes with the family's defaults, the seeds to run."""
+
+    modes: tuple[Mode, ...]
+    generations: int
+    samples: int
+    seeds: tuple[int, ...]
+
+
+#: One seed's curves: mode -> one row of metric values per generation.
+Curves = dict[str, list[dict[str, float]]]
 
 
 @dataclass
 class CollapseResult:
-    """The outcome of a run: per mode, one dict of metric values per generation.
+    """The outcome of a run: per seed and mode, one dict of metric values per generation.
 
-    ``curves[mode][g]`` holds ``{"generation": g, "train_size": ..., <metric>: value, ...}``.
+    ``runs[seed][mode][g]`` holds ``{"generation": g, "train_size": ..., <metric>: value, ...}``;
+    ``curves[mode][g]`` holds, per metric, its mean, band (``low``, ``high``) and ``per_seed``
+    values over the seeds (:func:`synthloom.collapse.summary.summarise`).
     """
 
     config: dict[str, Any]
     data: dict[str, Any]
     metrics: dict[str, MetricInfo]
-    curves: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    runs: dict[int, Curves]
+    verdicts: list[Verdict]
+    curves: dict[str, list[dict[str, Any]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.curves = summarise(self.runs, list(self.metrics))
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.runs)
 
     def series(self, mode: str, metric: str) -> list[float]:
-        """One metric over the generations of one mode."""
-        return [row[metric] for row in self.curves[mode]]
+        """One metric's mean over the seeds, per generation of one mode."""
+        return [float(row[metric]["mean"]) for row in self.curves[mode]]
+
+    def band(self, mode: str, metric: str) -> tuple[list[float], list[float]]:
+        """One metric's lowest and highest seed, per generation of one mode."""
+        rows = self.curves[mode]
+        return [float(r[metric]["low"]) for r in rows], [float(r[metric]["high"]) for r in rows]
+
+    def seed_series(self, seed: int, mode: str, metric: str) -> list[float]:
+        """One metric over the generations of one mode for one seed."""
+        return [row[metric] for row in self.runs[seed][mode]]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document written to metrics.json."""
         return {
-            "schema": "synthloom.collapse/1",
+            "schema": "synthloom.collapse/2",
             "config": self.config,
             "data": self.data,
             "metrics": {name: asdict(info) for name, info in self.metrics.items()},
+            "seeds": self.seeds,
+            "band": BAND,
+            "verdict": [asdict(v) for v in self.verdicts],
             "curves": self.curves,
         }
 
@@ -177,20 +263,38 @@ def _rng(seed: int, generation: int, purpose: int) -> np.random.Generator:
     return np.random.default_rng([seed, generation, purpose])
 
 
-def _config_dict(options: CollapseOptions, modes: Sequence[Mode]) -> dict[str, Any]:
+def _config_dict(options: CollapseOptions, plan: Plan) -> dict[str, Any]:
     config = asdict(options)
     config["data"] = str(options.data) if options.data is not None else None
-    config["modes"] = [m.name for m in modes]
+    config["modes"] = [m.name for m in plan.modes]
     config["columns"] = list(options.columns)
+    config["generations"] = plan.generations
+    config["samples"] = plan.samples
+    config["seeds"] = len(plan.seeds)
     return config
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one seed's loop needs besides the data: its seed and the resolved plan."""
+
+    options: CollapseOptions
+    plan: Plan
+    seed: int
+    on_generation: Callable[[int, str, int], None]
+
+    def rng(self, generation: int, purpose: int) -> np.random.Generator:
+        return _rng(self.seed, generation, purpose)
+
+    def progress(self, mode: str, generation: int) -> None:
+        self.on_generation(self.seed, mode, generation)
 
 
 # ------------------------------------------------------------------------------ numeric families
 
 
-def _run_numeric(
-    options: CollapseOptions, modes: Sequence[Mode], real: RealData, on_generation: _Progress
-) -> dict[str, list[dict[str, float]]]:
+def _run_numeric(step: _Step, real: RealData) -> Curves:
+    options, plan = step.options, step.plan
     if real.train_values.shape[0] < _MIN_NUMERIC_ROWS or real.holdout_values.shape[0] < 2:
         raise DataFormatError(
             f"too little data: {real.train_values.shape[0]} training rows, need at least "
@@ -213,15 +317,15 @@ def _run_numeric(
     def fit(x: FloatArray, generation: int) -> NumericModel:
         if options.family == "gaussian":
             return fit_gaussian(x)
-        fit_seed = int(_rng(options.seed, generation, _FIT).integers(2**31 - 1))
+        fit_seed = int(step.rng(generation, _FIT).integers(2**31 - 1))
         return fit_gmm(x, components=options.components, seed=fit_seed)
 
     reference = fit(all_real, 0)
-    reference_draws = reference.sample(options.eval_samples, _rng(options.seed, 0, _REFERENCE))
+    reference_draws = reference.sample(options.eval_samples, step.rng(0, _REFERENCE))
 
     def measure(model: NumericModel, generation: int, train_size: int) -> dict[str, float]:
         row = {"generation": float(generation), "train_size": float(train_size)}
-        eval_draws = model.sample(options.eval_samples, _rng(options.seed, generation, _EVAL))
+        eval_draws = model.sample(options.eval_samples, step.rng(generation, _EVAL))
         row.update(
             numeric_metrics(
                 model,
@@ -236,25 +340,25 @@ def _run_numeric(
 
     first = fit(train, 0)
     first_row = measure(first, 0, train.shape[0])
-    first_samples = first.sample(options.samples, _rng(options.seed, 0, _SAMPLE))
-    curves: dict[str, list[dict[str, float]]] = {}
-    for mode in modes:
+    first_samples = first.sample(plan.samples, step.rng(0, _SAMPLE))
+    curves: Curves = {}
+    for mode in plan.modes:
         rows = [first_row]
-        on_generation(mode.name, 0)
+        step.progress(mode.name, 0)
         samples, pool = first_samples, [first_samples]
-        for g in range(1, options.generations + 1):
+        for g in range(1, plan.generations + 1):
             if mode.kind == "replace":
                 data = samples
             elif mode.kind == "mix":
                 take = max(1, round(mode.fraction * train.shape[0]))
-                pick = _rng(options.seed, g, _MIX).choice(train.shape[0], size=take, replace=False)
+                pick = step.rng(g, _MIX).choice(train.shape[0], size=take, replace=False)
                 data = np.concatenate([samples, train[pick]])
             else:
                 data = np.concatenate([train, *pool])
             model = fit(data, g)
             rows.append(measure(model, g, data.shape[0]))
-            on_generation(mode.name, g)
-            samples = model.sample(options.samples, _rng(options.seed, g, _SAMPLE))
+            step.progress(mode.name, g)
+            samples = model.sample(plan.samples, step.rng(g, _SAMPLE))
             pool.append(samples)
         curves[mode.name] = rows
     return curves
@@ -273,9 +377,8 @@ class _LanguageModel(Protocol):
     ) -> list[IntArray]: ...
 
 
-def _run_text(
-    options: CollapseOptions, modes: Sequence[Mode], real: RealData, on_generation: _Progress
-) -> dict[str, list[dict[str, float]]]:
+def _run_text(step: _Step, real: RealData) -> Curves:
+    options, plan = step.options, step.plan
     n = options.order
     train_tokens = sum(len(s) for s in real.train_sentences)
     need = _MIN_TOKENS_PER_ORDER * n
@@ -301,7 +404,7 @@ def _run_text(
             return fit_kneser_ney(data, order=n, vocab_size=len(vocab))
         from synthloom.collapse.neural import fit_lstm
 
-        fit_seed = int(_rng(options.seed, generation, _FIT).integers(2**31 - 1))
+        fit_seed = int(step.rng(generation, _FIT).integers(2**31 - 1))
         return fit_lstm(
             data,
             vocab_size=len(vocab),
@@ -312,8 +415,8 @@ def _run_text(
 
     def draw(model: _LanguageModel, generation: int) -> list[IntArray]:
         return model.sample(
-            options.samples,
-            _rng(options.seed, generation, _SAMPLE),
+            plan.samples,
+            step.rng(generation, _SAMPLE),
             temperature=options.temperature,
             max_length=options.max_length,
         )
@@ -334,17 +437,17 @@ def _run_text(
     first = fit(train, 0)
     first_samples = draw(first, 0)
     first_row = measure(first, first_samples, 0, len(train))
-    curves: dict[str, list[dict[str, float]]] = {}
-    for mode in modes:
+    curves: Curves = {}
+    for mode in plan.modes:
         rows = [first_row]
-        on_generation(mode.name, 0)
+        step.progress(mode.name, 0)
         samples, pool = first_samples, list(first_samples)
-        for g in range(1, options.generations + 1):
+        for g in range(1, plan.generations + 1):
             if mode.kind == "replace":
                 data = list(samples)
             elif mode.kind == "mix":
                 take = max(1, round(mode.fraction * len(train)))
-                pick = _rng(options.seed, g, _MIX).choice(len(train), size=take, replace=False)
+                pick = step.rng(g, _MIX).choice(len(train), size=take, replace=False)
                 data = list(samples) + [train[i] for i in pick]
             else:
                 data = train + pool
@@ -357,7 +460,7 @@ def _run_text(
             model = fit(data, g)
             samples = draw(model, g)
             rows.append(measure(model, samples, g, len(data)))
-            on_generation(mode.name, g)
+            step.progress(mode.name, g)
             pool.extend(samples)
         curves[mode.name] = rows
     return curves
@@ -365,43 +468,50 @@ def _run_text(
 
 # ------------------------------------------------------------------------------ entry point
 
-_Progress = Callable[[str, int], None]
+#: ``on_generation(seed, mode, g)``: called after each generation is measured.
+Progress = Callable[[int, str, int], None]
 
 
-def _no_progress(mode: str, generation: int) -> None:
+def _no_progress(seed: int, mode: str, generation: int) -> None:
     return None
 
 
 def run_collapse(
-    options: CollapseOptions, *, on_generation: _Progress | None = None
+    options: CollapseOptions, *, on_generation: Progress | None = None
 ) -> CollapseResult:
-    """Run every mode for ``options.generations`` generations and collect the metrics.
+    """Run every mode for every seed of the plan and collect the metrics, bands and verdicts.
 
-    ``on_generation(mode, g)`` is called after each generation is measured (for progress bars).
-    Raises ``ConfigError`` for bad options and ``DataFormatError`` for unusable data.
+    ``on_generation(seed, mode, g)`` is called after each generation is measured (for progress
+    bars). Raises ``ConfigError`` for bad options and ``DataFormatError`` for unusable data.
     """
-    modes = options.validate()
+    plan = options.validate()
     kind = FAMILIES[options.family]
     if options.family == "lstm":
-        from synthloom.collapse.neural import _torch
+        from synthloom.collapse.neural import require_torch
 
-        _torch()  # fail before any work when the extra is missing
-    real = load_real_data(
-        options.data,
-        kind,
-        holdout=options.holdout,
-        seed=options.seed,
-        columns=options.columns,
-        text_column=options.text_column,
+        require_torch()  # fail before any work when the extra is missing
+    loaded: LoadedData = read_real_data(
+        options.data, kind, columns=options.columns, text_column=options.text_column
     )
-    progress = on_generation or _no_progress
-    if kind == "numeric":
-        curves = _run_numeric(options, modes, real, progress)
-    else:
-        curves = _run_text(options, modes, real, progress)
+    runs: dict[int, Curves] = {}
+    described: dict[str, Any] = {}
+    for seed in plan.seeds:
+        real = loaded.split(holdout=options.holdout, seed=seed)
+        # Every seed's split has the same sizes; the first describes them all.
+        described = described or real.describe()
+        step = _Step(options, plan, seed, on_generation or _no_progress)
+        if kind == "numeric":
+            # Hundreds of fits and densities over a few features: BLAS threads only wait for
+            # each other there (on a busy 2-core machine one 2x2 triangular solve took up to
+            # 14 ms with two threads, 0.02 ms alone).
+            with threadpool_limits(limits=1):
+                runs[seed] = _run_numeric(step, real)
+        else:
+            runs[seed] = _run_text(step, real)
     return CollapseResult(
-        config=_config_dict(options, modes),
-        data=real.describe(),
+        config=_config_dict(options, plan),
+        data=described,
         metrics=dict(METRICS[kind]),
-        curves=curves,
+        runs=runs,
+        verdicts=verdicts(runs, kind, [m.name for m in plan.modes]),
     )

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from synthloom.collapse.ngram import BOS, EOS, UNK
 from synthloom.errors import MissingDependencyError
 
-__all__ = ["LSTMModel", "fit_lstm"]
+__all__ = ["LSTMModel", "fit_lstm", "require_torch"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -31,7 +31,8 @@ _LEARNING_RATE = 5e-3
 _IGNORE = -100
 
 
-def _torch() -> Any:
+def require_torch() -> Any:
+    """torch, or the one-line error naming the extra that brings it."""
     try:
         import torch
     except ImportError as exc:
@@ -40,7 +41,7 @@ def _torch() -> Any:
 
 
 def _network(vocab_size: int) -> Any:
-    torch = _torch()
+    torch = require_torch()
     nn = torch.nn
 
     class _Net(nn.Module):  # type: ignore[misc,name-defined]
@@ -59,7 +60,7 @@ def _network(vocab_size: int) -> Any:
 
 def _batch(sentences: Sequence[IntArray], max_length: int) -> tuple[Any, Any]:
     """Inputs ``<s> w1 .. wm`` and targets ``w1 .. wm </s>``, padded with an ignored index."""
-    torch = _torch()
+    torch = require_torch()
     cut = [s[:max_length] for s in sentences]
     width = max(len(s) for s in cut) + 1
     inputs = np.full((len(cut), width), EOS, dtype=np.int64)
@@ -82,7 +83,7 @@ class LSTMModel:
 
     def token_log_probs(self, sentences: Sequence[IntArray]) -> FloatArray:
         """Natural-log probability of every word and every ``</s>``, in sentence order."""
-        torch = _torch()
+        torch = require_torch()
         out: list[FloatArray] = []
         self.network.eval()
         with torch.no_grad():
@@ -105,7 +106,7 @@ class LSTMModel:
         max_length: int = 64,
     ) -> list[IntArray]:
         """Draw ``n`` sentences of word ids; ``<s>`` and ``<unk>`` are never drawn."""
-        torch = _torch()
+        torch = require_torch()
         self.network.eval()
         words = np.full((n, max_length), -1, dtype=np.int64)
         lengths = np.full(n, max_length, dtype=np.int64)
@@ -142,7 +143,7 @@ def fit_lstm(
     max_length: int = 64,
 ) -> LSTMModel:
     """Train a fresh network on id-encoded sentences (Adam, cross-entropy, seeded shuffles)."""
-    torch = _torch()
+    torch = require_torch()
     torch.manual_seed(seed)
     network = _network(vocab_size)
     optimiser = torch.optim.Adam(network.parameters(), lr=_LEARNING_RATE)

@@ -1,8 +1,9 @@
 """Writing a collapse run: ``metrics.json`` and a self-contained ``report.html``.
 
-The HTML page embeds one matplotlib plot per metric (one curve per mode) as a base64 PNG, so it
-opens anywhere without a network or extra files. The page is rendered by jinja2 with
-autoescaping, so a file name or mode name can never inject markup.
+The HTML page opens with the run's verdict, then embeds one matplotlib plot per metric (per
+mode, the mean over the seeds as a line and the seeds' min–max band as a shaded area) as a
+base64 PNG, so it opens anywhere without a network or extra files. The page is rendered by
+jinja2 with autoescaping, so a file name or mode name can never inject markup.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 
 from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
 from synthloom.collapse.loop import CollapseResult
+from synthloom.collapse.summary import BAND
 from synthloom.errors import InputError
 
-__all__ = ["render_html", "write_report"]
+__all__ = ["format_cell", "plot_png", "render_html", "write_report"]
 
 _TEMPLATE = """<!doctype html>
 <html lang="en">
@@ -39,23 +41,31 @@ code { background: #f4f4f4; padding: 0 0.2rem; }
 <body>
 <h1>Model collapse lab</h1>
 <p>Family <code>{{ config.family }}</code>, {{ config.generations }} generations after the one
-trained on real data, {{ config.samples }} samples per generation, seed {{ config.seed }},
-data <code>{{ data.source }}</code>.</p>
+trained on real data, {{ config.samples }} samples per generation,
+{{ seeds|length }} seed{{ "s" if seeds|length > 1 }} ({{ seeds|join(", ") }}), each a whole run
+with its own held-out split, data <code>{{ data.source }}</code>.
+{% if seeds|length > 1 %}Lines are the mean over the seeds; shaded areas and the figures in
+brackets span the lowest to the highest seed ({{ band }}).{% endif %}</p>
+<h2>Verdict</h2>
+<ul>
+{% for verdict in verdicts %}<li>{{ verdict.text }}</li>
+{% endfor %}
+</ul>
 <table>
 <tr><th>data</th><th>value</th></tr>
 {% for key, value in data.items() if key != "source" %}
 <tr><td>{{ key }}</td><td>{{ value }}</td></tr>
 {% endfor %}
 </table>
-<h2>Last generation</h2>
+<h2>Last generation (mean{% if seeds|length > 1 %} and min–max over the seeds{% endif %})</h2>
 <table>
 <tr><th>mode</th>{% for name in metric_names %}<th>{{ name }}</th>{% endfor %}</tr>
 {% for mode, row in last.items() %}
 <tr><td>{{ mode }}</td>
-{% for name in metric_names %}<td>{{ "%.4g"|format(row[name]) }}</td>{% endfor %}</tr>
+{% for name in metric_names %}<td>{{ cell(row[name]) }}</td>{% endfor %}</tr>
 {% endfor %}
 <tr><td>generation 0</td>
-{% for name in metric_names %}<td>{{ "%.4g"|format(first[name]) }}</td>{% endfor %}</tr>
+{% for name in metric_names %}<td>{{ cell(first[name]) }}</td>{% endfor %}</tr>
 </table>
 <h2>Curves</h2>
 <div class="plots">
@@ -73,7 +83,9 @@ data <code>{{ data.source }}</code>.</p>
 """
 
 
-def _plot_png(result: CollapseResult, metric: str) -> str:
+def plot_png(result: CollapseResult, metric: str) -> str:
+    """One metric's plot as a base64 PNG: per mode, the mean over the seeds as a line and, with
+    several seeds, their min–max band shaded in the line's colour."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -83,13 +95,17 @@ def _plot_png(result: CollapseResult, metric: str) -> str:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for mode, rows in result.curves.items():
-        ax.plot(
-            [row["generation"] for row in rows],
-            [row[metric] for row in rows],
-            marker="o",
+        generations = [row["generation"] for row in rows]
+        (line,) = ax.plot(
+            generations,
+            [row[metric]["mean"] for row in rows],
+            marker="o" if len(rows) <= 40 else None,
             markersize=3,
             label=mode,
         )
+        if len(result.runs) > 1:
+            low, high = result.band(mode, metric)
+            ax.fill_between(generations, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     if info.real_value is not None:
         ax.axhline(info.real_value, color="grey", linestyle=":", linewidth=1, label="real data")
     ax.set_xlabel("generation")
@@ -100,6 +116,12 @@ def _plot_png(result: CollapseResult, metric: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def format_cell(summary: dict[str, Any]) -> str:
+    """A summarised metric as "mean (low–high)", or the mean alone when the band is one value."""
+    mean, low, high = (f"{summary[k]:.4g}" for k in ("mean", "low", "high"))
+    return mean if low == high else f"{mean} ({low}–{high})"
 
 
 def _finite(value: Any) -> Any:
@@ -121,7 +143,7 @@ def render_html(result: CollapseResult) -> str:
     for metric, info in result.metrics.items():
         entry: dict[str, Any] = {"label": info.label, "goal": info.goal, "png": None, "error": None}
         try:
-            entry["png"] = _plot_png(result, metric)
+            entry["png"] = plot_png(result, metric)
         except (ValueError, RuntimeError, OverflowError) as exc:
             # One odd curve (all NaN, infinite) must not cost the whole report.
             entry["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -132,9 +154,13 @@ def render_html(result: CollapseResult) -> str:
     return template.render(
         config=result.config,
         data=result.data,
+        seeds=result.seeds,
+        band=BAND,
+        verdicts=result.verdicts,
         metric_names=list(result.metrics),
         last={mode: rows[-1] for mode, rows in result.curves.items()},
         first=result.curves[first_mode][0],
+        cell=format_cell,
         plots=plots,
     )
 
