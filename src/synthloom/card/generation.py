@@ -13,12 +13,8 @@ import yaml
 from synthloom.card.model import Endpoint, Provenance, Step
 from synthloom.card.places import describe_endpoint, public_url, shown_path
 from synthloom.card.settings import setting_rows, shown_value
-from synthloom.card.sources import (
-    count_jsonl_reasons,
-    count_parquet_reasons,
-    file_digest,
-    git_state,
-)
+from synthloom.card.sources import count_parquet_reasons, count_rejects, file_digest, git_state
+from synthloom.engine.rejects import rejects_dir
 
 __all__ = ["complete_provenance", "lab_provenance", "nemotron_provenance", "usage_rows"]
 
@@ -126,9 +122,7 @@ def complete_provenance(
     acc = entry.get("accounting_total") or entry.get("accounting") or {}
     if total is not None:
         prov.steps.append(Step("prompts read", kept=total // samples))
-    rejects = count_parquet_reasons(
-        run_dir / "rejects" / stage, "rejected answer", ("teacher", "reject", "reason")
-    )
+    rejects = count_rejects(rejects_dir(run_dir, stage), stage=stage, prefix="rejected answer")
     failures = count_parquet_reasons(
         run_dir / "failures" / stage, "failed request", ("teacher", "failure")
     )
@@ -218,8 +212,11 @@ def lab_provenance(
         )
         for step, count in (info.get("rejects_by_step") or {}).items():
             fallback[str(step)] += int(count)
-    audit = sorted((run_dir / "lab" / "leaves").glob("*/rejects.jsonl"))
-    prov.rejects = count_jsonl_reasons(audit, stage_keys=("step", "stage")) if audit else fallback
+    # Each leaf's rejects, in this version's layout and the one before it.
+    leaf_rejects = sorted(rejects_dir(run_dir, "lab").glob("*/")) + sorted(
+        (run_dir / "lab" / "leaves").glob("*/rejects.jsonl")
+    )
+    prov.rejects = count_rejects(*leaf_rejects, stage="lab") if leaf_rejects else fallback
     for phase, count in sorted((entry.get("phases") or {}).items()):
         prov.steps.append(Step(f"phase {phase}", kept=_int(count)))
     outputs = ((entry.get("export") or {}).get("outputs")) or {}
@@ -293,8 +290,9 @@ def nemotron_provenance(
         Step("SFT: best response of each prompt", kept=_int(counts.get("sft"))),
         Step("preference pairs (best vs worst)", kept=_int(counts.get("pairs"))),
     ]
-    audit = [p for p in [run_dir / "prompts" / "rejects.jsonl"] if p.is_file()]
-    prov.rejects = count_jsonl_reasons(audit, stage_keys=("stage", "step"))
+    prov.rejects = count_rejects(
+        rejects_dir(run_dir, "nemotron"), run_dir / "prompts" / "rejects.jsonl", stage="nemotron"
+    )
     if _int(counts.get("filtered")):
         prov.rejects["filter: below the reward thresholds or broke constraints"] += int(
             counts["filtered"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from synthloom.card.places import public_url
+from synthloom.engine.rejects import read_rejects
 
 __all__ = [
     "GitState",
@@ -65,6 +66,19 @@ def count_jsonl_reasons(paths: Iterable[Path], *, stage_keys: tuple[str, ...]) -
                 stage = next((str(row[k]) for k in stage_keys if row.get(k)), "")
                 label = reason_kind(row.get("reason"))
                 counts[f"{stage}: {label}" if stage else label] += 1
+    return counts
+
+
+def count_rejects(*places: Path, stage: str, prefix: str | None = None) -> Counter[str]:
+    """``"step: reason kind"`` (or ``"prefix: reason kind"``) -> rejects, read through the one
+    reject reader (:func:`synthloom.engine.rejects.read_rejects`, every layout a run of any
+    version wrote). A damaged part is counted as such: a card never fails on it."""
+    counts: Counter[str] = Counter()
+    try:
+        for reject in read_rejects(*places, stage=stage):
+            counts[f"{prefix or reject.step}: {reason_kind(reject.reason)}"] += 1
+    except (OSError, ValueError, KeyError, TypeError):
+        counts["unreadable rejects part"] += 1
     return counts
 
 
