@@ -324,11 +324,15 @@ def test_every_number_of_a_preference_assay_can_be_gated(tmp_path: Path) -> None
     assert schema.match("dataset.synthetic.rows") and not schema.match("fidelity.overall")
 
 
-def test_preference_data_starts_no_ray_and_refuses_table_options(tmp_path: Path) -> None:
+def test_preference_data_joins_ray_and_refuses_table_options(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "dpo.jsonl", build(fair_plans(6), seed=0))
-    # An address nothing listens on: connecting would fail, so passing proves no Ray start.
+    # Preference data on Ray joins the cluster first: an address nothing listens on is one
+    # line naming --ray-address, before anything is written.
     options = AssayOptions(embedder="tfidf", executor="ray", ray_address="127.0.0.1:9")
-    assert run_assay(data, None, tmp_path / "out", options).metrics["preference"]["synthetic"]
+    with pytest.raises(InputError, match="cannot connect to Ray at 127.0.0.1:9") as caught:
+        run_assay(data, None, tmp_path / "out", options)
+    assert caught.value.field == "--ray-address"
+    assert not (tmp_path / "out").exists()
     with pytest.raises(InputError, match="--private is not measured on preference data"):
         run_assay(data, None, tmp_path / "o2", AssayOptions(private=[data]))
     kinds = tmp_path / "kinds.yaml"
