@@ -329,7 +329,7 @@ def test_preference_data_joins_ray_and_refuses_table_options(tmp_path: Path) -> 
     # Preference data on Ray joins the cluster first: an address nothing listens on is one
     # line naming --ray-address, before anything is written.
     options = AssayOptions(embedder="tfidf", executor="ray", ray_address="127.0.0.1:9")
-    with pytest.raises(InputError, match="cannot connect to Ray at 127.0.0.1:9") as caught:
+    with pytest.raises(InputError, match=r"cannot connect to Ray at 127\.0\.0\.1:9") as caught:
         run_assay(data, None, tmp_path / "out", options)
     assert caught.value.field == "--ray-address"
     assert not (tmp_path / "out").exists()
