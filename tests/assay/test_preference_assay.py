@@ -354,3 +354,36 @@ def test_empty_answers_are_counted_on_each_side(tmp_path: Path) -> None:
     assert (answers["chosen_empty"], answers["rejected_empty"]) == (1, 2)
     assert answers["pairs_with_empty"] == 3 and answers["empty_share"] == pytest.approx(0.3)
     assert "empty_answers" in _flag_names(side)
+
+
+def test_a_failing_per_pair_phase_leaves_the_other_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthloom.assay import preference_assay
+
+    def broken(answers: list[tuple[str, str]]) -> Any:
+        raise MemoryError("no room for the shingles")
+
+    monkeypatch.setattr(preference_assay, "measure_pairs", broken)
+    data = write_jsonl(tmp_path / "dpo.jsonl", build(flawed_plans(), seed=1))
+    out = tmp_path / "out"
+    metrics = run_assay(data, None, out, OPTIONS).metrics
+    cause = "MemoryError: no room for the shingles"
+    items = ("length", "similarity", "answers", "format_markers")
+    assert metrics["errors"] == {
+        "preference.synthetic.pair_measures": cause,
+        **{
+            f"preference.synthetic.{item}": f"RuntimeError: the per-pair values failed: {cause}"
+            for item in items
+        },
+    }
+    side = metrics["preference"]["synthetic"]
+    for item in items:
+        assert side[item] is None
+    # What does not need the per-pair values is still measured and flagged.
+    assert side["margins"]["ties"] == FLAWED["ties"]
+    assert side["prompts"]["duplicated"] == FLAWED["duplicated_prompts"]
+    assert {f["name"] for f in side["flags"]} == {"low_margins", "duplicated_prompts"}
+    # Each section of the report says why it is empty.
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.count("the per-pair values failed: MemoryError") == len(items)

@@ -123,11 +123,18 @@ def _side(
     measure: Callable[[list[tuple[str, str]]], PairMeasures] = (
         measure_pairs_ray if options.executor == "ray" else measure_pairs
     )
-    # The per-pair values every item below summarises; if they fail, those items are null.
+    # The per-pair values every item below summarises; if they fail, each of those items is
+    # null with the error in its own row, so the report's section says why.
     measures: PairMeasures | None = item("pair_measures", lambda: measure(answers))
 
     def of_pairs(key: str, fn: Callable[[PairMeasures], Any]) -> Any:
-        return None if measures is None else item(key, lambda: fn(measures))
+        def summarise() -> Any:
+            if measures is None:
+                failed = sections.errors.get(f"preference.{name}.pair_measures")
+                raise RuntimeError(f"the per-pair values failed: {failed}")
+            return fn(measures)
+
+        return item(key, summarise)
 
     side: dict[str, Any] = {
         "pairs": len(pairs),
