@@ -11,12 +11,17 @@
 2. MinHash near-duplicate clusters of ``--docs`` documents (the corpus of bench_dedup.py):
    ``synthloom.minhash.near_duplicate_clusters`` vs ``near_duplicate_clusters_ray``, and
    whether the two results are identical.
+3. The per-pair phase of the preference assay on ``--pairs`` realistic pairs (the planted-flaw
+   sets of the tests: CPython documentation prose, identical pairs, refusals, bullet lists):
+   ``measure_pairs`` vs ``measure_pairs_ray`` (shards of 2,000 pairs), and whether every value
+   is identical.
 
 Usage::
 
     python benchmarks/bench_ray.py                       # 2,000 prompts, 100,000 documents
     python benchmarks/bench_ray.py --prompts 5000 --actors 4 --per-actor 32 --docs 200000
     python benchmarks/bench_ray.py --s3 --docs 0         # complete on a path and on S3
+    python benchmarks/bench_ray.py --prompts 0 --docs 0 --pairs 10000   # preference pairs only
 
 It prints a small table; it asserts nothing.
 """
@@ -163,6 +168,45 @@ def bench_dedup(args: argparse.Namespace, rows: list[tuple[str, ...]]) -> None:
         )
 
 
+def bench_preference(args: argparse.Namespace, rows: list[tuple[str, ...]]) -> None:
+    from dataclasses import fields
+
+    from synthloom.assay.preference.measures import (
+        SHARD_PAIRS,
+        PairMeasures,
+        measure_pairs,
+        measure_pairs_ray,
+    )
+
+    sys.path.insert(0, str(ROOT))
+    from tests.assay.preference_sets import build, fair_plans, flawed_plans
+
+    plans = flawed_plans() + fair_plans(max(0, args.pairs - 40), seed=5)
+    answers = [(str(r["chosen"]), str(r["rejected"])) for r in build(plans, seed=2)]
+    t0 = time.perf_counter()
+    local = measure_pairs(answers)
+    local_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    remote = measure_pairs_ray(answers)
+    ray_s = time.perf_counter() - t0
+    same = all(
+        np.array_equal(getattr(local, f.name), getattr(remote, f.name), equal_nan=True)
+        for f in fields(PairMeasures)
+    )
+    shards = -(-len(answers) // SHARD_PAIRS)
+    for name, seconds in (("local", local_s), (f"ray, {shards} tasks", ray_s)):
+        rows.append(
+            (
+                "preference pairs",
+                name,
+                f"{seconds:.2f}",
+                f"{len(answers) / seconds:.0f} pairs/s",
+                f"{int(local.identical.sum())} identical",
+                f"identical: {same}",
+            )
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=2000)
@@ -172,6 +216,7 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=500)
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--shard-docs", type=int, default=20_000)
+    parser.add_argument("--pairs", type=int, default=10_000)
     parser.add_argument("--s3", action="store_true", help="also run complete with --out on S3")
     args = parser.parse_args()
     moto = None
@@ -203,6 +248,8 @@ def main() -> None:
             bench_complete(args, rows)
         if args.docs:
             bench_dedup(args, rows)
+        if args.pairs:
+            bench_preference(args, rows)
     finally:
         ray.shutdown()
         if moto is not None:

@@ -331,11 +331,15 @@ def test_every_number_of_a_preference_assay_can_be_gated(tmp_path: Path) -> None
     assert schema.match("dataset.synthetic.rows") and not schema.match("fidelity.overall")
 
 
-def test_preference_data_starts_no_ray_and_refuses_table_options(tmp_path: Path) -> None:
+def test_preference_data_joins_ray_and_refuses_table_options(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "dpo.jsonl", build(fair_plans(6), seed=0))
-    # An address nothing listens on: connecting would fail, so passing proves no Ray start.
+    # Preference data on Ray joins the cluster first: an address nothing listens on is one
+    # line naming --ray-address, before anything is written.
     options = AssayOptions(embedder="tfidf", executor="ray", ray_address="127.0.0.1:9")
-    assert run_assay(data, None, tmp_path / "out", options).metrics["preference"]["synthetic"]
+    with pytest.raises(InputError, match=r"cannot connect to Ray at 127\.0\.0\.1:9") as caught:
+        run_assay(data, None, tmp_path / "out", options)
+    assert caught.value.field == "--ray-address"
+    assert not (tmp_path / "out").exists()
     with pytest.raises(InputError, match="--private is not measured on preference data"):
         run_assay(data, None, tmp_path / "o2", AssayOptions(private=[data]))
     kinds = tmp_path / "kinds.yaml"
@@ -357,3 +361,36 @@ def test_empty_answers_are_counted_on_each_side(tmp_path: Path) -> None:
     assert (answers["chosen_empty"], answers["rejected_empty"]) == (1, 2)
     assert answers["pairs_with_empty"] == 3 and answers["empty_share"] == pytest.approx(0.3)
     assert "empty_answers" in _flag_names(side)
+
+
+def test_a_failing_per_pair_phase_leaves_the_other_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthloom.assay import preference_assay
+
+    def broken(answers: list[tuple[str, str]]) -> Any:
+        raise MemoryError("no room for the shingles")
+
+    monkeypatch.setattr(preference_assay, "measure_pairs", broken)
+    data = write_jsonl(tmp_path / "dpo.jsonl", build(flawed_plans(), seed=1))
+    out = tmp_path / "out"
+    metrics = run_assay(data, None, out, OPTIONS).metrics
+    cause = "MemoryError: no room for the shingles"
+    items = ("length", "similarity", "answers", "format_markers")
+    assert metrics["errors"] == {
+        "preference.synthetic.pair_measures": cause,
+        **{
+            f"preference.synthetic.{item}": f"RuntimeError: the per-pair values failed: {cause}"
+            for item in items
+        },
+    }
+    side = metrics["preference"]["synthetic"]
+    for item in items:
+        assert side[item] is None
+    # What does not need the per-pair values is still measured and flagged.
+    assert side["margins"]["ties"] == FLAWED["ties"]
+    assert side["prompts"]["duplicated"] == FLAWED["duplicated_prompts"]
+    assert {f["name"] for f in side["flags"]} == {"low_margins", "duplicated_prompts"}
+    # Each section of the report says why it is empty.
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.count("the per-pair values failed: MemoryError") == len(items)

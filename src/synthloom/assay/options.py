@@ -48,8 +48,9 @@ class AssayOptions:
     #: Write every PII hit, unmasked, to ``pii_examples.jsonl`` in the output folder.
     show_pii: bool = False
     write_report: bool = True
-    #: "ray": per-record features and MiniLM embeddings of instruction data computed by Ray
-    #: tasks (same numbers); tables and the TF-IDF fallback run locally either way.
+    #: "ray": per-record features and MiniLM embeddings of instruction data, and the per-pair
+    #: measures of preference data, computed by Ray tasks (same numbers); tables and the
+    #: TF-IDF fallback run locally either way.
     executor: str = "local"
     ray_address: str | None = None
 

@@ -4,6 +4,12 @@
 The numbers themselves live in :mod:`synthloom.assay.preference.metrics`; this module runs each
 item through :class:`~synthloom.assay.options.Sections` (one failing item never fails the
 report), gathers the flags, and hands the report the arrays its plots need.
+
+With ``--executor ray`` the per-pair phase (:mod:`synthloom.assay.preference.measures`: token
+counts, chosen/rejected similarity, refusals and empty answers, format markers) runs as Ray
+tasks over shards of pairs, and the MiniLM vectors of the distinct prompts as Ray tasks over
+shards of prompts (as for instruction data); reading the pairs, the summaries, margins and the
+prompt counts and diversity run here, on the driver. The numbers are the local run's.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from synthloom.assay import diversity
+from synthloom.assay.instruction_assay import embed_both
 from synthloom.assay.options import AssayOptions, Sections
+from synthloom.assay.preference.measures import PairMeasures, measure_pairs, measure_pairs_ray
 from synthloom.assay.preference.metrics import (
     answer_checks,
     distinct_prompts,
@@ -23,11 +31,9 @@ from synthloom.assay.preference.metrics import (
     length_bias,
     margins,
     prompt_counts,
-    side_by_side_similarity,
+    similarity_summary,
 )
 from synthloom.assay.preference.pairs import PreferenceSet, answer_text
-from synthloom.embed import embed_pair
-from synthloom.text import tokenize
 
 __all__ = ["assay_preference", "preference_flags"]
 
@@ -109,32 +115,45 @@ def _side(
     plots: dict[str, Any],
 ) -> dict[str, Any]:
     pairs = data.pairs
-    chosen = [answer_text(p.chosen) for p in pairs]
-    rejected = [answer_text(p.rejected) for p in pairs]
-    chosen_lengths = [len(tokenize(t)) for t in chosen]
-    rejected_lengths = [len(tokenize(t)) for t in rejected]
 
     def item(key: str, fn: Callable[[], Any]) -> Any:
         return sections.run(f"preference.{name}.{key}", fn)
+
+    answers = [(answer_text(p.chosen), answer_text(p.rejected)) for p in pairs]
+    measure: Callable[[list[tuple[str, str]]], PairMeasures] = (
+        measure_pairs_ray if options.executor == "ray" else measure_pairs
+    )
+    # The per-pair values every item below summarises; if they fail, each of those items is
+    # null with the error in its own row, so the report's section says why.
+    measures: PairMeasures | None = item("pair_measures", lambda: measure(answers))
+
+    def of_pairs(key: str, fn: Callable[[PairMeasures], Any]) -> Any:
+        def summarise() -> Any:
+            if measures is None:
+                failed = sections.errors.get(f"preference.{name}.pair_measures")
+                raise RuntimeError(f"the per-pair values failed: {failed}")
+            return fn(measures)
+
+        return item(key, summarise)
 
     side: dict[str, Any] = {
         "pairs": len(pairs),
         "format": data.format,
         "score_field": data.score_field,
     }
-    side["length"] = item(
-        "length",
-        lambda: length_bias(chosen_lengths, rejected_lengths),
+    side["length"] = of_pairs(
+        "length", lambda m: length_bias(m.chosen_tokens.tolist(), m.rejected_tokens.tolist())
     )
     side["margins"] = item("margins", lambda: margins(pairs))
-    similarity = item(
-        "similarity", lambda: side_by_side_similarity(chosen, rejected, [p.where for p in pairs])
+    similarity = of_pairs(
+        "similarity",
+        lambda m: similarity_summary(m.jaccard, m.identical, m.edit, [p.where for p in pairs]),
     )
     if similarity is not None:
         plots["jaccard"] = similarity.pop("jaccard_values")
     side["similarity"] = similarity
-    side["answers"] = item("answers", lambda: answer_checks(chosen, rejected))
-    side["format_markers"] = item("format_markers", lambda: format_preference(chosen, rejected))
+    side["answers"] = of_pairs("answers", answer_checks)
+    side["format_markers"] = of_pairs("format_markers", format_preference)
     prompts = item("prompts", lambda: prompt_counts(pairs))
     if prompts is not None:
         plots["per_prompt"] = prompts.pop("per_prompt_counts")
@@ -149,10 +168,7 @@ def _side(
             ),
         )
     side["prompts"] = prompts
-    plots["log2_ratio"] = np.log2(
-        (np.asarray(chosen_lengths, dtype=np.float64) + 1)
-        / (np.asarray(rejected_lengths, dtype=np.float64) + 1)
-    )
+    plots["log2_ratio"] = measures.log2_ratio if measures is not None else np.empty(0)
     plots["margins"] = np.asarray([p.margin for p in pairs if p.margin is not None])
     side["flags"] = preference_flags(side)
     side["flag_count"] = len(side["flags"])
@@ -177,11 +193,8 @@ def assay_preference(
     vectors: dict[str, np.ndarray | None] = {"synthetic": None, "reference": None}
     embedded = sections.run(
         "preference.embeddings",
-        lambda: embed_pair(
-            distinct.get("reference", []),
-            distinct["synthetic"],
-            method=options.embedder,
-            cache_dir=out / "cache",
+        lambda: embed_both(
+            distinct.get("reference", []), distinct["synthetic"], options, out / "cache"
         ),
     )
     if embedded is not None:

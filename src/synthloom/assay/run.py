@@ -126,8 +126,7 @@ def run_assay(
             f"unknown executor '{options.executor}'; choose local or ray", field="--executor"
         )
     ray_started = False
-    # Preference data is measured in this process: starting Ray for it would only cost time.
-    if options.executor == "ray" and not is_preference_data(synthetic):
+    if options.executor == "ray":
         ray_started = init_ray(RayOptions(address=options.ray_address))
     try:
         return _run_assay(synthetic, reference, out, options, gate_rules, started)

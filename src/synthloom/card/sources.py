@@ -20,6 +20,7 @@ from synthloom.engine.rejects import read_rejects
 
 __all__ = [
     "GitState",
+    "count_json_items",
     "count_jsonl_reasons",
     "count_parquet_reasons",
     "count_rows",
@@ -30,6 +31,12 @@ __all__ = [
 
 #: Files larger than this are not hashed for the card (it would make every export wait).
 DIGEST_LIMIT = 1 << 30
+#: Characters of a JSON file read at a time when counting its records.
+JSON_CHUNK = 1 << 20
+#: Rows of a Parquet part decoded at a time when counting its reject reasons.
+REASON_BATCH = 10_000
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_AFTER_ELEMENT = frozenset(" \t\n\r,]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _WRAPPERS = frozenset({"unusable answer", "parse hook refused the answer"})
 
@@ -90,7 +97,12 @@ def count_parquet_reasons(folder: Path, prefix: str, keys: tuple[str, ...]) -> C
         return counts
     for part in sorted(folder.glob("*.parquet")):
         try:
-            metas = pq.read_table(part, columns=["meta"]).column("meta").to_pylist()
+            # Only the meta column, a batch at a time: a large rejects folder is never held.
+            metas = [
+                raw
+                for batch in pq.ParquetFile(part).iter_batches(REASON_BATCH, columns=["meta"])
+                for raw in batch.column(0).to_pylist()
+            ]
         except (OSError, KeyError, ValueError):
             counts[f"{prefix}: unreadable part {part.name}"] += 1
             continue
@@ -106,14 +118,76 @@ def count_parquet_reasons(folder: Path, prefix: str, keys: tuple[str, ...]) -> C
 
 
 def count_rows(path: Path) -> int:
-    """Records in a Parquet file (from its footer) or lines of a JSONL file."""
+    """Records in a Parquet file (from its footer, no data read), elements of a JSON array
+    (:func:`count_json_items`) or non-blank lines of a JSONL file (streamed)."""
     if path.suffix.lower() == ".parquet":
         return int(pq.ParquetFile(path).metadata.num_rows)
     if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-        return len(data) if isinstance(data, list) else 1
+        return count_json_items(path)
     with path.open("rb") as handle:
         return sum(1 for line in handle if line.strip())
+
+
+def count_json_items(path: Path, *, chunk_chars: int = JSON_CHUNK) -> int:
+    """The elements of a JSON file's top-level array (1 for any other document), decoded one
+    at a time from ``chunk_chars`` read at once, so a large export is never held whole (an
+    element longer than a chunk makes the next read larger). Raises ``ValueError`` (a
+    ``json.JSONDecodeError``) for a file that is not JSON."""
+    decoder = json.JSONDecoder()
+    with path.open(encoding="utf-8-sig") as handle:
+        buffer, pos, size = handle.read(chunk_chars), 0, chunk_chars
+
+        def more() -> bool:
+            """Drop what was read, append the next chunk; False at the end of the file."""
+            nonlocal buffer, pos, size
+            chunk = handle.read(size)
+            if not chunk:
+                return False
+            if pos == 0:
+                size *= 2  # one element longer than the buffer: read more at a time
+            buffer, pos = buffer[pos:] + chunk, 0
+            return True
+
+        def at_token() -> str:
+            """The next character that is not JSON whitespace ('' at the end)."""
+            nonlocal pos
+            while True:
+                match = _JSON_SPACE.match(buffer, pos)
+                pos = match.end() if match else pos
+                if pos < len(buffer) or not more():
+                    return buffer[pos : pos + 1]
+
+        if at_token() != "[":
+            # One document, not an array: one record (decoded to check it is JSON at all).
+            decoder.decode(buffer[pos:] + handle.read())
+            return 1
+        pos += 1
+        count = 0
+        while at_token() != "]":
+            while True:
+                try:
+                    end = decoder.raw_decode(buffer, pos)[1]
+                except json.JSONDecodeError:
+                    end = -1
+                # An element is whole when what follows may follow an element: a number
+                # read up to the buffer's end may be cut short ("12" of "125", "1" of "1.5").
+                if (0 <= end < len(buffer) and buffer[end] in _AFTER_ELEMENT) or not more():
+                    break
+            if end < 0:
+                decoder.raw_decode(buffer, pos)  # at the end of the file: say what is wrong
+            count += 1
+            pos = end
+            token = at_token()
+            if token == ",":
+                pos += 1
+                if at_token() == "]":
+                    raise json.JSONDecodeError("an element expected after ','", buffer, pos)
+            elif token != "]":
+                raise json.JSONDecodeError("expected ',' or ']' after an element", buffer, pos)
+        pos += 1
+        if at_token():
+            raise json.JSONDecodeError("extra data after the array", buffer, pos)
+        return count
 
 
 def file_digest(path: Path) -> str | None:

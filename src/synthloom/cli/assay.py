@@ -97,8 +97,9 @@ def assay(
     markers, prompt coverage.
 
     Fidelity, diversity, privacy, bias and tail coverage into report.html and metrics.json;
-    on --executor ray the per-record features and MiniLM embeddings of instruction data run
-    as Ray tasks. Exit 1 when a --gate threshold is not met."""
+    on --executor ray the per-record features and MiniLM embeddings of instruction data, and
+    the per-pair measures of preference data, run as Ray tasks. Exit 1 when a --gate
+    threshold is not met."""
     from synthloom.engine.storage import check_output_dir, refuse_url
 
     refuse_url(out)

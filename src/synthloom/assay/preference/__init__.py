@@ -3,6 +3,8 @@
 * ``pairs``    TRL's preference formats and synthloom's Nemotron pairs folder ->
   :class:`PreferenceSet`
 * ``markers``  empty answers, refusals, markdown format markers
+* ``measures`` the per-pair phase (token counts, chosen/rejected similarity, answer checks,
+  markers), run locally or as Ray tasks over shards of pairs
 * ``metrics``  length bias, margins, near-identical pairs, answer checks, format preference,
   prompt coverage
 * ``report``   the report page of a preference assay

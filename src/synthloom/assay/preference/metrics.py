@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -26,11 +25,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from synthloom.assay.preference.markers import FORMAT_MARKERS, format_markers, is_empty, is_refusal
+from synthloom.assay.preference.markers import FORMAT_MARKERS
+from synthloom.assay.preference.measures import (
+    PairMeasures,
+    edit_similarity,
+    normalised_text,
+    pair_similarity,
+)
 from synthloom.assay.preference.pairs import PreferencePair, answer_text
 from synthloom.assay.tails import wilson_interval
-from synthloom.minhash import pair_similarities
-from synthloom.text import tokenize
 
 __all__ = [
     "BIAS_MIN_EFFECT",
@@ -51,6 +54,7 @@ __all__ = [
     "prompt_counts",
     "prompt_key",
     "side_by_side_similarity",
+    "similarity_summary",
 ]
 
 #: A one-sided preference (length, a format marker) is flagged when the exact binomial test
@@ -75,9 +79,8 @@ NEAR_IDENTICAL_EDIT = 0.9
 NEAR_IDENTICAL_FLAG_SHARE = 0.01
 #: Refusals are flagged when at least this share of pairs has one on either side.
 REFUSAL_FLAG_SHARE = 0.05
-# Edit similarity is computed where the Jaccard similarity is at least this: two texts whose
-# 5-gram sets overlap less cannot be 90% the same word sequence, and Levenshtein is quadratic.
-_EDIT_PREFILTER = 0.5
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 _QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 
 
@@ -193,58 +196,17 @@ def margins(pairs: Sequence[PreferencePair]) -> dict[str, Any] | None:
     }
 
 
-def edit_similarity(a: Sequence[str], b: Sequence[str]) -> float:
-    """1 - Levenshtein distance / the longer length, over two token sequences (1.0 if both
-    are empty). One row of the dynamic programme at a time, vectorised along it."""
-    if not a and not b:
-        return 1.0
-    if not a or not b:
-        return 0.0
-    vocab: dict[str, int] = {}
-    left = np.asarray([vocab.setdefault(t, len(vocab)) for t in a], dtype=np.int64)
-    right = np.asarray([vocab.setdefault(t, len(vocab)) for t in b], dtype=np.int64)
-    previous = np.arange(len(right) + 1, dtype=np.int64)
-    offsets = previous[1:]
-    for i, token in enumerate(left, start=1):
-        substitution = previous[:-1] + (right != token)
-        deletion = previous[1:] + 1
-        best = np.minimum(substitution, deletion)
-        current = np.empty_like(previous)
-        current[0] = i
-        # Insertions chain along the row: current[j] = min(best[j-1], current[j-1] + 1), which
-        # is a running minimum of (best[k] - k) shifted back by j.
-        current[1:] = np.minimum.accumulate(np.concatenate(([i], best - offsets)))[1:] + offsets
-        previous = current
-    return 1.0 - float(previous[-1]) / max(len(left), len(right))
-
-
-def _normalised(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def side_by_side_similarity(
-    chosen_texts: Sequence[str], rejected_texts: Sequence[str], wheres: Sequence[str]
+def similarity_summary(
+    jaccard: FloatArray,
+    identical: BoolArray,
+    edit: FloatArray,
+    wheres: Sequence[str],
 ) -> dict[str, Any]:
-    """How alike each pair's two answers are: character 5-gram Jaccard similarity (the
-    verification step of :mod:`synthloom.minhash`, exact on each pair) and, where it is at
-    least 0.5, word-level edit similarity. ``identical`` counts pairs equal up to case and
-    whitespace; ``near_identical`` those reaching :data:`NEAR_IDENTICAL_JACCARD` or
-    :data:`NEAR_IDENTICAL_EDIT` (identical ones included)."""
-    n = len(chosen_texts)
-    texts = [*chosen_texts, *rejected_texts]
-    index = np.arange(n, dtype=np.int64)
-    jaccard = pair_similarities(texts, np.stack([index, index + n], axis=1), "char", 5)
-    identical = np.asarray(
-        [
-            _normalised(c) == _normalised(r)
-            for c, r in zip(chosen_texts, rejected_texts, strict=True)
-        ],
-        dtype=bool,
-    )
-    edit = np.full(n, np.nan)
-    for i in np.flatnonzero((jaccard >= _EDIT_PREFILTER) & ~identical).tolist():
-        edit[i] = edit_similarity(tokenize(chosen_texts[i]), tokenize(rejected_texts[i]))
-    edit[identical] = 1.0
+    """How alike each pair's two answers are, from :func:`~.measures.pair_similarity`'s
+    values: ``identical`` counts pairs equal up to case and whitespace; ``near_identical``
+    those reaching :data:`NEAR_IDENTICAL_JACCARD` or :data:`NEAR_IDENTICAL_EDIT` (identical
+    ones included); ``examples`` names the five most alike of them by ``wheres``."""
+    n = jaccard.size
     near = (
         identical
         | (jaccard >= NEAR_IDENTICAL_JACCARD)
@@ -271,54 +233,45 @@ def side_by_side_similarity(
     }
 
 
-def answer_checks(chosen_texts: Sequence[str], rejected_texts: Sequence[str]) -> dict[str, Any]:
+def side_by_side_similarity(
+    chosen_texts: Sequence[str], rejected_texts: Sequence[str], wheres: Sequence[str]
+) -> dict[str, Any]:
+    """:func:`similarity_summary` of two lists of answers (character 5-gram Jaccard, and
+    word-level edit similarity where the Jaccard is at least 0.5)."""
+    return similarity_summary(*pair_similarity(chosen_texts, rejected_texts), wheres)
+
+
+def answer_checks(measures: PairMeasures) -> dict[str, Any]:
     """Empty answers and refusals on each side (see :mod:`.markers`)."""
-    n = len(chosen_texts)
-    counts: Counter[str] = Counter()
-    for chosen, rejected in zip(chosen_texts, rejected_texts, strict=True):
-        c_empty, r_empty = is_empty(chosen), is_empty(rejected)
-        c_refusal = not c_empty and is_refusal(chosen)
-        r_refusal = not r_empty and is_refusal(rejected)
-        counts["chosen_empty"] += c_empty
-        counts["rejected_empty"] += r_empty
-        counts["chosen_refusal"] += c_refusal
-        counts["rejected_refusal"] += r_refusal
-        counts["refusal_chosen_only"] += c_refusal and not r_refusal
-        counts["refusal_rejected_only"] += r_refusal and not c_refusal
-        counts["pairs_with_refusal"] += c_refusal or r_refusal
-        counts["pairs_with_empty"] += c_empty or r_empty
-    out: dict[str, Any] = {
-        name: int(counts[name])
-        for name in (
-            "chosen_empty",
-            "rejected_empty",
-            "pairs_with_empty",
-            "chosen_refusal",
-            "rejected_refusal",
-            "refusal_chosen_only",
-            "refusal_rejected_only",
-            "pairs_with_refusal",
-        )
+    n = len(measures)
+    c_empty, r_empty = measures.chosen_empty, measures.rejected_empty
+    c_refusal, r_refusal = measures.chosen_refusal, measures.rejected_refusal
+    counts = {
+        "chosen_empty": c_empty,
+        "rejected_empty": r_empty,
+        "pairs_with_empty": c_empty | r_empty,
+        "chosen_refusal": c_refusal,
+        "rejected_refusal": r_refusal,
+        "refusal_chosen_only": c_refusal & ~r_refusal,
+        "refusal_rejected_only": r_refusal & ~c_refusal,
+        "pairs_with_refusal": c_refusal | r_refusal,
     }
-    out["empty_share"] = counts["pairs_with_empty"] / n if n else 0.0
-    out["refusal_share"] = counts["pairs_with_refusal"] / n if n else 0.0
-    out["empty_flagged"] = counts["pairs_with_empty"] > 0
+    out: dict[str, Any] = {name: int(np.sum(values)) for name, values in counts.items()}
+    out["empty_share"] = out["pairs_with_empty"] / n if n else 0.0
+    out["refusal_share"] = out["pairs_with_refusal"] / n if n else 0.0
+    out["empty_flagged"] = out["pairs_with_empty"] > 0
     out["refusal_flagged"] = out["refusal_share"] >= REFUSAL_FLAG_SHARE
     return out
 
 
-def format_preference(
-    chosen_texts: Sequence[str], rejected_texts: Sequence[str]
-) -> dict[str, dict[str, Any]]:
+def format_preference(measures: PairMeasures) -> dict[str, dict[str, Any]]:
     """For each markdown marker: how often each side uses it, and among the pairs where only
     one side does, the share where that side is the chosen one (flagged as for length)."""
-    chosen_marks = [format_markers(t) for t in chosen_texts]
-    rejected_marks = [format_markers(t) for t in rejected_texts]
-    n = len(chosen_texts)
+    n = len(measures)
     out: dict[str, dict[str, Any]] = {}
-    for name in FORMAT_MARKERS:
-        c = np.asarray([m[name] for m in chosen_marks], dtype=bool)
-        r = np.asarray([m[name] for m in rejected_marks], dtype=bool)
+    for column, name in enumerate(FORMAT_MARKERS):
+        c = measures.chosen_markers[:, column]
+        r = measures.rejected_markers[:, column]
         chosen_only = int(np.sum(c & ~r))
         rejected_only = int(np.sum(r & ~c))
         out[name] = {
@@ -334,7 +287,7 @@ def format_preference(
 def prompt_key(prompt: Sequence[dict[str, Any]]) -> str:
     """A prompt's identity for counting: its turns' roles and text, case and runs of
     whitespace ignored (a copy with a trailing newline is the same prompt)."""
-    return "\n".join(f"{m['role']}: {_normalised(str(m.get('content') or ''))}" for m in prompt)
+    return "\n".join(f"{m['role']}: {normalised_text(str(m.get('content') or ''))}" for m in prompt)
 
 
 def distinct_prompts(pairs: Sequence[PreferencePair]) -> list[str]:
