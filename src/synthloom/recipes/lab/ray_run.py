@@ -31,15 +31,9 @@ from synthloom.engine.storage import RunStorage, driver_mirror
 from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import ResponseCache
 from synthloom.recipes.executor import per_actor_config
+from synthloom.recipes.lab import leaves
 from synthloom.recipes.lab.config import PipelineConfig
-from synthloom.recipes.lab.leaves import (
-    STAGE,
-    finish_run,
-    finished_leaf,
-    leaf_plan,
-    make_teacher_client,
-    run_leaf,
-)
+from synthloom.recipes.lab.leaves import STAGE
 from synthloom.recipes.lab.recipes import Teacher
 from synthloom.taxonomy.model import Leaf, Taxonomy
 
@@ -62,10 +56,10 @@ async def _leaf_on_actor(
     settings = config.teacher
     accounting = Accounting()
     cache = ResponseCache(folder / "cache.sqlite")
-    client = make_teacher_client(settings, cache, accounting)
+    client = leaves.make_teacher_client(settings, cache, accounting)
     try:
         teacher = Teacher(client, settings, config.seed)
-        result = await run_leaf(leaf, config, teacher, leaf_dir, leaf_rejects, source)
+        result = await leaves.run_leaf(leaf, config, teacher, leaf_dir, leaf_rejects, source)
     finally:
         await client.aclose()
         cache.close()
@@ -184,7 +178,7 @@ class _LabJob:
     def plan(self) -> list[Shard]:
         shards = []
         for index, leaf in enumerate(self.tax.leaves):
-            _, _, leaf_fingerprint = leaf_plan(leaf, self.config, self.source)
+            _, _, leaf_fingerprint = leaves.leaf_plan(leaf, self.config, self.source)
             label = f"leaf {leaf.path} (shard {index})"
             shards.append(Shard(index, label, _lab_parts(leaf), (leaf,), leaf_fingerprint))
         return shards
@@ -193,7 +187,7 @@ class _LabJob:
         # The leaf's own done.json decides, as locally: a leaf finished by the local executor,
         # or by a worker killed before it wrote the shard marker, is not asked again.
         leaf_dir = self.run.path.joinpath(*_leaf_parts(shard.args[0]))
-        previous = finished_leaf(leaf_dir, shard.fingerprint or "")
+        previous = leaves.finished_leaf(leaf_dir, shard.fingerprint or "")
         return None if previous is None else {**previous, "skipped": True}
 
     def on_shard(self, shard: Shard, marker: dict[str, Any]) -> None:
@@ -210,7 +204,7 @@ class _LabJob:
             {k: v for k, v in marker.items() if k not in _MARKER_ONLY}
             for marker in markers.values()
         ]
-        entry = finish_run(
+        entry = leaves.finish_run(
             self.run,
             self.tax.leaves,
             self.config,

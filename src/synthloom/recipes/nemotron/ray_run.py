@@ -33,16 +33,10 @@ from synthloom.llm.accounting import Accounting
 from synthloom.llm.cache import ResponseCache
 from synthloom.llm.settings import make_teacher_client
 from synthloom.recipes.executor import per_actor_config
+from synthloom.recipes.nemotron import responses
 from synthloom.recipes.nemotron.config import STAGE, PipelineConfig
 from synthloom.recipes.nemotron.prompts import make_prompts
-from synthloom.recipes.nemotron.responses import (
-    Counts,
-    Filing,
-    ProgressCallback,
-    Responder,
-    make_reward_model,
-    reward_weights,
-)
+from synthloom.recipes.nemotron.responses import ProgressCallback
 from synthloom.reward.base import RewardResult
 
 __all__ = ["nemotron_shard_dir", "run_nemotron_shard", "run_pipeline_ray"]
@@ -71,8 +65,8 @@ async def _shard_on_actor(
     cache = ResponseCache(folder / "cache.sqlite")
     teacher_acc, reward_acc = Accounting(), Accounting()
     teacher = make_teacher_client(config.teacher, cache, teacher_acc)
-    reward = make_reward_model(config, cache=cache, accounting=reward_acc)
-    responder = Responder(config, teacher, reward)
+    reward = responses.make_reward_model(config, cache=cache, accounting=reward_acc)
+    responder = responses.Responder(config, teacher, reward)
     groups: list[dict[str, Any] | None] = [None] * len(records)
     try:
         async for index, group in responder.groups(records):
@@ -191,7 +185,7 @@ class _NemotronJob:
         self.config = config
         self.storage = storage
         self.run = run
-        self.counts = Counts()
+        self.counts = responses.Counts()
         self.teacher_acc = Accounting()
         self.reward_acc = Accounting()
         self.prompts: list[dict[str, Any]] = []
@@ -215,7 +209,7 @@ class _NemotronJob:
                 },
                 "config": self.config.model_dump(mode="json"),
                 "reward_backend": _describe_reward(self.config),
-                "weights": reward_weights(self.config).as_dict(),
+                "weights": responses.reward_weights(self.config).as_dict(),
             },
         )
 
@@ -264,7 +258,7 @@ class _NemotronJob:
         }
 
     def finish(self, markers: Markers) -> dict[str, Any]:
-        filing = Filing(self.config, self.run.path, self.counts)
+        filing = responses.Filing(self.config, self.run.path, self.counts)
         written = False
         try:
             size = self.config.executor.shard_size
