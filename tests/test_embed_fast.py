@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from synthloom.assay.embedding_fidelity import embedding_fidelity
+from synthloom.assay.schema import schema_matcher
 from synthloom.cli import main
 from synthloom.embed import (
     MINILM_MAX_TOKENS,
@@ -274,9 +275,13 @@ def test_assay_records_the_precision_in_metrics_json(
     )
     capsys.readouterr()
     assert code == 0
-    embedder = json.loads((out / "metrics.json").read_text())["dataset"]["embedder"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    embedder = metrics["dataset"]["embedder"]
     assert embedder["method"] == "all-MiniLM-L6-v2"
     assert (embedder["precision"], embedder["max_tokens"]) == ("bfloat16", 256)
+    # The budget is a number in metrics.json, so a gate may name it.
+    schema = schema_matcher("instruction", list(metrics["dataset"]["column_kinds"]), [])
+    assert schema.match("dataset.embedder.max_tokens")
 
 
 def test_unknown_embedder_is_one_line_naming_the_choices(
