@@ -43,7 +43,14 @@ def test_minilm_puts_paraphrases_closer_than_unrelated_sentences(tmp_path: Path)
     reference = [p[0] for p in PARAPHRASES] + UNRELATED
     synthetic = [p[1] for p in PARAPHRASES]
     ref, syn, info = embed_pair(reference, synthetic, method="minilm", cache_dir=tmp_path)
-    assert info == {"method": "all-MiniLM-L6-v2", "dim": 384, "cached": False, "reason": None}
+    assert info == {
+        "method": "all-MiniLM-L6-v2",
+        "dim": 384,
+        "precision": "float32",
+        "max_tokens": 256,
+        "cached": False,
+        "reason": None,
+    }
     assert ref.shape == (8, 384) and syn.shape == (4, 384)
     np.testing.assert_allclose(np.linalg.norm(ref, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(syn, axis=1), 1.0, atol=1e-5)
@@ -138,7 +145,7 @@ def test_corrupt_cache_file_is_replaced(tmp_path: Path) -> None:
 
 
 def test_unknown_method_lists_the_options() -> None:
-    with pytest.raises(ConfigError, match="auto, minilm, tfidf"):
+    with pytest.raises(ConfigError, match="auto, minilm, minilm-bf16, tfidf"):
         embed_pair(["a"], ["b"], method="bert")
 
 

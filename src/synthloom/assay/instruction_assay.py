@@ -18,7 +18,14 @@ from synthloom.assay import bias, diversity, embedding_fidelity, fidelity, priva
 from synthloom.assay.features import FEATURE_KINDS, record_features, record_features_ray
 from synthloom.assay.kinds import decide_kinds
 from synthloom.assay.options import AssayOptions, Sections
-from synthloom.embed import MINILM_DIM, MINILM_NAME, embed_pair, minilm_cached, minilm_missing
+from synthloom.embed import (
+    MINILM_MAX_TOKENS,
+    embed_pair,
+    minilm_cached,
+    minilm_info,
+    minilm_missing,
+    minilm_precision,
+)
 from synthloom.engine.ray.assay import embed_texts_ray
 from synthloom.messages import message_text
 from synthloom.pii import PiiScanner
@@ -201,14 +208,14 @@ def embed_both(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Both sides in one embedding space; MiniLM shards on Ray with ``--executor ray``."""
     if options.executor == "ray" and options.embedder != "tfidf" and not minilm_missing():
+        method, precision = options.embedder, minilm_precision(options.embedder)
 
         def on_ray(texts: Sequence[str], batch_size: int) -> np.ndarray:
-            vectors, _ = embed_texts_ray(list(texts), method="minilm", batch_size=batch_size)
+            vectors, _ = embed_texts_ray(list(texts), method=method, batch_size=batch_size)
             return vectors
 
         # The same per-dataset cache as the local path: a rerun embeds nothing.
-        ref, ref_hit = minilm_cached(ref_texts, cache, 64, compute=on_ray)
-        syn, syn_hit = minilm_cached(syn_texts, cache, 64, compute=on_ray)
-        info = {"method": MINILM_NAME, "dim": MINILM_DIM, "cached": ref_hit and syn_hit}
-        return ref, syn, {**info, "reason": None}
+        ref, ref_hit = minilm_cached(ref_texts, cache, 64, compute=on_ray, precision=precision)
+        syn, syn_hit = minilm_cached(syn_texts, cache, 64, compute=on_ray, precision=precision)
+        return ref, syn, minilm_info(precision, MINILM_MAX_TOKENS, cached=ref_hit and syn_hit)
     return embed_pair(ref_texts, syn_texts, method=options.embedder, cache_dir=cache)

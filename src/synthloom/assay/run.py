@@ -38,6 +38,7 @@ from synthloom.assay.report import render_report
 from synthloom.assay.schema import schema_matcher
 from synthloom.assay.table_assay import assay_table
 from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
+from synthloom.embed import EMBED_METHODS
 from synthloom.engine.ray_executor import RayOptions, import_ray, init_ray
 from synthloom.engine.storage import check_output_dir
 from synthloom.errors import InputError
@@ -111,9 +112,9 @@ def run_assay(
         raise InputError(
             f"unknown NER setting '{options.ner}'; choose auto, on or off", field="--ner"
         )
-    if options.embedder not in ("auto", "minilm", "tfidf"):
+    if options.embedder not in EMBED_METHODS:
         raise InputError(
-            f"unknown embedder '{options.embedder}'; choose auto, minilm or tfidf",
+            f"unknown embedder '{options.embedder}'; choose {', '.join(EMBED_METHODS)}",
             field="--embedder",
         )
     if options.fidelity_binning not in ("real", "report"):

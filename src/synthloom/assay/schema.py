@@ -55,7 +55,7 @@ _TABLE = (
     "bias.sensitive.<sensitive>.(reference_share|synthetic_share).*",
 )
 _INSTRUCTION = (
-    "dataset.embedder.dim",
+    "dataset.embedder.(dim|max_tokens)",
     "fidelity.embedding.(frechet_distance|precision|recall|density|coverage|classifier_auc"
     "|k|n_real|n_synthetic)",
     "diversity.(synthetic|reference).(distinct_1|distinct_2|distinct_3|compression_ratio"

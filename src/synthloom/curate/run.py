@@ -38,6 +38,7 @@ from synthloom.curate.decontam import Decontaminate, load_benchmark
 from synthloom.curate.dedup import ExactDedup, NearDedup, TextView
 from synthloom.curate.redact import PII_MODES, PiiRedact
 from synthloom.curate.semantic import SemanticDedup
+from synthloom.embed import EMBED_METHODS, EmbedMethod
 from synthloom.engine.storage import check_output_dir
 from synthloom.errors import ConfigError, DataFormatError
 from synthloom.minhash import NearDuplicates, ShingleKind
@@ -65,7 +66,7 @@ class CurateOptions:
     shingle: ShingleKind = "char"
     shingle_size: int = 5
     semantic_threshold: float = 0.95
-    embedder: Literal["auto", "minilm", "tfidf"] = "auto"
+    embedder: EmbedMethod = "auto"
     decontaminate: Sequence[Path] = ()
     bench_fields: Sequence[str] = ("text",)
     bench_id_field: str | None = None
@@ -134,7 +135,7 @@ def _check_options(options: CurateOptions) -> None:
         )
     for value, allowed, flag in (
         (options.shingle, ("char", "word"), "--shingle"),
-        (options.embedder, ("auto", "minilm", "tfidf"), "--embedder"),
+        (options.embedder, EMBED_METHODS, "--embedder"),
         (options.ner, ("auto", "on", "off"), "--ner"),
     ):
         if value not in allowed:

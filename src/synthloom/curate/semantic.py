@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,13 +21,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from synthloom.curate.dedup import GroupDedup, TextView, group_representatives
-from synthloom.embed import embed_texts
+from synthloom.embed import EMBED_METHODS, EmbedMethod, embed_texts
 from synthloom.errors import ConfigError
 
 __all__ = ["SemanticDedup", "semantic_duplicate_pairs"]
 
 Record = dict[str, Any]
-EmbedMethod = Literal["auto", "minilm", "tfidf"]
 FloatMatrix = npt.NDArray[np.float32]
 
 # Rows of a cluster compared at once: bounds the similarity block to _ROW_BLOCK x cluster size.
@@ -120,9 +119,10 @@ class SemanticDedup(GroupDedup):
             raise ConfigError(
                 f"semantic threshold must be in (0, 1], got {threshold}", field="threshold"
             )
-        if method not in ("auto", "minilm", "tfidf"):
+        if method not in EMBED_METHODS:
             raise ConfigError(
-                f"unknown embedder {method!r}; choose auto, minilm or tfidf", field="embedder"
+                f"unknown embedder {method!r}; choose {', '.join(EMBED_METHODS)}",
+                field="embedder",
             )
         self.threshold = threshold
         self.clusters = clusters

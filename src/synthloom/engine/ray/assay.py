@@ -5,10 +5,10 @@
   :func:`synthloom.assay.features.feature_rows`), the shard results returned in order. The
   stage above decides what a phase is; this layer only runs it.
 * :func:`embed_texts_ray`: all-MiniLM-L6-v2 vectors (the embedding kernel's
-  :func:`synthloom.embed.minilm_vectors`) computed by one task per shard of texts (each worker
-  loads the model once per task). Vectors equal the local ones up to float noise: batches pad
-  differently. The TF-IDF fallback is fitted on the whole corpus, so it is not sharded: it runs
-  on the driver, exactly as locally.
+  :func:`synthloom.embed.minilm_vectors`, at the precision the method names) computed by one
+  task per shard of texts (each worker loads the model once per task). Vectors equal the local
+  ones up to float noise: batches pad differently. The TF-IDF fallback is fitted on the whole
+  corpus, so it is not sharded: it runs on the driver, exactly as locally.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ import numpy as np
 
 from synthloom.embed import (
     EMBED_METHODS,
-    MINILM_DIM,
-    MINILM_NAME,
+    MINILM_MAX_TOKENS,
+    check_max_tokens,
     embed_texts,
+    minilm_info,
     minilm_missing,
+    minilm_precision,
     minilm_vectors,
 )
 from synthloom.engine.ray_executor import RayOptions, import_ray, init_ray
@@ -73,6 +75,7 @@ def embed_texts_ray(
     method: str = "auto",
     batch_size: int = 64,
     shard_texts: int = 20_000,
+    max_tokens: int = MINILM_MAX_TOKENS,
     options: RayOptions | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """:func:`synthloom.embed.embed_texts` with the MiniLM vectors computed by Ray tasks.
@@ -87,13 +90,22 @@ def embed_texts_ray(
             f"unknown embedding method {method!r}; choose one of {', '.join(EMBED_METHODS)}",
             field="method",
         )
-    if method == "tfidf" or not texts or (method == "auto" and minilm_missing()):
-        return embed_texts(texts, method=method, batch_size=batch_size)  # type: ignore[arg-type]
-    if minilm_missing():
-        return embed_texts(texts, method="minilm", batch_size=batch_size)  # raises
+    check_max_tokens(max_tokens)
+    if method == "tfidf" or not texts or minilm_missing():
+        # The local function fits TF-IDF on the whole corpus, or names the missing extra.
+        return embed_texts(
+            texts,
+            method=method,  # type: ignore[arg-type]
+            batch_size=batch_size,
+            max_tokens=max_tokens,
+        )
+    precision = minilm_precision(method)
     parts = map_shards_ray(
-        minilm_vectors, texts, shard_size=shard_texts, args=(batch_size,), options=options
+        minilm_vectors,
+        texts,
+        shard_size=shard_texts,
+        args=(batch_size, precision, max_tokens),
+        options=options,
     )
     vectors = np.concatenate(parts).astype(np.float32)
-    info = {"method": MINILM_NAME, "dim": MINILM_DIM, "cached": False, "reason": None}
-    return vectors, info
+    return vectors, minilm_info(precision, max_tokens, cached=False)
