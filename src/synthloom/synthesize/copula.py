@@ -44,6 +44,8 @@ __all__ = [
     "Dimension",
     "dp_correlation",
     "nearest_correlation",
+    "normal_scores",
+    "order_categories",
     "pairwise_correlation",
 ]
 
@@ -193,6 +195,51 @@ def normal_scores(
             cumulative = np.concatenate([[0.0], np.cumsum(marginal.probabilities)])
             scores[:, j] = _interval_scores(cumulative[codes], marginal.probabilities[codes], rng)
     return scores, present
+
+
+def order_categories(
+    real: pd.DataFrame,
+    marginals: Mapping[str, Marginal],
+    dims: list[Dimension],
+    scores: FloatArray,
+    present: npt.NDArray[np.bool_],
+) -> dict[str, Marginal]:
+    """Categorical marginals re-ordered along the numeric score they say most about.
+
+    A copula links a category to the others through the position of its interval on [0, 1];
+    with categories in frequency order a relation such as season -> temperature (winter cold,
+    summer hot, spring and autumn between) is lost. Ordering the categories by their mean normal
+    score on the numeric dimension with the largest correlation ratio makes that relation
+    monotone, which a correlation can carry. Used without DP only: the order reads the rows.
+    """
+    numeric = [j for j, d in enumerate(dims) if d.role == "value"]
+    ordered = dict(marginals)
+    if not numeric:
+        return ordered
+    for dim in dims:
+        marginal = marginals[dim.column]
+        if dim.role != "category" or not isinstance(marginal, CategoricalMarginal):
+            continue
+        codes = categorical_codes(real[dim.column], marginal.values)
+        best: tuple[float, FloatArray] | None = None
+        for j in numeric:
+            rows = present[:, j]
+            counts = np.bincount(codes[rows], minlength=len(marginal.values))
+            sums = np.bincount(codes[rows], weights=scores[rows, j], minlength=len(counts))
+            means = np.divide(sums, counts, out=np.zeros(len(counts)), where=counts > 0)
+            total = float((scores[rows, j] ** 2).sum())
+            ratio = float((counts * means**2).sum()) / total if total > 0 else 0.0
+            if best is None or ratio > best[0]:
+                best = (ratio, means)
+        assert best is not None
+        order = np.argsort(best[1], kind="stable")
+        ordered[dim.column] = CategoricalMarginal(
+            name=marginal.name,
+            values=tuple(marginal.values[i] for i in order),
+            probabilities=marginal.probabilities[order],
+            dtype=marginal.dtype,
+        )
+    return ordered
 
 
 # --------------------------------------------------------------------------- correlations

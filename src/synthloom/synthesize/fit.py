@@ -32,6 +32,7 @@ from synthloom.synthesize.copula import (
     dp_correlation,
     nearest_correlation,
     normal_scores,
+    order_categories,
     pairwise_correlation,
 )
 from synthloom.synthesize.marginals import (
@@ -136,6 +137,12 @@ def fit_copula(
             )
     dims = dimensions_of(marginals)
     scores, present = normal_scores(real, kinds, marginals, dims, rng, by_rank=ledger is None)
+    categorical = [j for j, d in enumerate(dims) if d.role == "category"]
+    if ledger is None and categorical:
+        marginals = order_categories(real, marginals, dims, scores, present)
+        scores[:, categorical], _ = normal_scores(
+            real, kinds, marginals, [dims[j] for j in categorical], rng, by_rank=True
+        )
     if ledger is None or privacy is None:
         corr = pairwise_correlation(scores, present)
     elif len(dims) > 1 and len(learnt) > 1:
