@@ -34,6 +34,7 @@ from synthloom.synthesize.copula import (
     normal_scores,
     order_categories,
     pairwise_correlation,
+    undo_coarsening,
 )
 from synthloom.synthesize.marginals import (
     IdColumn,
@@ -164,6 +165,7 @@ def fit_copula(
         )
     else:
         corr = np.eye(len(dims))
+    corr = undo_coarsening(corr, dims, marginals)
     for i, a in enumerate(dims):
         for j, b in enumerate(dims):
             # A value and its own missing flag are never both present: their score correlation
