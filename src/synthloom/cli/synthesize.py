@@ -42,7 +42,7 @@ def synthesize(
         typer.Option(
             "--method",
             parser=Choice("copula", "dp-copula"),
-            metavar="[copula|dp-copula]",
+            metavar="METHOD",
             help="copula (no privacy guarantee) or dp-copula (differentially private). "
             "Default: dp-copula when --epsilon is given, else copula.",
         ),
