@@ -61,11 +61,11 @@ def test_analytic_gaussian_sigma_is_the_tight_bound(epsilon: float, delta: float
 def test_ledger_refuses_to_overspend() -> None:
     ledger = Ledger(epsilon=1.0, delta=1e-6)
     rng = np.random.default_rng(0)
-    ledger.laplace(rng, np.zeros(3), step="a", sensitivity=1.0, epsilon=0.6)
+    ledger.measure(rng, np.zeros(3), step="a", sensitivity=1.0, epsilon=0.6)
     with pytest.raises(ValueError, match="more than epsilon"):
-        ledger.laplace(rng, np.zeros(3), step="b", sensitivity=1.0, epsilon=0.5)
+        ledger.measure(rng, np.zeros(3), step="b", sensitivity=1.0, epsilon=0.5)
     with pytest.raises(ValueError, match="more than delta"):
-        ledger.gaussian(rng, np.zeros(3), step="c", sensitivity=1.0, epsilon=0.1, delta=1e-5)
+        ledger.measure(rng, np.zeros(3), step="c", sensitivity=1.0, epsilon=0.1, delta=1e-5)
     assert [s.step for s in ledger.steps] == ["a"]
 
 

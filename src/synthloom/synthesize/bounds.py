@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from synthloom.errors import ConfigError
 from synthloom.synthesize.fit import ColumnBounds
 from synthloom.synthesize.marginals import numeric_values
+from synthloom.yamlfile import load_yaml_file
 
 __all__ = ["load_bounds"]
 
@@ -37,19 +37,9 @@ def load_bounds(
 
     Raises :class:`ConfigError` naming the file and the column for anything wrong.
     """
-    if not path.is_file():
-        raise ConfigError("bounds file not found; check the path given to --bounds", path=path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the bounds file ({exc})", path=path) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            "is not valid YAML or JSON; write one 'column: [low, high]' per line",
-            path=path,
-            line=mark.line + 1 if mark is not None else None,
-        ) from exc
+    data = load_yaml_file(
+        path, what="bounds file", option="--bounds", hint="write one 'column: [low, high]' per line"
+    )
     if not isinstance(data, Mapping) or not data:
         raise ConfigError("must map column names to [low, high] or {categories: [...]}", path=path)
     names = [str(c) for c in real.columns]

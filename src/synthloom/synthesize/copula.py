@@ -300,25 +300,16 @@ def dp_correlation(
     upper = np.triu_indices(d)
     sums = (clipped.T @ clipped)[upper]
     detail = f"{d} dimensions, row norm clipped to {bound:.3f}"
-    if delta > 0:
-        noisy = ledger.gaussian(
-            rng,
-            sums,
-            step="correlation",
-            sensitivity=bound**2,
-            epsilon=epsilon,
-            delta=delta,
-            detail=detail,
-        )
-    else:
-        noisy = ledger.laplace(
-            rng,
-            sums,
-            step="correlation",
-            sensitivity=(d + 1) * bound**2 / 2,
-            epsilon=epsilon,
-            detail=detail,
-        )
+    # Gaussian noise is calibrated to the L2 sensitivity, Laplace (delta = 0) to the L1 one.
+    noisy = ledger.measure(
+        rng,
+        sums,
+        step="correlation",
+        sensitivity=bound**2 if delta > 0 else (d + 1) * bound**2 / 2,
+        epsilon=epsilon,
+        delta=delta,
+        detail=detail,
+    )
     matrix = np.zeros((d, d))
     matrix[upper] = noisy
     matrix = matrix + np.triu(matrix, 1).T

@@ -288,7 +288,7 @@ def dp_numeric(
     counts = np.histogram(np.clip(present, edges[0], edges[-1]), bins=edges)[0]
     measured = np.append(counts, values.size - present.size).astype(np.float64)
     noisy = np.maximum(
-        ledger.laplace(
+        ledger.measure(
             rng, measured, step=f"marginal {name}", sensitivity=1.0, epsilon=epsilon, detail=detail
         ),
         0.0,
@@ -380,7 +380,7 @@ def dp_categorical(
     codes = categorical_codes(series, values)
     counts = np.bincount(codes, minlength=len(values)).astype(np.float64)
     noisy = np.maximum(
-        ledger.laplace(
+        ledger.measure(
             rng, counts, step=f"marginal {name}", sensitivity=1.0, epsilon=epsilon, detail=detail
         ),
         0.0,

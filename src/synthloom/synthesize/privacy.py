@@ -121,7 +121,7 @@ class Ledger:
     def spent_delta(self) -> float:
         return math.fsum(s.delta for s in self.steps)
 
-    def laplace(
+    def measure(
         self,
         rng: np.random.Generator,
         values: FloatArray,
@@ -129,33 +129,23 @@ class Ledger:
         step: str,
         sensitivity: float,
         epsilon: float,
+        delta: float = 0.0,
         detail: str = "",
     ) -> FloatArray:
-        """``values`` plus Laplace noise at ``epsilon``, recorded as ``step``."""
-        self._reserve(epsilon, 0.0, step)
-        noise, scale = laplace_noise(rng, values.shape, sensitivity=sensitivity, epsilon=epsilon)
-        self.steps.append(BudgetStep(step, "laplace", epsilon, 0.0, sensitivity, scale, detail))
-        return np.asarray(values + noise, dtype=np.float64)
-
-    def gaussian(
-        self,
-        rng: np.random.Generator,
-        values: FloatArray,
-        *,
-        step: str,
-        sensitivity: float,
-        epsilon: float,
-        delta: float,
-        detail: str = "",
-    ) -> FloatArray:
-        """``values`` plus analytic-Gaussian noise at (``epsilon``, ``delta``)."""
+        """``values`` plus noise at (``epsilon``, ``delta``), recorded as ``step``: Laplace for
+        an L1 ``sensitivity`` when ``delta`` is 0, else analytic Gaussian for an L2 one."""
         self._reserve(epsilon, delta, step)
-        noise, sigma = gaussian_noise(
-            rng, values.shape, sensitivity=sensitivity, epsilon=epsilon, delta=delta
-        )
-        self.steps.append(
-            BudgetStep(step, "gaussian (analytic)", epsilon, delta, sensitivity, sigma, detail)
-        )
+        if delta > 0:
+            mechanism = "gaussian (analytic)"
+            noise, scale = gaussian_noise(
+                rng, values.shape, sensitivity=sensitivity, epsilon=epsilon, delta=delta
+            )
+        else:
+            mechanism = "laplace"
+            noise, scale = laplace_noise(
+                rng, values.shape, sensitivity=sensitivity, epsilon=epsilon
+            )
+        self.steps.append(BudgetStep(step, mechanism, epsilon, delta, sensitivity, scale, detail))
         return np.asarray(values + noise, dtype=np.float64)
 
     def _reserve(self, epsilon: float, delta: float, step: str) -> None:
