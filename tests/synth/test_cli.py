@@ -35,6 +35,7 @@ def test_copula_run_writes_table_run_json_and_assay(
     )
     assert code == 0, stderr
     assert "800 rows (copula)" in stdout and "fidelity.overall" in stdout
+    assert "exact copies of real rows" in stdout and "membership inference AUC 0." in stdout
     synthetic = pd.read_csv(out / "synthetic.csv")
     real = pd.read_csv(real_csv)
     assert list(synthetic.columns) == list(real.columns) and len(synthetic) == 800

@@ -21,6 +21,10 @@ from synthloom.cli.options import (
 )
 
 
+def _number(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
 @app.command(cls=Command)
 def synthesize(
     real: Annotated[
@@ -145,4 +149,12 @@ def synthesize(
         )
         if result.assay is not None:
             print_summary(result.assay)
+            privacy = run["assay"]["privacy"]
+            dcr = privacy["dcr"] or {}
+            typer.echo(
+                f"privacy: {privacy['exact_copies']} exact copies of real rows; distance to the "
+                f"closest real row (median) {_number(dcr.get('synthetic_median'))} against "
+                f"{_number(dcr.get('holdout_median'))} for held-out real rows; membership "
+                f"inference AUC {_number(privacy['membership_inference_auc'])} (0.5: none)"
+            )
     return 0
