@@ -5,12 +5,14 @@
 #   .venv-smartnoise smartnoise-synth's MST (differentially private)
 # torch is installed first, pinned to the CPU build on PyPI (torch==2.13.0): both peers pull
 # torch through their deep-learning synthesizers, and an unpinned requirement pulls a
-# multi-GB CUDA build. Run from the repository root:  bash benchmarks/setup_synth_peers.sh
+# multi-GB CUDA build. The versions are the ones measured in the README (both install on
+# Python 3.11 and bring pandas 2.3 and numpy 2.4). Run from the repository root:
+#   bash benchmarks/setup_synth_peers.sh
 set -euo pipefail
 PYTHON=${PYTHON:-python3.11}
 TORCH="torch==2.13.0"
-SDV="sdv==1.*"
-SMARTNOISE="smartnoise-synth==1.0.*"
+SDV="sdv==1.38.5"
+SMARTNOISE="smartnoise-synth==1.0.8"
 
 make_env() {  # make_env DIR PACKAGE...
   local dir=$1; shift
