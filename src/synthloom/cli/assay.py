@@ -13,11 +13,13 @@ from synthloom.cli.options import (
     Embedder,
     Executor,
     ExecutorFlags,
+    Kinds,
     Ner,
     Out,
     Quiet,
     RayAddress,
     Seed,
+    Sensitive,
 )
 
 
@@ -41,28 +43,14 @@ def assay(
     gate: Annotated[
         Path | None, typer.Option("--gate", help="YAML of thresholds on metrics.json paths.")
     ] = None,
-    sensitive: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--sensitive",
-            metavar="COLUMN",
-            help="Table column whose categories must be represented; repeat the flag for several.",
-        ),
-    ] = None,
+    sensitive: Sensitive = None,
     embedder: Embedder = "auto",
     ner: Ner = "auto",
     lexicon: Annotated[
         Path | None,
         typer.Option("--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."),
     ] = None,
-    kinds: Annotated[
-        Path | None,
-        typer.Option(
-            "--kinds",
-            help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, "
-            "boolean, id) to override the kinds detected from the reference.",
-        ),
-    ] = None,
+    kinds: Kinds = None,
     fidelity_binning: Annotated[
         str,
         typer.Option(

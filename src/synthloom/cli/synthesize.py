@@ -11,9 +11,11 @@ from synthloom.cli import app
 from synthloom.cli.command import Command
 from synthloom.cli.options import (
     Choice,
+    Kinds,
     Ner,
     Out,
     Quiet,
+    Sensitive,
     non_negative_int,
     positive_float,
     positive_int,
@@ -78,23 +80,8 @@ def synthesize(
             "Bounds not given are read from the data, which DP does not cover.",
         ),
     ] = None,
-    kinds: Annotated[
-        Path | None,
-        typer.Option(
-            "--kinds",
-            help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, "
-            "boolean, id) to override the kinds detected from the real table.",
-        ),
-    ] = None,
-    sensitive: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--sensitive",
-            metavar="COLUMN",
-            help="Column whose groups the assay checks for representation; repeat the flag "
-            "for several.",
-        ),
-    ] = None,
+    kinds: Kinds = None,
+    sensitive: Sensitive = None,
     seed: Annotated[
         int | None,
         typer.Option(
