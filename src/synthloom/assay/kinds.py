@@ -23,9 +23,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from synthloom.errors import ConfigError, yaml_syntax_error
+from synthloom.errors import ConfigError
+from synthloom.yamlfile import load_yaml_file
 
 __all__ = [
     "CATEGORICAL_MAX_DISTINCT_INTEGERS",
@@ -197,16 +197,9 @@ def load_kinds(path: Path) -> dict[str, str]:
     file, a file that is not a mapping, or an unknown kind. Column names are checked against
     the data later, by :func:`decide_kinds`.
     """
-    if not path.is_file():
-        raise ConfigError("kinds file not found; check the path given to --kinds", path=path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the kinds file ({exc})", path=path) from exc
-    except yaml.YAMLError as exc:
-        raise yaml_syntax_error(
-            exc, path, "is not valid YAML or JSON ({problem}); write one 'column: kind' per line"
-        ) from exc
+    data = load_yaml_file(
+        path, what="kinds file", option="--kinds", hint="write one 'column: kind' per line"
+    )
     if not isinstance(data, Mapping) or not data:
         raise ConfigError(
             "must map column names to kinds, one 'column: kind' per line "

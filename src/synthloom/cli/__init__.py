@@ -92,4 +92,5 @@ from synthloom.cli import generate as _generate  # noqa: E402,F401
 from synthloom.cli import mix as _mix  # noqa: E402,F401
 from synthloom.cli import nemotron as _nemotron  # noqa: E402,F401
 from synthloom.cli import plan as _plan  # noqa: E402,F401
+from synthloom.cli import synthesize as _synthesize  # noqa: E402,F401
 from synthloom.cli import taxonomy as _taxonomy  # noqa: E402,F401

@@ -12,10 +12,12 @@ from synthloom.cli.command import Command
 from synthloom.cli.options import (
     Embedder,
     ExecutorFlags,
+    Kinds,
     Ner,
     Out,
     Quiet,
     Seed,
+    Sensitive,
     executor_options,
 )
 
@@ -47,14 +49,7 @@ def assay(
     gate: Annotated[
         Path | None, typer.Option("--gate", help="YAML of thresholds on metrics.json paths.")
     ] = None,
-    sensitive: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--sensitive",
-            metavar="COLUMN",
-            help="Table column whose categories must be represented; repeat the flag for several.",
-        ),
-    ] = None,
+    sensitive: Sensitive = None,
     embedder: Embedder = "auto",
     ner: Ner = "auto",
     show_pii: Annotated[
@@ -69,14 +64,7 @@ def assay(
         Path | None,
         typer.Option("--lexicon", help="A demographic lexicon YAML to use instead of synthloom's."),
     ] = None,
-    kinds: Annotated[
-        Path | None,
-        typer.Option(
-            "--kinds",
-            help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, "
-            "boolean, id) to override the kinds detected from the reference.",
-        ),
-    ] = None,
+    kinds: Kinds = None,
     fidelity_binning: Annotated[
         str,
         typer.Option(

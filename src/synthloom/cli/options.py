@@ -41,6 +41,7 @@ __all__ = [
     "Embedder",
     "Executor",
     "ExecutorFlags",
+    "Kinds",
     "MaxAttempts",
     "MaxInFlight",
     "MaxRequestTime",
@@ -59,6 +60,7 @@ __all__ = [
     "RunOut",
     "SampleSeed",
     "Seed",
+    "Sensitive",
     "ShardSize",
     "Stop",
     "Temperature",
@@ -369,6 +371,25 @@ Ner = Annotated[
         "--ner",
         help="auto | on | off: find person names and locations with an NER model "
         "(Presidio, the pii extra; auto: when installed).",
+    ),
+]
+
+# -- the real table's columns (assay, synthesize) -----------------------------------------------
+
+Kinds = Annotated[
+    Path | None,
+    typer.Option(
+        "--kinds",
+        help="YAML/JSON mapping column -> kind (numerical, datetime, categorical, "
+        "boolean, id) to override the kinds detected from the real (reference) table.",
+    ),
+]
+Sensitive = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sensitive",
+        metavar="COLUMN",
+        help="Table column whose categories must be represented; repeat the flag for several.",
     ),
 ]
 
