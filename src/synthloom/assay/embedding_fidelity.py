@@ -30,7 +30,6 @@ from synthloom.assay.sampling import Bootstrap, SideSample, interval
 from synthloom.errors import DataFormatError
 
 __all__ = [
-    "INTERVAL_METRICS",
     "ClassifierScores",
     "classifier_scores",
     "classifier_two_sample_auc",
@@ -39,16 +38,6 @@ __all__ = [
     "prdc",
     "prdc_contributions",
 ]
-
-#: The metrics that get an ``<name>_interval`` beside them when the embeddings are a sample.
-INTERVAL_METRICS = (
-    "frechet_distance",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "classifier_auc",
-)
 
 FloatMatrix = npt.NDArray[np.float64]
 
@@ -269,7 +258,7 @@ def embedding_fidelity(
     never raises.
 
     With ``bootstrap`` and ``samples`` (which records of the real and the synthetic set the
-    rows are), each computed metric of :data:`INTERVAL_METRICS` gets ``<metric>_interval``:
+    rows are), each computed metric (the six above) gets ``<metric>_interval``:
     ``{value, low, high, confidence, n_real, n_synthetic}``. The Fréchet distance is
     recomputed on half-samples of the sampled sides (:meth:`Bootstrap.half_samples`, which
     adds ``estimate``, the value expected on every record: the distance is biased upwards by
