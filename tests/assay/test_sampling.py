@@ -13,6 +13,7 @@ import pytest
 from synthloom.assay import AssayOptions, run_assay
 from synthloom.assay.embedding_fidelity import embedding_fidelity
 from synthloom.assay.instruction_assay import sampled_paths
+from synthloom.assay.report import render_report
 from synthloom.assay.sampling import Bootstrap, draw_sample
 from synthloom.assay.schema import schema_matcher
 from synthloom.cli import main
@@ -156,6 +157,10 @@ def test_a_sampled_run_is_reproducible_and_says_what_it_sampled(
     paths = _numbers(first, lists=False)
     unmatched = [p for p in paths if not schema.match(p) and "longest_example" not in p]
     assert unmatched == []
+    # The report says it too, with the intervals.
+    html = render_report(first, {})
+    assert "Sampled, seed 5 (60 of 150 reference and 60 of 150 synthetic records" in html
+    assert "frechet_distance_interval" not in html and "diversity.synthetic.vendi_score" in html
     assert sampled_paths({"a": {"x_interval": {"low": 1}, "y_interval": {"P": {"low": 1}}}}) == [
         "a.x",
         "a.y.P",
