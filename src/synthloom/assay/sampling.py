@@ -8,17 +8,18 @@ drawn without replacement from ``--seed`` on the driver, by index, before any wo
 (so ``--executor ray`` embeds exactly the same texts). A side with no more records than the
 sample size is not sampled. ``--full`` turns sampling off.
 
-Why 5,000: FID practice fixes the sample size because the Fréchet distance is biased upwards by
-about ``1/n`` (Chong & Forsyth 2020); 5,000 per side is the size of FID's standard evaluation
-("FID-5k") and the cap this assay already applied to its embedding metrics. On the realistic
-generator of the tests (README, "Sampling") the 95% intervals at 5,000 are a small fraction
-of the value while embedding 5,000 texts per side costs about 17 s per side on two cores.
+Why 5,000: FID practice fixes the sample size (FID-5k, -10k, -50k) because the Fréchet
+distance is biased upwards by about ``1/n`` (Chong & Forsyth 2020), so numbers compare only at
+one size; 5,000 was also the cap this assay already applied to its embedding metrics, and
+embedding 5,000 texts per side costs about 17 s per side with MiniLM on two cores (FACTS).
+The interval widths measured are in the README ("Sampling").
 
-Each sampled number gets a percentile bootstrap interval (:data:`BOOTSTRAP_RESAMPLES`
-resamples, :data:`CONFIDENCE` coverage, seeded from ``--seed``) computed from what the sample
-already produced: per-record contributions where the metric is a mean of them (PRDC, self-BLEU,
-NER counts), the out-of-fold classifier scores (AUC), or the sample's vectors resampled by row
-(Fréchet distance, Vendi score). Nothing is embedded again inside the bootstrap.
+Each sampled number gets a bootstrap interval (:data:`BOOTSTRAP_RESAMPLES` resamples,
+:data:`CONFIDENCE` coverage, seeded from ``--seed``) computed from what the sample already
+produced: per-record contributions resampled with replacement where the metric is a mean of
+them (PRDC, self-BLEU, NER counts), the out-of-fold classifier scores reweighted (AUC), and
+half-samples of the sample's vectors (Fréchet distance, Vendi score: see
+:meth:`Bootstrap.half_samples` for why not with replacement). Nothing is embedded again.
 """
 
 from __future__ import annotations
@@ -122,9 +123,10 @@ def interval(
 class Bootstrap:
     """Percentile bootstrap intervals of ``resamples`` resamples from ``seed``.
 
-    Every method returns ``(low, high)``, the ``(1 - CONFIDENCE) / 2`` and ``(1 + CONFIDENCE)
-    / 2`` percentiles of the resampled values (resamples whose value could not be computed are
-    left out; ``(None, None)`` when none could).
+    :meth:`mean` and :meth:`two_sample` return ``(low, high)``, the ``(1 - CONFIDENCE) / 2``
+    and ``(1 + CONFIDENCE) / 2`` percentiles of the resampled values; :meth:`half_samples`
+    adds the bias-corrected estimate. Resamples whose value could not be computed are left
+    out; None where none could.
     """
 
     seed: int = 0
