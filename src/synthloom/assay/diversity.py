@@ -114,7 +114,7 @@ def self_bleu(texts: Sequence[str], *, sample_size: int = 200, seed: int = 0) ->
     Up to ``sample_size`` texts are drawn without replacement with ``seed`` (all of them when
     there are fewer). Lower is more diverse. Needs at least 2 texts.
     """
-    return float(np.mean(self_bleu_scores(texts, sample_size=sample_size, seed=seed)))
+    return _bleu_mean(_self_bleu_percent(texts, sample_size=sample_size, seed=seed))
 
 
 def self_bleu_scores(
@@ -122,6 +122,17 @@ def self_bleu_scores(
 ) -> npt.NDArray[np.float64]:
     """Each sampled text's sentence BLEU (in [0, 1]) against the other sampled texts: the
     per-text contributions whose mean is :func:`self_bleu` (same draw, same arguments)."""
+    return _self_bleu_percent(texts, sample_size=sample_size, seed=seed) / 100.0
+
+
+def _bleu_mean(percent: npt.NDArray[np.float64]) -> float:
+    # Mean first, then /100: the order self-BLEU has always been computed in (same digits).
+    return float(np.mean(percent)) / 100.0
+
+
+def _self_bleu_percent(
+    texts: Sequence[str], *, sample_size: int, seed: int
+) -> npt.NDArray[np.float64]:
     if len(texts) < 2:
         raise DataFormatError(f"self-BLEU needs at least 2 texts, got {len(texts)}")
     if sample_size < 2:
@@ -159,7 +170,7 @@ def self_bleu_scores(
         # The closest reference length; on a tie, the shorter one (as sacrebleu does).
         ref_len = int(others[gaps == gaps.min()].min())
         scores.append(_sentence_bleu(correct, total, int(lengths[doc]), ref_len))
-    return np.asarray(scores, dtype=np.float64) / 100.0
+    return np.asarray(scores, dtype=np.float64)
 
 
 def near_duplicate_rate(
@@ -237,8 +248,9 @@ def diversity(
     }
     errors: dict[str, str] = {}
     try:
-        bleu = self_bleu_scores(texts, sample_size=sample_size, seed=seed)
-        result["self_bleu"] = float(np.mean(bleu))
+        percent = _self_bleu_percent(texts, sample_size=sample_size, seed=seed)
+        bleu = percent / 100.0
+        result["self_bleu"] = _bleu_mean(percent)
         # Only a draw from more texts than it scores is a sample with an interval.
         if bootstrap is not None and len(texts) > len(bleu):
             low, high = bootstrap.mean(bleu, stream=7)

@@ -37,6 +37,7 @@ __all__ = [
     "frechet_distance",
     "prdc",
     "prdc_contributions",
+    "prdc_means",
 ]
 
 FloatMatrix = npt.NDArray[np.float64]
@@ -122,10 +123,11 @@ def prdc_contributions(
     """Each record's share of precision, recall, density and coverage (Naeem et al. 2020).
 
     ``{"precision": per synthetic row, 1 when inside some real point's k-NN ball, "density":
-    per synthetic row, the number of real balls around it divided by k, "recall": per real row,
-    1 when inside some synthetic point's ball, "coverage": per real row, 1 when its ball holds a
-    synthetic point}``; each metric is the mean of its array. The bootstrap intervals of the
-    sampled assay resample these, with the balls of the sample kept fixed.
+    per synthetic row, the number of real balls around it, "recall": per real row, 1 when
+    inside some synthetic point's ball, "coverage": per real row, 1 when its ball holds a
+    synthetic point}``; each metric is the mean of its array (density: divided by k, see
+    :func:`prdc_means`). The bootstrap intervals of the sampled assay resample these, with the
+    balls of the sample kept fixed.
     """
     from sklearn.metrics import pairwise_distances
 
@@ -155,7 +157,7 @@ def prdc_contributions(
     return {
         "precision": (balls_around_syn > 0).astype(np.float64),
         "recall": real_in_syn_ball.astype(np.float64),
-        "density": balls_around_syn.astype(np.float64) / k,
+        "density": balls_around_syn.astype(np.float64),
         "coverage": real_covered.astype(np.float64),
     }
 
@@ -166,8 +168,15 @@ def prdc(real: npt.ArrayLike, synthetic: npt.ArrayLike, k: int = 5) -> dict[str,
     Returns ``{"precision", "recall", "density", "coverage"}``. Both sides need more than k
     rows. Agrees with ``prdc.compute_prdc`` (the authors' package) on the same inputs.
     """
-    parts = prdc_contributions(real, synthetic, k)
-    return {name: float(values.mean()) for name, values in parts.items()}
+    return prdc_means(prdc_contributions(real, synthetic, k), k)
+
+
+def prdc_means(parts: dict[str, npt.NDArray[np.float64]], k: int) -> dict[str, float]:
+    """The four numbers from :func:`prdc_contributions` (density: mean count of balls / k)."""
+    return {
+        name: float(values.mean() / k) if name == "density" else float(values.mean())
+        for name, values in parts.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -306,10 +315,11 @@ def embedding_fidelity(
         errors["frechet_distance"] = str(exc)
     try:
         parts = prdc_contributions(real_m, syn_m, k=k)
-        for stream, (name, values) in enumerate(parts.items(), start=2):
-            result[name] = float(values.mean())
-            if bootstrap is not None and samples is not None:
-                low_high[name] = bootstrap.mean(values, stream=stream)
+        result.update(prdc_means(parts, k))
+        if bootstrap is not None and samples is not None:
+            for stream, (name, values) in enumerate(parts.items(), start=2):
+                scale = 1.0 / k if name == "density" else 1.0
+                low_high[name] = bootstrap.mean(values, scale=scale, stream=stream)
     except DataFormatError as exc:
         for name in ("precision", "recall", "density", "coverage"):
             errors[name] = str(exc)
