@@ -3,6 +3,8 @@
 Fidelity is measured on per-record features (:mod:`synthloom.assay.features`) and in embedding
 space (:mod:`synthloom.embed`); diversity, privacy, bias and tails on the texts. With
 ``--executor ray`` the features and the MiniLM vectors are computed by Ray tasks (same numbers).
+The costly parts (embeddings and what is computed on them, NER) run on a seeded sample of each
+side (:mod:`synthloom.assay.sampling`), drawn here before anything is embedded or shipped.
 """
 
 from __future__ import annotations
