@@ -16,17 +16,21 @@ from synthloom import atomic
 from synthloom.assay.run import RESULT_FILES as ASSAY_RESULTS
 from synthloom.atomic import clean_leftovers, publish_dir, staging_dir
 
-RESULTS = ("metrics.json", "report.html")
+# What an assay publishes together (metrics, report, and the unmasked PII file of --show-pii).
+RESULTS = ("metrics.json", "report.html", "pii_examples.jsonl")
 
 
 def _result(folder: Path, generation: int) -> None:
     (folder / "metrics.json").write_text(json.dumps({"generation": generation}))
     (folder / "report.html").write_text(f"<p>generation {generation}</p>")
+    (folder / "pii_examples.jsonl").write_text(json.dumps({"generation": generation}) + "\n")
 
 
 def _generation(folder: Path) -> int:
     metrics = json.loads((folder / "metrics.json").read_text())["generation"]
     assert (folder / "report.html").read_text() == f"<p>generation {metrics}</p>"
+    examples = json.loads((folder / "pii_examples.jsonl").read_text())["generation"]
+    assert examples == metrics
     return int(metrics)
 
 
@@ -103,6 +107,7 @@ while True:
     staging = staging_dir(out)
     (staging / results[0]).write_text('{"generation": %d}' % generation)
     (staging / results[1]).write_text("<p>generation %d</p>" % generation)
+    (staging / results[2]).write_text('{"generation": %d}' % generation)
     publish_dir(staging, out, results)
 """
 

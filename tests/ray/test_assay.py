@@ -66,8 +66,16 @@ def test_tfidf_runs_on_the_driver_and_bad_method_is_refused() -> None:
         embed_texts_ray(texts, method="bert")
 
 
+@pytest.mark.parametrize(
+    "sampling",
+    [
+        pytest.param([], id="whole-sets"),
+        # The sample is drawn on the driver by index before anything is shipped.
+        pytest.param(["--sample", "150"], id="sampled"),
+    ],
+)
 def test_the_assay_command_on_ray_gives_the_local_numbers(
-    ray_session: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    sampling: list[str], ray_session: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
     from pathlib import Path
@@ -93,6 +101,7 @@ def test_the_assay_command_on_ray_gives_the_local_numbers(
                 "--executor",
                 executor,
                 "-q",
+                *sampling,
             ]
         )
         assert code == 0, capsys.readouterr().err
@@ -101,6 +110,7 @@ def test_the_assay_command_on_ray_gives_the_local_numbers(
             metrics.pop(volatile)
         outs[executor] = metrics
     assert outs["ray"] == outs["local"]
+    assert outs["ray"]["sampling"]["synthetic"]["sampled"] == bool(sampling)
     assert (
         main(
             ["assay", "a.jsonl", "-r", "b.jsonl", "-o", str(tmp_path / "x"), "--executor", "spark"]

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from synthloom.assay.sampling import Bootstrap, SideSample, interval
 from synthloom.errors import DataFormatError
 from synthloom.minhash import near_duplicate_clusters
 from synthloom.text import ngrams, tokenize
@@ -46,6 +47,7 @@ __all__ = [
     "diversity",
     "near_duplicate_rate",
     "self_bleu",
+    "self_bleu_scores",
     "vendi_score",
 ]
 
@@ -112,6 +114,25 @@ def self_bleu(texts: Sequence[str], *, sample_size: int = 200, seed: int = 0) ->
     Up to ``sample_size`` texts are drawn without replacement with ``seed`` (all of them when
     there are fewer). Lower is more diverse. Needs at least 2 texts.
     """
+    return _bleu_mean(_self_bleu_percent(texts, sample_size=sample_size, seed=seed))
+
+
+def self_bleu_scores(
+    texts: Sequence[str], *, sample_size: int = 200, seed: int = 0
+) -> npt.NDArray[np.float64]:
+    """Each sampled text's sentence BLEU (in [0, 1]) against the other sampled texts: the
+    per-text contributions whose mean is :func:`self_bleu` (same draw, same arguments)."""
+    return _self_bleu_percent(texts, sample_size=sample_size, seed=seed) / 100.0
+
+
+def _bleu_mean(percent: npt.NDArray[np.float64]) -> float:
+    # Mean first, then /100: the order self-BLEU has always been computed in (same digits).
+    return float(np.mean(percent)) / 100.0
+
+
+def _self_bleu_percent(
+    texts: Sequence[str], *, sample_size: int, seed: int
+) -> npt.NDArray[np.float64]:
     if len(texts) < 2:
         raise DataFormatError(f"self-BLEU needs at least 2 texts, got {len(texts)}")
     if sample_size < 2:
@@ -149,7 +170,7 @@ def self_bleu(texts: Sequence[str], *, sample_size: int = 200, seed: int = 0) ->
         # The closest reference length; on a tie, the shorter one (as sacrebleu does).
         ref_len = int(others[gaps == gaps.min()].min())
         scores.append(_sentence_bleu(correct, total, int(lengths[doc]), ref_len))
-    return float(np.mean(scores)) / 100.0
+    return np.asarray(scores, dtype=np.float64)
 
 
 def near_duplicate_rate(
@@ -198,6 +219,8 @@ def diversity(
     *,
     seed: int = 0,
     sample_size: int = 200,
+    embedded: SideSample | None = None,
+    bootstrap: Bootstrap | None = None,
 ) -> dict[str, Any]:
     """Every diversity measure of one collection.
 
@@ -205,6 +228,13 @@ def diversity(
     (None with fewer than 2 texts), ``near_duplicate_rate``, ``vendi_score`` (None without
     embeddings), ``n`` (number of texts) and ``errors`` (``{metric: message}`` for each metric
     that could not be computed, its value None).
+
+    ``embedded``: which of the texts the embeddings' rows are (default: all of them, in order).
+    ``bootstrap``: add ``self_bleu_interval`` when self-BLEU scored a draw of the texts (the
+    per-text scores resampled) and ``vendi_score_interval`` when ``embedded`` is a sample
+    (half-samples of the embedding rows, with ``estimate``, the score expected on every text:
+    see :meth:`synthloom.assay.sampling.Bootstrap.half_samples`): ``{value, low, high,
+    confidence, n}``, ``n`` the texts the number was computed on.
     """
     result: dict[str, Any] = {
         "distinct_1": distinct_n(texts, 1),
@@ -218,17 +248,34 @@ def diversity(
     }
     errors: dict[str, str] = {}
     try:
-        result["self_bleu"] = self_bleu(texts, sample_size=sample_size, seed=seed)
+        percent = _self_bleu_percent(texts, sample_size=sample_size, seed=seed)
+        bleu = percent / 100.0
+        result["self_bleu"] = _bleu_mean(percent)
+        # Only a draw from more texts than it scores is a sample with an interval.
+        if bootstrap is not None and len(texts) > len(bleu):
+            low, high = bootstrap.mean(bleu, stream=7)
+            result["self_bleu_interval"] = interval(result["self_bleu"], low, high, n=len(bleu))
     except DataFormatError as exc:
         errors["self_bleu"] = str(exc)
     if embeddings is not None:
         try:
-            if len(embeddings) != len(texts):
+            rows = len(texts) if embedded is None else embedded.n
+            if len(embeddings) != rows:
                 raise DataFormatError(
-                    f"{len(embeddings)} embedding rows for {len(texts)} texts",
-                    field="embeddings",
+                    f"{len(embeddings)} embedding rows for {rows} texts", field="embeddings"
                 )
             result["vendi_score"] = vendi_score(embeddings)
+            if bootstrap is not None and embedded is not None and embedded.sampled:
+                matrix = np.asarray(embeddings, dtype=np.float64)
+                low, high, estimate = bootstrap.half_samples(
+                    lambda picked: vendi_score(matrix[picked]),
+                    result["vendi_score"],
+                    [embedded],
+                    stream=8,
+                )
+                result["vendi_score_interval"] = interval(
+                    result["vendi_score"], low, high, estimate=estimate, n=rows
+                )
         except DataFormatError as exc:
             errors["vendi_score"] = str(exc)
     result["errors"] = errors

@@ -20,18 +20,24 @@ This module owns four views of two clouds of L2-normalised embeddings (rows = te
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from synthloom.assay.sampling import Bootstrap, SideSample, interval
 from synthloom.errors import DataFormatError
 
 __all__ = [
+    "ClassifierScores",
+    "classifier_scores",
     "classifier_two_sample_auc",
     "embedding_fidelity",
     "frechet_distance",
     "prdc",
+    "prdc_contributions",
+    "prdc_means",
 ]
 
 FloatMatrix = npt.NDArray[np.float64]
@@ -111,11 +117,17 @@ def _kth_neighbour_radii(points: FloatMatrix, k: int) -> npt.NDArray[np.float64]
     )
 
 
-def prdc(real: npt.ArrayLike, synthetic: npt.ArrayLike, k: int = 5) -> dict[str, float]:
-    """Precision, recall, density and coverage (Naeem et al. 2020) with k-NN balls.
+def prdc_contributions(
+    real: npt.ArrayLike, synthetic: npt.ArrayLike, k: int = 5
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Each record's share of precision, recall, density and coverage (Naeem et al. 2020).
 
-    Returns ``{"precision", "recall", "density", "coverage"}``. Both sides need more than k
-    rows. Agrees with ``prdc.compute_prdc`` (the authors' package) on the same inputs.
+    ``{"precision": per synthetic row, 1 when inside some real point's k-NN ball, "density":
+    per synthetic row, the number of real balls around it, "recall": per real row, 1 when
+    inside some synthetic point's ball, "coverage": per real row, 1 when its ball holds a
+    synthetic point}``; each metric is the mean of its array (density: divided by k, see
+    :func:`prdc_means`). The bootstrap intervals of the sampled assay resample these, with the
+    balls of the sample kept fixed.
     """
     from sklearn.metrics import pairwise_distances
 
@@ -143,24 +155,56 @@ def prdc(real: npt.ArrayLike, synthetic: npt.ArrayLike, k: int = 5) -> dict[str,
         real_in_syn_ball[start:stop] = (dist < syn_radii[None, :]).any(axis=1)
         real_covered[start:stop] = dist.min(axis=1) < real_radii[start:stop]
     return {
-        "precision": float((balls_around_syn > 0).mean()),
-        "recall": float(real_in_syn_ball.mean()),
-        "density": float(balls_around_syn.mean() / k),
-        "coverage": float(real_covered.mean()),
+        "precision": (balls_around_syn > 0).astype(np.float64),
+        "recall": real_in_syn_ball.astype(np.float64),
+        "density": balls_around_syn.astype(np.float64),
+        "coverage": real_covered.astype(np.float64),
     }
 
 
-def classifier_two_sample_auc(
-    real: npt.ArrayLike, synthetic: npt.ArrayLike, *, folds: int = 5, seed: int = 0
-) -> float:
-    """Mean out-of-fold ROC AUC of a logistic regression telling real (0) from synthetic (1).
+def prdc(real: npt.ArrayLike, synthetic: npt.ArrayLike, k: int = 5) -> dict[str, float]:
+    """Precision, recall, density and coverage (Naeem et al. 2020) with k-NN balls.
 
-    Stratified folds; classes weighted to balance, so unequal sizes do not favour one side.
-    0.5 means the classifier cannot tell the sets apart. Each side needs at least 2 rows;
-    the number of folds shrinks to the smaller side's size when needed.
+    Returns ``{"precision", "recall", "density", "coverage"}``. Both sides need more than k
+    rows. Agrees with ``prdc.compute_prdc`` (the authors' package) on the same inputs.
     """
+    return prdc_means(prdc_contributions(real, synthetic, k), k)
+
+
+def prdc_means(parts: dict[str, npt.NDArray[np.float64]], k: int) -> dict[str, float]:
+    """The four numbers from :func:`prdc_contributions` (density: mean count of balls / k)."""
+    return {
+        name: float(values.mean() / k) if name == "density" else float(values.mean())
+        for name, values in parts.items()
+    }
+
+
+@dataclass(frozen=True)
+class ClassifierScores:
+    """Out-of-fold decision scores of the real-vs-synthetic classifier, and each row's fold."""
+
+    labels: npt.NDArray[np.float64]
+    scores: npt.NDArray[np.float64]
+    folds: npt.NDArray[np.int64]
+
+    def auc(self, weights: npt.NDArray[np.float64] | None = None) -> float:
+        """Mean over folds of the ROC AUC of the held-out scores (rows weighted by ``weights``:
+        how often a bootstrap resample takes each row)."""
+        from sklearn.metrics import roc_auc_score
+
+        values = []
+        for fold in range(int(self.folds.max()) + 1):
+            held = self.folds == fold
+            weight = None if weights is None else weights[held]
+            values.append(roc_auc_score(self.labels[held], self.scores[held], sample_weight=weight))
+        return float(np.mean(values))
+
+
+def classifier_scores(
+    real: npt.ArrayLike, synthetic: npt.ArrayLike, *, folds: int = 5, seed: int = 0
+) -> ClassifierScores:
+    """The out-of-fold scores behind :func:`classifier_two_sample_auc`."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
     real_m, syn_m = _check_pair(real, synthetic)
@@ -175,12 +219,26 @@ def classifier_two_sample_auc(
     splitter = StratifiedKFold(
         n_splits=max(2, min(folds, smaller)), shuffle=True, random_state=seed
     )
-    scores = []
-    for train, test in splitter.split(features, labels):
+    scores = np.zeros(labels.shape[0], dtype=np.float64)
+    fold_of = np.zeros(labels.shape[0], dtype=np.int64)
+    for fold, (train, test) in enumerate(splitter.split(features, labels)):
         model = LogisticRegression(class_weight="balanced", max_iter=2000)
         model.fit(features[train], labels[train])
-        scores.append(roc_auc_score(labels[test], model.decision_function(features[test])))
-    return float(np.mean(scores))
+        scores[test] = model.decision_function(features[test])
+        fold_of[test] = fold
+    return ClassifierScores(labels, scores, fold_of)
+
+
+def classifier_two_sample_auc(
+    real: npt.ArrayLike, synthetic: npt.ArrayLike, *, folds: int = 5, seed: int = 0
+) -> float:
+    """Mean out-of-fold ROC AUC of a logistic regression telling real (0) from synthetic (1).
+
+    Stratified folds; classes weighted to balance, so unequal sizes do not favour one side.
+    0.5 means the classifier cannot tell the sets apart. Each side needs at least 2 rows;
+    the number of folds shrinks to the smaller side's size when needed.
+    """
+    return classifier_scores(real, synthetic, folds=folds, seed=seed).auc()
 
 
 def _subsample(matrix: FloatMatrix, limit: int, rng: np.random.Generator) -> FloatMatrix:
@@ -195,23 +253,38 @@ def embedding_fidelity(
     *,
     k: int = 5,
     seed: int = 0,
-    max_samples: int = 5000,
+    max_samples: int | None = 5000,
+    bootstrap: Bootstrap | None = None,
+    samples: tuple[SideSample, SideSample] | None = None,
 ) -> dict[str, Any]:
     """Every embedding-space fidelity metric of synthetic against real, as one dict.
 
     Keys: ``frechet_distance``, ``precision``, ``recall``, ``density``, ``coverage``,
     ``classifier_auc`` (float, or None when the data is too small for that metric), ``k``,
     ``n_real`` and ``n_synthetic`` (rows used, after subsampling), ``subsampled`` (whether a side
-    was cut to ``max_samples`` rows, drawn without replacement with ``seed``), and ``errors``
-    (``{metric: message}`` for each metric that could not be computed). Small data never raises.
+    was cut to ``max_samples`` rows, drawn without replacement with ``seed``; None: no cap), and
+    ``errors`` (``{metric: message}`` for each metric that could not be computed). Small data
+    never raises.
+
+    With ``bootstrap`` and ``samples`` (which records of the real and the synthetic set the
+    rows are), each computed metric (the six above) gets ``<metric>_interval``:
+    ``{value, low, high, confidence, n_real, n_synthetic}``. The Fréchet distance is
+    recomputed on half-samples of the sampled sides (:meth:`Bootstrap.half_samples`, which
+    adds ``estimate``, the value expected on every record: the distance is biased upwards by
+    about ``1/n``); PRDC resamples the per-record contributions (the sample's k-NN balls
+    kept: PRDC of a sample estimates PRDC at that sample size, as FID-5k is its own
+    number); the AUC reweights the out-of-fold scores (the classifiers are not refitted).
     """
     real_m, syn_m = _check_pair(real, synthetic)
-    if max_samples < 2:
+    if max_samples is not None and max_samples < 2:
         raise DataFormatError(f"max_samples must be >= 2, got {max_samples}", field="max_samples")
-    rng = np.random.default_rng(seed)
-    subsampled = real_m.shape[0] > max_samples or syn_m.shape[0] > max_samples
-    real_m = _subsample(real_m, max_samples, rng)
-    syn_m = _subsample(syn_m, max_samples, rng)
+    subsampled = False
+    if max_samples is not None:
+        rng = np.random.default_rng(seed)
+        subsampled = real_m.shape[0] > max_samples or syn_m.shape[0] > max_samples
+        real_m = _subsample(real_m, max_samples, rng)
+        syn_m = _subsample(syn_m, max_samples, rng)
+    n_real, n_syn = int(real_m.shape[0]), int(syn_m.shape[0])
 
     result: dict[str, Any] = {
         "frechet_distance": None,
@@ -221,23 +294,64 @@ def embedding_fidelity(
         "coverage": None,
         "classifier_auc": None,
         "k": k,
-        "n_real": int(real_m.shape[0]),
-        "n_synthetic": int(syn_m.shape[0]),
+        "n_real": n_real,
+        "n_synthetic": n_syn,
         "subsampled": subsampled,
     }
+    low_high: dict[str, tuple[float | None, float | None]] = {}
+    estimates: dict[str, float | None] = {}
     errors: dict[str, str] = {}
     try:
         result["frechet_distance"] = frechet_distance(real_m, syn_m)
+        if bootstrap is not None and samples is not None:
+            low, high, estimates["frechet_distance"] = bootstrap.half_samples(
+                lambda r, s: frechet_distance(real_m[r], syn_m[s]),
+                result["frechet_distance"],
+                samples,
+                stream=1,
+            )
+            low_high["frechet_distance"] = (low, high)
     except DataFormatError as exc:
         errors["frechet_distance"] = str(exc)
     try:
-        result.update(prdc(real_m, syn_m, k=k))
+        parts = prdc_contributions(real_m, syn_m, k=k)
+        result.update(prdc_means(parts, k))
+        if bootstrap is not None and samples is not None:
+            for stream, (name, values) in enumerate(parts.items(), start=2):
+                scale = 1.0 / k if name == "density" else 1.0
+                low_high[name] = bootstrap.mean(values, scale=scale, stream=stream)
     except DataFormatError as exc:
         for name in ("precision", "recall", "density", "coverage"):
             errors[name] = str(exc)
     try:
-        result["classifier_auc"] = classifier_two_sample_auc(real_m, syn_m, seed=seed)
+        scores = classifier_scores(real_m, syn_m, seed=seed)
+        result["classifier_auc"] = scores.auc()
+        if bootstrap is not None and samples is not None:
+            low_high["classifier_auc"] = bootstrap.two_sample(
+                lambda r, s: scores.auc(_row_weights(r, s, n_real, n_syn)),
+                n_real,
+                n_syn,
+                stream=6,
+            )
     except DataFormatError as exc:
         errors["classifier_auc"] = str(exc)
+    for name, (low, high) in low_high.items():
+        result[f"{name}_interval"] = interval(
+            result[name],
+            low,
+            high,
+            estimate=estimates.get(name),
+            n_real=n_real,
+            n_synthetic=n_syn,
+        )
     result["errors"] = errors
     return result
+
+
+def _row_weights(
+    real_rows: npt.NDArray[np.int64], syn_rows: npt.NDArray[np.int64], n_real: int, n_syn: int
+) -> npt.NDArray[np.float64]:
+    """How often a resample takes each row of ``[real; synthetic]`` (the classifier's order)."""
+    return np.concatenate(
+        [np.bincount(real_rows, minlength=n_real), np.bincount(syn_rows, minlength=n_syn)]
+    ).astype(np.float64)

@@ -3,10 +3,13 @@
 Fidelity is measured on per-record features (:mod:`synthloom.assay.features`) and in embedding
 space (:mod:`synthloom.embed`); diversity, privacy, bias and tails on the texts. With
 ``--executor ray`` the features and the MiniLM vectors are computed by Ray tasks (same numbers).
+The costly parts (embeddings and what is computed on them, NER) run on a seeded sample of each
+side (:mod:`synthloom.assay.sampling`), drawn here before anything is embedded or shipped.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from synthloom.assay import bias, diversity, embedding_fidelity, fidelity, priva
 from synthloom.assay.features import FEATURE_KINDS, record_features, record_features_ray
 from synthloom.assay.kinds import decide_kinds
 from synthloom.assay.options import AssayOptions, Sections
+from synthloom.assay.sampling import Bootstrap, SideSample, draw_sample, interval
 from synthloom.embed import (
     MINILM_MAX_TOKENS,
     embed_pair,
@@ -28,10 +32,18 @@ from synthloom.embed import (
 )
 from synthloom.engine.ray.assay import embed_texts_ray
 from synthloom.messages import message_text
-from synthloom.pii import PiiScanner
+from synthloom.pii import NER_TYPES, PiiScanner
+from synthloom.pii.precision import CaseCounts
 from synthloom.text import record_text
 
-__all__ = ["SCORE_FIELDS", "assay_instruction", "embed_both", "meta_scores"]
+__all__ = [
+    "SCORE_FIELDS",
+    "assay_instruction",
+    "embed_both",
+    "meta_scores",
+    "sampled_paths",
+    "sampled_pii_summary",
+]
 
 #: Score fields looked for in ``meta`` to report mean quality per demographic group.
 SCORE_FIELDS = ("score", "reward", "quality", "judge_score", "rating")
@@ -59,6 +71,11 @@ def assay_instruction(
     """Every section of the instruction-data assay; ``extras`` gets what the report draws
     (kinds, feature tables, embeddings) and ``out / "cache"`` holds the embedding cache."""
     metrics: dict[str, Any] = {}
+    # Drawn on the driver, by index, before any work is shipped: Ray embeds the same texts.
+    ref_sample = draw_sample(len(reference), options.sample, seed=options.seed, side="reference")
+    syn_sample = draw_sample(len(synthetic), options.sample, seed=options.seed, side="synthetic")
+    sampled = ref_sample.sampled or syn_sample.sampled
+    boot = Bootstrap(seed=options.seed, resamples=options.bootstrap_resamples)
     syn_texts = [record_text(r) for r in synthetic]
     ref_texts = [record_text(r) for r in reference]
 
@@ -92,7 +109,9 @@ def assay_instruction(
     # Embedding-space fidelity.
     emb = sections.run(
         "embeddings",
-        lambda: embed_both(ref_texts, syn_texts, options, out / "cache"),
+        lambda: embed_both(
+            ref_sample.take(ref_texts), syn_sample.take(syn_texts), options, out / "cache"
+        ),
     )
     ref_emb: np.ndarray | None = None
     syn_emb: np.ndarray | None = None
@@ -102,21 +121,40 @@ def assay_instruction(
         extras["embedder"] = info
         fid["embedding"] = sections.run(
             "fidelity.embedding",
-            lambda: embedding_fidelity.embedding_fidelity(ref_emb, syn_emb, seed=options.seed),
+            # The assay samples (or, with --full, keeps every row) itself: no second cap.
+            lambda: embedding_fidelity.embedding_fidelity(
+                ref_emb,
+                syn_emb,
+                seed=options.seed,
+                max_samples=None,
+                bootstrap=boot if sampled else None,
+                samples=(ref_sample, syn_sample),
+            ),
         )
     else:
         fid["embedding"] = None
     metrics["fidelity"] = fid
 
     # Diversity, synthetic and reference side by side.
-    def diversity_of(texts: list[str], vecs: np.ndarray | None) -> Callable[[], Any]:
+    def diversity_of(
+        texts: list[str], vecs: np.ndarray | None, side: SideSample
+    ) -> Callable[[], Any]:
         return lambda: diversity.diversity(
-            texts, vecs, seed=options.seed, sample_size=options.sample_size
+            texts,
+            vecs,
+            seed=options.seed,
+            sample_size=options.sample_size,
+            embedded=side,
+            bootstrap=boot,
         )
 
     metrics["diversity"] = {
-        "synthetic": sections.run("diversity.synthetic", diversity_of(syn_texts, syn_emb)),
-        "reference": sections.run("diversity.reference", diversity_of(ref_texts, ref_emb)),
+        "synthetic": sections.run(
+            "diversity.synthetic", diversity_of(syn_texts, syn_emb, syn_sample)
+        ),
+        "reference": sections.run(
+            "diversity.reference", diversity_of(ref_texts, ref_emb, ref_sample)
+        ),
     }
 
     # Privacy.
@@ -135,19 +173,26 @@ def assay_instruction(
     )
     pii_texts: list[str] = []
     locations: list[str] = []
+    record_of: list[int] = []
     for i, rec in enumerate(synthetic):
         for j, msg in enumerate(rec["messages"]):
             # Tool-call arguments are scanned too: an e-mail address often travels there.
             pii_texts.append(message_text(msg))
             locations.append(f"record {i + 1} (id {rec['id']}), message {j + 1} ({msg['role']})")
+            record_of.append(i)
     scanner = PiiScanner(ner=options.ner)
     pii_hits = extras.setdefault("pii_hits", []) if options.show_pii else None
-    priv["pii"] = sections.run(
-        "privacy.pii",
-        lambda: privacy.pii_summary(
+
+    def pii() -> dict[str, Any]:
+        if syn_sample.sampled and scanner.ner_available:
+            return sampled_pii_summary(
+                pii_texts, locations, record_of, syn_sample, scanner, boot, all_hits=pii_hits
+            )
+        return privacy.pii_summary(
             pii_texts, scanner=scanner, locations=locations, all_hits=pii_hits
-        ),
-    ) or {"total": None, "by_type": {}}
+        )
+
+    priv["pii"] = sections.run("privacy.pii", pii) or {"total": None, "by_type": {}}
     priv["verbatim"] = (
         sections.run(
             "privacy.verbatim",
@@ -200,7 +245,163 @@ def assay_instruction(
             lambda: tails.rare_category_coverage(ref_feat, syn_feat, categorical),
         ),
     }
+    if tails_clusters := metrics["tails"]["clusters"]:
+        tails_clusters["sampled"] = sampled
+    metrics["sampling"] = {
+        "size": options.sample,
+        "full": options.sample is None,
+        "seed": options.seed,
+        "resamples": options.bootstrap_resamples,
+        "reference": {"rows": ref_sample.rows, "n": ref_sample.n, "sampled": ref_sample.sampled},
+        "synthetic": {"rows": syn_sample.rows, "n": syn_sample.n, "sampled": syn_sample.sampled},
+        # Bias has intervals of its own (differences of shares), not from sampling.
+        "sampled": sampled_paths(
+            {
+                "fidelity": {"embedding": metrics["fidelity"].get("embedding") or {}},
+                "diversity": metrics["diversity"],
+                "privacy": {"pii": priv["pii"]},
+            }
+        )
+        + (["tails.clusters"] if sampled else []),
+    }
     return metrics
+
+
+def sampled_paths(metrics: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The paths of the numbers that carry an interval (an ``<name>_interval`` beside them)."""
+    found: list[str] = []
+    for key, value in metrics.items():
+        if not isinstance(value, Mapping):
+            continue
+        if key.endswith("_interval"):
+            base = prefix + key.removesuffix("_interval")
+            # Either one interval, or one per key of a mapping (``by_type_interval``).
+            found.extend([base] if "low" in value else [f"{base}.{sub}" for sub in value])
+        else:
+            found.extend(sampled_paths(value, f"{prefix}{key}."))
+    return found
+
+
+def sampled_pii_summary(
+    texts: Sequence[str],
+    locations: Sequence[str],
+    record_of: Sequence[int],
+    sample: SideSample,
+    scanner: PiiScanner,
+    boot: Bootstrap,
+    *,
+    all_hits: list[dict[str, Any]] | None = None,
+    max_examples: int = 20,
+) -> dict[str, Any]:
+    """:func:`synthloom.assay.privacy.pii_summary` with the NER model run on a sample of records.
+
+    The pattern detectors (e-mail, phone, card...) scan every text; the named-entity model
+    scans the messages of the sampled records (``record_of[i]``: the record text ``i`` belongs
+    to), its precision filter reading the case of the words of all texts. Its counts
+    (``by_type`` of PERSON and LOCATION, ``ner_dropped``, and so ``total`` and
+    ``records_with_pii``) are estimates for the whole set: the sample's count times records /
+    sampled records, rounded, each with an ``<name>_interval`` from resampling the sampled
+    records' counts. ``ner_sample`` says how many records and messages the model read and what
+    it found there.
+    """
+    assert sample.indices is not None
+    exact_hits: list[dict[str, Any]] = []
+    exact = privacy.pii_summary(
+        texts,
+        scanner=PiiScanner(types=scanner.types, ner="off"),
+        locations=locations,
+        all_hits=exact_hits,
+        max_examples=max_examples,
+    )
+    position = {int(r): k for k, r in enumerate(sample.indices)}
+    picked = [t for t, r in enumerate(record_of) if r in position]
+    ner_hits: list[dict[str, Any]] = []
+    found = privacy.pii_summary(
+        [texts[t] for t in picked],
+        scanner=scanner,
+        locations=[locations[t] for t in picked],
+        all_hits=ner_hits,
+        max_examples=max_examples,
+        case_counts=CaseCounts.of(texts) if scanner.ner_filter else None,
+    )
+    ner_hits = [{**h, "index": picked[h["index"]]} for h in ner_hits if h["type"] in NER_TYPES]
+
+    # Per sampled record: its NER hits by type and drops by reason, and its messages that only
+    # the model flags (the pattern detectors' messages are counted exactly already).
+    with_pattern = {h["index"] for h in exact_hits if h["kept"]}
+    per_record: dict[str, np.ndarray] = {}
+
+    def count(name: str, text_index: int) -> None:
+        row = per_record.setdefault(name, np.zeros(sample.n, dtype=np.float64))
+        row[position[record_of[text_index]]] += 1
+
+    ner_only_messages: set[int] = set()
+    for h in ner_hits:
+        if h["kept"]:
+            count(f"by_type.{h['type']}", h["index"])
+            count("total", h["index"])
+            if h["index"] not in with_pattern and h["index"] not in ner_only_messages:
+                ner_only_messages.add(h["index"])
+                count("records_with_pii", h["index"])
+        else:
+            count(f"ner_dropped.by_reason.{h['reason']}", h["index"])
+            count("ner_dropped.total", h["index"])
+
+    def estimate(name: str, exact_part: int) -> tuple[int, dict[str, Any]]:
+        values = per_record.get(name, np.zeros(sample.n, dtype=np.float64))
+        scaled = float(values.mean()) * sample.rows
+        low, high = boot.mean(values, scale=sample.rows, stream=zlib.crc32(name.encode()))
+        shown = interval(
+            exact_part + scaled,
+            None if low is None else exact_part + low,
+            None if high is None else exact_part + high,
+            n=sample.n,
+        )
+        return exact_part + round(scaled), shown
+
+    result = dict(exact)
+    result["by_type"] = dict(exact["by_type"])
+    result["by_type_interval"] = {}
+    for kind in scanner.types:
+        if kind in NER_TYPES:
+            value, shown = estimate(f"by_type.{kind}", 0)
+            result["by_type"][kind] = value
+            result["by_type_interval"][kind] = shown
+    result["total"], result["total_interval"] = estimate("total", exact["total"])
+    result["records_with_pii"], result["records_with_pii_interval"] = estimate(
+        "records_with_pii", exact["records_with_pii"]
+    )
+    dropped_total, dropped_total_interval = estimate("ner_dropped.total", 0)
+    by_reason: dict[str, int] = {}
+    by_reason_interval: dict[str, Any] = {}
+    for reason in found["ner_dropped"]["by_reason"]:
+        by_reason[reason], by_reason_interval[reason] = estimate(
+            f"ner_dropped.by_reason.{reason}", 0
+        )
+    result["ner_dropped"] = {
+        "total": dropped_total,
+        "total_interval": dropped_total_interval,
+        "by_reason": by_reason,
+        "by_reason_interval": by_reason_interval,
+    }
+    result["ner"] = found["ner"]
+    result["ner_filter"] = found["ner_filter"]
+    result["ner_sample"] = {
+        "records": sample.n,
+        "of": sample.rows,
+        "messages": len(picked),
+        "by_type": {k: v for k, v in found["by_type"].items() if k in NER_TYPES},
+    }
+    # Examples in the order of the texts: the patterns' from every record, the model's from
+    # the sample.
+    order = {loc: i for i, loc in enumerate(locations)}
+    examples = exact["examples"] + [e for e in found["examples"] if e["type"] in NER_TYPES]
+    examples.sort(key=lambda e: (order[e["location"]], e["start"]))
+    result["examples"] = examples[:max_examples]
+    result["dropped_examples"] = found["dropped_examples"]
+    if all_hits is not None:
+        all_hits.extend(sorted(exact_hits + ner_hits, key=lambda h: (h["index"], h["start"])))
+    return result
 
 
 def embed_both(

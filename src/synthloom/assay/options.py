@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from synthloom.assay.sampling import BOOTSTRAP_RESAMPLES, DEFAULT_SAMPLE_SIZE
 from synthloom.errors import InputError
 
 __all__ = ["AssayOptions", "AssayResult", "Sections", "to_jsonable"]
@@ -36,8 +37,14 @@ class AssayOptions:
     seed: int = 0
     span: int = 50
     holdout_fraction: float = 0.2
+    #: Texts per side self-BLEU scores against each other (its definition depends on it).
     sample_size: int = 200
     max_embed: int = 20000
+    #: Records per side the costly instruction metrics (embeddings, Vendi, NER) are computed
+    #: on, drawn with ``seed``; None (``--full``): all records.
+    sample: int | None = DEFAULT_SAMPLE_SIZE
+    #: Resamples of the bootstrap interval beside each sampled number.
+    bootstrap_resamples: int = BOOTSTRAP_RESAMPLES
     lexicon: Path | None = None
     #: A YAML/JSON mapping column -> kind that overrides the kinds detected from the reference.
     kinds: Path | None = None

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = ["metric_path_patterns", "schema_matcher"]
 
+_INTERVAL = "value|low|high|confidence|estimate"
 _SUMMARY = "count|missing|distinct|mean|variance|min|q05|q25|median|q75|q95|max"
 _COMMON = (
     "dataset.synthetic.rows",
@@ -68,6 +69,18 @@ _INSTRUCTION = (
     "|common_covered|common_coverage|below_min_count|expected_coverage|min_reference_count)",
     "tails.clusters.(clusters|rare_reference_share|rare_synthetic_share|covered|coverage"
     "|min_ratio)",
+    # Sampling (assay/sampling.py): what was sampled, and the interval beside each number.
+    "sampling.(size|seed|resamples)",
+    "sampling.(reference|synthetic).(rows|n)",
+    "fidelity.embedding.(frechet_distance|precision|recall|density|coverage|classifier_auc)"
+    f"_interval.({_INTERVAL}|n_real|n_synthetic)",
+    f"diversity.(synthetic|reference).(self_bleu|vendi_score)_interval.({_INTERVAL}|n)",
+    f"privacy.pii.(total|records_with_pii)_interval.({_INTERVAL}|n)",
+    f"privacy.pii.by_type_interval.*.({_INTERVAL}|n)",
+    f"privacy.pii.ner_dropped.total_interval.({_INTERVAL}|n)",
+    f"privacy.pii.ner_dropped.by_reason_interval.*.({_INTERVAL}|n)",
+    "privacy.pii.ner_sample.(records|of|messages)",
+    "privacy.pii.ner_sample.by_type.*",
 )
 
 

@@ -19,7 +19,10 @@ from synthloom.cli.options import (
     Seed,
     Sensitive,
     executor_options,
+    number_option,
+    positive_int,
 )
+from synthloom.errors import InputError
 
 
 @app.command(cls=Command)
@@ -74,6 +77,20 @@ def assay(
             "QualityReport.",
         ),
     ] = "real",
+    sample: Annotated[
+        int | None,
+        number_option(
+            positive_int(),
+            "--sample",
+            "Records per side the costly instruction metrics (embeddings, Vendi, NER) are "
+            "computed on, drawn with --seed, each with a bootstrap interval (default 5000; "
+            "a smaller side is not sampled).",
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Compute every metric on all records (no sampling)."),
+    ] = False,
     seed: Seed = 0,
     flags: ExecutorFlags = ExecutorFlags(),
     quiet: Quiet = False,
@@ -90,9 +107,15 @@ def assay(
     threshold is not met."""
     from synthloom.engine.storage import check_output_dir, refuse_url
 
+    if full and sample is not None:
+        raise InputError(
+            "--full computes on all records and --sample on a sample; give one of them",
+            field="--full",
+        )
     refuse_url(out)
     check_output_dir(out)
     from synthloom.assay import AssayOptions, run_assay
+    from synthloom.assay.sampling import DEFAULT_SAMPLE_SIZE
     from synthloom.assay.summary import print_summary
     from synthloom.engine.ray_executor import quiet_ray
     from synthloom.recipes.executor import ExecutorSettings
@@ -117,6 +140,7 @@ def assay(
             kinds=kinds,
             fidelity_binning=fidelity_binning,
             seed=seed,
+            sample=None if full else (sample or DEFAULT_SAMPLE_SIZE),
         ),
     )
     if not quiet:

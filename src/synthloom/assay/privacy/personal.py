@@ -38,6 +38,7 @@ def pii_summary(
     reveal: bool = False,
     context: int = 6,
     all_hits: list[dict[str, Any]] | None = None,
+    case_counts: CaseCounts | None = None,
 ) -> dict[str, Any]:
     """Personal data found in ``texts``, by type, with the first locations.
 
@@ -54,7 +55,7 @@ def pii_summary(
     the secret types (cards, IBANs, SSNs), masked to their last four characters there and in
     every example's words; ``reveal=True`` masks nothing. A dropped example adds its
     ``reason``. The filter's ``common_word`` rule reads the case of the words of all
-    ``texts``.
+    ``texts`` (or ``case_counts``, those of a larger set ``texts`` were sampled from).
 
     ``all_hits``, when given, receives every hit, kept or dropped, unmasked, for the data
     owner: ``{"type", "location", "index", "start", "end", "text", "kept", "reason"}``.
@@ -69,7 +70,9 @@ def pii_summary(
     examples: list[dict[str, Any]] = []
     dropped_examples: list[dict[str, Any]] = []
     records_with_pii = 0
-    counts = CaseCounts.of(texts) if scanner.ner_available and scanner.ner_filter else None
+    counts = None
+    if scanner.ner_available and scanner.ner_filter:
+        counts = case_counts if case_counts is not None else CaseCounts.of(texts)
     results = scanner.iter_scan_results(texts, case_counts=counts)
     for i, (text, result) in enumerate(zip(texts, results, strict=True)):
         if not result.matches and not result.dropped:
