@@ -24,6 +24,7 @@ __all__ = [
     "InputError",
     "MissingDependencyError",
     "SynthloomError",
+    "unknown_column",
     "yaml_syntax_error",
 ]
 
@@ -63,6 +64,24 @@ class DataFormatError(InputError):
 
 class ConfigError(InputError):
     """A configuration, gate or pipeline file is wrong."""
+
+
+def unknown_column(
+    column: str,
+    columns: list[str],
+    *,
+    path: str | Path | None,
+    what: str | None = None,
+    has: str = "the data",
+) -> ConfigError:
+    """The one-line error for a file (or option ``what``) naming a column that ``has`` lacks,
+    listing the columns there are so the user can correct the name."""
+    named = f"{what} names" if what else "names"
+    return ConfigError(
+        f"{named} column {column!r}, which {has} does not have; columns: " + ", ".join(columns),
+        path=path,
+        field=column,
+    )
 
 
 def yaml_syntax_error(

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, unknown_column
 from synthloom.yamlfile import load_yaml_file
 
 __all__ = [
@@ -235,12 +235,7 @@ def decide_kinds(
     names = [str(c) for c in reference.columns]
     for column in overrides or {}:
         if column not in names:
-            raise ConfigError(
-                f"--kinds names column {column!r}, which the data does not have; columns: "
-                + ", ".join(names),
-                path=source,
-                field=column,
-            )
+            raise unknown_column(column, names, path=source, what="--kinds")
     fixed = {k: v for k, v in (fixed or {}).items() if k in names}
     todo = [c for c in reference.columns if str(c) not in fixed and str(c) not in (overrides or {})]
     detected = column_kinds(reference[todo]) if todo else {}

@@ -17,6 +17,7 @@ from synthloom.cli.options import (
     Quiet,
     Sensitive,
     non_negative_int,
+    number_option,
     positive_float,
     positive_int,
     unit_interval,
@@ -35,12 +36,11 @@ def synthesize(
     out: Out,
     rows: Annotated[
         int | None,
-        typer.Option(
+        number_option(
+            positive_int(),
             "--rows",
+            "Synthetic rows to sample (default: as many as the real table has).",
             "-n",
-            parser=positive_int(),
-            metavar="INTEGER",
-            help="Synthetic rows to sample (default: as many as the real table has).",
         ),
     ] = None,
     method: Annotated[
@@ -55,20 +55,18 @@ def synthesize(
     ] = None,
     epsilon: Annotated[
         float | None,
-        typer.Option(
+        number_option(
+            positive_float(),
             "--epsilon",
-            parser=positive_float(),
-            metavar="FLOAT",
-            help="Privacy budget ε (> 0; smaller is more private, 1 is a common choice).",
+            "Privacy budget ε (> 0; smaller is more private, 1 is a common choice).",
         ),
     ] = None,
     delta: Annotated[
         float | None,
-        typer.Option(
+        number_option(
+            unit_interval(),
             "--delta",
-            parser=unit_interval(),
-            metavar="FLOAT",
-            help="δ of (ε, δ)-DP, below 1 / rows (default 1e-9; 0: pure ε-DP, Laplace noise "
+            "δ of (ε, δ)-DP, below 1 / rows (default 1e-9; 0: pure ε-DP, Laplace noise "
             "everywhere).",
         ),
     ] = None,
@@ -84,11 +82,10 @@ def synthesize(
     sensitive: Sensitive = None,
     seed: Annotated[
         int | None,
-        typer.Option(
+        number_option(
+            non_negative_int(),
             "--seed",
-            parser=non_negative_int(),
-            metavar="INTEGER",
-            help="Seed: the same seed and input give the same table. Default: a fresh one "
+            "Seed: the same seed and input give the same table. Default: a fresh one "
             "(recorded in run.json, except for a DP run, whose noise must stay secret).",
         ),
     ] = None,

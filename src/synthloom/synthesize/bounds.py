@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, unknown_column
 from synthloom.synthesize.fit import ColumnBounds
 from synthloom.synthesize.marginals import numeric_values
 from synthloom.yamlfile import load_yaml_file
@@ -47,12 +47,7 @@ def load_bounds(
     for column, spec in data.items():
         name = str(column)
         if name not in names:
-            raise ConfigError(
-                f"names column {name!r}, which the real table does not have; columns: "
-                + ", ".join(names),
-                path=path,
-                field=name,
-            )
+            raise unknown_column(name, names, path=path, has="the real table")
         kind = kinds[name]
         if kind == "id":
             raise ConfigError(
