@@ -107,11 +107,11 @@ def assay_instruction(
     fid["meta_fields_one_side_only"] = one_sided
 
     # Embedding-space fidelity.
+    ref_embed, syn_embed = ref_sample.take(ref_texts), syn_sample.take(syn_texts)
     emb = sections.run(
         "embeddings",
-        lambda: embed_both(
-            ref_sample.take(ref_texts), syn_sample.take(syn_texts), options, out / "cache"
-        ),
+        lambda: embed_both(ref_embed, syn_embed, options, out / "cache"),
+        label=f"embedding {len(ref_embed):,} + {len(syn_embed):,} texts",
     )
     ref_emb: np.ndarray | None = None
     syn_emb: np.ndarray | None = None

@@ -21,9 +21,13 @@ import pandas as pd
 from synthloom.assay.sampling import BOOTSTRAP_RESAMPLES, DEFAULT_SAMPLE_SIZE
 from synthloom.errors import InputError
 
-__all__ = ["AssayOptions", "AssayResult", "Sections", "to_jsonable"]
+__all__ = ["AssayOptions", "AssayResult", "OnProgress", "Sections", "to_jsonable"]
 
 T = TypeVar("T")
+
+#: Told ``(event, label, seconds)`` as the assay goes: event "start" (seconds None) when an
+#: item or step begins, "end" (seconds: how long it took) or "failed" when it is over.
+OnProgress = Callable[[str, str, "float | None"], None]
 
 
 @dataclass
@@ -60,6 +64,8 @@ class AssayOptions:
     #: TF-IDF fallback run locally either way.
     executor: str = "local"
     ray_address: str | None = None
+    #: Told each section's start and end (the CLI's progress lines); None: silent.
+    on_progress: OnProgress | None = None
 
 
 @dataclass
@@ -112,18 +118,40 @@ class Sections:
     metrics.json; an ``InputError`` is the user's to fix and still propagates.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_progress: OnProgress | None = None) -> None:
         self.errors: dict[str, str] = {}
         self.seconds: dict[str, float] = {}
+        self.on_progress = on_progress
+        self.held: list[tuple[str, str, float | None]] = []
 
-    def run(self, name: str, fn: Callable[[], T]) -> T | None:
+    def tell(self, event: str, label: str, seconds: float | None = None) -> None:
+        """Pass one progress event on (nothing when no one listens)."""
+        if self.on_progress is not None:
+            for held in self.held:
+                self.on_progress(*held)
+            self.held.clear()
+            self.on_progress(event, label, seconds)
+
+    def hold(self, event: str, label: str, seconds: float | None = None) -> None:
+        """Keep an event until the first item starts: a user's input refused before that
+        (a missing column, a bad kinds file) leaves its one error line and nothing else."""
+        self.held.append((event, label, seconds))
+
+    def run(self, name: str, fn: Callable[[], T], label: str | None = None) -> T | None:
+        """Run item ``name``; ``label`` (default: the name) is what progress lines show."""
+        shown = label or name
+        self.tell("start", shown)
         start = time.perf_counter()
+        event = "end"
         try:
             return fn()
         except InputError:
+            event = "failed"
             raise
         except Exception as exc:  # one odd item must not fail the report
+            event = "failed"
             self.errors[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             return None
         finally:
             self.seconds[name] = round(time.perf_counter() - start, 4)
+            self.tell(event, shown, self.seconds[name])

@@ -167,8 +167,14 @@ def _run_assay(
             f"{synthetic} is not preference data: give the real dataset to compare it with",
             field="--reference",
         )
+    read_start = time.perf_counter()
     syn = load_input(synthetic)
     ref = load_input(reference) if reference is not None else None
+    sections = Sections(options.on_progress)
+    counts = f"{len(syn):,}" + (f" + {len(ref):,}" if ref is not None else "")
+    label = f"reading records: {counts}"
+    sections.hold("start", label)
+    sections.hold("end", label, time.perf_counter() - read_start)
     if ref is not None:
         check_same_kind(syn, ref)
     if gate_rules:
@@ -179,7 +185,6 @@ def _run_assay(
         )
     private_texts, private_names = load_private_texts(options.private)
 
-    sections = Sections()
     if not isinstance(syn, Dataset):
         assert ref is None or not isinstance(ref, Dataset)
         out.mkdir(parents=True, exist_ok=True)
@@ -244,8 +249,11 @@ def _run_assay(
 
     result = AssayResult(metrics=metrics, out=out, gate_results=gate_results)
     report_html = None
+    sections.tell("start", "report")
+    report_start = time.perf_counter()
     if options.write_report:
         render = render_report if isinstance(syn, Dataset) else render_preference_report
         report_html = render(metrics, extras)
     _publish(out, metrics, report_html, pii_hits)
+    sections.tell("end", "report", time.perf_counter() - report_start)
     return result

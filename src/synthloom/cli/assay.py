@@ -117,32 +117,35 @@ def assay(
     from synthloom.assay import AssayOptions, run_assay
     from synthloom.assay.sampling import DEFAULT_SAMPLE_SIZE
     from synthloom.assay.summary import print_summary
+    from synthloom.cli.progress import assay_progress
     from synthloom.engine.ray_executor import quiet_ray
     from synthloom.recipes.executor import ExecutorSettings
 
     where = flags.over(ExecutorSettings())
 
     quiet_ray(quiet)
-    result = run_assay(
-        synthetic,
-        reference,
-        out,
-        AssayOptions(
-            private=list(private or []),
-            gate=gate,
-            sensitive=list(sensitive or []),
-            embedder=embedder,
-            executor=where.name,
-            ray_address=where.ray_address,
-            ner=ner,
-            show_pii=show_pii,
-            lexicon=lexicon,
-            kinds=kinds,
-            fidelity_binning=fidelity_binning,
-            seed=seed,
-            sample=None if full else (sample or DEFAULT_SAMPLE_SIZE),
-        ),
-    )
+    with assay_progress(quiet) as on_progress:
+        result = run_assay(
+            synthetic,
+            reference,
+            out,
+            AssayOptions(
+                private=list(private or []),
+                gate=gate,
+                sensitive=list(sensitive or []),
+                embedder=embedder,
+                executor=where.name,
+                ray_address=where.ray_address,
+                ner=ner,
+                show_pii=show_pii,
+                lexicon=lexicon,
+                kinds=kinds,
+                fidelity_binning=fidelity_binning,
+                seed=seed,
+                sample=None if full else (sample or DEFAULT_SAMPLE_SIZE),
+                on_progress=on_progress,
+            ),
+        )
     if not quiet:
         print_summary(result)
     return result.exit_code

@@ -1,4 +1,4 @@
-"""The progress display of ``synthloom complete`` on stderr.
+"""The progress displays of ``synthloom complete`` and ``synthloom assay`` on stderr.
 
 Two lines, so that it stays whole in an 80-column terminal:
 
@@ -6,19 +6,26 @@ Two lines, so that it stays whole in an 80-column terminal:
       cached 5 · failed 0 · rejected 0 · 12 req/s · 903 tok/s
 
 The bar takes whatever width the first line leaves; the counters have their own line.
+
+The assay's display (:func:`assay_progress`) is a line per section: on a terminal a live
+line with a spinner and the running section's elapsed time, each finished section printed
+above it; elsewhere (a log, a pipe) plain lines, one when a section starts and one when it
+ends, with no control characters.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     Task,
     TextColumn,
     TimeElapsedColumn,
@@ -26,7 +33,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-__all__ = ["complete_progress", "counters_line"]
+__all__ = ["assay_line", "assay_progress", "complete_progress", "counters_line"]
 
 
 def counters_line(task: Task) -> str:
@@ -89,3 +96,56 @@ def complete_progress(quiet: bool, console: Console | None = None) -> Iterator[A
     finally:
         if bar.live.is_started:
             bar.stop()
+
+
+def assay_line(event: str, label: str, seconds: float | None) -> str:
+    """One plain progress line of the assay: ``fidelity ...`` or ``fidelity done in 0.3s``."""
+    if event == "start":
+        return f"assay: {label} ..."
+    verb = "failed after" if event == "failed" else "done in"
+    return f"assay: {label} {verb} {seconds or 0.0:.1f}s"
+
+
+@contextmanager
+def assay_progress(quiet: bool, stream: TextIO | None = None) -> Iterator[Any]:
+    """Yields the assay's ``on_progress`` callback (None when quiet) for ``stream`` (stderr)."""
+    if quiet:
+        yield None
+        return
+    out = stream or sys.stderr
+    if not out.isatty():
+
+        def plain(event: str, label: str, seconds: float | None) -> None:
+            print(assay_line(event, label, seconds), file=out, flush=True)
+
+        yield plain
+        return
+    live = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}", style="bold", markup=False),
+        TimeElapsedColumn(),
+        console=Console(file=out, width=80),
+        transient=True,
+    )
+    task = live.add_task("assay", total=None)
+
+    def on_progress(event: str, label: str, seconds: float | None) -> None:
+        if not live.live.is_started:
+            live.start()
+        if event == "start":
+            live.reset(task, description=f"assay: {label}")
+        else:
+            # Plain text: no markup read from labels, no colour on the numbers.
+            live.console.print(
+                assay_line(event, label, seconds),
+                markup=False,
+                highlight=False,
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+
+    try:
+        yield on_progress
+    finally:
+        if live.live.is_started:
+            live.stop()
