@@ -11,13 +11,15 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from synthloom.assay import AssayOptions, run_assay
 from synthloom.assay.options import ProgressEvent, Sections
-from synthloom.cli.progress import assay_line, plain_printer, short_duration
+from synthloom.cli.progress import assay_line, assay_progress, plain_printer, short_duration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "chat"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -249,3 +251,51 @@ def test_pipe_prints_a_count_line_at_most_every_ten_seconds() -> None:
         f"assay: {label} · 7,500/10,000 texts · 30s · ETA 10s",
         f"assay: {label} done in 35.0s",
     ]
+
+
+def test_a_long_label_gives_way_to_the_counts_and_the_eta(tmp_path: Path) -> None:
+    main_fd, child_fd = os.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # EIO: the writer closed
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    label = "embedding 1,000,000 + 1,000,000 texts"
+    with os.fdopen(child_fd, "w", encoding="utf-8") as terminal:
+        assert terminal.isatty()
+        with assay_progress(False, terminal) as on_progress:
+            assert on_progress is not None
+            on_progress(ProgressEvent("start", label))
+            for step in (1, 2):
+                time.sleep(0.3)  # long enough for the live line to be drawn
+                on_progress(
+                    ProgressEvent(
+                        "count",
+                        label,
+                        60.0 * step,
+                        done=123_456 * step,
+                        total=2_000_000,
+                        unit="texts",
+                        eta=3_700.0,
+                    )
+                )
+            time.sleep(0.3)
+            on_progress(ProgressEvent("end", label, 130.0))
+    reader.join(timeout=10)
+    os.close(main_fd)
+    drawn = ANSI.sub("", b"".join(chunks).decode("utf-8")).replace("\r", "\n").splitlines()
+    counted = [line for line in drawn if "/2,000,000 texts" in line]
+    assert counted and all(len(line) <= 80 for line in drawn)
+    # The label is cut short (an ellipsis); the counts and the whole ETA stay.
+    assert all(re.search(r"· [\d,]+/2,000,000 texts · \d+s · ETA 1h0[01]m$", s) for s in counted)
+    assert all("assay: embedding 1,000,000 + 1," in s and "… ·" in s for s in counted), counted
+    assert any(s.endswith(f"assay: {label} done in 130.0s") for s in drawn)

@@ -54,6 +54,8 @@ __all__ = [
 
 #: Seconds between two count lines of a step in a log or pipe.
 PLAIN_EVERY = 10.0
+#: The assay's live line fits an 80-column terminal.
+WIDTH = 80
 
 
 def counters_line(task: Task) -> str:
@@ -170,19 +172,30 @@ def plain_printer(
     return plain
 
 
-class _StatusColumn(ProgressColumn):
-    """The running step's time, or its counts, time and ETA: ``3,200/10,000 texts · 41s ·
-    ETA 1m27s``. The ETA told with the last count runs down between counts."""
+class _StepColumn(ProgressColumn):
+    """The running step's label and time, or its label, counts, time and ETA: ``assay:
+    embedding 5,000 + 5,000 texts · 3,200/10,000 texts · 41s · ETA 1m27s``, in ``width``
+    columns. The label gives way (an ellipsis) before the numbers do, and the ETA told with
+    the last count runs down between counts."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(table_column=Column(no_wrap=True, width=width))
+        self.width = width
 
     def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
         f = task.fields
         if f.get("done") is None:
-            return Text(short_duration(elapsed))
-        eta = f["eta"]
-        if eta is not None:
-            eta = max(0.0, eta - (time.monotonic() - f["told_at"]))
-        return Text("· " + count_text(f["done"], f["total_items"], f["unit"], elapsed, eta))
+            status = short_duration(elapsed)
+        else:
+            eta = f["eta"]
+            if eta is not None:
+                eta = max(0.0, eta - (time.monotonic() - f["told_at"]))
+            status = "· " + count_text(f["done"], f["total_items"], f["unit"], elapsed, eta)
+        # Plain text: no markup read from labels.
+        label = Text(task.description, style="bold", no_wrap=True, overflow="ellipsis")
+        label.truncate(max(1, self.width - len(status) - 1), overflow="ellipsis")
+        return Text.assemble(label, " ", status, no_wrap=True)
 
 
 @contextmanager
@@ -197,15 +210,8 @@ def assay_progress(quiet: bool, stream: TextIO | None = None) -> Iterator[OnProg
         return
     live = Progress(
         SpinnerColumn(),
-        # The label gives way (an ellipsis) before the counts and the ETA do.
-        TextColumn(
-            "{task.description}",
-            style="bold",
-            markup=False,
-            table_column=Column(no_wrap=True, overflow="ellipsis"),
-        ),
-        _StatusColumn(table_column=Column(no_wrap=True)),
-        console=Console(file=out, width=80),
+        _StepColumn(width=WIDTH - 2),  # the spinner and its space take two columns
+        console=Console(file=out, width=WIDTH),
         transient=True,
         refresh_per_second=4,
     )
