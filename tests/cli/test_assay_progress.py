@@ -149,9 +149,17 @@ def test_python_callers_get_events_only_when_they_ask(tmp_path: Path) -> None:
     assert seconds == sorted(seconds)
     assert counts[0].eta is None and counts[-1].eta == 0
     assert all(e.eta is not None and e.eta >= 0 for e in counts[1:])
+    # Each file is counted as it is read, before anything else is told.
+    for side in ("synthetic", "reference"):
+        read = [e for e in events if e.label == f"reading {side}.jsonl"]
+        assert read and {e.event for e in read} == {"count"} and read[-1].done == 60
+        assert all(e.total == 60 and e.unit == "records" for e in read)
+    assert events[kinds.index(("start", "reading records: 60 + 60")) - 1].label == (
+        "reading reference.jsonl"
+    )
     # Counts belong to the running step only; the PII scan counts its messages too.
     running = None
-    for e in events:
+    for e in events[kinds.index(("start", "reading records: 60 + 60")) :]:
         if e.event == "start":
             running = e.label
         elif e.event == "count":
@@ -296,6 +304,8 @@ def test_a_long_label_gives_way_to_the_counts_and_the_eta(tmp_path: Path) -> Non
     counted = [line for line in drawn if "/2,000,000 texts" in line]
     assert counted and all(len(line) <= 80 for line in drawn)
     # The label is cut short (an ellipsis); the counts and the whole ETA stay.
-    assert all(re.search(r"· [\d,]+/2,000,000 texts · \d+s · ETA 1h0[01]m$", s) for s in counted)
+    assert all(
+        re.search(r"· [\d,]+/2,000,000 texts · (1m0\ds|2m0\ds) · ETA 1h0[01]m$", s) for s in counted
+    )
     assert all("assay: embedding 1,000,000 + 1," in s and "… ·" in s for s in counted), counted
     assert any(s.endswith(f"assay: {label} done in 130.0s") for s in drawn)

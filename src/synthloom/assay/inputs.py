@@ -14,6 +14,7 @@ import pandas as pd
 
 from synthloom.assay.features import BASE_FEATURES, flatten_meta
 from synthloom.assay.preference import PreferenceSet, is_preference_data, read_pairs
+from synthloom.counting import OnCount
 from synthloom.errors import DataFormatError
 from synthloom.records import Dataset, load_dataset, read_records, read_table, text_columns
 from synthloom.text import record_text
@@ -101,13 +102,14 @@ def table_texts(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def load_input(path: str | Path) -> Dataset | PreferenceSet:
+def load_input(path: str | Path, on_count: OnCount | None = None) -> Dataset | PreferenceSet:
     """A dataset to assay, its kind decided from its first record: preference pairs (a
     ``chosen`` or ``rejected`` field, or a Nemotron run folder), else instruction records or a
-    table (:func:`synthloom.records.detect_kind`)."""
+    table (:func:`synthloom.records.detect_kind`). ``on_count``: instruction records read so
+    far (:func:`synthloom.records.load_dataset`)."""
     if is_preference_data(path):
         return read_pairs(path)
-    return load_dataset(path)
+    return load_dataset(path, on_count=on_count)
 
 
 def check_same_kind(synthetic: Dataset | PreferenceSet, reference: Dataset | PreferenceSet) -> None:

@@ -168,9 +168,13 @@ def _run_assay(
             field="--reference",
         )
     read_start = time.perf_counter()
-    syn = load_input(synthetic)
-    ref = load_input(reference) if reference is not None else None
     sections = Sections(options.on_progress)
+    sections.begin(f"reading {Path(synthetic).name}")
+    syn = load_input(synthetic, sections.counter("records"))
+    ref = None
+    if reference is not None:
+        sections.begin(f"reading {Path(reference).name}")
+        ref = load_input(reference, sections.counter("records"))
     counts = f"{len(syn):,}" + (f" + {len(ref):,}" if ref is not None else "")
     label = f"reading records: {counts}"
     sections.hold("start", label)

@@ -183,15 +183,17 @@ class _StepColumn(ProgressColumn):
         self.width = width
 
     def render(self, task: Task) -> Text:
-        elapsed = task.elapsed or 0.0
         f = task.fields
         if f.get("done") is None:
-            status = short_duration(elapsed)
+            status = short_duration(task.elapsed or 0.0)
         else:
-            eta = f["eta"]
-            if eta is not None:
-                eta = max(0.0, eta - (time.monotonic() - f["told_at"]))
-            status = "· " + count_text(f["done"], f["total_items"], f["unit"], elapsed, eta)
+            # The step's own time (reading a file has no start event of its own), and its
+            # ETA, run on from the last count.
+            since = time.monotonic() - f["told_at"]
+            eta = None if f["eta"] is None else max(0.0, f["eta"] - since)
+            status = "· " + count_text(
+                f["done"], f["total_items"], f["unit"], f["seconds"] + since, eta
+            )
         # Plain text: no markup read from labels.
         label = Text(task.description, style="bold", no_wrap=True, overflow="ellipsis")
         label.truncate(max(1, self.width - len(status) - 1), overflow="ellipsis")
@@ -230,6 +232,7 @@ def assay_progress(quiet: bool, stream: TextIO | None = None) -> Iterator[OnProg
                 total_items=event.total,
                 unit=event.unit,
                 eta=event.eta,
+                seconds=event.seconds or 0.0,
                 told_at=time.monotonic(),
             )
         else:
