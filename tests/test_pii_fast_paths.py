@@ -11,11 +11,13 @@ from __future__ import annotations
 import random
 import re
 import sys
+from collections import Counter
 
 import pytest
 
 from synthloom.pii import PATTERN_TYPES, PiiMatch
 from synthloom.pii.patterns import FINDERS, count_digits, scan_patterns
+from synthloom.pii.precision import CaseCounts
 
 # Pieces people and models write, personal data and look-alikes mixed.
 FRAGMENTS = [
@@ -112,3 +114,56 @@ def test_url_prefilter_misses_no_character_the_pattern_folds_to_w() -> None:
     # The URL pattern is case-insensitive; the prefilter looks for "www." in text.lower().
     folds = [chr(c) for c in range(sys.maxunicode + 1) if re.fullmatch("(?i)w", chr(c))]
     assert all("w" in c.lower() for c in folds)
+
+
+def plain_case_counts(texts: list[str]) -> CaseCounts:
+    counts = CaseCounts()
+    for text in texts:
+        counts.add(text)
+    return counts
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        pytest.param(FRAGMENTS, id="fragments"),
+        pytest.param(messy_texts(900, seed=4), id="mixed-with-odd-whitespace"),
+        pytest.param(
+            [
+                t.replace("\r", " ").replace("\u00a0", " ").replace("\u2003", "\t")
+                for t in messy_texts(900, seed=5)
+            ],
+            id="spaces-tabs-and-line-breaks-only",
+        ),
+        pytest.param(
+            [
+                "Threshold.",
+                "threshold",
+                " Threshold",
+                "x:Threshold",
+                "(Threshold",
+                "'Threshold",
+                "see\tThreshold",
+                "3Threshold, a Threshold; can' Threshold",
+            ],
+            id="sentence-openers",
+        ),
+    ],
+)
+def test_case_counts_of_equals_adding_each_text(texts: list[str]) -> None:
+    fast = CaseCounts.of(texts)
+    plain = plain_case_counts(texts)
+    assert fast.lower == plain.lower
+    assert fast.capitalised == plain.capitalised
+    assert sum(plain.capitalised.values()) > 0 and sum(plain.lower.values()) > 0
+
+
+def test_case_counts_read_each_text_on_its_own_across_chunks() -> None:
+    # A text's first word opens a sentence even when the text before it ends mid-sentence,
+    # whether the two share a chunk or not (the chunks are 2,000 texts).
+    texts = ["the end of a line without a stop and", "Keller wrote back"] * 1500
+    counts = CaseCounts.of(texts)
+    assert counts.capitalised["keller"] == 0
+    assert counts.lower == plain_case_counts(texts).lower
+    assert CaseCounts.of(["see", "Keller"]).capitalised == Counter()
+    assert CaseCounts.of(["see Keller"]).capitalised == Counter({"keller": 1})
