@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 
 from synthloom.pii import PATTERN_TYPES, PiiMatch
+from synthloom.pii.ner import NER_MODEL, load_ner
 from synthloom.pii.patterns import FINDERS, count_digits, scan_patterns
 from synthloom.pii.precision import CaseCounts
 
@@ -167,3 +168,35 @@ def test_case_counts_read_each_text_on_its_own_across_chunks() -> None:
     assert counts.lower == plain_case_counts(texts).lower
     assert CaseCounts.of(["see", "Keller"]).capitalised == Counter()
     assert CaseCounts.of(["see Keller"]).capitalised == Counter({"keller": 1})
+
+
+NER_TEXTS = [
+    "Yesterday Angela Weber flew from Hamburg to Lisbon to meet Carlos Mendes.",
+    "Hi, I'm Wei Zhang from Osaka. What is the `with` statement about?",
+    "Kwame Mensah here (kwame.mensah@example.org) - quick question on Unicode in São Paulo?",
+    "The Landlord shall pay the Tenant; Dr. O'Neil of New York signed for McDonald & Sons.",
+    "self.nick = nick\nprint(Maria Garcia)  # Berlin, Toronto and Lima are test cities",
+    "",
+    "she said HELLO to ÅSA LINDQVIST in Malmö, then drove to the Netherlands.",
+]
+
+
+@pytest.mark.slow
+def test_ner_entities_are_those_of_the_full_model_pipeline() -> None:
+    # The scanner runs the model's ner alone; the full pipeline (shared tok2vec, tagger,
+    # parser...) must find the very same entities, as ner embeds its own token vectors.
+    import spacy
+
+    engine, _ = load_ner()
+    ours = engine.nlp["en"]
+    assert ours.pipe_names == ["ner"]
+    full = spacy.load(NER_MODEL)
+    assert "tok2vec" in full.pipe_names
+    texts = NER_TEXTS + messy_texts(40, seed=6)
+    found = 0
+    for mine, reference in zip(ours.pipe(texts), full.pipe(texts), strict=True):
+        assert [(e.start_char, e.end_char, e.label_) for e in mine.ents] == [
+            (e.start_char, e.end_char, e.label_) for e in reference.ents
+        ]
+        found += len(mine.ents)
+    assert found > 10
