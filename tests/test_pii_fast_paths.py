@@ -200,3 +200,11 @@ def test_ner_entities_are_those_of_the_full_model_pipeline() -> None:
         ]
         found += len(mine.ents)
     assert found > 10
+
+
+def test_str_split_and_the_regex_tokens_agree_on_whitespace() -> None:
+    # The case counts split joined texts with str.split(); the plain path reads \S+ tokens.
+    everything = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
+    kept = "".join(c for c in everything if not c.isspace())
+    assert "".join(everything.split()) == kept
+    assert re.sub(r"\s", "", everything) == kept
