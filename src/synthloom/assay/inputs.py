@@ -12,10 +12,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthloom.assay.features import BASE_FEATURES, flatten_meta
+from synthloom.assay.features import BASE_FEATURES, raw_features, raw_features_ray
+from synthloom.assay.instruction_data import InstructionData, read_instruction_data
 from synthloom.assay.preference import PreferenceSet, is_preference_data, read_pairs
 from synthloom.errors import DataFormatError
-from synthloom.records import Dataset, load_dataset, read_records, read_table, text_columns
+from synthloom.records import (
+    Dataset,
+    detect_kind,
+    load_dataset,
+    read_records,
+    read_table,
+    text_columns,
+)
 from synthloom.text import record_text
 
 __all__ = [
@@ -101,16 +109,26 @@ def table_texts(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def load_input(path: str | Path) -> Dataset | PreferenceSet:
+def load_input(
+    path: str | Path, *, keep_content: bool = False, executor: str = "local"
+) -> Dataset | InstructionData | PreferenceSet:
     """A dataset to assay, its kind decided from its first record: preference pairs (a
-    ``chosen`` or ``rejected`` field, or a Nemotron run folder), else instruction records or a
+    ``chosen`` or ``rejected`` field, or a Nemotron run folder), instruction records (read in
+    batches into :class:`synthloom.assay.instruction_data.InstructionData`, their features
+    computed by Ray tasks with ``executor="ray"``; ``keep_content`` for the verbatim check) or a
     table (:func:`synthloom.records.detect_kind`)."""
     if is_preference_data(path):
         return read_pairs(path)
-    return load_dataset(path)
+    if detect_kind(path) == "table":
+        return load_dataset(path, kind="table")
+    features = raw_features_ray if executor == "ray" else raw_features
+    return read_instruction_data(path, keep_content=keep_content, features=features)
 
 
-def check_same_kind(synthetic: Dataset | PreferenceSet, reference: Dataset | PreferenceSet) -> None:
+def check_same_kind(
+    synthetic: Dataset | InstructionData | PreferenceSet,
+    reference: Dataset | InstructionData | PreferenceSet,
+) -> None:
     """Refuse to compare datasets of different kinds (instruction data with a table...)."""
     if synthetic.kind != reference.kind:
         raise DataFormatError(
@@ -122,20 +140,18 @@ def check_same_kind(synthetic: Dataset | PreferenceSet, reference: Dataset | Pre
 
 
 def compared_columns(
-    synthetic: Dataset | PreferenceSet, reference: Dataset | PreferenceSet | None
+    synthetic: Dataset | InstructionData | PreferenceSet,
+    reference: Dataset | InstructionData | PreferenceSet | None,
 ) -> list[str]:
-    """The columns the fidelity and tail metrics will be computed on (no features computed);
-    none for preference data, whose paths name no column."""
+    """The columns the fidelity and tail metrics will be computed on; none for preference
+    data, whose paths name no column."""
+    if isinstance(synthetic, InstructionData) and isinstance(reference, InstructionData):
+        shared = set(synthetic.meta_columns) & set(reference.meta_columns)
+        return [*BASE_FEATURES, *sorted(shared)]
     if not isinstance(synthetic, Dataset) or not isinstance(reference, Dataset):
         return []
-    if reference.table is not None:
-        return [str(c) for c in reference.table.columns]
-    assert synthetic.records is not None and reference.records is not None
-    sides = [
-        {name for r in records for name in flatten_meta(r.get("meta") or {})}
-        for records in (synthetic.records, reference.records)
-    ]
-    return [*BASE_FEATURES, *sorted(sides[0] & sides[1])]
+    assert reference.table is not None
+    return [str(c) for c in reference.table.columns]
 
 
 def check_columns(synthetic: Dataset, reference: Dataset) -> None:

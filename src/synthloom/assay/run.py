@@ -29,6 +29,7 @@ from synthloom.assay.inputs import (
     load_private_texts,
 )
 from synthloom.assay.instruction_assay import assay_instruction
+from synthloom.assay.instruction_data import InstructionData
 from synthloom.assay.kinds import load_kinds
 from synthloom.assay.options import AssayOptions, AssayResult, Sections, to_jsonable
 from synthloom.assay.preference import PreferenceSet, is_preference_data
@@ -83,8 +84,8 @@ def _publish(
     publish_dir(staging, out, RESULT_FILES)
 
 
-def _described(data: Dataset | PreferenceSet) -> dict[str, Any]:
-    if isinstance(data, Dataset):
+def _described(data: Dataset | InstructionData | PreferenceSet) -> dict[str, Any]:
+    if not isinstance(data, PreferenceSet):
         return {"path": str(data.path), "rows": len(data)}
     return {"path": str(data.path), "rows": len(data), "format": data.format}
 
@@ -168,8 +169,9 @@ def _run_assay(
             field="--reference",
         )
     read_start = time.perf_counter()
-    syn = load_input(synthetic)
-    ref = load_input(reference) if reference is not None else None
+    keep_content = bool(options.private)
+    syn = load_input(synthetic, keep_content=keep_content, executor=options.executor)
+    ref = load_input(reference, executor=options.executor) if reference is not None else None
     sections = Sections(options.on_progress)
     counts = f"{len(syn):,}" + (f" + {len(ref):,}" if ref is not None else "")
     label = f"reading records: {counts}"
@@ -185,11 +187,11 @@ def _run_assay(
         )
     private_texts, private_names = load_private_texts(options.private)
 
-    if not isinstance(syn, Dataset):
-        assert ref is None or not isinstance(ref, Dataset)
+    if isinstance(syn, PreferenceSet):
+        assert ref is None or isinstance(ref, PreferenceSet)
         out.mkdir(parents=True, exist_ok=True)
         body = assay_preference(syn, ref, options, sections, out, extras)
-    elif syn.kind == "table":
+    elif isinstance(syn, Dataset):
         assert isinstance(ref, Dataset)
         check_columns(syn, ref)
         assert syn.table is not None and ref.table is not None
@@ -198,8 +200,7 @@ def _run_assay(
             syn.table, ref.table, options, sections, private_texts, private_names, extras
         )
     else:
-        assert isinstance(ref, Dataset)
-        assert syn.records is not None and ref.records is not None
+        assert isinstance(ref, InstructionData)
         if options.sensitive:
             raise InputError(
                 "--sensitive names table columns; instruction data uses the demographic lexicon",
@@ -207,8 +208,8 @@ def _run_assay(
             )
         out.mkdir(parents=True, exist_ok=True)
         body = assay_instruction(
-            syn.records,
-            ref.records,
+            syn,
+            ref,
             options,
             sections,
             private_texts,
@@ -252,7 +253,7 @@ def _run_assay(
     sections.tell("start", "report")
     report_start = time.perf_counter()
     if options.write_report:
-        render = render_report if isinstance(syn, Dataset) else render_preference_report
+        render = render_preference_report if isinstance(syn, PreferenceSet) else render_report
         report_html = render(metrics, extras)
     _publish(out, metrics, report_html, pii_hits)
     sections.tell("end", "report", time.perf_counter() - report_start)
