@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from synthloom.assay.features import record_features
-from synthloom.assay.instruction_data import TextColumn, read_instruction_data
+from synthloom.assay.inputs import load_inputs
+from synthloom.assay.instruction_data import InstructionData, TextColumn, read_instruction_data
 from synthloom.assay.privacy import exact_copies, record_key
 from synthloom.errors import DataFormatError
 from synthloom.messages import message_text
@@ -162,3 +163,33 @@ def test_parquet_row_groups_read_the_same_as_jsonl(tmp_path: Path) -> None:
     # Parquet keeps meta as JSON with sorted keys: the same fields, maybe in another order.
     assert sorted(a.meta_columns) == sorted(b.meta_columns)
     assert a.meta_scores() == b.meta_scores()
+
+
+def test_two_sides_read_in_two_processes_equal_the_sides_read_in_one(tmp_path: Path) -> None:
+    syn_path, ref_path = tmp_path / "syn.jsonl", tmp_path / "ref.parquet"
+    write_records(messy_records(), syn_path)
+    write_records(instruction_records(80, seed=9), ref_path)
+    together = load_inputs(syn_path, ref_path, keep_content=True, parallel_bytes=0)
+    apart = load_inputs(syn_path, ref_path, keep_content=True, parallel_bytes=2**62)
+    for a, b in zip(together, apart, strict=True):
+        assert isinstance(a, InstructionData) and isinstance(b, InstructionData)
+        assert list(a.texts) == list(b.texts) and a.keys.tolist() == b.keys.tolist()
+        pd.testing.assert_frame_equal(a.features, b.features)
+        assert (a.content is None) == (b.content is None)
+    assert isinstance(together[0], InstructionData) and together[0].content is not None
+
+
+@pytest.mark.parametrize(
+    "broken", [pytest.param("syn", id="synthetic"), pytest.param("ref", id="reference")]
+)
+def test_a_broken_side_read_in_another_process_names_its_file_and_line(
+    tmp_path: Path, broken: str
+) -> None:
+    paths = {"syn": tmp_path / "syn.jsonl", "ref": tmp_path / "ref.jsonl"}
+    for path in paths.values():
+        write_records(instruction_records(20, seed=2), path)
+    lines = paths[broken].read_text().splitlines()
+    lines[6] = lines[6][:40]  # a line cut short, as an interrupted copy leaves it
+    paths[broken].write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=rf"{paths[broken].name}:7: invalid JSON"):
+        load_inputs(paths["syn"], paths["ref"], parallel_bytes=0)

@@ -7,6 +7,7 @@ user must fix, so an earlier report in the output folder stays intact.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +33,7 @@ __all__ = [
     "check_sensitive",
     "compared_columns",
     "load_input",
+    "load_inputs",
     "load_private_texts",
     "table_texts",
 ]
@@ -123,6 +125,61 @@ def load_input(
         return load_dataset(path, kind="table")
     features = raw_features_ray if executor == "ray" else raw_features
     return read_instruction_data(path, keep_content=keep_content, features=features)
+
+
+#: Instruction datasets at least this large (both sides' files together) are read by two
+#: processes, one per side: reading records and computing their features is per-record Python
+#: work, and the sides are independent. Below it a second process costs more than it saves.
+PARALLEL_READ_BYTES = 64 * 2**20
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.is_file() else 0
+
+
+def load_inputs(
+    synthetic: str | Path,
+    reference: str | Path | None,
+    *,
+    keep_content: bool = False,
+    executor: str = "local",
+    parallel_bytes: int = PARALLEL_READ_BYTES,
+) -> tuple[
+    Dataset | InstructionData | PreferenceSet, Dataset | InstructionData | PreferenceSet | None
+]:
+    """Both datasets of an assay (:func:`load_input`); the synthetic side is read first, so its
+    error is the one reported when both are wrong. Two large instruction datasets read on the
+    local executor are read side by side, the reference in a second process."""
+    syn_path = Path(synthetic)
+    ref_path = Path(reference) if reference is not None else None
+    parallel = (
+        ref_path is not None
+        and executor == "local"
+        and _size(syn_path) + _size(ref_path) >= parallel_bytes
+        and not is_preference_data(syn_path)
+        and not is_preference_data(ref_path)
+        and detect_kind(syn_path) == "instruction"
+        and detect_kind(ref_path) == "instruction"
+    )
+    if not parallel or ref_path is None:
+        syn = load_input(syn_path, keep_content=keep_content, executor=executor)
+        ref = load_input(ref_path, executor=executor) if ref_path is not None else None
+        return syn, ref
+    # "spawn": the parent may hold threads (Ray, BLAS) that a forked child must not inherit.
+    pool = multiprocessing.get_context("spawn").Pool(1)
+    try:
+        pending = pool.apply_async(read_instruction_data, (ref_path,))
+        syn_data = read_instruction_data(syn_path, keep_content=keep_content)
+        ref_data = pending.get()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()
+        pool.join()
+    return syn_data, ref_data
 
 
 def check_same_kind(

@@ -25,7 +25,7 @@ from synthloom.assay.inputs import (
     check_same_kind,
     check_sensitive,
     compared_columns,
-    load_input,
+    load_inputs,
     load_private_texts,
 )
 from synthloom.assay.instruction_assay import assay_instruction
@@ -170,8 +170,9 @@ def _run_assay(
         )
     read_start = time.perf_counter()
     keep_content = bool(options.private)
-    syn = load_input(synthetic, keep_content=keep_content, executor=options.executor)
-    ref = load_input(reference, executor=options.executor) if reference is not None else None
+    syn, ref = load_inputs(
+        synthetic, reference, keep_content=keep_content, executor=options.executor
+    )
     sections = Sections(options.on_progress)
     counts = f"{len(syn):,}" + (f" + {len(ref):,}" if ref is not None else "")
     label = f"reading records: {counts}"
