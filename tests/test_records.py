@@ -14,6 +14,7 @@ from synthloom.records import (
     ParquetShardWriter,
     day_numbers,
     detect_kind,
+    expected_records,
     load_dataset,
     make_record,
     normalize_record,
@@ -165,6 +166,41 @@ def test_a_folder_of_parts_reads_as_one_dataset_in_name_order(tmp_path: Path) ->
     empty.mkdir()
     with pytest.raises(DataFormatError, match=r"without \.jsonl or \.parquet files"):
         list(read_records(empty))
+
+
+def test_loading_counts_the_records_as_they_are_read(tmp_path: Path) -> None:
+    told: list[tuple[int, int]] = []
+
+    def count(done: int, total: int) -> None:
+        told.append((done, total))
+
+    # A hand-written file: a BOM, a blank line between records, no newline at the end.
+    rows = [{"messages": [{"role": "user", "content": f"question {i}?"}]} for i in range(5)]
+    lines = [json.dumps(r) for r in rows]
+    jsonl = tmp_path / "hand.jsonl"
+    jsonl.write_bytes(("\ufeff" + "\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])).encode())
+    assert expected_records(jsonl) == 6  # the blank line is counted until it is read
+    assert len(load_dataset(jsonl, on_count=count).records or []) == 5
+    assert told[0] == (0, 6) and told[-2] == (5, 6) and told[-1] == (5, 5)
+    # Parquet parts: the footers give the exact number, so the last count is the total.
+    folder = tmp_path / "parts"
+    with ParquetShardWriter(folder, rows_per_shard=4) as writer:
+        for row in rows * 2:
+            writer.write(make_record(row["messages"]))
+    assert expected_records(folder) == 10
+    told.clear()
+    load_dataset(folder, on_count=count)
+    assert told == [(d, 10) for d in range(11)]
+    # A JSON array is parsed at once: nothing to count; neither is a table.
+    array = tmp_path / "all.json"
+    array.write_text(json.dumps(rows), encoding="utf-8")
+    told.clear()
+    assert expected_records(array) is None
+    assert len(load_dataset(array, on_count=count).records or []) == 5
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1,2\n", encoding="utf-8")
+    load_dataset(table, on_count=count)
+    assert told == []
 
 
 def test_detect_kind(tmp_path: Path) -> None:

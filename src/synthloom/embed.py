@@ -62,6 +62,7 @@ import numpy as np
 import numpy.typing as npt
 
 from synthloom.atomic import write_bytes
+from synthloom.counting import OnCount, Tally, shifted
 from synthloom.errors import BackendError, ConfigError, DataFormatError, MissingDependencyError
 from synthloom.text import tokenize
 
@@ -268,18 +269,22 @@ def minilm_vectors(
     batch_size: int,
     precision: Precision = "float32",
     max_tokens: int = MINILM_MAX_TOKENS,
+    *,
+    on_count: OnCount | None = None,
 ) -> FloatMatrix:
     """all-MiniLM-L6-v2 vectors of ``texts`` computed here, uncached, one row per text in order.
 
     The phase that the Ray executor maps over shards of texts; needs the ``embed`` extra
     (:func:`minilm_missing` is empty). Each chunk of texts is tokenised once (cut at
     ``max_tokens`` word pieces), sorted by token count and batched, so a batch pads only to its
-    own longest text.
+    own longest text. ``on_count(done, total)`` is told the texts embedded as batches finish.
     """
     import torch
 
     check_max_tokens(max_tokens)
     tokenizer, model = _minilm_at(precision)
+    tally = Tally(on_count, len(texts))
+    tally.start()  # after the model is loaded: the rate is the model's, not the load's
     pad_id = int(tokenizer.pad_token_id or 0)
     out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
     with _torch_threads(), torch.inference_mode():
@@ -305,6 +310,7 @@ def minilm_vectors(
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2.0, dim=1)
                 out[[first + i for i in rows]] = pooled.numpy()
+                tally.add(len(rows))
     return out
 
 
@@ -316,11 +322,13 @@ def minilm_cached(
     *,
     precision: Precision = "float32",
     max_tokens: int = MINILM_MAX_TOKENS,
+    on_count: OnCount | None = None,
 ) -> tuple[FloatMatrix, bool]:
     """MiniLM vectors of ``texts`` from the cache, else from ``compute`` (default:
     :func:`minilm_vectors` at ``precision`` and ``max_tokens``, here in this process; the assay
     on Ray passes its sharded version, which must compute the same) and then cached. The cache
-    file is keyed by the precision and token budget too. Returns ``(vectors, cache_hit)``."""
+    file is keyed by the precision and token budget too. Returns ``(vectors, cache_hit)``.
+    ``on_count`` is told the texts embedded by the default ``compute`` (nothing on a hit)."""
     variant = f"{precision}-{max_tokens}"
     digest = _texts_digest(texts, tag=variant)
     path = cache_dir / f"minilm-{variant}-{digest}.npy" if cache_dir else None
@@ -330,7 +338,7 @@ def minilm_cached(
     if not texts:
         vectors: FloatMatrix = np.zeros((0, MINILM_DIM), np.float32)
     elif compute is None:
-        vectors = minilm_vectors(texts, batch_size, precision, max_tokens)
+        vectors = minilm_vectors(texts, batch_size, precision, max_tokens, on_count=on_count)
     else:
         vectors = compute(texts, batch_size)
     _save_cached(path, vectors)
@@ -342,13 +350,28 @@ def _words(text: str) -> list[str]:
     return [token for token in tokenize(text) if token[0].isalnum() or token[0] == "_"]
 
 
-def _tfidf_vectors(texts: Sequence[str]) -> FloatMatrix:
+class _CountedWords:
+    """:func:`_words` that counts the texts it has split: TF-IDF reads each text once, so the
+    count is how far fitting has got (the SVD after the last text is not counted)."""
+
+    def __init__(self, tally: Tally) -> None:
+        self.tally = tally
+
+    def __call__(self, text: str) -> list[str]:
+        words = _words(text)
+        self.tally.add()
+        return words
+
+
+def _tfidf_vectors(texts: Sequence[str], on_count: OnCount | None = None) -> FloatMatrix:
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
+    tally = Tally(on_count, len(texts))
+    tally.start()
     vectorizer = TfidfVectorizer(
-        tokenizer=_words,
+        tokenizer=_CountedWords(tally),
         token_pattern=None,
         lowercase=False,
         ngram_range=(1, 2),
@@ -372,7 +395,10 @@ def _tfidf_vectors(texts: Sequence[str]) -> FloatMatrix:
 
 
 def _embed_tfidf(
-    reference: Sequence[str], synthetic: Sequence[str], cache_dir: Path | None
+    reference: Sequence[str],
+    synthetic: Sequence[str],
+    cache_dir: Path | None,
+    on_count: OnCount | None = None,
 ) -> tuple[FloatMatrix, FloatMatrix, bool]:
     digest = _texts_digest(reference, synthetic)
     ref_path = cache_dir / f"tfidf-{digest}-reference.npy" if cache_dir else None
@@ -385,7 +411,7 @@ def _embed_tfidf(
         and len(syn_cached) == len(synthetic)
     ):
         return ref_cached, syn_cached, True
-    vectors = _tfidf_vectors([*reference, *synthetic])
+    vectors = _tfidf_vectors([*reference, *synthetic], on_count)
     ref, syn = vectors[: len(reference)], vectors[len(reference) :]
     _save_cached(ref_path, ref)
     _save_cached(syn_path, syn)
@@ -400,6 +426,7 @@ def embed_pair(
     cache_dir: Path | None = None,
     batch_size: int = 64,
     max_tokens: int = MINILM_MAX_TOKENS,
+    on_count: OnCount | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Embed both sides in one space; rows are L2-normalised float32 vectors.
 
@@ -408,7 +435,9 @@ def embed_pair(
     "reason": str | None}``, plus ``"precision"`` ("float32" | "bfloat16") and ``"max_tokens"``
     for MiniLM; ``cached`` is true when nothing had to be embedded and ``reason`` says why the
     fallback was used (None when it was not). ``max_tokens`` (1 to 256) is MiniLM's token
-    budget: word pieces past it are not read.
+    budget: word pieces past it are not read. ``on_count(done, total)`` is told how many of
+    both sides' texts are embedded (reference first) as the work goes; cached texts are not
+    counted again.
     """
     if method not in EMBED_METHODS:
         raise ConfigError(
@@ -431,12 +460,23 @@ def embed_pair(
             )
         if not missing:
             precision = minilm_precision(method)
+            both = len(reference_texts) + len(synthetic_texts)
             try:
                 ref, ref_hit = minilm_cached(
-                    reference_texts, cache, batch_size, precision=precision, max_tokens=max_tokens
+                    reference_texts,
+                    cache,
+                    batch_size,
+                    precision=precision,
+                    max_tokens=max_tokens,
+                    on_count=shifted(on_count, 0, both),
                 )
                 syn, syn_hit = minilm_cached(
-                    synthetic_texts, cache, batch_size, precision=precision, max_tokens=max_tokens
+                    synthetic_texts,
+                    cache,
+                    batch_size,
+                    precision=precision,
+                    max_tokens=max_tokens,
+                    on_count=shifted(on_count, len(reference_texts), both),
                 )
             except (OSError, ValueError, RuntimeError, ImportError) as exc:
                 if method != "auto":
@@ -452,7 +492,7 @@ def embed_pair(
     else:
         reason = "method 'tfidf' requested"
 
-    ref, syn, hit = _embed_tfidf(reference_texts, synthetic_texts, cache)
+    ref, syn, hit = _embed_tfidf(reference_texts, synthetic_texts, cache, on_count)
     return (
         ref,
         syn,

@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthloom.atomic import write_with
+from synthloom.counting import OnCount, Tally
 from synthloom.errors import DataFormatError
 from synthloom.messages import ROLES
 from synthloom.normalize import (
@@ -55,8 +56,10 @@ __all__ = [
     "ROLES",
     "Dataset",
     "ParquetShardWriter",
+    "counted_records",
     "day_numbers",
     "detect_kind",
+    "expected_records",
     "load_dataset",
     "make_record",
     "normalize_record",
@@ -416,8 +419,47 @@ def detect_kind(path: str | Path) -> DatasetKind:
     )
 
 
-def load_dataset(path: str | Path, kind: DatasetKind | None = None) -> Dataset:
-    """Load a whole dataset (table or instruction records); raises DataFormatError if empty."""
+def expected_records(path: Path) -> int | None:
+    """About how many records a JSONL or Parquet file (or folder of parts) holds, cheaply: its
+    lines (blank ones too) or its rows from the Parquet footer; None for a JSON array."""
+    if path.is_dir():
+        counts = [expected_records(part) for part in record_parts(path)]
+        return None if None in counts else sum(c or 0 for c in counts)
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET_SUFFIXES:
+        return int(_parquet_file(path).metadata.num_rows)
+    if suffix not in _JSONL_SUFFIXES:
+        return None
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:  # newlines only: far quicker than parsing the JSON
+        while block := fh.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def counted_records(path: Path, on_count: OnCount | None) -> Iterator[dict[str, Any]]:
+    """:func:`read_records`, telling ``on_count(done, total)`` the records read as they are
+    read, of the :func:`expected_records` (the last count is the records there were); a JSON
+    array tells nothing."""
+    total = expected_records(path) if on_count is not None else None
+    tally = Tally(on_count if total is not None else None, total or 0)
+    tally.start()
+    for record in read_records(path):
+        yield record
+        tally.add()
+    if on_count is not None and total is not None and tally.done != total:
+        on_count(tally.done, tally.done)  # blank lines were counted as records to come
+
+
+def load_dataset(
+    path: str | Path, kind: DatasetKind | None = None, *, on_count: OnCount | None = None
+) -> Dataset:
+    """Load a whole dataset (table or instruction records); raises DataFormatError if empty.
+
+    ``on_count(done, total)`` is told the instruction records read as they are read, of the
+    :func:`expected_records` (the last count is the records there were); a table, or a JSON
+    array, is read at once and tells nothing."""
     path = Path(path)
     kind = kind or detect_kind(path)
     if kind == "table":
@@ -425,7 +467,7 @@ def load_dataset(path: str | Path, kind: DatasetKind | None = None) -> Dataset:
         if table.shape[0] == 0 or table.shape[1] == 0:
             raise DataFormatError("the dataset is empty; it needs a header and rows", path=path)
         return Dataset(path=path, kind="table", table=table)
-    records = list(read_records(path))
+    records = list(counted_records(path, on_count))
     if not records:
         raise DataFormatError("the dataset is empty; it needs at least one record", path=path)
     return Dataset(path=path, kind="instruction", records=records)

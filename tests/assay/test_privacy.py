@@ -284,6 +284,13 @@ def test_pii_summary_uses_given_locations_and_caps_examples(scanner: PiiScanner)
         pii_summary(TEXTS, scanner=scanner, locations=locations[:2])
 
 
+def test_pii_summary_tells_the_texts_it_has_scanned(scanner: PiiScanner) -> None:
+    told: list[tuple[int, int]] = []
+    counted = pii_summary(TEXTS, scanner=scanner, on_count=lambda d, t: told.append((d, t)))
+    assert told == [(d, len(TEXTS)) for d in range(len(TEXTS) + 1)]
+    assert counted == pii_summary(TEXTS, scanner=scanner)
+
+
 # --------------------------------------------------------------------------------------------
 # Tables
 

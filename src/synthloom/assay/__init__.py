@@ -21,6 +21,7 @@ Sentence embeddings come from the kernel :mod:`synthloom.embed` (shared with cur
 
 from __future__ import annotations
 
+from synthloom.assay.options import ProgressEvent
 from synthloom.assay.run import AssayOptions, AssayResult, run_assay
 
-__all__ = ["AssayOptions", "AssayResult", "run_assay"]
+__all__ = ["AssayOptions", "AssayResult", "ProgressEvent", "run_assay"]

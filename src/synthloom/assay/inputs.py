@@ -8,7 +8,7 @@ user must fix, so an earlier report in the output folder stays intact.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +16,7 @@ import pandas as pd
 from synthloom.assay.features import BASE_FEATURES, raw_features, raw_features_ray
 from synthloom.assay.instruction_data import InstructionData, read_instruction_data
 from synthloom.assay.preference import PreferenceSet, is_preference_data, read_pairs
+from synthloom.counting import OnCount
 from synthloom.errors import DataFormatError
 from synthloom.records import (
     Dataset,
@@ -112,19 +113,25 @@ def table_texts(table: pd.DataFrame) -> list[str]:
 
 
 def load_input(
-    path: str | Path, *, keep_content: bool = False, executor: str = "local"
+    path: str | Path,
+    *,
+    keep_content: bool = False,
+    executor: str = "local",
+    on_count: OnCount | None = None,
 ) -> Dataset | InstructionData | PreferenceSet:
     """A dataset to assay, its kind decided from its first record: preference pairs (a
     ``chosen`` or ``rejected`` field, or a Nemotron run folder), instruction records (read in
     batches into :class:`synthloom.assay.instruction_data.InstructionData`, their features
-    computed by Ray tasks with ``executor="ray"``; ``keep_content`` for the verbatim check) or a
-    table (:func:`synthloom.records.detect_kind`)."""
+    computed by Ray tasks with ``executor="ray"``; ``keep_content`` for the verbatim check;
+    ``on_count``: the records read so far) or a table (:func:`synthloom.records.detect_kind`)."""
     if is_preference_data(path):
         return read_pairs(path)
     if detect_kind(path) == "table":
         return load_dataset(path, kind="table")
     features = raw_features_ray if executor == "ray" else raw_features
-    return read_instruction_data(path, keep_content=keep_content, features=features)
+    return read_instruction_data(
+        path, keep_content=keep_content, features=features, on_count=on_count
+    )
 
 
 #: Instruction datasets at least this large (both sides' files together) are read by two
@@ -146,12 +153,16 @@ def load_inputs(
     keep_content: bool = False,
     executor: str = "local",
     parallel_bytes: int = PARALLEL_READ_BYTES,
+    reading: Callable[[str], OnCount | None] = lambda _label: None,
 ) -> tuple[
     Dataset | InstructionData | PreferenceSet, Dataset | InstructionData | PreferenceSet | None
 ]:
     """Both datasets of an assay (:func:`load_input`); the synthetic side is read first, so its
     error is the one reported when both are wrong. Two large instruction datasets read on the
-    local executor are read side by side, the reference in a second process."""
+    local executor are read side by side, the reference in a second process.
+
+    ``reading(label)`` is called as each read starts and returns the ``on_count`` it reports
+    its records to (side by side: the synthetic side's, under a label naming both)."""
     syn_path = Path(synthetic)
     ref_path = Path(reference) if reference is not None else None
     parallel = (
@@ -164,14 +175,24 @@ def load_inputs(
         and detect_kind(ref_path) == "instruction"
     )
     if not parallel or ref_path is None:
-        syn = load_input(syn_path, keep_content=keep_content, executor=executor)
-        ref = load_input(ref_path, executor=executor) if ref_path is not None else None
+        syn = load_input(
+            syn_path,
+            keep_content=keep_content,
+            executor=executor,
+            on_count=reading(f"reading {syn_path.name}"),
+        )
+        ref = None
+        if ref_path is not None:
+            ref = load_input(
+                ref_path, executor=executor, on_count=reading(f"reading {ref_path.name}")
+            )
         return syn, ref
     # "spawn": the parent may hold threads (Ray, BLAS) that a forked child must not inherit.
     pool = multiprocessing.get_context("spawn").Pool(1)
     try:
         pending = pool.apply_async(read_instruction_data, (ref_path,))
-        syn_data = read_instruction_data(syn_path, keep_content=keep_content)
+        on_count = reading(f"reading {syn_path.name} (and {ref_path.name} beside it)")
+        syn_data = read_instruction_data(syn_path, keep_content=keep_content, on_count=on_count)
         ref_data = pending.get()
     except BaseException:
         pool.terminate()

@@ -23,6 +23,7 @@ from synthloom.assay.instruction_data import InstructionData
 from synthloom.assay.kinds import decide_kinds
 from synthloom.assay.options import AssayOptions, Sections
 from synthloom.assay.sampling import Bootstrap, SideSample, draw_sample, interval
+from synthloom.counting import OnCount
 from synthloom.embed import (
     MINILM_MAX_TOKENS,
     embed_pair,
@@ -91,7 +92,9 @@ def assay_instruction(
     ref_embed, syn_embed = ref_sample.take(ref_texts), syn_sample.take(syn_texts)
     emb = sections.run(
         "embeddings",
-        lambda: embed_both(ref_embed, syn_embed, options, out / "cache"),
+        lambda: embed_both(
+            ref_embed, syn_embed, options, out / "cache", on_count=sections.counter("texts")
+        ),
         label=f"embedding {len(ref_embed):,} + {len(syn_embed):,} texts",
     )
     ref_emb: np.ndarray | None = None
@@ -159,12 +162,20 @@ def assay_instruction(
     pii_hits = extras.setdefault("pii_hits", []) if options.show_pii else None
 
     def pii() -> dict[str, Any]:
+        on_count = sections.counter("messages")
         if syn_sample.sampled and scanner.ner_available:
             return sampled_pii_summary(
-                pii_texts, locations, record_of, syn_sample, scanner, boot, all_hits=pii_hits
+                pii_texts,
+                locations,
+                record_of,
+                syn_sample,
+                scanner,
+                boot,
+                all_hits=pii_hits,
+                on_count=on_count,
             )
         return privacy.pii_summary(
-            pii_texts, scanner=scanner, locations=locations, all_hits=pii_hits
+            pii_texts, scanner=scanner, locations=locations, all_hits=pii_hits, on_count=on_count
         )
 
     priv["pii"] = sections.run("privacy.pii", pii) or {"total": None, "by_type": {}}
@@ -267,6 +278,7 @@ def sampled_pii_summary(
     *,
     all_hits: list[dict[str, Any]] | None = None,
     max_examples: int = 20,
+    on_count: OnCount | None = None,
 ) -> dict[str, Any]:
     """:func:`synthloom.assay.privacy.pii_summary` with the NER model run on a sample of records.
 
@@ -277,7 +289,7 @@ def sampled_pii_summary(
     ``records_with_pii``) are estimates for the whole set: the sample's count times records /
     sampled records, rounded, each with an ``<name>_interval`` from resampling the sampled
     records' counts. ``ner_sample`` says how many records and messages the model read and what
-    it found there.
+    it found there. ``on_count`` is told the sampled messages the model has read.
     """
     assert sample.indices is not None
     exact_hits: list[dict[str, Any]] = []
@@ -298,6 +310,7 @@ def sampled_pii_summary(
         all_hits=ner_hits,
         max_examples=max_examples,
         case_counts=CaseCounts.of(texts) if scanner.ner_filter else None,
+        on_count=on_count,
     )
     ner_hits = [{**h, "index": picked[h["index"]]} for h in ner_hits if h["type"] in NER_TYPES]
 
@@ -380,9 +393,14 @@ def sampled_pii_summary(
 
 
 def embed_both(
-    ref_texts: list[str], syn_texts: list[str], options: AssayOptions, cache: Path
+    ref_texts: list[str],
+    syn_texts: list[str],
+    options: AssayOptions,
+    cache: Path,
+    on_count: OnCount | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Both sides in one embedding space; MiniLM shards on Ray with ``--executor ray``."""
+    """Both sides in one embedding space; MiniLM shards on Ray with ``--executor ray``
+    (``on_count``: texts embedded so far, on the local path)."""
     if options.executor == "ray" and options.embedder != "tfidf" and not minilm_missing():
         method, precision = options.embedder, minilm_precision(options.embedder)
 
@@ -394,4 +412,6 @@ def embed_both(
         ref, ref_hit = minilm_cached(ref_texts, cache, 64, compute=on_ray, precision=precision)
         syn, syn_hit = minilm_cached(syn_texts, cache, 64, compute=on_ray, precision=precision)
         return ref, syn, minilm_info(precision, MINILM_MAX_TOKENS, cached=ref_hit and syn_hit)
-    return embed_pair(ref_texts, syn_texts, method=options.embedder, cache_dir=cache)
+    return embed_pair(
+        ref_texts, syn_texts, method=options.embedder, cache_dir=cache, on_count=on_count
+    )

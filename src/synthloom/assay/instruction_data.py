@@ -26,9 +26,10 @@ import pyarrow as pa
 
 from synthloom.assay.features import finish_features, raw_features
 from synthloom.assay.privacy import content_text, record_key
+from synthloom.counting import OnCount
 from synthloom.errors import DataFormatError
 from synthloom.messages import message_text
-from synthloom.records import read_records
+from synthloom.records import counted_records
 
 __all__ = [
     "BATCH_RECORDS",
@@ -268,12 +269,14 @@ def read_instruction_data(
     keep_content: bool = False,
     batch_records: int = BATCH_RECORDS,
     features: Callable[[Sequence[Mapping[str, Any]]], pd.DataFrame] = raw_features,
+    on_count: OnCount | None = None,
 ) -> InstructionData:
     """Read the instruction records at ``path`` in batches of ``batch_records`` into an
     :class:`InstructionData`; raises ``DataFormatError`` when there is no record.
 
     ``features``: how a batch's feature rows are computed (:func:`raw_features`, or its Ray
-    version); ``keep_content``: keep each record's content text too.
+    version); ``keep_content``: keep each record's content text too; ``on_count(done,
+    total)``: the records read so far (:func:`synthloom.records.counted_records`).
     """
     path = Path(path)
     texts, ids = TextColumn(), TextColumn()
@@ -323,7 +326,7 @@ def read_instruction_data(
         done += len(batch)
         batch.clear()
 
-    for rec in read_records(path):
+    for rec in counted_records(path, on_count):
         batch.append(rec)
         if len(batch) >= batch_records:
             flush()

@@ -1,8 +1,9 @@
 """The assay's options, its result, and how each item of it runs (timed, its error recorded).
 
 :class:`AssayOptions` tunes an assay, :class:`AssayResult` is what :func:`synthloom.assay.run_assay`
-returns, :class:`Sections` runs each measured item so that one failure never fails the report,
-and :func:`to_jsonable` turns the numbers into plain JSON values for metrics.json.
+returns, :class:`Sections` runs each measured item so that one failure never fails the report
+and tells :class:`ProgressEvent` s as it goes (counts and a rate-based ETA inside the long
+steps), and :func:`to_jsonable` turns the numbers into plain JSON values for metrics.json.
 """
 
 from __future__ import annotations
@@ -13,21 +14,52 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from synthloom.assay.sampling import BOOTSTRAP_RESAMPLES, DEFAULT_SAMPLE_SIZE
+from synthloom.counting import OnCount
 from synthloom.errors import InputError
 
-__all__ = ["AssayOptions", "AssayResult", "OnProgress", "Sections", "to_jsonable"]
+__all__ = [
+    "AssayOptions",
+    "AssayResult",
+    "OnProgress",
+    "ProgressEvent",
+    "Sections",
+    "to_jsonable",
+]
 
 T = TypeVar("T")
 
-#: Told ``(event, label, seconds)`` as the assay goes: event "start" (seconds None) when an
-#: item or step begins, "end" (seconds: how long it took) or "failed" when it is over.
-OnProgress = Callable[[str, str, "float | None"], None]
+#: What a :class:`ProgressEvent` tells.
+EventKind = Literal["start", "count", "end", "failed"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One thing the assay tells ``AssayOptions.on_progress`` as it goes.
+
+    ``event``: "start" when an item or step begins (``seconds`` None), "count" as a long step
+    (reading records, embedding, the NER scan) gets through its items, "end" (``seconds``: how
+    long it took) or "failed" when it is over. A "count" carries ``done`` of ``total``
+    ``unit`` (texts, messages), ``seconds`` since the step began and ``eta``: seconds left at
+    the rate measured since its first count (None until there is a rate).
+    """
+
+    event: EventKind
+    label: str
+    seconds: float | None = None
+    done: int | None = None
+    total: int | None = None
+    unit: str = ""
+    eta: float | None = None
+
+
+#: Told each :class:`ProgressEvent` as the assay goes.
+OnProgress = Callable[[ProgressEvent], None]
 
 
 @dataclass
@@ -64,7 +96,8 @@ class AssayOptions:
     #: TF-IDF fallback run locally either way.
     executor: str = "local"
     ray_address: str | None = None
-    #: Told each section's start and end (the CLI's progress lines); None: silent.
+    #: Told each section's start and end, and counts inside the long steps (the CLI's
+    #: progress lines); None: silent.
     on_progress: OnProgress | None = None
 
 
@@ -115,34 +148,85 @@ class Sections:
     """Runs each assay item, timing it and recording its error instead of raising.
 
     ``errors`` (item -> one-line message) and ``seconds`` (item -> run time) go into
-    metrics.json; an ``InputError`` is the user's to fix and still propagates.
+    metrics.json; an ``InputError`` is the user's to fix and still propagates. A long step
+    reports its counts through :meth:`counter`, which :meth:`count` turns into "count" events
+    with the time since the step began and an ETA.
     """
 
     def __init__(self, on_progress: OnProgress | None = None) -> None:
         self.errors: dict[str, str] = {}
         self.seconds: dict[str, float] = {}
         self.on_progress = on_progress
-        self.held: list[tuple[str, str, float | None]] = []
+        self.held: list[ProgressEvent] = []
+        # The running step: its label, when it began, and its first count (the rate's origin).
+        self.step = ""
+        self.step_start = time.perf_counter()
+        self.first_count: tuple[float, int] | None = None
 
-    def tell(self, event: str, label: str, seconds: float | None = None) -> None:
-        """Pass one progress event on (nothing when no one listens)."""
+    def tell(self, event: EventKind, label: str, seconds: float | None = None) -> None:
+        """Pass one start, end or failed event on (nothing when no one listens)."""
+        if event == "start":
+            self.begin(label)
+        self.send(ProgressEvent(event, label, seconds))
+
+    def send(self, event: ProgressEvent) -> None:
         if self.on_progress is not None:
             for held in self.held:
-                self.on_progress(*held)
+                self.on_progress(held)
             self.held.clear()
-            self.on_progress(event, label, seconds)
+            self.on_progress(event)
 
-    def hold(self, event: str, label: str, seconds: float | None = None) -> None:
+    def hold(self, event: EventKind, label: str, seconds: float | None = None) -> None:
         """Keep an event until the first item starts: a user's input refused before that
         (a missing column, a bad kinds file) leaves its one error line and nothing else."""
-        self.held.append((event, label, seconds))
+        self.held.append(ProgressEvent(event, label, seconds))
+
+    def begin(self, label: str) -> None:
+        """A step named ``label`` starts now: later counts are its counts."""
+        self.step = label
+        self.step_start = time.perf_counter()
+        self.first_count = None
+
+    def count(self, done: int, total: int, unit: str = "") -> None:
+        """Tell that the running step has done ``done`` of ``total`` ``unit``, with the
+        seconds since it began and the seconds left at the rate since its first count."""
+        if self.on_progress is None:
+            return
+        now = time.perf_counter()
+        eta: float | None = None
+        if self.first_count is None:
+            self.first_count = (now, done)
+        else:
+            since, done_then = self.first_count
+            if done > done_then and now > since:
+                eta = max(0, total - done) * (now - since) / (done - done_then)
+        self.send(
+            ProgressEvent(
+                "count",
+                self.step,
+                now - self.step_start,
+                done=done,
+                total=total,
+                unit=unit,
+                eta=eta,
+            )
+        )
+
+    def counter(self, unit: str) -> OnCount:
+        """The ``on_count(done, total)`` a long step calls: counts of ``unit`` for the step
+        running when it is called."""
+
+        def on_count(done: int, total: int) -> None:
+            self.count(done, total, unit)
+
+        return on_count
 
     def run(self, name: str, fn: Callable[[], T], label: str | None = None) -> T | None:
         """Run item ``name``; ``label`` (default: the name) is what progress lines show."""
         shown = label or name
         self.tell("start", shown)
         start = time.perf_counter()
-        event = "end"
+        event: EventKind = "end"
         try:
             return fn()
         except InputError:

@@ -39,6 +39,7 @@ from synthloom.assay.report import render_report
 from synthloom.assay.schema import schema_matcher
 from synthloom.assay.table_assay import assay_table
 from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
+from synthloom.counting import OnCount
 from synthloom.embed import EMBED_METHODS
 from synthloom.engine.ray_executor import RayOptions, import_ray, init_ray
 from synthloom.engine.storage import check_output_dir
@@ -169,11 +170,19 @@ def _run_assay(
             field="--reference",
         )
     read_start = time.perf_counter()
-    keep_content = bool(options.private)
-    syn, ref = load_inputs(
-        synthetic, reference, keep_content=keep_content, executor=options.executor
-    )
     sections = Sections(options.on_progress)
+
+    def reading(label: str) -> OnCount:
+        sections.begin(label)
+        return sections.counter("records")
+
+    syn, ref = load_inputs(
+        synthetic,
+        reference,
+        keep_content=bool(options.private),
+        executor=options.executor,
+        reading=reading,
+    )
     counts = f"{len(syn):,}" + (f" + {len(ref):,}" if ref is not None else "")
     label = f"reading records: {counts}"
     sections.hold("start", label)

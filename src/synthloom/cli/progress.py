@@ -8,32 +8,54 @@ Two lines, so that it stays whole in an 80-column terminal:
 The bar takes whatever width the first line leaves; the counters have their own line.
 
 The assay's display (:func:`assay_progress`) is a line per section: on a terminal a live
-line with a spinner and the running section's elapsed time, each finished section printed
-above it; elsewhere (a log, a pipe) plain lines, one when a section starts and one when it
-ends, with no control characters.
+line with a spinner and the running section's elapsed time (in the long steps, reading,
+embedding and the NER scan, its counts and an ETA: ``embedding 5,000 + 5,000 texts ·
+3,200/10,000 texts · 41s · ETA 1m27s``), redrawn at most 4 times a second, each finished
+section printed above it; elsewhere (a log, a pipe) plain lines, one when a section starts
+and one when it ends, and a long step's counts at most every 10 s, with no control
+characters.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
-__all__ = ["assay_line", "assay_progress", "complete_progress", "counters_line"]
+if TYPE_CHECKING:  # the types only: ``complete`` imports this module without the assay
+    from synthloom.assay.options import OnProgress, ProgressEvent
+
+__all__ = [
+    "assay_line",
+    "assay_progress",
+    "complete_progress",
+    "count_text",
+    "counters_line",
+    "plain_printer",
+    "short_duration",
+]
+
+#: Seconds between two count lines of a step in a log or pipe.
+PLAIN_EVERY = 10.0
+#: The assay's live line fits an 80-column terminal.
+WIDTH = 80
 
 
 def counters_line(task: Task) -> str:
@@ -98,46 +120,125 @@ def complete_progress(quiet: bool, console: Console | None = None) -> Iterator[A
             bar.stop()
 
 
-def assay_line(event: str, label: str, seconds: float | None) -> str:
-    """One plain progress line of the assay: ``fidelity ...`` or ``fidelity done in 0.3s``."""
-    if event == "start":
-        return f"assay: {label} ..."
-    verb = "failed after" if event == "failed" else "done in"
-    return f"assay: {label} {verb} {seconds or 0.0:.1f}s"
+def short_duration(seconds: float) -> str:
+    """``41s``, ``1m27s``, ``2h05m``: a duration as a progress line shows it."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def count_text(done: int, total: int, unit: str, seconds: float, eta: float | None) -> str:
+    """``3,200/10,000 texts · 41s · ETA 1m27s`` (no ETA until a rate is measured)."""
+    parts = [f"{done:,}/{total:,}" + (f" {unit}" if unit else ""), short_duration(seconds)]
+    if eta is not None:
+        parts.append(f"ETA {short_duration(eta)}")
+    return " · ".join(parts)
+
+
+def assay_line(event: ProgressEvent) -> str:
+    """One plain progress line of the assay: ``fidelity ...``, ``embedding 60 + 60 texts ·
+    37/120 texts · 2s · ETA 4s`` or ``fidelity done in 0.3s``."""
+    if event.event == "start":
+        return f"assay: {event.label} ..."
+    if event.event == "count":
+        counts = count_text(
+            event.done or 0, event.total or 0, event.unit, event.seconds or 0.0, event.eta
+        )
+        return f"assay: {event.label} · {counts}"
+    verb = "failed after" if event.event == "failed" else "done in"
+    return f"assay: {event.label} {verb} {event.seconds or 0.0:.1f}s"
+
+
+def plain_printer(
+    out: TextIO, *, every: float = PLAIN_EVERY, clock: Callable[[], float] = time.monotonic
+) -> OnProgress:
+    """The assay's progress as plain lines on ``out`` (a log, a pipe): every start, end and
+    failure, and a step's counts at most once every ``every`` seconds (a quick step shows none:
+    its start and end lines say enough), so a long embedding leaves a line each 10 s, not
+    hundreds."""
+    last_line = clock()
+
+    def plain(event: ProgressEvent) -> None:
+        nonlocal last_line
+        now = clock()
+        if event.event == "count" and now - last_line < every:
+            return
+        last_line = now
+        print(assay_line(event), file=out, flush=True)
+
+    return plain
+
+
+class _StepColumn(ProgressColumn):
+    """The running step's label and time, or its label, counts, time and ETA: ``assay:
+    embedding 5,000 + 5,000 texts · 3,200/10,000 texts · 41s · ETA 1m27s``, in ``width``
+    columns. The label gives way (an ellipsis) before the numbers do, and the ETA told with
+    the last count runs down between counts."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(table_column=Column(no_wrap=True, width=width))
+        self.width = width
+
+    def render(self, task: Task) -> Text:
+        f = task.fields
+        if f.get("done") is None:
+            status = short_duration(task.elapsed or 0.0)
+        else:
+            # The step's own time (reading a file has no start event of its own), and its
+            # ETA, run on from the last count.
+            since = time.monotonic() - f["told_at"]
+            eta = None if f["eta"] is None else max(0.0, f["eta"] - since)
+            status = "· " + count_text(
+                f["done"], f["total_items"], f["unit"], f["seconds"] + since, eta
+            )
+        # Plain text: no markup read from labels.
+        label = Text(task.description, style="bold", no_wrap=True, overflow="ellipsis")
+        label.truncate(max(1, self.width - len(status) - 1), overflow="ellipsis")
+        return Text.assemble(label, " ", status, no_wrap=True)
 
 
 @contextmanager
-def assay_progress(quiet: bool, stream: TextIO | None = None) -> Iterator[Any]:
+def assay_progress(quiet: bool, stream: TextIO | None = None) -> Iterator[OnProgress | None]:
     """Yields the assay's ``on_progress`` callback (None when quiet) for ``stream`` (stderr)."""
     if quiet:
         yield None
         return
     out = stream or sys.stderr
     if not out.isatty():
-
-        def plain(event: str, label: str, seconds: float | None) -> None:
-            print(assay_line(event, label, seconds), file=out, flush=True)
-
-        yield plain
+        yield plain_printer(out)
         return
     live = Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}", style="bold", markup=False),
-        TimeElapsedColumn(),
-        console=Console(file=out, width=80),
+        _StepColumn(width=WIDTH - 2),  # the spinner and its space take two columns
+        console=Console(file=out, width=WIDTH),
         transient=True,
+        refresh_per_second=4,
     )
-    task = live.add_task("assay", total=None)
+    task = live.add_task("assay", total=None, done=None)
 
-    def on_progress(event: str, label: str, seconds: float | None) -> None:
+    def on_progress(event: ProgressEvent) -> None:
         if not live.live.is_started:
             live.start()
-        if event == "start":
-            live.reset(task, description=f"assay: {label}")
+        if event.event == "start":
+            live.reset(task, description=f"assay: {event.label}", done=None)
+        elif event.event == "count":
+            live.update(
+                task,
+                description=f"assay: {event.label}",
+                done=event.done,
+                total_items=event.total,
+                unit=event.unit,
+                eta=event.eta,
+                seconds=event.seconds or 0.0,
+                told_at=time.monotonic(),
+            )
         else:
             # Plain text: no markup read from labels, no colour on the numbers.
             live.console.print(
-                assay_line(event, label, seconds),
+                assay_line(event),
                 markup=False,
                 highlight=False,
                 no_wrap=True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from synthloom.counting import OnCount, Tally
 from synthloom.errors import InputError
 from synthloom.pii import PiiMatch, PiiScanner
 from synthloom.pii.display import context_words, mask_secrets, token_shape
@@ -39,6 +40,7 @@ def pii_summary(
     context: int = 6,
     all_hits: list[dict[str, Any]] | None = None,
     case_counts: CaseCounts | None = None,
+    on_count: OnCount | None = None,
 ) -> dict[str, Any]:
     """Personal data found in ``texts``, by type, with the first locations.
 
@@ -59,6 +61,8 @@ def pii_summary(
 
     ``all_hits``, when given, receives every hit, kept or dropped, unmasked, for the data
     owner: ``{"type", "location", "index", "start", "end", "text", "kept", "reason"}``.
+    ``on_count(done, total)`` is told how many texts are scanned as the scan goes (the
+    named-entity model's batches make it the long step of the privacy section).
     """
     if locations is not None and len(locations) != len(texts):
         raise InputError(
@@ -74,7 +78,10 @@ def pii_summary(
     if scanner.ner_available and scanner.ner_filter:
         counts = case_counts if case_counts is not None else CaseCounts.of(texts)
     results = scanner.iter_scan_results(texts, case_counts=counts)
+    tally = Tally(on_count, len(texts))
+    tally.start()
     for i, (text, result) in enumerate(zip(texts, results, strict=True)):
+        tally.add()
         if not result.matches and not result.dropped:
             continue
         location = locations[i] if locations is not None else f"record {i}"
