@@ -56,6 +56,7 @@ __all__ = [
     "ROLES",
     "Dataset",
     "ParquetShardWriter",
+    "counted_records",
     "day_numbers",
     "detect_kind",
     "expected_records",
@@ -437,6 +438,20 @@ def expected_records(path: Path) -> int | None:
     return lines + (last != b"\n")
 
 
+def counted_records(path: Path, on_count: OnCount | None) -> Iterator[dict[str, Any]]:
+    """:func:`read_records`, telling ``on_count(done, total)`` the records read as they are
+    read, of the :func:`expected_records` (the last count is the records there were); a JSON
+    array tells nothing."""
+    total = expected_records(path) if on_count is not None else None
+    tally = Tally(on_count if total is not None else None, total or 0)
+    tally.start()
+    for record in read_records(path):
+        yield record
+        tally.add()
+    if on_count is not None and total is not None and tally.done != total:
+        on_count(tally.done, tally.done)  # blank lines were counted as records to come
+
+
 def load_dataset(
     path: str | Path, kind: DatasetKind | None = None, *, on_count: OnCount | None = None
 ) -> Dataset:
@@ -452,15 +467,7 @@ def load_dataset(
         if table.shape[0] == 0 or table.shape[1] == 0:
             raise DataFormatError("the dataset is empty; it needs a header and rows", path=path)
         return Dataset(path=path, kind="table", table=table)
-    total = expected_records(path) if on_count is not None else None
-    records: list[dict[str, Any]] = []
-    tally = Tally(on_count if total is not None else None, total or 0)
-    tally.start()
-    for record in read_records(path):
-        records.append(record)
-        tally.add()
-    if on_count is not None and total is not None and tally.done != total:
-        on_count(tally.done, tally.done)  # blank lines were counted as records to come
+    records = list(counted_records(path, on_count))
     if not records:
         raise DataFormatError("the dataset is empty; it needs at least one record", path=path)
     return Dataset(path=path, kind="instruction", records=records)

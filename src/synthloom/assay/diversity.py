@@ -214,7 +214,7 @@ def vendi_score(embeddings: npt.ArrayLike) -> float:
 
 
 def diversity(
-    texts: list[str],
+    texts: Sequence[str],
     embeddings: np.ndarray | None,
     *,
     seed: int = 0,

@@ -23,7 +23,10 @@ __all__ = [
     "FEATURE_KINDS",
     "feature_rows",
     "features_frame",
+    "finish_features",
     "flatten_meta",
+    "raw_features",
+    "raw_features_ray",
     "record_feature_row",
     "record_features",
     "record_features_ray",
@@ -101,7 +104,31 @@ def record_features(
     records: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """One feature row per record. ``meta_columns`` limits which meta fields are kept."""
-    return features_frame(feature_rows(records), meta_columns=meta_columns)
+    return finish_features(raw_features(records), meta_columns=meta_columns)
+
+
+def raw_features(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The feature rows of ``records`` as a frame, not yet finished: the assay reads records in
+    batches and finishes the concatenated frames once (:func:`finish_features`)."""
+    return pd.DataFrame.from_records(feature_rows(records))
+
+
+def raw_features_ray(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    shard_records: int = 10_000,
+    options: RayOptions | None = None,
+) -> pd.DataFrame:
+    """:func:`raw_features`, the rows computed by one Ray task per ``shard_records`` records
+    (tokenising is the costly part); the frame is built here by the same code, so it is equal."""
+    shards = map_shards_ray(
+        feature_rows,
+        records,
+        shard_size=shard_records,
+        shard_field="shard_records",
+        options=options,
+    )
+    return pd.DataFrame.from_records([row for rows in shards for row in rows])
 
 
 def record_features_ray(
@@ -111,25 +138,26 @@ def record_features_ray(
     shard_records: int = 10_000,
     options: RayOptions | None = None,
 ) -> pd.DataFrame:
-    """:func:`record_features`, its rows computed by one Ray task per ``shard_records`` records
-    (tokenising is the costly part); the frame is built here by the same code, so it is equal."""
-    shards = map_shards_ray(
-        feature_rows,
-        records,
-        shard_size=shard_records,
-        shard_field="shard_records",
-        options=options,
-    )
-    return features_frame([row for rows in shards for row in rows], meta_columns=meta_columns)
+    """:func:`record_features` with the rows computed by Ray tasks (:func:`raw_features_ray`)."""
+    raw = raw_features_ray(records, shard_records=shard_records, options=options)
+    return finish_features(raw, meta_columns=meta_columns)
 
 
 def features_frame(
     rows: Sequence[Mapping[str, Any]], *, meta_columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """The frame of :func:`record_features` from rows already computed by
-    :func:`record_feature_row` (the Ray
-    executor computes the rows in parallel and builds the frame here, so both are equal)."""
-    frame = pd.DataFrame.from_records(list(rows))
+    :func:`record_feature_row`."""
+    return finish_features(pd.DataFrame.from_records(list(rows)), meta_columns=meta_columns)
+
+
+def finish_features(
+    frame: pd.DataFrame, *, meta_columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The feature table from a frame of raw feature rows: every base feature (empty ones
+    added), then the meta fields (``meta_columns``, or all the frame has), a field that is
+    numeric in some records and text in others as text."""
+    frame = frame.copy()
     for name in BASE_FEATURES:
         if name not in frame.columns:
             frame[name] = pd.Series(dtype="float64")

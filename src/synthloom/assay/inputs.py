@@ -7,16 +7,25 @@ user must fix, so an earlier report in the output folder stays intact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import multiprocessing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from synthloom.assay.features import BASE_FEATURES, flatten_meta
+from synthloom.assay.features import BASE_FEATURES, raw_features, raw_features_ray
+from synthloom.assay.instruction_data import InstructionData, read_instruction_data
 from synthloom.assay.preference import PreferenceSet, is_preference_data, read_pairs
 from synthloom.counting import OnCount
 from synthloom.errors import DataFormatError
-from synthloom.records import Dataset, load_dataset, read_records, read_table, text_columns
+from synthloom.records import (
+    Dataset,
+    detect_kind,
+    load_dataset,
+    read_records,
+    read_table,
+    text_columns,
+)
 from synthloom.text import record_text
 
 __all__ = [
@@ -25,6 +34,7 @@ __all__ = [
     "check_sensitive",
     "compared_columns",
     "load_input",
+    "load_inputs",
     "load_private_texts",
     "table_texts",
 ]
@@ -102,17 +112,101 @@ def table_texts(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def load_input(path: str | Path, on_count: OnCount | None = None) -> Dataset | PreferenceSet:
+def load_input(
+    path: str | Path,
+    *,
+    keep_content: bool = False,
+    executor: str = "local",
+    on_count: OnCount | None = None,
+) -> Dataset | InstructionData | PreferenceSet:
     """A dataset to assay, its kind decided from its first record: preference pairs (a
-    ``chosen`` or ``rejected`` field, or a Nemotron run folder), else instruction records or a
-    table (:func:`synthloom.records.detect_kind`). ``on_count``: instruction records read so
-    far (:func:`synthloom.records.load_dataset`)."""
+    ``chosen`` or ``rejected`` field, or a Nemotron run folder), instruction records (read in
+    batches into :class:`synthloom.assay.instruction_data.InstructionData`, their features
+    computed by Ray tasks with ``executor="ray"``; ``keep_content`` for the verbatim check;
+    ``on_count``: the records read so far) or a table (:func:`synthloom.records.detect_kind`)."""
     if is_preference_data(path):
         return read_pairs(path)
-    return load_dataset(path, on_count=on_count)
+    if detect_kind(path) == "table":
+        return load_dataset(path, kind="table")
+    features = raw_features_ray if executor == "ray" else raw_features
+    return read_instruction_data(
+        path, keep_content=keep_content, features=features, on_count=on_count
+    )
 
 
-def check_same_kind(synthetic: Dataset | PreferenceSet, reference: Dataset | PreferenceSet) -> None:
+#: Instruction datasets at least this large (both sides' files together) are read by two
+#: processes, one per side: reading records and computing their features is per-record Python
+#: work, and the sides are independent. Below it a second process costs more than it saves.
+PARALLEL_READ_BYTES = 64 * 2**20
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.is_file() else 0
+
+
+def load_inputs(
+    synthetic: str | Path,
+    reference: str | Path | None,
+    *,
+    keep_content: bool = False,
+    executor: str = "local",
+    parallel_bytes: int = PARALLEL_READ_BYTES,
+    reading: Callable[[str], OnCount | None] = lambda _label: None,
+) -> tuple[
+    Dataset | InstructionData | PreferenceSet, Dataset | InstructionData | PreferenceSet | None
+]:
+    """Both datasets of an assay (:func:`load_input`); the synthetic side is read first, so its
+    error is the one reported when both are wrong. Two large instruction datasets read on the
+    local executor are read side by side, the reference in a second process.
+
+    ``reading(label)`` is called as each read starts and returns the ``on_count`` it reports
+    its records to (side by side: the synthetic side's, under a label naming both)."""
+    syn_path = Path(synthetic)
+    ref_path = Path(reference) if reference is not None else None
+    parallel = (
+        ref_path is not None
+        and executor == "local"
+        and _size(syn_path) + _size(ref_path) >= parallel_bytes
+        and not is_preference_data(syn_path)
+        and not is_preference_data(ref_path)
+        and detect_kind(syn_path) == "instruction"
+        and detect_kind(ref_path) == "instruction"
+    )
+    if not parallel or ref_path is None:
+        syn = load_input(
+            syn_path,
+            keep_content=keep_content,
+            executor=executor,
+            on_count=reading(f"reading {syn_path.name}"),
+        )
+        ref = None
+        if ref_path is not None:
+            ref = load_input(
+                ref_path, executor=executor, on_count=reading(f"reading {ref_path.name}")
+            )
+        return syn, ref
+    # "spawn": the parent may hold threads (Ray, BLAS) that a forked child must not inherit.
+    pool = multiprocessing.get_context("spawn").Pool(1)
+    try:
+        pending = pool.apply_async(read_instruction_data, (ref_path,))
+        on_count = reading(f"reading {syn_path.name} (and {ref_path.name} beside it)")
+        syn_data = read_instruction_data(syn_path, keep_content=keep_content, on_count=on_count)
+        ref_data = pending.get()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()
+        pool.join()
+    return syn_data, ref_data
+
+
+def check_same_kind(
+    synthetic: Dataset | InstructionData | PreferenceSet,
+    reference: Dataset | InstructionData | PreferenceSet,
+) -> None:
     """Refuse to compare datasets of different kinds (instruction data with a table...)."""
     if synthetic.kind != reference.kind:
         raise DataFormatError(
@@ -124,20 +218,18 @@ def check_same_kind(synthetic: Dataset | PreferenceSet, reference: Dataset | Pre
 
 
 def compared_columns(
-    synthetic: Dataset | PreferenceSet, reference: Dataset | PreferenceSet | None
+    synthetic: Dataset | InstructionData | PreferenceSet,
+    reference: Dataset | InstructionData | PreferenceSet | None,
 ) -> list[str]:
-    """The columns the fidelity and tail metrics will be computed on (no features computed);
-    none for preference data, whose paths name no column."""
+    """The columns the fidelity and tail metrics will be computed on; none for preference
+    data, whose paths name no column."""
+    if isinstance(synthetic, InstructionData) and isinstance(reference, InstructionData):
+        shared = set(synthetic.meta_columns) & set(reference.meta_columns)
+        return [*BASE_FEATURES, *sorted(shared)]
     if not isinstance(synthetic, Dataset) or not isinstance(reference, Dataset):
         return []
-    if reference.table is not None:
-        return [str(c) for c in reference.table.columns]
-    assert synthetic.records is not None and reference.records is not None
-    sides = [
-        {name for r in records for name in flatten_meta(r.get("meta") or {})}
-        for records in (synthetic.records, reference.records)
-    ]
-    return [*BASE_FEATURES, *sorted(sides[0] & sides[1])]
+    assert reference.table is not None
+    return [str(c) for c in reference.table.columns]
 
 
 def check_columns(synthetic: Dataset, reference: Dataset) -> None:

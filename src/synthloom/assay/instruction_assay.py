@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import numpy.typing as npt
 
 from synthloom.assay import bias, diversity, embedding_fidelity, fidelity, privacy, tails
-from synthloom.assay.features import FEATURE_KINDS, record_features, record_features_ray
+from synthloom.assay.features import FEATURE_KINDS
+from synthloom.assay.instruction_data import InstructionData
 from synthloom.assay.kinds import decide_kinds
 from synthloom.assay.options import AssayOptions, Sections
 from synthloom.assay.sampling import Bootstrap, SideSample, draw_sample, interval
@@ -32,36 +33,20 @@ from synthloom.embed import (
     minilm_precision,
 )
 from synthloom.engine.ray.assay import embed_texts_ray
-from synthloom.messages import message_text
 from synthloom.pii import NER_TYPES, PiiScanner
 from synthloom.pii.precision import CaseCounts
-from synthloom.text import record_text
 
 __all__ = [
-    "SCORE_FIELDS",
     "assay_instruction",
     "embed_both",
-    "meta_scores",
     "sampled_paths",
     "sampled_pii_summary",
 ]
 
-#: Score fields looked for in ``meta`` to report mean quality per demographic group.
-SCORE_FIELDS = ("score", "reward", "quality", "judge_score", "rating")
-
-
-def meta_scores(records: Sequence[Mapping[str, Any]]) -> list[float] | None:
-    """The first of :data:`SCORE_FIELDS` that every record's ``meta`` holds as a number."""
-    for name in SCORE_FIELDS:
-        values = [r.get("meta", {}).get(name) for r in records]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            return [float(v) for v in values]  # type: ignore[arg-type]
-    return None
-
 
 def assay_instruction(
-    synthetic: list[dict[str, Any]],
-    reference: list[dict[str, Any]],
+    synthetic: InstructionData,
+    reference: InstructionData,
     options: AssayOptions,
     sections: Sections,
     private_texts: list[str],
@@ -70,29 +55,25 @@ def assay_instruction(
     extras: dict[str, Any],
 ) -> dict[str, Any]:
     """Every section of the instruction-data assay; ``extras`` gets what the report draws
-    (kinds, feature tables, embeddings) and ``out / "cache"`` holds the embedding cache."""
+    (kinds, feature tables, embeddings) and ``out / "cache"`` holds the embedding cache.
+
+    Both sides come read in batches
+    (:func:`synthloom.assay.instruction_data.read_instruction_data`), their features computed
+    then (by Ray tasks with ``--executor ray``)."""
     metrics: dict[str, Any] = {}
     # Drawn on the driver, by index, before any work is shipped: Ray embeds the same texts.
     ref_sample = draw_sample(len(reference), options.sample, seed=options.seed, side="reference")
     syn_sample = draw_sample(len(synthetic), options.sample, seed=options.seed, side="synthetic")
     sampled = ref_sample.sampled or syn_sample.sampled
     boot = Bootstrap(seed=options.seed, resamples=options.bootstrap_resamples)
-    syn_texts = [record_text(r) for r in synthetic]
-    ref_texts = [record_text(r) for r in reference]
+    syn_texts, ref_texts = synthetic.texts, reference.texts
 
     # Fidelity of per-record features (plus the meta fields both sides carry).
-    features: Callable[..., pd.DataFrame] = record_features
-    if options.executor == "ray":
-        features = record_features_ray
-    ref_meta = features(reference)
-    syn_meta = features(synthetic)
-    shared = [c for c in ref_meta.columns if c.startswith("meta.") and c in syn_meta.columns]
-    one_sided = sorted(
-        {c for c in list(ref_meta.columns) + list(syn_meta.columns) if c.startswith("meta.")}
-        - set(shared)
-    )
-    ref_feat = features(reference, meta_columns=shared)
-    syn_feat = features(synthetic, meta_columns=shared)
+    ref_columns, syn_columns = reference.meta_columns, synthetic.meta_columns
+    shared = [c for c in ref_columns if c in syn_columns]
+    one_sided = sorted(set(ref_columns + syn_columns) - set(shared))
+    ref_feat = reference.finished_features(shared)
+    syn_feat = synthetic.finished_features(shared)
     extras["tables"] = (ref_feat, syn_feat)
     kinds, kind_sources = decide_kinds(
         ref_feat, fixed=FEATURE_KINDS, overrides=extras.get("kind_overrides"), source=options.kinds
@@ -140,7 +121,7 @@ def assay_instruction(
 
     # Diversity, synthetic and reference side by side.
     def diversity_of(
-        texts: list[str], vecs: np.ndarray | None, side: SideSample
+        texts: Sequence[str], vecs: np.ndarray | None, side: SideSample
     ) -> Callable[[], Any]:
         return lambda: diversity.diversity(
             texts,
@@ -164,25 +145,19 @@ def assay_instruction(
     priv: dict[str, Any] = {}
     # System turns are dropped and whitespace and case normalised: mix adds a system prompt,
     # and a copy with a new system prompt is still a copy.
-    syn_names = [f"record {i + 1} (id {r['id']})" for i, r in enumerate(synthetic)]
+    syn_names = synthetic.names
     priv["exact_copies"] = sections.run(
         "privacy.exact_copies",
         lambda: privacy.exact_copies(
-            [privacy.record_key(r) for r in reference],
-            [privacy.record_key(r) for r in synthetic],
-            reference_names=[f"record {i + 1} (id {r['id']})" for i, r in enumerate(reference)],
+            reference.keys,
+            synthetic.keys,
+            reference_names=reference.names,
             synthetic_names=syn_names,
         ),
     )
-    pii_texts: list[str] = []
-    locations: list[str] = []
-    record_of: list[int] = []
-    for i, rec in enumerate(synthetic):
-        for j, msg in enumerate(rec["messages"]):
-            # Tool-call arguments are scanned too: an e-mail address often travels there.
-            pii_texts.append(message_text(msg))
-            locations.append(f"record {i + 1} (id {rec['id']}), message {j + 1} ({msg['role']})")
-            record_of.append(i)
+    # Tool-call arguments are scanned too: an e-mail address often travels there.
+    pii_texts, locations = synthetic.messages, synthetic.message_locations
+    record_of = synthetic.message_record
     scanner = PiiScanner(ner=options.ner)
     pii_hits = extras.setdefault("pii_hits", []) if options.show_pii else None
 
@@ -208,7 +183,7 @@ def assay_instruction(
         sections.run(
             "privacy.verbatim",
             lambda: privacy.verbatim_overlap(
-                [privacy.content_text(r) for r in synthetic],
+                synthetic.content if synthetic.content is not None else [],
                 private_texts,
                 span=options.span,
                 synthetic_names=syn_names,
@@ -228,7 +203,7 @@ def assay_instruction(
             ref_texts,
             syn_texts,
             lexicon=lexicon,
-            scores=meta_scores(synthetic),
+            scores=synthetic.meta_scores(),
             seed=options.seed,
         ),
     )
@@ -296,7 +271,7 @@ def sampled_paths(metrics: Mapping[str, Any], prefix: str = "") -> list[str]:
 def sampled_pii_summary(
     texts: Sequence[str],
     locations: Sequence[str],
-    record_of: Sequence[int],
+    record_of: Sequence[int] | npt.NDArray[np.int64],
     sample: SideSample,
     scanner: PiiScanner,
     boot: Bootstrap,
@@ -326,7 +301,7 @@ def sampled_pii_summary(
         max_examples=max_examples,
     )
     position = {int(r): k for k, r in enumerate(sample.indices)}
-    picked = [t for t, r in enumerate(record_of) if r in position]
+    picked = np.flatnonzero(np.isin(np.asarray(record_of), sample.indices)).tolist()
     ner_hits: list[dict[str, Any]] = []
     found = privacy.pii_summary(
         [texts[t] for t in picked],

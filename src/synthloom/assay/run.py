@@ -25,10 +25,11 @@ from synthloom.assay.inputs import (
     check_same_kind,
     check_sensitive,
     compared_columns,
-    load_input,
+    load_inputs,
     load_private_texts,
 )
 from synthloom.assay.instruction_assay import assay_instruction
+from synthloom.assay.instruction_data import InstructionData
 from synthloom.assay.kinds import load_kinds
 from synthloom.assay.options import AssayOptions, AssayResult, Sections, to_jsonable
 from synthloom.assay.preference import PreferenceSet, is_preference_data
@@ -38,6 +39,7 @@ from synthloom.assay.report import render_report
 from synthloom.assay.schema import schema_matcher
 from synthloom.assay.table_assay import assay_table
 from synthloom.atomic import clean_leftovers, publish_dir, staging_dir, write_text
+from synthloom.counting import OnCount
 from synthloom.embed import EMBED_METHODS
 from synthloom.engine.ray_executor import RayOptions, import_ray, init_ray
 from synthloom.engine.storage import check_output_dir
@@ -83,8 +85,8 @@ def _publish(
     publish_dir(staging, out, RESULT_FILES)
 
 
-def _described(data: Dataset | PreferenceSet) -> dict[str, Any]:
-    if isinstance(data, Dataset):
+def _described(data: Dataset | InstructionData | PreferenceSet) -> dict[str, Any]:
+    if not isinstance(data, PreferenceSet):
         return {"path": str(data.path), "rows": len(data)}
     return {"path": str(data.path), "rows": len(data), "format": data.format}
 
@@ -169,12 +171,18 @@ def _run_assay(
         )
     read_start = time.perf_counter()
     sections = Sections(options.on_progress)
-    sections.begin(f"reading {Path(synthetic).name}")
-    syn = load_input(synthetic, sections.counter("records"))
-    ref = None
-    if reference is not None:
-        sections.begin(f"reading {Path(reference).name}")
-        ref = load_input(reference, sections.counter("records"))
+
+    def reading(label: str) -> OnCount:
+        sections.begin(label)
+        return sections.counter("records")
+
+    syn, ref = load_inputs(
+        synthetic,
+        reference,
+        keep_content=bool(options.private),
+        executor=options.executor,
+        reading=reading,
+    )
     counts = f"{len(syn):,}" + (f" + {len(ref):,}" if ref is not None else "")
     label = f"reading records: {counts}"
     sections.hold("start", label)
@@ -189,11 +197,11 @@ def _run_assay(
         )
     private_texts, private_names = load_private_texts(options.private)
 
-    if not isinstance(syn, Dataset):
-        assert ref is None or not isinstance(ref, Dataset)
+    if isinstance(syn, PreferenceSet):
+        assert ref is None or isinstance(ref, PreferenceSet)
         out.mkdir(parents=True, exist_ok=True)
         body = assay_preference(syn, ref, options, sections, out, extras)
-    elif syn.kind == "table":
+    elif isinstance(syn, Dataset):
         assert isinstance(ref, Dataset)
         check_columns(syn, ref)
         assert syn.table is not None and ref.table is not None
@@ -202,8 +210,7 @@ def _run_assay(
             syn.table, ref.table, options, sections, private_texts, private_names, extras
         )
     else:
-        assert isinstance(ref, Dataset)
-        assert syn.records is not None and ref.records is not None
+        assert isinstance(ref, InstructionData)
         if options.sensitive:
             raise InputError(
                 "--sensitive names table columns; instruction data uses the demographic lexicon",
@@ -211,8 +218,8 @@ def _run_assay(
             )
         out.mkdir(parents=True, exist_ok=True)
         body = assay_instruction(
-            syn.records,
-            ref.records,
+            syn,
+            ref,
             options,
             sections,
             private_texts,
@@ -256,7 +263,7 @@ def _run_assay(
     sections.tell("start", "report")
     report_start = time.perf_counter()
     if options.write_report:
-        render = render_report if isinstance(syn, Dataset) else render_preference_report
+        render = render_preference_report if isinstance(syn, PreferenceSet) else render_report
         report_html = render(metrics, extras)
     _publish(out, metrics, report_html, pii_hits)
     sections.tell("end", "report", time.perf_counter() - report_start)

@@ -134,13 +134,16 @@ def row_keys(df: pd.DataFrame) -> list[str]:
 
 
 def exact_copies(
-    reference_keys: Sequence[str],
-    synthetic_keys: Sequence[str],
+    reference_keys: Sequence[str] | npt.NDArray[Any],
+    synthetic_keys: Sequence[str] | npt.NDArray[Any],
     *,
     reference_names: Sequence[str] | None = None,
     synthetic_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Synthetic records whose key also belongs to a reference record.
+
+    Keys are strings or bytes (the assay keeps 16-byte digests of a million records' keys);
+    they are matched by sorting, not in a dict, so memory stays at the keys' own size.
 
     Returns ``{"count": synthetic records that copy a reference record, "share": count / number of
     synthetic records (0.0 when there are none), "examples": their first 10 indices (0-based),
@@ -148,26 +151,37 @@ def exact_copies(
     "reference"}}``: which record copies which, named by ``*_names`` (default "record N",
     1-based) so a reader can find both.
     """
-    first_of: dict[str, int] = {}
-    for i, key in enumerate(reference_keys):
-        first_of.setdefault(key, i)
-    copied = [i for i, key in enumerate(synthetic_keys) if key in first_of]
-    n = len(synthetic_keys)
+    ref = np.asarray(reference_keys)
+    syn = np.asarray(synthetic_keys)
+    n = len(syn)
+    copied = np.zeros(0, dtype=np.int64)
+    first = np.zeros(0, dtype=np.int64)
+    if len(ref) and n:
+        # A stable sort keeps equal keys in input order: the first of a run is the first record.
+        order = np.argsort(ref, kind="stable")
+        distinct, starts = np.unique(ref[order], return_index=True)
+        at = np.searchsorted(distinct, syn).clip(0, len(distinct) - 1)
+        found = distinct[at] == syn
+        copied = np.flatnonzero(found)
+        first = order[starts[at[copied]]]
 
     def name(names: Sequence[str] | None, i: int) -> str:
         return names[i] if names is not None else f"record {i + 1}"
 
+    shown = [
+        (int(i), int(r)) for i, r in zip(copied[:MAX_EXAMPLES], first[:MAX_EXAMPLES], strict=True)
+    ]
     return {
         "count": len(copied),
         "share": len(copied) / n if n else 0.0,
-        "examples": copied[:MAX_EXAMPLES],
+        "examples": [i for i, _ in shown],
         "copies": [
             {
                 "synthetic_index": i,
                 "synthetic": name(synthetic_names, i),
-                "reference_index": first_of[synthetic_keys[i]],
-                "reference": name(reference_names, first_of[synthetic_keys[i]]),
+                "reference_index": r,
+                "reference": name(reference_names, r),
             }
-            for i in copied[:MAX_EXAMPLES]
+            for i, r in shown
         ],
     }

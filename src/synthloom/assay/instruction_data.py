@@ -1,0 +1,352 @@
+"""Instruction records read in batches into the compact form the assay measures.
+
+A million chat records held as Python dicts take several gigabytes; the assay needs far less of
+each record: its text (every turn joined), where each turn lies in that text (for the PII scan),
+its id (to name it in findings), an exact-copy key, a row of per-record features and the score
+fields of its ``meta``. :func:`read_instruction_data` reads the records in batches (JSONL lines,
+Parquet row groups, the parts of a folder), derives those per batch and drops the dicts. The
+texts are kept once, as Arrow string arrays (UTF-8 bytes and offsets, no per-string object), and
+read back through :class:`TextColumn`, a ``Sequence[str]`` that the metrics iterate chunk by
+chunk.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from synthloom.assay.features import finish_features, raw_features
+from synthloom.assay.privacy import content_text, record_key
+from synthloom.counting import OnCount
+from synthloom.errors import DataFormatError
+from synthloom.messages import message_text
+from synthloom.records import counted_records
+
+__all__ = [
+    "BATCH_RECORDS",
+    "SCORE_FIELDS",
+    "InstructionData",
+    "MessageLocations",
+    "MessageTexts",
+    "RecordNames",
+    "TextColumn",
+    "read_instruction_data",
+]
+
+#: Records read, turned into texts and features, and dropped at a time.
+BATCH_RECORDS = 10_000
+#: Score fields looked for in ``meta`` to report mean quality per demographic group.
+SCORE_FIELDS = ("score", "reward", "quality", "judge_score", "rating")
+
+
+class TextColumn(Sequence[str]):
+    """Strings kept as Arrow arrays (one per batch read); a read-only ``Sequence[str]``.
+
+    Iterating converts one chunk at a time to Python strings, so a metric that walks every
+    text holds one chunk of them, not the collection twice.
+    """
+
+    def __init__(self, chunks: Sequence[pa.Array] = ()) -> None:
+        self._chunks = [c for c in chunks if len(c)]
+        self._starts = [0]
+        for chunk in self._chunks:
+            self._starts.append(self._starts[-1] + len(chunk))
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> TextColumn:
+        """A column holding ``texts`` (a copy)."""
+        return cls([pa.array(list(texts), type=pa.large_string())])
+
+    def append(self, texts: Sequence[str]) -> None:
+        """Add a batch of strings at the end."""
+        if texts:
+            self._chunks.append(pa.array(list(texts), type=pa.large_string()))
+            self._starts.append(self._starts[-1] + len(texts))
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the column holds (UTF-8 text and offsets)."""
+        return sum(c.nbytes for c in self._chunks)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        k = bisect.bisect_right(self._starts, index) - 1
+        value = self._chunks[k][index - self._starts[k]].as_py()
+        assert isinstance(value, str)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        for chunk in self._chunks:
+            yield from chunk.to_pylist()
+
+    def take(self, indices: npt.ArrayLike) -> list[str]:
+        """The strings at ``indices``, in that order."""
+        wanted = np.asarray(indices, dtype=np.int64)
+        if wanted.size == 0:
+            return []
+        table = pa.chunked_array(self._chunks, type=pa.large_string())
+        return [str(v) for v in table.take(pa.array(wanted)).to_pylist()]
+
+
+class MessageTexts(Sequence[str]):
+    """Each turn's text (:func:`synthloom.messages.message_text`), read as a slice of its
+    record's text: a record's text is its turns joined by newlines, so no second copy is kept."""
+
+    def __init__(self, data: InstructionData) -> None:
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data.message_record)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        data = self._data
+        text = data.texts[int(data.message_record[index])]
+        return text[int(data.message_start[index]) : int(data.message_end[index])]
+
+    def __iter__(self) -> Iterator[str]:
+        data = self._data
+        owner = data.message_record.tolist()
+        start, end = data.message_start.tolist(), data.message_end.tolist()
+        k, total = 0, len(owner)
+        # A record's turns are consecutive, in record order.
+        for record, text in enumerate(data.texts):
+            while k < total and owner[k] == record:
+                yield text[start[k] : end[k]]
+                k += 1
+
+
+class MessageLocations(Sequence[str]):
+    """``record N (id X), message M (role)`` of each turn, formatted when asked for."""
+
+    def __init__(self, data: InstructionData) -> None:
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data.message_record)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        data = self._data
+        record = int(data.message_record[index])
+        role = data.roles[int(data.message_role[index])]
+        turn = int(data.message_turn[index])
+        return f"record {record + 1} (id {data.ids[record]}), message {turn + 1} ({role})"
+
+
+class RecordNames(Sequence[str]):
+    """``record N (id X)`` of each record, formatted when asked for."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        return f"record {index + 1} (id {self._ids[index]})"
+
+
+@dataclass
+class InstructionData:
+    """One side of an instruction assay, in the compact form the metrics read.
+
+    ``texts``: each record's text (:func:`synthloom.text.record_text`); ``ids``; per turn
+    (``message_*``, in record order): its record, start and end in that record's text, role
+    (an index into ``roles``) and position in the record; ``keys``: a 16-byte BLAKE2b digest
+    of each record's exact-copy key (:func:`synthloom.assay.privacy.record_key`);
+    ``features``: the per-record features with every meta field this side has
+    (:func:`synthloom.assay.features.raw_features`, to be finished against the other side's
+    fields); ``scores``: each of :data:`SCORE_FIELDS` as floats, NaN where a record lacks
+    it; ``content``: the records' :func:`synthloom.assay.privacy.content_text`, kept only
+    when asked for (the verbatim check against private sources reads it).
+    """
+
+    path: Path
+    texts: TextColumn
+    ids: TextColumn
+    message_record: npt.NDArray[np.int64]
+    message_start: npt.NDArray[np.int64]
+    message_end: npt.NDArray[np.int64]
+    message_role: npt.NDArray[np.int8]
+    message_turn: npt.NDArray[np.int32]
+    roles: list[str]
+    keys: npt.NDArray[np.bytes_]
+    features: pd.DataFrame
+    scores: dict[str, npt.NDArray[np.float64]]
+    content: TextColumn | None = None
+    kind: Literal["instruction"] = field(default="instruction")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def meta_columns(self) -> list[str]:
+        """The ``meta.*`` feature columns this side has, in order of first appearance."""
+        return [str(c) for c in self.features.columns if str(c).startswith("meta.")]
+
+    @property
+    def messages(self) -> MessageTexts:
+        return MessageTexts(self)
+
+    @property
+    def message_locations(self) -> MessageLocations:
+        return MessageLocations(self)
+
+    @property
+    def names(self) -> RecordNames:
+        return RecordNames(self.ids)
+
+    def finished_features(self, meta_columns: Sequence[str]) -> pd.DataFrame:
+        """The feature table with just ``meta_columns`` (those both sides share)."""
+        return finish_features(self.features, meta_columns=meta_columns)
+
+    def meta_scores(self) -> list[float] | None:
+        """The first of :data:`SCORE_FIELDS` that every record's ``meta`` holds as a number."""
+        for name in SCORE_FIELDS:
+            values = self.scores[name]
+            if len(values) and not np.isnan(values).any():
+                return [float(v) for v in values]
+        return None
+
+
+def _score(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return float("nan")
+
+
+def read_instruction_data(
+    path: str | Path,
+    *,
+    keep_content: bool = False,
+    batch_records: int = BATCH_RECORDS,
+    features: Callable[[Sequence[Mapping[str, Any]]], pd.DataFrame] = raw_features,
+    on_count: OnCount | None = None,
+) -> InstructionData:
+    """Read the instruction records at ``path`` in batches of ``batch_records`` into an
+    :class:`InstructionData`; raises ``DataFormatError`` when there is no record.
+
+    ``features``: how a batch's feature rows are computed (:func:`raw_features`, or its Ray
+    version); ``keep_content``: keep each record's content text too; ``on_count(done,
+    total)``: the records read so far (:func:`synthloom.records.counted_records`).
+    """
+    path = Path(path)
+    texts, ids = TextColumn(), TextColumn()
+    content = TextColumn() if keep_content else None
+    frames: list[pd.DataFrame] = []
+    parts: dict[str, list[npt.NDArray[Any]]] = {
+        k: [] for k in ("record", "start", "end", "role", "turn")
+    }
+    keys: list[bytes] = []
+    scores: dict[str, list[float]] = {name: [] for name in SCORE_FIELDS}
+    roles: dict[str, int] = {}
+    batch: list[dict[str, Any]] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal done
+        batch_texts: list[str] = []
+        record, start, end, role, turn = [], [], [], [], []
+        for i, rec in enumerate(batch):
+            pieces = [message_text(m) for m in rec["messages"]]
+            offset = 0
+            for j, (msg, piece) in enumerate(zip(rec["messages"], pieces, strict=True)):
+                record.append(done + i)
+                start.append(offset)
+                end.append(offset + len(piece))
+                role.append(roles.setdefault(msg["role"], len(roles)))
+                turn.append(j)
+                offset += len(piece) + 1  # the newline that joins two turns
+            batch_texts.append("\n".join(pieces))
+            keys.append(hashlib.blake2b(record_key(rec).encode(), digest_size=16).digest())
+            meta = rec.get("meta") or {}
+            for name in SCORE_FIELDS:
+                scores[name].append(_score(meta.get(name)))
+        texts.append(batch_texts)
+        ids.append([str(r["id"]) for r in batch])
+        if content is not None:
+            content.append([content_text(r) for r in batch])
+        for name, values in (
+            ("record", record),
+            ("start", start),
+            ("end", end),
+            ("role", role),
+            ("turn", turn),
+        ):
+            parts[name].append(np.asarray(values, dtype=np.int64))
+        frames.append(features(batch))
+        done += len(batch)
+        batch.clear()
+
+    for rec in counted_records(path, on_count):
+        batch.append(rec)
+        if len(batch) >= batch_records:
+            flush()
+    if batch:
+        flush()
+    if not done:
+        raise DataFormatError("the dataset is empty; it needs at least one record", path=path)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return InstructionData(
+        path=path,
+        texts=texts,
+        ids=ids,
+        message_record=np.concatenate(parts["record"]),
+        message_start=np.concatenate(parts["start"]),
+        message_end=np.concatenate(parts["end"]),
+        message_role=np.concatenate(parts["role"]).astype(np.int8),
+        message_turn=np.concatenate(parts["turn"]).astype(np.int32),
+        roles=list(roles),
+        keys=np.asarray(keys, dtype="S16"),
+        features=frame,
+        scores={k: np.asarray(v, dtype=np.float64) for k, v in scores.items()},
+        content=content,
+    )
