@@ -76,7 +76,7 @@ from synthloom.assay.fidelity.columns import (
     ContinuousColumn,
     DiscreteColumn,
     FloatArray,
-    boundary_adherence_arrays,
+    boundary_adherence_column,
     category_adherence_codes,
     error_text,
     json_float,
@@ -158,9 +158,7 @@ def _column_outcome(
             result["score"] = json_float(
                 1.0 - ks_statistic(item.real_sorted, item.synthetic_sorted)
             )
-            result["boundary_adherence"] = json_float(
-                boundary_adherence_arrays(item.real, item.synthetic)
-            )
+            result["boundary_adherence"] = json_float(boundary_adherence_column(item))
         elif kind in DISCRETE_KINDS:
             result["metric"] = "TVComplement"
             item = prepare_discrete(real, synthetic, kind=kind, name=name)
