@@ -136,15 +136,16 @@ class DiscreteColumn:
     """A categorical or boolean column, both sides, as codes into shared categories."""
 
     kind: str
-    real: IntArray  # codes 0..n_codes-1; missing values get their own code (na_code)
-    synthetic: IntArray
+    # Codes 0..n_codes-1 (missing values get their own code, na_code), in the narrowest
+    # unsigned type that holds them (:func:`narrow_codes`): a contingency table reads each
+    # column once per block of partners, and 1-2 bytes a code instead of 8 is most of the
+    # memory traffic of the pair metrics.
+    real: npt.NDArray[Any]
+    synthetic: npt.NDArray[Any]
     n_codes: int
     na_code: int | None
     categories: list[Any]  # the value of each code below na_code
 
-    # The codes in the narrowest unsigned type that holds them: a contingency table reads each
-    # column once per partner, so a table of 20 columns reads them about 20 times; 1-2 bytes a
-    # code instead of 8 is most of the memory traffic of the pair metrics.
     # How often each code occurs per side: TVComplement, CategoryAdherence and the summary all
     # read these instead of counting the column again.
     @cached_property
@@ -155,21 +156,14 @@ class DiscreteColumn:
     def synthetic_counts(self) -> IntArray:
         return np.bincount(self.synthetic, minlength=self.n_codes)
 
-    @cached_property
-    def narrow_real(self) -> npt.NDArray[Any]:
-        return narrow_codes(self.real, self.n_codes)
-
-    @cached_property
-    def narrow_synthetic(self) -> npt.NDArray[Any]:
-        return narrow_codes(self.synthetic, self.n_codes)
-
 
 def narrow_codes(codes: IntArray, n_codes: int) -> npt.NDArray[Any]:
-    """``codes`` (all in ``0..n_codes-1``) as uint8 or uint16 when they fit, else unchanged."""
+    """``codes`` (all in ``0..n_codes-1``) as uint8 or uint16 when they fit, else unchanged
+    (no copy when they already are)."""
     if n_codes <= 1 << 8:
-        return codes.astype(np.uint8)
+        return codes.astype(np.uint8, copy=False)
     if n_codes <= 1 << 16:
-        return codes.astype(np.uint16)
+        return codes.astype(np.uint16, copy=False)
     return codes
 
 
@@ -234,8 +228,8 @@ def prepare_discrete(
         # Plain numpy booleans cannot be missing: their codes are the values.
         return DiscreteColumn(
             kind,
-            real.to_numpy().astype(np.int64),
-            synthetic.to_numpy().astype(np.int64),
+            real.to_numpy().astype(np.uint8),
+            synthetic.to_numpy().astype(np.uint8),
             2,
             None,
             [False, True],
@@ -251,7 +245,14 @@ def prepare_discrete(
         codes[missing] = na_code
         n_codes += 1
     split = len(real)
-    column = DiscreteColumn(kind, codes[:split], codes[split:], n_codes, na_code, list(uniques))
+    column = DiscreteColumn(
+        kind,
+        narrow_codes(codes[:split], n_codes),
+        narrow_codes(codes[split:], n_codes),
+        n_codes,
+        na_code,
+        list(uniques),
+    )
     for side, side_codes in (("real", column.real), ("synthetic", column.synthetic)):
         if na_code is not None and bool(np.all(side_codes == na_code)):
             raise DataFormatError(
