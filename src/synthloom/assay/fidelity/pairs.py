@@ -481,6 +481,8 @@ def correlation_matrices(
 # blocks that stay in cache are faster, but add the partial sums in another order: the diagonal
 # of a column with missing values then comes out as 0.99999999999999 instead of 1.)
 _MOMENT_BLOCK = 1 << 18
+# Rows of a block filled at a time (0.3 MB a scratch piece at 5 columns, 0.6 MB at 10).
+_FILL_ROWS = 1 << 13
 
 
 def _pearson_matrix(arrays: list[FloatArray]) -> FloatArray:
@@ -508,31 +510,38 @@ def _pearson_matrix(arrays: list[FloatArray]) -> FloatArray:
     products = np.zeros((k, k))
     rows = arrays[0].size
     any_missing = any(has_missing)
-    # Scratch blocks, reused: a column is centred into one contiguous row of ``by_column`` (a
-    # strided write into the row-major block would stream the whole block once per column),
-    # then the block is filled from it in one pass.
+    # Scratch blocks, reused. The matrix products see blocks of _MOMENT_BLOCK rows (their sums
+    # depend on it), but a block is filled a cache-sized piece at a time: each column centred
+    # into a contiguous row of ``by_column`` (a strided write into the row-major block would
+    # stream the whole block once per column), then the piece's rows, missing mask, weights
+    # and squares written while it is still in cache.
     size = min(rows, _MOMENT_BLOCK)
     block = np.empty((size, k))
-    by_column = np.empty((k, size))
-    missing = np.empty((size, k), dtype=bool) if any_missing else None
+    by_column = np.empty((k, min(size, _FILL_ROWS)))
+    missing = np.empty((min(size, _FILL_ROWS), k), dtype=bool)
     weights = np.empty((size, k)) if any_missing else None
     squared = np.empty((size, k)) if any_missing else None
     for start in range(0, rows, _MOMENT_BLOCK):
         stop = min(start + _MOMENT_BLOCK, rows)
+        for piece in range(start, stop, _FILL_ROWS):
+            end = min(piece + _FILL_ROWS, stop)
+            rows_here = slice(piece - start, end - start)
+            centred_piece = block[rows_here]
+            for j, values in enumerate(arrays):
+                np.subtract(values[piece:end], means[j], out=by_column[j, : end - piece])
+            np.copyto(centred_piece, by_column[:, : end - piece].T)
+            if weights is not None and squared is not None:
+                gaps = missing[: end - piece]
+                np.isnan(centred_piece, out=gaps)
+                np.subtract(1.0, gaps, out=weights[rows_here])
+                np.copyto(centred_piece, 0.0, where=gaps)
+                np.multiply(centred_piece, centred_piece, out=squared[rows_here])
         centred = block[: stop - start]
-        for j, values in enumerate(arrays):
-            np.subtract(values[start:stop], means[j], out=by_column[j, : stop - start])
-        np.copyto(centred, by_column[:, : stop - start].T)
-        if missing is not None and weights is not None and squared is not None:
-            gaps = missing[: stop - start]
+        if weights is not None and squared is not None:
             present = weights[: stop - start]
-            np.isnan(centred, out=gaps)
-            np.subtract(1.0, gaps, out=present)
-            np.copyto(centred, 0.0, where=gaps)
             shared += present.T @ present
             sums += centred.T @ present
-            square = np.multiply(centred, centred, out=squared[: stop - start])
-            squares += square.T @ present
+            squares += squared[: stop - start].T @ present
         products += centred.T @ centred
     if not any_missing:
         # Every row counts for every pair: the sums of the centred values are zero.
