@@ -2,9 +2,9 @@
 
 A contingency table needs, for a pair of coded columns, how many rows hold each pair of codes.
 Counted pair by pair, a table of 20 columns reads every column 19 times (190 pairs). Here the
-columns are grouped into *blocks* whose joint code still fits in 16 bits (the product of their
-numbers of codes at most :data:`CELL_LIMIT`), so that every pair needed lies in some block; one
-pass over the rows counts a block's joint codes with one ``bincount`` a chunk of rows, and each
+columns are grouped into *blocks* whose joint table stays small (the product of their numbers of
+codes at most :data:`CELL_LIMIT`), so that every pair needed lies in some block; one pass over
+the rows counts a block's joint codes (16-bit, one ``bincount`` a chunk of rows), and each
 pair's table is the block's table summed over its other members. Counts are integers, so every
 table is exactly the one the pair alone would give.
 
@@ -24,8 +24,10 @@ import numpy.typing as npt
 
 __all__ = ["CELL_LIMIT", "BlockPlan", "block_counts", "pair_table", "plan_blocks"]
 
-#: The most cells (product of the members' numbers of codes) a block may have: its joint codes
-#: fit in 16 bits and its table (512 KiB of counts) in a core's cache.
+#: The most cells (product of the members' numbers of codes) a block may have: its table (32 KiB
+#: of counts) stays in a core's fastest cache while the rows stream past. Measured on the 1M x 20
+#: benchmark table: 36 blocks instead of 145 pair passes, a third of their CPU time; 2**10 and
+#: 2**14 cost about 20% more, 2**16 (28 bigger blocks) about 40% more.
 CELL_LIMIT = 1 << 12
 # Rows per step of a pass: a step's joint codes (128 KiB) stay in cache between the
 # multiply-adds that build them and the bincount that reads them.
