@@ -88,6 +88,13 @@ def _cut_on_real_edges(real: pd.Series, values: pd.Series) -> np.ndarray:
     return codes
 
 
+def _labels(values: Any) -> np.ndarray:
+    """Values as strings, missing ones (None, NaN, NaT, pd.NA) as one label: the same under
+    pandas 2 and 3, and without fillna's object downcasting."""
+    values = np.asarray(values, dtype=object)
+    return np.where(pd.isna(values), "<missing>", values.astype(str))
+
+
 def _reference_pair(
     real: pd.DataFrame, synthetic: pd.DataFrame, first: str, second: str
 ) -> tuple[float, float]:
@@ -101,8 +108,8 @@ def _reference_pair(
                 columns[side, name] = frame[name].astype(object).to_numpy()
 
     def joint(side: str) -> pd.Series:
-        frame = pd.DataFrame({"a": columns[side, first], "b": columns[side, second]})
-        return frame.fillna("<missing>").astype(str).value_counts()
+        labels = [_labels(columns[side, name]) for name in (first, second)]
+        return pd.DataFrame({"a": labels[0], "b": labels[1]}).value_counts()
 
     real_counts, synthetic_counts = joint("real"), joint("synthetic")
     gap = (
@@ -250,7 +257,7 @@ def test_both_binning_paths_cut_as_digitize(bins: int) -> None:
         return pd.Series(codes)
 
     def shares(codes: pd.Series, group: np.ndarray) -> pd.Series:
-        frame = pd.DataFrame({"a": codes, "b": group}).fillna("<missing>").astype(str)
+        frame = pd.DataFrame({"a": _labels(codes), "b": _labels(group)})
         return frame.value_counts(normalize=True)
 
     gap = shares(cut(real), real_group).sub(shares(cut(synthetic), synthetic_group), fill_value=0.0)
