@@ -5,6 +5,7 @@ The public face; the parts live along their seams:
 * :mod:`synthloom.assay.kinds`             which metric scores a column (its kind)
 * :mod:`~synthloom.assay.fidelity.columns` a column prepared once; the column metrics
 * :mod:`~synthloom.assay.fidelity.pairs`   correlations and contingency tables of column pairs
+* :mod:`~synthloom.assay.fidelity.joint`   joint counts of many pairs in a few passes (blocks)
 * :mod:`~synthloom.assay.fidelity.summary` per-column summaries for the report
 * :mod:`~synthloom.assay.fidelity.table`   :func:`table_fidelity`, the aggregate scores
   (its docstring holds the definitions and the one deliberate difference from SDMetrics)

@@ -29,7 +29,7 @@ __all__ = [
     "FloatArray",
     "IntArray",
     "boundary_adherence",
-    "boundary_adherence_arrays",
+    "boundary_adherence_column",
     "category_adherence",
     "category_adherence_codes",
     "continuous_from_arrays",
@@ -92,7 +92,8 @@ def _numeric_values(series: pd.Series, *, name: str, side: str) -> FloatArray:
 def _datetime_ns(
     series: pd.Series, *, name: str, side: str
 ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
-    """Datetimes as int64 nanoseconds (exact, as SDMetrics compares them) and the missing mask."""
+    """Datetimes as int64 nanoseconds (exact, as SDMetrics compares them; a read-only view where
+    the column already holds them, missing values as NaT) and the missing mask."""
     try:
         if pd.api.types.is_datetime64_any_dtype(series.dtype):
             converted = series
@@ -111,8 +112,7 @@ def _datetime_ns(
             field=name,
         ) from exc
     missing = converted.isna().to_numpy()
-    ns = converted.to_numpy().view(np.int64).copy()
-    return ns, missing
+    return converted.to_numpy().view(np.int64), missing
 
 
 @dataclass
@@ -126,6 +126,9 @@ class ContinuousColumn:
     synthetic_sorted: npt.NDArray[Any]
     real_constant: bool  # one distinct present value: correlation is undefined
     synthetic_constant: bool
+    # The smallest and largest present real value before rounding (BoundaryAdherence's bounds).
+    real_low: float
+    real_high: float
 
 
 @dataclass
@@ -133,30 +136,34 @@ class DiscreteColumn:
     """A categorical or boolean column, both sides, as codes into shared categories."""
 
     kind: str
-    real: IntArray  # codes 0..n_codes-1; missing values get their own code (na_code)
-    synthetic: IntArray
+    # Codes 0..n_codes-1 (missing values get their own code, na_code), in the narrowest
+    # unsigned type that holds them (:func:`narrow_codes`): a contingency table reads each
+    # column once per block of partners, and 1-2 bytes a code instead of 8 is most of the
+    # memory traffic of the pair metrics.
+    real: npt.NDArray[Any]
+    synthetic: npt.NDArray[Any]
     n_codes: int
     na_code: int | None
     categories: list[Any]  # the value of each code below na_code
 
-    # The codes in the narrowest unsigned type that holds them: a contingency table reads each
-    # column once per partner, so a table of 20 columns reads them about 20 times; 1-2 bytes a
-    # code instead of 8 is most of the memory traffic of the pair metrics.
+    # How often each code occurs per side: TVComplement, CategoryAdherence and the summary all
+    # read these instead of counting the column again.
     @cached_property
-    def narrow_real(self) -> npt.NDArray[Any]:
-        return narrow_codes(self.real, self.n_codes)
+    def real_counts(self) -> IntArray:
+        return np.bincount(self.real, minlength=self.n_codes)
 
     @cached_property
-    def narrow_synthetic(self) -> npt.NDArray[Any]:
-        return narrow_codes(self.synthetic, self.n_codes)
+    def synthetic_counts(self) -> IntArray:
+        return np.bincount(self.synthetic, minlength=self.n_codes)
 
 
 def narrow_codes(codes: IntArray, n_codes: int) -> npt.NDArray[Any]:
-    """``codes`` (all in ``0..n_codes-1``) as uint8 or uint16 when they fit, else unchanged."""
+    """``codes`` (all in ``0..n_codes-1``) as uint8 or uint16 when they fit, else unchanged
+    (no copy when they already are)."""
     if n_codes <= 1 << 8:
-        return codes.astype(np.uint8)
+        return codes.astype(np.uint8, copy=False)
     if n_codes <= 1 << 16:
-        return codes.astype(np.uint16)
+        return codes.astype(np.uint16, copy=False)
     return codes
 
 
@@ -165,32 +172,38 @@ def prepare_continuous(
 ) -> ContinuousColumn:
     sorted_sides: list[npt.NDArray[Any]] = []
     float_sides: list[FloatArray] = []
+    ends: list[tuple[float, float]] = []  # per side: the smallest and largest present value
     constant: list[bool] = []
     for side, series in (("real", real), ("synthetic", synthetic)):
+        present: npt.NDArray[Any]
         if kind == "datetime":
             ns, missing = _datetime_ns(series, name=name, side=side)
-            present: npt.NDArray[Any] = np.sort(ns[~missing])
+            # NaT is the smallest int64, so the missing values sort first: no masked copy.
+            present = np.sort(ns)[int(np.count_nonzero(missing)) :]
             as_float = ns.astype(np.float64)
             as_float[missing] = np.nan
-            is_constant = present.size > 0 and present[0] == present[-1]
+        elif pd.api.types.is_integer_dtype(series.dtype) and not isinstance(
+            series.dtype, pd.api.extensions.ExtensionDtype
+        ):
+            as_float = _numeric_values(series, name=name, side=side)
+            present = np.sort(series.to_numpy(dtype=np.int64))  # exact, as SDMetrics' KS
         else:
             as_float = _numeric_values(series, name=name, side=side)
-            if pd.api.types.is_integer_dtype(series.dtype) and not isinstance(
-                series.dtype, pd.api.extensions.ExtensionDtype
-            ):
-                present = np.sort(series.to_numpy(dtype=np.int64))  # exact, as SDMetrics' KS
-                is_constant = present.size > 0 and present[0] == present[-1]
-            else:
-                unrounded = as_float[~np.isnan(as_float)]
-                is_constant = unrounded.size > 0 and unrounded.min() == unrounded.max()
-                present = np.sort(np.round(unrounded, _KS_DECIMALS))
+            # NaN sorts last, so the present values are a prefix of the sorted column.
+            ordered = np.sort(as_float)
+            present = ordered[: int(np.searchsorted(ordered, np.nan))]
         if present.size == 0:
             raise DataFormatError(
                 f"the {side} column has no values (all missing); drop it or fill it", field=name
             )
+        ends.append((float(present[0]), float(present[-1])))
+        constant.append(bool(present[0] == present[-1]))  # exact, even for int64 beyond 2**53
+        if present.dtype.kind == "f":
+            # Rounding keeps the order, so rounding the sorted values (in place, after reading
+            # the unrounded ends above) equals sorting the rounded ones.
+            np.round(present, _KS_DECIMALS, out=present)
         sorted_sides.append(present)
         float_sides.append(as_float)
-        constant.append(bool(is_constant))
     return ContinuousColumn(
         kind,
         float_sides[0],
@@ -199,6 +212,8 @@ def prepare_continuous(
         sorted_sides[1],
         constant[0],
         constant[1],
+        ends[0][0],
+        ends[0][1],
     )
 
 
@@ -213,8 +228,8 @@ def prepare_discrete(
         # Plain numpy booleans cannot be missing: their codes are the values.
         return DiscreteColumn(
             kind,
-            real.to_numpy().astype(np.int64),
-            synthetic.to_numpy().astype(np.int64),
+            real.to_numpy().astype(np.uint8),
+            synthetic.to_numpy().astype(np.uint8),
             2,
             None,
             [False, True],
@@ -230,7 +245,14 @@ def prepare_discrete(
         codes[missing] = na_code
         n_codes += 1
     split = len(real)
-    column = DiscreteColumn(kind, codes[:split], codes[split:], n_codes, na_code, list(uniques))
+    column = DiscreteColumn(
+        kind,
+        narrow_codes(codes[:split], n_codes),
+        narrow_codes(codes[split:], n_codes),
+        n_codes,
+        na_code,
+        list(uniques),
+    )
     for side, side_codes in (("real", column.real), ("synthetic", column.synthetic)):
         if na_code is not None and bool(np.all(side_codes == na_code)):
             raise DataFormatError(
@@ -254,21 +276,52 @@ def ks_statistic(real_sorted: npt.NDArray[Any], synthetic_sorted: npt.NDArray[An
     """Two-sided two-sample KS D: the largest gap between the empirical CDFs, checked at every
     observed value (both arrays sorted, non-empty).
 
-    One stable sort of the two sorted runs (timsort merges them in linear time) gives both
-    CDFs as running counts; a tie group is read at its last element, as a right-continuous CDF.
+    One stable sort of the two sorted runs (timsort merges them in linear time) places every
+    value, a real one before an equal synthetic one. The CDFs are read at the last element of
+    each run of equal values: a synthetic value that the next synthetic value differs from, or
+    a real value that neither the next real value nor the next synthetic value equals. Each
+    side is worked on separately, so no array is longer than one side.
     """
-    merged = np.concatenate([real_sorted, synthetic_sorted])
-    order = np.argsort(merged, kind="stable")
-    values = merged[order]
-    real_seen = np.cumsum(order < real_sorted.size)
-    synthetic_seen = np.arange(1, merged.size + 1) - real_seen
-    group_end = np.empty(merged.size, dtype=bool)
-    np.not_equal(values[1:], values[:-1], out=group_end[:-1])
-    group_end[-1] = True
-    gaps = (
-        real_seen[group_end] / real_sorted.size - synthetic_seen[group_end] / synthetic_sorted.size
+    # Compare as the merge does (an int64 side meeting a float64 one is compared as floats).
+    common = np.result_type(real_sorted, synthetic_sorted)
+    real_sorted = real_sorted.astype(common, copy=False)
+    synthetic_sorted = synthetic_sorted.astype(common, copy=False)
+    n_real, n_synthetic = real_sorted.size, synthetic_sorted.size
+    is_real = np.argsort(np.concatenate([real_sorted, synthetic_sorted]), kind="stable") < n_real
+    counting = np.arange(max(n_real, n_synthetic) + 1)
+    # Before the i-th real value in merged order come i real values and the synthetic values
+    # below it; before the j-th synthetic value, j synthetic values and the real values at or
+    # below it.
+    synthetic_below = np.flatnonzero(is_real)
+    synthetic_below -= counting[:n_real]
+    real_upto = np.flatnonzero(~is_real)
+    real_upto -= counting[:n_synthetic]
+    del is_real
+
+    real_end = _run_ends(real_sorted)
+    next_synthetic = synthetic_sorted[np.minimum(synthetic_below, n_synthetic - 1)]
+    real_end &= (next_synthetic != real_sorted) | (synthetic_below == n_synthetic)
+    synthetic_end = _run_ends(synthetic_sorted)
+    # The gaps at every position, then their largest size at the run ends (a masked maximum
+    # instead of compressing four arrays).
+    real_gaps = counting[1 : n_real + 1] / n_real
+    real_gaps -= synthetic_below / n_synthetic
+    synthetic_gaps = real_upto / n_real
+    synthetic_gaps -= counting[1 : n_synthetic + 1] / n_synthetic
+    return float(
+        max(
+            np.max(np.abs(real_gaps, out=real_gaps), where=real_end, initial=0.0),
+            np.max(np.abs(synthetic_gaps, out=synthetic_gaps), where=synthetic_end, initial=0.0),
+        )
     )
-    return float(np.max(np.abs(gaps)))
+
+
+def _run_ends(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """True where the next value of the sorted ``values`` differs (and at the last one)."""
+    ends = np.empty(values.size, dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=ends[:-1])
+    ends[-1] = True
+    return ends
 
 
 def continuous_from_arrays(real: Any, synthetic: Any, name: str = "values") -> ContinuousColumn:
@@ -299,8 +352,8 @@ def ks_complement(real: Any, synthetic: Any) -> float:
 
 
 def tv_complement_codes(column: DiscreteColumn) -> float:
-    real_counts = _present_counts(column.real, column)
-    synthetic_counts = _present_counts(column.synthetic, column)
+    real_counts = _present_counts(column.real_counts, column)
+    synthetic_counts = _present_counts(column.synthetic_counts, column)
     # SDMetrics adds 1e-6 to the real count of a value seen only in the synthetic data, which
     # also grows the real total; keep that so scores agree to the last digit.
     real_weights = np.where(
@@ -312,8 +365,8 @@ def tv_complement_codes(column: DiscreteColumn) -> float:
     return float(1.0 - 0.5 * np.abs(synthetic_share - real_share).sum())
 
 
-def _present_counts(codes: IntArray, column: DiscreteColumn) -> FloatArray:
-    counts = np.bincount(codes, minlength=column.n_codes).astype(np.float64)
+def _present_counts(code_counts: IntArray, column: DiscreteColumn) -> FloatArray:
+    counts = code_counts.astype(np.float64)
     if column.na_code is not None:
         counts[column.na_code] = 0.0
     return counts
@@ -333,18 +386,20 @@ def tv_complement(real: Any, synthetic: Any) -> float:
     return tv_complement_codes(discrete_from_arrays(real, synthetic))
 
 
-def boundary_adherence_arrays(real: FloatArray, synthetic: FloatArray) -> float:
-    real_missing = np.isnan(real)
-    low = float(np.min(real[~real_missing]))
-    high = float(np.max(real[~real_missing]))
-    synthetic_missing = np.isnan(synthetic)
-    if real_missing.any():
-        # Missing is allowed when the real data has it: such rows are left out, not failed.
-        synthetic = synthetic[~synthetic_missing]
-    if synthetic.size == 0:
+def boundary_adherence_column(column: ContinuousColumn) -> float:
+    synthetic = column.synthetic
+    # NaN is inside no bounds; when the real data has missing values, the synthetic missing
+    # values are left out of the count instead of failing.
+    rows = (
+        column.synthetic_sorted.size
+        if column.real_sorted.size < column.real.size
+        else synthetic.size
+    )
+    if rows == 0:
         raise DataFormatError("the synthetic column has no values to check against the bounds")
-    inside = (synthetic >= low) & (synthetic <= high)
-    return float(np.count_nonzero(inside) / synthetic.size)
+    inside = synthetic >= column.real_low
+    inside &= synthetic <= column.real_high
+    return float(np.count_nonzero(inside) / rows)
 
 
 def boundary_adherence(real: Any, synthetic: Any) -> float:
@@ -353,14 +408,12 @@ def boundary_adherence(real: Any, synthetic: Any) -> float:
     When the real data has missing values, synthetic missing values are left out; otherwise they
     count as outside the bounds.
     """
-    column = continuous_from_arrays(real, synthetic)
-    return boundary_adherence_arrays(column.real, column.synthetic)
+    return boundary_adherence_column(continuous_from_arrays(real, synthetic))
 
 
 def category_adherence_codes(column: DiscreteColumn) -> float:
-    real_counts = np.bincount(column.real, minlength=column.n_codes)
-    allowed = real_counts > 0  # includes the missing code exactly when the real data has it
-    return float(np.count_nonzero(allowed[column.synthetic]) / column.synthetic.size)
+    allowed = column.real_counts > 0  # includes the missing code exactly when the real data has it
+    return float(int(column.synthetic_counts[allowed].sum()) / column.synthetic.size)
 
 
 def category_adherence(real: Any, synthetic: Any) -> float:

@@ -28,8 +28,9 @@ def _quantiles(sorted_values: npt.NDArray[Any]) -> list[float]:
     positions = np.asarray(_QUANTILES) * (sorted_values.size - 1)
     low = np.floor(positions).astype(np.int64)
     high = np.minimum(low + 1, sorted_values.size - 1)
-    values = sorted_values.astype(np.float64)
-    return list(values[low] + (values[high] - values[low]) * (positions - low))
+    below = sorted_values[low].astype(np.float64)
+    above = sorted_values[high].astype(np.float64)
+    return list(below + (above - below) * (positions - low))
 
 
 def _numeric_summary(
@@ -39,7 +40,7 @@ def _numeric_summary(
     summary: dict[str, Any] = {"count": count, "missing": int(values.size - count)}
     if count == 0:
         return summary
-    present = sorted_present.astype(np.float64)
+    present = np.asarray(sorted_present, dtype=np.float64)  # no copy when already float
     mean = float(present.mean())
     variance = float(present.var(ddof=1)) if count > 1 else None
     quantiles = _quantiles(sorted_present)
@@ -74,11 +75,10 @@ def _top_shares(values: list[Any], counts: npt.NDArray[Any], present: int) -> di
     return {str(values[i]): float(counts[i] / present) for i in order if counts[i] > 0}
 
 
-def _coded_summary(codes: IntArray, column: DiscreteColumn) -> dict[str, Any]:
-    counts = np.bincount(codes, minlength=column.n_codes)
+def _coded_summary(counts: IntArray, column: DiscreteColumn) -> dict[str, Any]:
     missing = int(counts[column.na_code]) if column.na_code is not None else 0
     value_counts = counts[: len(column.categories)]
-    present = int(codes.size - missing)
+    present = int(counts.sum() - missing)
     return {
         "count": present,
         "missing": missing,
@@ -102,7 +102,7 @@ def column_summaries(
         }
     if isinstance(prepared, DiscreteColumn):
         return {
-            "real": _coded_summary(prepared.real, prepared),
-            "synthetic": _coded_summary(prepared.synthetic, prepared),
+            "real": _coded_summary(prepared.real_counts, prepared),
+            "synthetic": _coded_summary(prepared.synthetic_counts, prepared),
         }
     return {"real": _categorical_summary(real), "synthetic": _categorical_summary(synthetic)}

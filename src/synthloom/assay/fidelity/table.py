@@ -49,11 +49,12 @@ makes the edges undefined, and its mixed pairs record the report's error), so Co
 Column Pair Trends and overall equal the report's (contingency subsampling off; tested to
 1e-9 on stored report numbers).
 
-Speed: each column is converted once (sorted values for KS, quantiles and bounds; integer codes
-for categories, with numeric columns binned once); KS is one linear merge of two sorted runs,
-a contingency table one ``bincount``, and all Pearson correlations come from four matrix
-products per side. Columns and pairs are spread over a small thread pool (numpy releases the
-GIL); results do not depend on the number of threads.
+Speed: each column is converted once (sorted values for KS, quantiles and bounds; 1-2 byte
+codes for categories, with numeric columns binned once); KS is one linear merge of two sorted
+runs; the contingency tables of all pairs come from a few blocks of columns, one ``bincount``
+pass over the rows per block (:mod:`~synthloom.assay.fidelity.joint`); and all Pearson
+correlations come from four matrix products per side. Columns, blocks and pairs are spread over
+a small thread pool (numpy releases the GIL); results do not depend on the number of threads.
 
 Errors: a column or pair that cannot be computed (all values missing, constant values for a
 correlation, unparseable dates, ...) records its message in its ``error`` field and is left out
@@ -76,7 +77,7 @@ from synthloom.assay.fidelity.columns import (
     ContinuousColumn,
     DiscreteColumn,
     FloatArray,
-    boundary_adherence_arrays,
+    boundary_adherence_column,
     category_adherence_codes,
     error_text,
     json_float,
@@ -158,9 +159,7 @@ def _column_outcome(
             result["score"] = json_float(
                 1.0 - ks_statistic(item.real_sorted, item.synthetic_sorted)
             )
-            result["boundary_adherence"] = json_float(
-                boundary_adherence_arrays(item.real, item.synthetic)
-            )
+            result["boundary_adherence"] = json_float(boundary_adherence_column(item))
         elif kind in DISCRETE_KINDS:
             result["metric"] = "TVComplement"
             item = prepare_discrete(real, synthetic, kind=kind, name=name)
