@@ -53,6 +53,7 @@ from synthloom.minhash.lsh import (
 )
 from synthloom.minhash.shingles import (
     ShingleKind,
+    normalised_text,
     shingle_flat,
     shingle_hash_sets,
     shingle_hashes,
@@ -72,6 +73,7 @@ __all__ = [
     "lsh_bands",
     "lsh_params",
     "near_duplicate_clusters",
+    "normalised_text",
     "pair_jaccard",
     "pair_jaccard_flat",
     "pair_similarities",
