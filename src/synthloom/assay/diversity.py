@@ -3,8 +3,10 @@
 This module owns the lexical, structural and semantic diversity measures of the assay:
 
 * :func:`distinct_n` -- distinct n-grams / all n-grams over the whole collection (Li et al.
-  2016); higher is more diverse.
-* :func:`compression_ratio` -- gzip size / raw size of the texts joined by newlines. Repetitive
+  2016); higher is more diverse. :func:`distinct_ns` gives several orders from one
+  tokenization; n-grams are counted as 64-bit hashes (:mod:`synthloom.ngram_hashes`).
+* :func:`compression_ratio` -- gzip size / raw size of the texts joined by newlines (streamed
+  through one zlib stream, never joined whole). Repetitive
   data compresses well, so a **higher** ratio means **more** diverse (about 0.3-0.4 for varied
   English prose, towards 0 for copies of one text).
 * :func:`self_bleu` -- each text of a fixed-size sample scored by sentence-level BLEU against
@@ -39,7 +41,7 @@ import numpy.typing as npt
 from synthloom.assay.sampling import Bootstrap, SideSample, interval
 from synthloom.errors import DataFormatError
 from synthloom.hashing import slices
-from synthloom.minhash import near_duplicate_clusters
+from synthloom.minhash import near_duplicated
 from synthloom.ngram_hashes import HashTally, ngram_hash_batches
 from synthloom.text import ngrams, tokenize
 
@@ -203,13 +205,16 @@ def near_duplicate_rate(
     texts: Sequence[str], *, threshold: float = 0.8, num_perm: int = 128, shingle: int = 5
 ) -> float:
     """Share of texts with at least one other text of character-``shingle``-gram Jaccard
-    similarity >= ``threshold`` (MinHash + LSH candidates verified exactly; 0.0 if empty)."""
-    if not texts:
+    similarity >= ``threshold`` (MinHash + LSH candidates verified exactly; 0.0 if empty).
+
+    Copies are collapsed first and only the pairs that can still change a text's flag are
+    verified (:func:`synthloom.minhash.near_duplicated`): the flags of
+    :func:`synthloom.minhash.near_duplicate_clusters`, in memory that does not grow with the
+    candidate pairs."""
+    if len(texts) == 0:
         return 0.0
-    found = near_duplicate_clusters(
-        texts, threshold=threshold, num_perm=num_perm, kind="char", n=shingle
-    )
-    return float(found.duplicated.mean())
+    found = near_duplicated(texts, threshold=threshold, num_perm=num_perm, kind="char", n=shingle)
+    return float(found.mean())
 
 
 def vendi_score(embeddings: npt.ArrayLike) -> float:
@@ -240,7 +245,7 @@ def vendi_score(embeddings: npt.ArrayLike) -> float:
 
 
 def diversity(
-    texts: list[str],
+    texts: Sequence[str],
     embeddings: np.ndarray | None,
     *,
     seed: int = 0,

@@ -41,6 +41,7 @@ from synthloom.minhash.clusters import (
     pair_jaccard_flat,
     pair_similarities,
 )
+from synthloom.minhash.duplicated import CopyGroups, copy_groups, near_duplicated
 from synthloom.minhash.lsh import (
     MinHasher,
     band_keys,
@@ -61,6 +62,7 @@ from synthloom.minhash.shingles import (
 )
 
 __all__ = [
+    "CopyGroups",
     "MinHasher",
     "NearDuplicates",
     "ShingleKind",
@@ -68,11 +70,13 @@ __all__ = [
     "candidate_pairs",
     "candidates_from_keys",
     "clusters_of_verified",
+    "copy_groups",
     "estimate_jaccard",
     "jaccard",
     "lsh_bands",
     "lsh_params",
     "near_duplicate_clusters",
+    "near_duplicated",
     "normalised_text",
     "pair_jaccard",
     "pair_jaccard_flat",
