@@ -8,7 +8,12 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from synthloom.minhash import copy_groups, near_duplicate_clusters, near_duplicated
+from synthloom.minhash import (
+    NearDuplicateSettings,
+    copy_groups,
+    near_duplicate_clusters,
+    near_duplicated,
+)
 from synthloom.text import tokenize
 from tests.messy_texts import WORDS, OnlySlices, messy_texts
 from tests.test_minhash import _planted_corpus
@@ -54,7 +59,7 @@ def _templated(seed: int) -> list[str]:
 )
 def test_flags_equal_those_of_the_clusters(texts: list[str], options: dict) -> None:
     expected = near_duplicate_clusters(texts, **options).duplicated
-    flags = near_duplicated(OnlySlices(texts, items_too=True), **options)
+    flags = near_duplicated(OnlySlices(texts, items_too=True), NearDuplicateSettings(**options))
     assert flags.dtype == bool and flags.shape == (len(texts),)
     np.testing.assert_array_equal(flags, expected)
 
@@ -63,7 +68,7 @@ def test_tiny_blocks_and_cache_give_the_same_flags() -> None:
     texts = _templated(3)
     expected = near_duplicated(texts)
     # Every pair its own block, and a cache that is emptied at nearly every block.
-    small = near_duplicated(texts, block_chars=1, cache_shingles=300, chunk_docs=97)
+    small = near_duplicated(texts, None, block_chars=1, cache_shingles=300, chunk_docs=97)
     np.testing.assert_array_equal(small, expected)
     assert expected.mean() > 0.5  # the template's answers are found
 
@@ -75,10 +80,10 @@ def test_buckets_oversized_by_copies_are_compared_in_full() -> None:
     texts = _templated(4)
     for size in (2, 5, 40):
         old = near_duplicate_clusters(texts, max_bucket_size=size).duplicated
-        new = near_duplicated(texts, max_bucket_size=size)
+        new = near_duplicated(texts, NearDuplicateSettings(max_bucket_size=size))
         assert np.all(new[old])
     assert np.array_equal(
-        near_duplicated(texts, max_bucket_size=100_000),
+        near_duplicated(texts, NearDuplicateSettings(max_bucket_size=100_000)),
         near_duplicate_clusters(texts, max_bucket_size=100_000).duplicated,
     )
 

@@ -38,12 +38,12 @@ __all__ = [
     "window_hashes",
 ]
 
+_T = TypeVar("_T")
+
 UInt32Array = npt.NDArray[np.uint32]
 UInt64Array = npt.NDArray[np.uint64]
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-_T = TypeVar("_T")
 
 # Odd 64-bit constants (from splitmix64) for the polynomial rolling hash and the final mixer.
 #: The multiplier of the polynomial rolling hash (shingles, n-grams) and of the band-key hash.

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from synthloom.assay.sampling import Bootstrap, SideSample, interval
 from synthloom.errors import DataFormatError
 from synthloom.hashing import slices
-from synthloom.minhash import near_duplicated
+from synthloom.minhash import NearDuplicateSettings, near_duplicated
 from synthloom.ngram_hashes import HashTally, ngram_hash_batches
 from synthloom.text import ngrams, tokenize
 
@@ -213,8 +213,8 @@ def near_duplicate_rate(
     candidate pairs."""
     if len(texts) == 0:
         return 0.0
-    found = near_duplicated(texts, threshold=threshold, num_perm=num_perm, kind="char", n=shingle)
-    return float(found.mean())
+    settings = NearDuplicateSettings(threshold=threshold, num_perm=num_perm, kind="char", n=shingle)
+    return float(near_duplicated(texts, settings).mean())
 
 
 def vendi_score(embeddings: npt.ArrayLike) -> float:

@@ -41,7 +41,12 @@ from synthloom.minhash.clusters import (
     pair_jaccard_flat,
     pair_similarities,
 )
-from synthloom.minhash.duplicated import CopyGroups, copy_groups, near_duplicated
+from synthloom.minhash.duplicated import (
+    CopyGroups,
+    NearDuplicateSettings,
+    copy_groups,
+    near_duplicated,
+)
 from synthloom.minhash.lsh import (
     MinHasher,
     band_keys,
@@ -64,6 +69,7 @@ from synthloom.minhash.shingles import (
 __all__ = [
     "CopyGroups",
     "MinHasher",
+    "NearDuplicateSettings",
     "NearDuplicates",
     "ShingleKind",
     "band_keys",

@@ -28,7 +28,7 @@ so a few more true near-duplicates can be found, never fewer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +51,14 @@ from synthloom.minhash.shingles import (
     shingle_hash_sets,
 )
 
-__all__ = ["BLOCK_CHARS", "CACHE_SHINGLES", "CopyGroups", "copy_groups", "near_duplicated"]
+__all__ = [
+    "BLOCK_CHARS",
+    "CACHE_SHINGLES",
+    "CopyGroups",
+    "NearDuplicateSettings",
+    "copy_groups",
+    "near_duplicated",
+]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -111,37 +118,50 @@ def copy_groups(
     )
 
 
+@dataclass(frozen=True)
+class NearDuplicateSettings:
+    """What counts as a near-duplicate and how candidates are found: the arguments of
+    :func:`~synthloom.minhash.near_duplicate_clusters` of the same names, in one value.
+
+    ``threshold``: the shingle Jaccard similarity at or above which two texts are
+    near-duplicates; ``num_perm``: MinHash permutations; ``kind`` and ``n``: the shingles
+    (character or word n-grams); ``seed``: of the hash functions; ``max_bucket_size``: a bucket
+    with more texts is compared with its first text only; ``false_negative_weight``: how the
+    LSH bands trade missed pairs against extra candidates (:func:`lsh_bands`).
+    """
+
+    threshold: float = 0.8
+    num_perm: int = 128
+    kind: ShingleKind = "char"
+    n: int = 5
+    seed: int = 0
+    max_bucket_size: int = 256
+    false_negative_weight: float = 0.95
+
+
 def near_duplicated(
     texts: Sequence[str],
+    settings: NearDuplicateSettings | None = None,
     *,
-    threshold: float = 0.8,
-    num_perm: int = 128,
-    kind: ShingleKind = "char",
-    n: int = 5,
-    seed: int = 0,
     chunk_docs: int = 20_000,
-    max_bucket_size: int = 256,
-    false_negative_weight: float = 0.95,
     block_chars: int = BLOCK_CHARS,
     cache_shingles: int = CACHE_SHINGLES,
 ) -> BoolArray:
-    """True for each text with at least one other text of shingle Jaccard >= ``threshold``:
-    ``near_duplicate_clusters(texts, ...).duplicated`` with the same arguments, computed as the
+    """True for each text with at least one other text of shingle Jaccard >= the threshold:
+    ``near_duplicate_clusters(texts, ...).duplicated`` with the same settings, computed as the
     module docstring says.
 
     Memory: 16 bytes a text for the copy groups, ``bands`` x 8 bytes per distinct text for the
-    band keys, 8 bytes per pair found below the threshold, plus ``block_chars`` characters of
-    text being verified at once and a cache of at most ``cache_shingles`` shingles (4 bytes
-    each) of texts verified recently.
+    band keys, 8 bytes per pair found below the threshold, plus ``chunk_docs`` texts being
+    MinHashed at once, ``block_chars`` characters of text being verified at once and a cache of
+    at most ``cache_shingles`` shingles (4 bytes each) of texts verified recently.
     """
-    bands, rows = lsh_bands(threshold, num_perm, false_negative_weight)
-    groups = copy_groups(texts, kind, chunk_docs)
-    keys = _group_band_keys(
-        texts, groups, MinHasher(num_perm, seed), kind, n, bands, rows, chunk_docs
-    )
-    checker = _PairChecker(texts, groups, kind, n, threshold, block_chars, cache_shingles)
-    for band in range(bands):
-        checker.settle_band(keys[band], max_bucket_size)
+    settings = settings or NearDuplicateSettings()
+    groups = copy_groups(texts, settings.kind, chunk_docs)
+    keys = _group_band_keys(texts, groups, settings, chunk_docs)
+    checker = _PairChecker(texts, groups, settings, block_chars, cache_shingles)
+    for band_keys in keys:
+        checker.settle_band(band_keys)
     flags = np.zeros(len(texts), dtype=bool)
     grouped = groups.group_of >= 0
     flags[grouped] = checker.known[groups.group_of[grouped]]
@@ -149,16 +169,11 @@ def near_duplicated(
 
 
 def _group_band_keys(
-    texts: Sequence[str],
-    groups: CopyGroups,
-    hasher: MinHasher,
-    kind: ShingleKind,
-    n: int,
-    bands: int,
-    rows: int,
-    chunk: int,
+    texts: Sequence[str], groups: CopyGroups, settings: NearDuplicateSettings, chunk: int
 ) -> UInt64Array:
     """A ``(bands, groups)`` matrix of the band keys of each group's first text."""
+    bands, rows = lsh_bands(settings.threshold, settings.num_perm, settings.false_negative_weight)
+    hasher = MinHasher(settings.num_perm, settings.seed)
     keys = np.empty((bands, groups.first.size), dtype=np.uint64)
     is_first = np.zeros(len(texts), dtype=bool)
     is_first[groups.first] = True
@@ -168,43 +183,35 @@ def _group_band_keys(
         if picked.size == 0:
             continue
         chunk_keys, _ = shard_band_keys(
-            [piece[int(i)] for i in picked], hasher, kind, n, bands, rows
+            [piece[int(i)] for i in picked], hasher, settings.kind, settings.n, bands, rows
         )
         keys[:, done : done + picked.size] = chunk_keys.T
         done += picked.size
     return keys
 
 
+@dataclass
 class _PairChecker:
     """Which groups are known to be duplicated, and the pairs already verified below the
     threshold; verifies candidate pairs of groups in bounded blocks."""
 
-    def __init__(
-        self,
-        texts: Sequence[str],
-        groups: CopyGroups,
-        kind: ShingleKind,
-        n: int,
-        threshold: float,
-        block_chars: int,
-        cache_shingles: int,
-    ) -> None:
-        self.texts = texts
-        self.block_chars = block_chars
-        self.cache_shingles = cache_shingles
-        self.groups = groups
-        self.kind = kind
-        self.n = n
-        self.threshold = threshold
-        self.known: BoolArray = groups.size >= 2
-        self.failed: IntArray = np.empty(0, dtype=np.int64)
-        self.verified = 0
-        # Shingle sets of groups verified recently, by group: a group is met again in the next
-        # round and the next bands, and shingling is the costly part of a verification.
-        self._cache: dict[int, UInt32Array] = {}
-        self._cached = 0
+    texts: Sequence[str]
+    groups: CopyGroups
+    settings: NearDuplicateSettings
+    block_chars: int
+    cache_shingles: int
+    known: BoolArray = field(init=False)
+    failed: IntArray = field(init=False)
+    # Shingle sets of groups verified recently, by group: a group is met again in the next
+    # round and the next bands, and shingling is the costly part of a verification.
+    cache: dict[int, UInt32Array] = field(init=False, default_factory=dict)
+    cached: int = field(init=False, default=0)
 
-    def settle_band(self, band_keys: UInt64Array, max_bucket_size: int) -> None:
+    def __post_init__(self) -> None:
+        self.known = self.groups.size >= 2
+        self.failed = np.empty(0, dtype=np.int64)
+
+    def settle_band(self, band_keys: UInt64Array) -> None:
         """Verify the pairs this band makes candidates until each bucket is settled."""
         order = np.argsort(band_keys, kind="stable")
         ordered = band_keys[order]
@@ -214,7 +221,7 @@ class _PairChecker:
         starts, sizes = starts[shared], sizes[shared]
         failed_now: list[IntArray] = []
         # A bucket too big for all its pairs is compared with its first text only.
-        oversized = sizes > max_bucket_size
+        oversized = sizes > self.settings.max_bucket_size
         if oversized.any():
             big_starts, big_sizes = starts[oversized], sizes[oversized]
             left = order[np.repeat(big_starts, big_sizes - 1)]
@@ -249,10 +256,9 @@ class _PairChecker:
             left, right, codes = left[fresh], right[fresh], codes[fresh]
         if not codes.size:
             return codes
-        similar = self._similarities(left, right) >= self.threshold
+        similar = self._similarities(left, right) >= self.settings.threshold
         self.known[left[similar]] = True
         self.known[right[similar]] = True
-        self.verified += codes.size
         return codes[~similar]
 
     def _similarities(self, left: IntArray, right: IntArray) -> npt.NDArray[np.float64]:
@@ -275,21 +281,23 @@ class _PairChecker:
     def _shingle_sets(self, involved: IntArray) -> list[UInt32Array]:
         """The shingle sets of groups, from the cache or shingled now (and kept)."""
         wanted = [int(g) for g in involved]
-        found = {g: self._cache[g] for g in wanted if g in self._cache}
+        found = {g: self.cache[g] for g in wanted if g in self.cache}
         missing = [g for g in wanted if g not in found]
         if missing:
             firsts = self.groups.first
             sets = shingle_hash_sets(
-                [self.texts[int(firsts[g])] for g in missing], kind=self.kind, n=self.n
+                [self.texts[int(firsts[g])] for g in missing],
+                kind=self.settings.kind,
+                n=self.settings.n,
             )
             fresh = dict(zip(missing, sets, strict=True))
             added = sum(s.size for s in sets)
-            if self._cached + added > self.cache_shingles:
+            if self.cached + added > self.cache_shingles:
                 # Rounds go bucket by bucket and band by band, so recent sets are the likely
                 # ones again; dropping everything keeps the bound without bookkeeping.
-                self._cache.clear()
-                self._cached = 0
-            self._cache.update(fresh)
-            self._cached += added
+                self.cache.clear()
+                self.cached = 0
+            self.cache.update(fresh)
+            self.cached += added
             found.update(fresh)
         return [found[g] for g in wanted]
