@@ -28,6 +28,11 @@ same steps as tasks:
 
 A text with no shingles (empty, or whitespace only) is never anyone's near-duplicate: exact
 dedup is the right tool for empty records.
+
+:func:`near_duplicated` (in :mod:`~synthloom.minhash.duplicated`) answers the smaller question a
+near-duplicate *rate* asks, which texts have a near-duplicate, with the same flags as step 4 and
+memory that does not grow with the candidate pairs: copies are collapsed before MinHash, and a
+pair is verified only while it can still change a flag.
 """
 
 from __future__ import annotations
