@@ -106,6 +106,7 @@ def test_distinct_ns_equal_the_set_definition_on_messy_text(texts: list[str]) ->
     together = dv.distinct_ns(OnlySlices(texts), (1, 2, 3, 4))
     assert together == {n: _distinct_by_sets(texts, n) for n in (1, 2, 3, 4)}
     assert dv.distinct_n(texts, 2) == together[2]
+    assert dv.distinct_ns(texts, (2, 2, 1)) == {2: together[2], 1: together[1]}
 
 
 def test_compression_ratio_direction() -> None:

@@ -68,6 +68,7 @@ def distinct_ns(texts: Sequence[str], orders: Sequence[int] = (1, 2, 3)) -> dict
     time, so memory is 8 bytes per distinct n-gram; exact up to hash collisions (expected
     about 3e-4 colliding pairs among 10**8 distinct n-grams).
     """
+    orders = tuple(dict.fromkeys(orders))  # an order asked twice is counted once
     tallies = {n: HashTally() for n in orders}
     totals = dict.fromkeys(orders, 0)
     for batch in ngram_hash_batches(texts, orders):
