@@ -52,7 +52,7 @@ _PARTITION_BITS = 4
 _PARTITIONS = 1 << _PARTITION_BITS
 # A tally merges what it gathered once that is a quarter of what it holds (at least this many
 # hashes): each merge rewrites the tally, so merges must grow with it to cost linear time.
-_MIN_MERGE = 1 << 22
+_MIN_MERGE = 1 << 20
 
 
 @dataclass(frozen=True)
