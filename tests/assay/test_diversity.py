@@ -12,9 +12,12 @@ from sacrebleu import sentence_bleu
 
 from synthloom.assay import diversity as dv
 from synthloom.errors import DataFormatError
+from synthloom.minhash import near_duplicate_clusters
 from synthloom.text import ngrams, tokenize
+from tests.messy_texts import OnlySlices, messy_texts
 
 WORDS = " ".join(topics.values()).split()
+MESSY = messy_texts(600, seed=11)
 
 
 def _snippets(count: int, seed: int, low: int = 5, high: int = 40) -> list[str]:
@@ -82,6 +85,30 @@ def test_distinct_n_matches_direct_count() -> None:
     assert dv.distinct_n(["a"], 3) == 0.0
 
 
+def _distinct_by_sets(texts: list[str], n: int) -> float:
+    """The definition, with Python tuples: distinct n-grams / all n-grams."""
+    grams = [g for t in texts for g in ngrams(tokenize(t), n)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        pytest.param(MESSY, id="messy"),
+        pytest.param(MESSY[:1] * 50, id="one-text-copied"),
+        pytest.param(["", "  ", "a"], id="almost-nothing"),
+        pytest.param([], id="empty"),
+    ],
+)
+def test_distinct_ns_equal_the_set_definition_on_messy_text(texts: list[str]) -> None:
+    # Equal, not approximately: a hash collision among a few thousand n-grams has probability
+    # about 1e-13.
+    together = dv.distinct_ns(OnlySlices(texts), (1, 2, 3, 4))
+    assert together == {n: _distinct_by_sets(texts, n) for n in (1, 2, 3, 4)}
+    assert dv.distinct_n(texts, 2) == together[2]
+    assert dv.distinct_ns(texts, (2, 2, 1)) == {2: together[2], 1: together[1]}
+
+
 def test_compression_ratio_direction() -> None:
     varied = _snippets(200, seed=7)
     copies = [varied[0]] * 200
@@ -91,6 +118,22 @@ def test_compression_ratio_direction() -> None:
     assert dv.compression_ratio([]) == 0.0
 
 
+@pytest.mark.parametrize(
+    "texts",
+    [
+        # More texts than one slice of the stream, so slices join across the cut.
+        pytest.param(MESSY * 8, id="messy-over-several-slices"),
+        pytest.param(["", "", ""], id="only-empty-texts"),
+        pytest.param([""], id="one-empty-text"),
+        pytest.param(["\ud83d"], id="lone-surrogate"),
+    ],
+)
+def test_streamed_compression_ratio_equals_gzip_of_the_joined_text(texts: list[str]) -> None:
+    raw = "\n".join(texts).encode("utf-8", errors="surrogatepass")
+    expected = len(gzip.compress(raw, 9, mtime=0)) / len(raw) if raw else 0.0
+    assert dv.compression_ratio(OnlySlices(texts)) == expected
+
+
 def test_near_duplicate_rate_counts_texts_with_a_twin() -> None:
     base = _snippets(20, seed=8, low=30, high=40)
     twins = [base[0] + ".", base[1].replace(" ", "  ").upper()]  # same shingles or nearly
@@ -98,6 +141,18 @@ def test_near_duplicate_rate_counts_texts_with_a_twin() -> None:
     assert dv.near_duplicate_rate(texts) == pytest.approx(4 / 22)
     assert dv.near_duplicate_rate(base) == 0.0
     assert dv.near_duplicate_rate([]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        pytest.param(MESSY, id="messy"),
+        pytest.param(["", "", "  ", "x", "x"], id="empty-copies-are-not-duplicates"),
+    ],
+)
+def test_near_duplicate_rate_is_the_share_flagged_by_the_clusters(texts: list[str]) -> None:
+    clusters = near_duplicate_clusters(texts, threshold=0.8, num_perm=128, kind="char", n=5)
+    assert dv.near_duplicate_rate(texts) == float(clusters.duplicated.mean())
 
 
 def _vendi_direct(x: np.ndarray) -> float:

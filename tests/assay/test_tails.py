@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from synthloom.assay.tails import (
+    LOST_NGRAM_RATIO,
     MAX_FIT_POINTS,
     default_cluster_count,
     numeric_tail_coverage,
@@ -16,8 +19,9 @@ from synthloom.assay.tails import (
     wilson_interval,
 )
 from synthloom.errors import InputError
-from synthloom.text import count_ngrams, rare_ngrams, record_text
+from synthloom.text import count_ngrams, ngrams, rare_cutoff, rare_ngrams, record_text, tokenize
 from tests.assay.realistic import fair_split, instruction_records
+from tests.messy_texts import OnlySlices, messy_texts
 
 # --- rare n-grams -----------------------------------------------------------------------------
 
@@ -88,6 +92,65 @@ def test_rare_ngram_bad_input_gives_errors_not_exceptions() -> None:
         rare_ngram_coverage(["a b"], ["a b"], n=0)
     with pytest.raises(InputError, match="quantile"):
         rare_ngram_coverage(["a b"], ["a b"], quantile=1.5)
+
+
+def _rare_coverage_with_tuples(
+    reference: list[str], synthetic: list[str], n: int, quantile: float, min_count: int
+) -> dict[str, object]:
+    """The measure computed with Python tuples and Counters (the shared definitions in
+    synthloom.text), as the assay computed it before n-grams were hashed."""
+    counts = count_ngrams(reference, n)
+    rare = rare_ngrams(counts, quantile, min_count=min_count)
+    cutoff = rare_cutoff([c for c in counts.values() if c >= min_count], quantile, min_count)
+    common = {g for g, c in counts.items() if c > cutoff}
+    seen = {g for t in synthetic for g in ngrams(tokenize(t), n)}
+    synthetic_grams = sum(len(ngrams(tokenize(t), n)) for t in synthetic)
+    scale = synthetic_grams / sum(counts.values())
+    covered = len(rare & seen)
+    low, high = wilson_interval(covered, len(rare))
+    expected = float(np.mean([1 - math.exp(-counts[g] * scale) for g in rare]))
+    return {
+        "rare_cutoff": cutoff,
+        "rare_reference": len(rare),
+        "covered": covered,
+        "coverage": covered / len(rare),
+        "interval": [low, high],
+        "expected_coverage": pytest.approx(expected, rel=1e-12),  # summed in another order
+        "lost": high < LOST_NGRAM_RATIO * expected,
+        "common_reference": len(common),
+        "common_covered": len(common & seen),
+        "common_coverage": len(common & seen) / len(common),
+        "below_min_count": sum(1 for c in counts.values() if c < min_count),
+    }
+
+
+@pytest.mark.parametrize(
+    ("n", "quantile", "min_count"),
+    [
+        pytest.param(2, 0.1, 3, id="assay-default"),
+        pytest.param(1, 0.1, 1, id="unigrams-min-1"),
+        pytest.param(3, 0.3, 2, id="trigrams"),
+    ],
+)
+def test_rare_ngram_coverage_equals_the_tuple_computation_on_messy_text(
+    n: int, quantile: float, min_count: int
+) -> None:
+    texts = messy_texts(900, seed=n)
+    reference, synthetic = texts[:600], texts[600:]
+    result = rare_ngram_coverage(
+        OnlySlices(reference), OnlySlices(synthetic), n=n, quantile=quantile, min_count=min_count
+    )
+    expected = _rare_coverage_with_tuples(reference, synthetic, n, quantile, min_count)
+    assert {k: result[k] for k in expected} == expected
+    # Generators work too, and skip missing values.
+    again = rare_ngram_coverage(
+        (t for t in [*reference, None]),
+        iter(synthetic),
+        n=n,
+        quantile=quantile,
+        min_count=min_count,
+    )
+    assert again == result
 
 
 def test_rare_ngrams_with_a_minimum_count_by_hand() -> None:

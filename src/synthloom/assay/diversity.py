@@ -3,8 +3,10 @@
 This module owns the lexical, structural and semantic diversity measures of the assay:
 
 * :func:`distinct_n` -- distinct n-grams / all n-grams over the whole collection (Li et al.
-  2016); higher is more diverse.
-* :func:`compression_ratio` -- gzip size / raw size of the texts joined by newlines. Repetitive
+  2016); higher is more diverse. :func:`distinct_ns` gives several orders from one
+  tokenization; n-grams are counted as 64-bit hashes (:mod:`synthloom.ngram_hashes`).
+* :func:`compression_ratio` -- gzip size / raw size of the texts joined by newlines (streamed
+  through one zlib stream, never joined whole). Repetitive
   data compresses well, so a **higher** ratio means **more** diverse (about 0.3-0.4 for varied
   English prose, towards 0 for copies of one text).
 * :func:`self_bleu` -- each text of a fixed-size sample scored by sentence-level BLEU against
@@ -27,8 +29,8 @@ This module owns the lexical, structural and semantic diversity measures of the 
 
 from __future__ import annotations
 
-import gzip
 import math
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -38,12 +40,15 @@ import numpy.typing as npt
 
 from synthloom.assay.sampling import Bootstrap, SideSample, interval
 from synthloom.errors import DataFormatError
-from synthloom.minhash import near_duplicate_clusters
+from synthloom.hashing import slices
+from synthloom.minhash import NearDuplicateSettings, near_duplicated
+from synthloom.ngram_hashes import HashTally, ngram_hash_batches
 from synthloom.text import ngrams, tokenize
 
 __all__ = [
     "compression_ratio",
     "distinct_n",
+    "distinct_ns",
     "diversity",
     "near_duplicate_rate",
     "self_bleu",
@@ -52,29 +57,53 @@ __all__ = [
 ]
 
 _BLEU_ORDER = 4
+# Texts joined and compressed at a time by compression_ratio.
+_COMPRESS_SLICE = 4096
+
+
+def distinct_ns(texts: Sequence[str], orders: Sequence[int] = (1, 2, 3)) -> dict[int, float]:
+    """:func:`distinct_n` of every order in ``orders`` from one tokenization of the texts.
+
+    N-grams are counted as 64-bit hashes (:mod:`synthloom.ngram_hashes`), a batch of texts at a
+    time, so memory is 8 bytes per distinct n-gram; exact up to hash collisions (expected
+    about 3e-4 colliding pairs among 10**8 distinct n-grams).
+    """
+    orders = tuple(dict.fromkeys(orders))  # an order asked twice is counted once
+    tallies = {n: HashTally() for n in orders}
+    totals = dict.fromkeys(orders, 0)
+    for batch in ngram_hash_batches(texts, orders):
+        for n in orders:
+            tallies[n].add(batch.hashes[n])
+            totals[n] += batch.hashes[n].size
+    return {n: tallies[n].distinct / totals[n] if totals[n] else 0.0 for n in orders}
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float:
     """Distinct n-grams / total n-grams over all texts (0.0 when there is no n-gram)."""
-    seen: set[tuple[str, ...]] = set()
-    total = 0
-    for text in texts:
-        grams = ngrams(tokenize(text), n)
-        total += len(grams)
-        seen.update(grams)
-    return len(seen) / total if total else 0.0
+    return distinct_ns(texts, (n,))[n]
 
 
 def compression_ratio(texts: Sequence[str]) -> float:
     """gzip-compressed size / raw UTF-8 size of the texts joined by newlines (0.0 if empty).
 
     Higher means less redundant, i.e. more diverse. Compression level 9 and a fixed header
-    timestamp make the number reproducible.
+    timestamp make the number reproducible. The joined text is fed to one zlib stream a slice
+    of texts at a time, never built whole; deflate's output does not depend on how its input
+    is cut, so the size is that of ``gzip.compress(joined, 9, mtime=0)``.
     """
-    raw = "\n".join(texts).encode("utf-8", errors="surrogatepass")
+    # wbits 31: a gzip header and trailer, as gzip.compress writes them with mtime=0.
+    stream = zlib.compressobj(9, zlib.DEFLATED, 31)
+    compressed = 0
+    raw = 0
+    separator = b""
+    for piece in slices(texts, _COMPRESS_SLICE):
+        data = separator + "\n".join(piece).encode("utf-8", errors="surrogatepass")
+        separator = b"\n"
+        raw += len(data)
+        compressed += len(stream.compress(data))
     if not raw:
         return 0.0
-    return len(gzip.compress(raw, compresslevel=9, mtime=0)) / len(raw)
+    return (compressed + len(stream.flush())) / raw
 
 
 def _ngram_counts(tokens: Sequence[str]) -> Counter[tuple[str, ...]]:
@@ -177,13 +206,16 @@ def near_duplicate_rate(
     texts: Sequence[str], *, threshold: float = 0.8, num_perm: int = 128, shingle: int = 5
 ) -> float:
     """Share of texts with at least one other text of character-``shingle``-gram Jaccard
-    similarity >= ``threshold`` (MinHash + LSH candidates verified exactly; 0.0 if empty)."""
-    if not texts:
+    similarity >= ``threshold`` (MinHash + LSH candidates verified exactly; 0.0 if empty).
+
+    Copies are collapsed first and only the pairs that can still change a text's flag are
+    verified (:func:`synthloom.minhash.near_duplicated`): the flags of
+    :func:`synthloom.minhash.near_duplicate_clusters`, in memory that does not grow with the
+    candidate pairs."""
+    if len(texts) == 0:
         return 0.0
-    found = near_duplicate_clusters(
-        texts, threshold=threshold, num_perm=num_perm, kind="char", n=shingle
-    )
-    return float(found.duplicated.mean())
+    settings = NearDuplicateSettings(threshold=threshold, num_perm=num_perm, kind="char", n=shingle)
+    return float(near_duplicated(texts, settings).mean())
 
 
 def vendi_score(embeddings: npt.ArrayLike) -> float:
@@ -236,10 +268,11 @@ def diversity(
     see :meth:`synthloom.assay.sampling.Bootstrap.half_samples`): ``{value, low, high,
     confidence, n}``, ``n`` the texts the number was computed on.
     """
+    distinct = distinct_ns(texts, (1, 2, 3))
     result: dict[str, Any] = {
-        "distinct_1": distinct_n(texts, 1),
-        "distinct_2": distinct_n(texts, 2),
-        "distinct_3": distinct_n(texts, 3),
+        "distinct_1": distinct[1],
+        "distinct_2": distinct[2],
+        "distinct_3": distinct[3],
         "compression_ratio": compression_ratio(texts),
         "self_bleu": None,
         "near_duplicate_rate": near_duplicate_rate(texts),

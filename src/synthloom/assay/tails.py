@@ -32,7 +32,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from synthloom.errors import InputError
-from synthloom.text import RARE_QUANTILE, count_ngrams, ngrams, rare_cutoff, rare_ngrams, tokenize
+from synthloom.ngram_hashes import HashTally, ngram_hash_batches
+from synthloom.text import RARE_QUANTILE, rare_cutoff
 
 __all__ = [
     "LOST_NGRAM_RATIO",
@@ -139,50 +140,59 @@ def rare_ngram_coverage(
         "common_coverage": None,
         "below_min_count": 0,
     }
-    reference_counts = count_ngrams((t for t in reference_texts if isinstance(t, str)), n)
-    if not reference_counts:
+    # N-grams are counted as 64-bit hashes (synthloom.ngram_hashes): exact up to hash
+    # collisions, 16 bytes per distinct reference n-gram instead of a tuple in a Counter.
+    tally = HashTally(counts=True)
+    for batch in ngram_hash_batches(reference_texts, (n,)):
+        tally.add(batch.hashes[n])
+    keys, counts = tally.keys(), tally.counts()
+    if not keys.size:
         result["error"] = f"the reference texts hold no {n}-grams (empty, or every text too short)"
         return result
-    rare = rare_ngrams(reference_counts, quantile, min_count=min_count)
-    below = sum(1 for c in reference_counts.values() if c < min_count)
-    result["below_min_count"] = below
-    if not rare:
+    result["below_min_count"] = int(np.count_nonzero(counts < min_count))
+    kept = counts >= min_count
+    if not kept.any():
         result["error"] = (
             f"no {n}-gram occurs {min_count} or more times in the reference; too little text "
             "to tell rare content from chance"
         )
         return result
-    cutoff = rare_cutoff(
-        (c for c in reference_counts.values() if c >= min_count), quantile, floor=min_count
-    )
-    # Only n-grams the reference has can count, so the synthetic side keeps just those.
-    seen: set[tuple[str, ...]] = set()
+    # The rule of synthloom.text.rare_ngrams, on the counts.
+    cutoff = rare_cutoff(counts[kept], quantile, floor=min_count)
+    rare = kept & (counts <= cutoff)
+    common = counts > cutoff
+    # Only n-grams the reference has can count, so the synthetic side marks just those.
+    seen = np.zeros(keys.size, dtype=bool)
     n_synthetic = 0
     synthetic_grams = 0
-    for text in synthetic_texts:
-        if not isinstance(text, str):
-            continue
-        n_synthetic += 1
-        grams = ngrams(tokenize(text), n)
-        synthetic_grams += len(grams)
-        seen.update(g for g in grams if g in reference_counts)
-    common = {g for g, c in reference_counts.items() if c > cutoff}
-    covered = len(rare & seen)
-    common_covered = len(common & seen)
-    scale = synthetic_grams / sum(reference_counts.values())
-    expected = float(np.mean([1 - math.exp(-reference_counts[g] * scale) for g in rare]))
-    low, high = wilson_interval(covered, len(rare))
+    for batch in ngram_hash_batches(synthetic_texts, (n,)):
+        n_synthetic += batch.texts
+        grams = batch.hashes[n]
+        synthetic_grams += grams.size
+        where = np.minimum(np.searchsorted(keys, grams), keys.size - 1)
+        seen[where[keys[where] == grams]] = True
+    covered = int(np.count_nonzero(rare & seen))
+    common_covered = int(np.count_nonzero(common & seen))
+    scale = synthetic_grams / int(counts.sum())
+    # One exp per distinct count (rare counts are few small integers), weighted by how many
+    # rare n-grams have it.
+    values, times = np.unique(counts[rare], return_counts=True)
+    presence = [1 - math.exp(-int(value) * scale) for value in values]
+    rare_total = int(np.count_nonzero(rare))
+    expected = float(np.dot(presence, times) / rare_total)
+    common_total = int(np.count_nonzero(common))
+    low, high = wilson_interval(covered, rare_total)
     result.update(
         rare_cutoff=cutoff,
-        rare_reference=len(rare),
+        rare_reference=rare_total,
         covered=covered,
-        coverage=covered / len(rare),
+        coverage=covered / rare_total,
         interval=[low, high],
         expected_coverage=expected,
         lost=high < LOST_NGRAM_RATIO * expected,
-        common_reference=len(common),
+        common_reference=common_total,
         common_covered=common_covered,
-        common_coverage=common_covered / len(common) if common else None,
+        common_coverage=common_covered / common_total if common_total else None,
     )
     if n_synthetic == 0:
         result.update(

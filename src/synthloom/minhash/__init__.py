@@ -28,6 +28,11 @@ same steps as tasks:
 
 A text with no shingles (empty, or whitespace only) is never anyone's near-duplicate: exact
 dedup is the right tool for empty records.
+
+:func:`near_duplicated` (in :mod:`~synthloom.minhash.duplicated`) answers the smaller question a
+near-duplicate *rate* asks, which texts have a near-duplicate, with the same flags as step 4 and
+memory that does not grow with the candidate pairs: copies are collapsed before MinHash, and a
+pair is verified only while it can still change a flag.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ from synthloom.minhash.clusters import (
     pair_jaccard_flat,
     pair_similarities,
 )
+from synthloom.minhash.duplicated import (
+    CopyGroups,
+    NearDuplicateSettings,
+    copy_groups,
+    near_duplicated,
+)
 from synthloom.minhash.lsh import (
     MinHasher,
     band_keys,
@@ -53,6 +64,7 @@ from synthloom.minhash.lsh import (
 )
 from synthloom.minhash.shingles import (
     ShingleKind,
+    normalised_text,
     shingle_flat,
     shingle_hash_sets,
     shingle_hashes,
@@ -60,18 +72,23 @@ from synthloom.minhash.shingles import (
 )
 
 __all__ = [
+    "CopyGroups",
     "MinHasher",
+    "NearDuplicateSettings",
     "NearDuplicates",
     "ShingleKind",
     "band_keys",
     "candidate_pairs",
     "candidates_from_keys",
     "clusters_of_verified",
+    "copy_groups",
     "estimate_jaccard",
     "jaccard",
     "lsh_bands",
     "lsh_params",
     "near_duplicate_clusters",
+    "near_duplicated",
+    "normalised_text",
     "pair_jaccard",
     "pair_jaccard_flat",
     "pair_similarities",

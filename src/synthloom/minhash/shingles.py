@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from synthloom.errors import ConfigError
+from synthloom.hashing import (
+    HASH_BASE,
+    FloatArray,
+    IntArray,
+    UInt32Array,
+    UInt64Array,
+    all_window_hashes,
+    gather_ranges,
+    mix64,
+    sorted_unique,
+    window_hashes,
+)
 from synthloom.text import tokenize
 
 __all__ = [
@@ -23,6 +35,7 @@ __all__ = [
     "flatten_sets",
     "gather_ranges",
     "mix64",
+    "normalised_text",
     "shingle_flat",
     "shingle_hash_sets",
     "shingle_hashes",
@@ -30,80 +43,37 @@ __all__ = [
 ]
 
 ShingleKind = Literal["char", "word"]
-UInt32Array = npt.NDArray[np.uint32]
-UInt64Array = npt.NDArray[np.uint64]
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-
-# Odd 64-bit constants (from splitmix64) for the polynomial rolling hash and the final mixer.
-#: The multiplier of the polynomial rolling hash (shingles) and of the band-key hash (LSH).
-HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_U30 = np.uint64(30)
-_U27 = np.uint64(27)
-_U31 = np.uint64(31)
 _U32 = np.uint64(32)
 
 
-def sorted_unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """np.unique by sorting: numpy 2's hash-based np.unique is many times slower on uint64."""
-    out = np.sort(values)
-    if out.size < 2:
-        return out
-    return out[np.concatenate(([True], out[1:] != out[:-1]))]
-
-
-def mix64(values: UInt64Array) -> UInt64Array:
-    """splitmix64's finaliser: spreads every input bit over the whole word (in place)."""
-    values ^= values >> _U30
-    values *= _MIX1
-    values ^= values >> _U27
-    values *= _MIX2
-    values ^= values >> _U31
-    return values
+def normalised_text(text: str, kind: str) -> str:
+    """What a text's shingles are made of, as one string: for ``kind="char"`` the lower-cased
+    text with runs of whitespace collapsed to one space, for ``"word"`` its
+    :func:`synthloom.text.tokenize` tokens joined by spaces (tokens hold no whitespace, so the
+    join is one-to-one). Texts with the same normalised text have the same shingles."""
+    if kind == "char":
+        return " ".join(text.lower().split())
+    if kind == "word":
+        return " ".join(tokenize(text))
+    raise ConfigError(f"unknown shingle kind {kind!r}; use 'char' or 'word'", field="kind")
 
 
 def _symbols(texts: Sequence[str], kind: str) -> tuple[UInt64Array, IntArray]:
     """Every text's symbols (code points or token hashes), concatenated, and their lengths."""
     if kind == "char":
-        normalised = [" ".join(t.lower().split()) for t in texts]
+        normalised = [normalised_text(t, kind) for t in texts]
         lengths = np.fromiter((len(t) for t in normalised), dtype=np.int64, count=len(texts))
-        joined = "".join(normalised).encode("utf-32-le")
+        # surrogatepass: a lone surrogate (JSON can carry one) is a code point like any other.
+        joined = "".join(normalised).encode("utf-32-le", "surrogatepass")
         return np.frombuffer(joined, dtype=np.uint32).astype(np.uint64), lengths
     if kind == "word":
         token_lists = [tokenize(t) for t in texts]
         lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(texts))
-        hashes = (zlib.crc32(tok.encode("utf-8")) for toks in token_lists for tok in toks)
+        hashes = (
+            zlib.crc32(tok.encode("utf-8", "surrogatepass")) for toks in token_lists for tok in toks
+        )
         return np.fromiter(hashes, dtype=np.uint64, count=int(lengths.sum())), lengths
     raise ConfigError(f"unknown shingle kind {kind!r}; use 'char' or 'word'", field="kind")
-
-
-def _window_hashes(symbols: UInt64Array, starts: IntArray, width: int) -> UInt64Array:
-    """64-bit hashes of the ``width`` symbols beginning at each start position."""
-    with np.errstate(over="ignore"):
-        acc = symbols[starts]
-        for j in range(1, width):
-            acc *= HASH_BASE
-            acc += symbols[starts + j]
-        # The width is mixed in so a short text never equals one window of a longer text.
-        acc += np.uint64(width)
-        return mix64(acc)
-
-
-def _all_window_hashes(symbols: UInt64Array, width: int) -> UInt64Array:
-    """:func:`_window_hashes` at every start 0 .. len - width, computed on contiguous slices
-    (no gathers): the same values, several times faster for the full windows of a batch."""
-    count = symbols.size - width + 1
-    if count <= 0:
-        return np.empty(0, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        acc = symbols[:count].copy()
-        for j in range(1, width):
-            acc *= HASH_BASE
-            acc += symbols[j : j + count]
-        acc += np.uint64(width)
-        return mix64(acc)
 
 
 def shingle_flat(
@@ -124,13 +94,13 @@ def shingle_flat(
     # a text shorter than n symbols still has content and becomes a single shingle.
     counts = np.maximum(lengths - n + 1, 0)
     positions = gather_ranges(doc_starts[:num_docs], counts)
-    full = _all_window_hashes(symbols, n)[positions]
+    full = all_window_hashes(symbols, n)[positions]
     short_docs = np.flatnonzero((lengths > 0) & (lengths < n))
     short = np.empty(short_docs.size, dtype=np.uint64)
     for width in range(1, n):
         which = lengths[short_docs] == width
         if which.any():
-            short[which] = _window_hashes(symbols, doc_starts[short_docs[which]], width)
+            short[which] = window_hashes(symbols, doc_starts[short_docs[which]], width)
     if not unique:
         # A text has full windows or one short window, never both: lay both out in text order.
         per_doc = counts.copy()
@@ -175,16 +145,6 @@ def shingle_hash_sets(
     """:func:`shingle_hashes` of many texts at once (vectorised over the whole batch)."""
     values, offsets = shingle_flat(texts, kind, n)
     return np.split(values.astype(np.uint32), offsets[1:-1])
-
-
-def gather_ranges(starts: IntArray, lengths: IntArray) -> IntArray:
-    """Concatenation of ``arange(s, s + l)`` for every (s, l), without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    shift: IntArray = np.repeat(starts - (ends - lengths), lengths)
-    return np.arange(total, dtype=np.int64) + shift
 
 
 def flatten_sets(shingle_sets: Sequence[npt.NDArray[np.integer]]) -> tuple[UInt64Array, IntArray]:

@@ -1,0 +1,108 @@
+"""near_duplicated against near_duplicate_clusters' flags, and the copy groups it starts from."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from synthloom.minhash import (
+    NearDuplicateSettings,
+    copy_groups,
+    near_duplicate_clusters,
+    near_duplicated,
+)
+from synthloom.text import tokenize
+from tests.messy_texts import WORDS, OnlySlices, messy_texts
+from tests.test_minhash import _planted_corpus
+
+MESSY = messy_texts(700, seed=21)
+
+
+def _templated(seed: int) -> list[str]:
+    """What a teacher with one favourite template writes: hundreds of answers that differ in a
+    word or two, many exact copies, and some free prose among them."""
+    rng = random.Random(seed)
+    topics = ["the invoice", "your order", "the refund", "the delivery", "your account"]
+    texts = []
+    for _ in range(900):
+        kind = rng.random()
+        if kind < 0.6:
+            texts.append(
+                f"Thank you for reaching out about {rng.choice(topics)}. I have checked it and "
+                f"everything looks fine; it should arrive within {rng.randint(2, 4)} working days. "
+                "Let me know if there is anything else I can help with."
+            )
+        elif kind < 0.75 and texts:
+            texts.append(rng.choice(texts))
+        else:
+            start = rng.randrange(len(WORDS) - 80)
+            texts.append(" ".join(WORDS[start : start + rng.randint(20, 80)]))
+    return texts
+
+
+@pytest.mark.parametrize(
+    ("texts", "options"),
+    [
+        pytest.param(MESSY, {}, id="messy-char-5"),
+        pytest.param(MESSY, {"kind": "word", "n": 2, "threshold": 0.5}, id="messy-word-2"),
+        pytest.param(
+            _planted_corpus()[0], {"kind": "word", "n": 1, "threshold": 0.7}, id="planted"
+        ),
+        pytest.param(_templated(1), {}, id="templated"),
+        pytest.param(_templated(2), {"threshold": 0.9, "num_perm": 64}, id="templated-0.9"),
+        pytest.param(["", " ", "x", "X ", "x", "y"], {}, id="tiny"),
+        pytest.param([], {}, id="nothing"),
+    ],
+)
+def test_flags_equal_those_of_the_clusters(texts: list[str], options: dict) -> None:
+    expected = near_duplicate_clusters(texts, **options).duplicated
+    flags = near_duplicated(OnlySlices(texts, items_too=True), NearDuplicateSettings(**options))
+    assert flags.dtype == bool and flags.shape == (len(texts),)
+    np.testing.assert_array_equal(flags, expected)
+
+
+def test_tiny_blocks_and_cache_give_the_same_flags() -> None:
+    texts = _templated(3)
+    expected = near_duplicated(texts)
+    # Every pair its own block, and a cache that is emptied at nearly every block.
+    small = near_duplicated(texts, None, block_chars=1, cache_shingles=300, chunk_docs=97)
+    np.testing.assert_array_equal(small, expected)
+    assert expected.mean() > 0.5  # the template's answers are found
+
+
+def test_buckets_oversized_by_copies_are_compared_in_full() -> None:
+    """near_duplicate_clusters compares a bucket of more than max_bucket_size texts with its
+    first text only; copies no longer count towards that size, so nothing it flags is lost and
+    pairs it skipped can be found."""
+    texts = _templated(4)
+    for size in (2, 5, 40):
+        old = near_duplicate_clusters(texts, max_bucket_size=size).duplicated
+        new = near_duplicated(texts, NearDuplicateSettings(max_bucket_size=size))
+        assert np.all(new[old])
+    assert np.array_equal(
+        near_duplicated(texts, NearDuplicateSettings(max_bucket_size=100_000)),
+        near_duplicate_clusters(texts, max_bucket_size=100_000).duplicated,
+    )
+
+
+@pytest.mark.parametrize("kind", ["char", "word"])
+def test_copy_groups_are_the_texts_with_one_normalised_text(kind: str) -> None:
+    texts = [*MESSY, "", "  ", "\ud83d", "\ud83d"]
+    groups = copy_groups(OnlySlices(texts), kind, chunk=64)
+    by_text: dict[str, list[int]] = defaultdict(list)
+    for i, text in enumerate(texts):
+        key = " ".join(text.lower().split()) if kind == "char" else " ".join(tokenize(text))
+        by_text[key].append(i)
+    members = by_text.pop("")
+    assert all(groups.group_of[i] == -1 for i in members)
+    expected = sorted(by_text.values())  # groups in the order of their first text
+    assert groups.first.tolist() == [m[0] for m in expected]
+    assert groups.size.tolist() == [len(m) for m in expected]
+    for number, group in enumerate(expected):
+        assert groups.group_of[group].tolist() == [number] * len(group)
+    assert groups.length.tolist() == [
+        len(key) for key in sorted(by_text, key=lambda k: by_text[k][0])
+    ]
