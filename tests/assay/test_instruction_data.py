@@ -73,6 +73,8 @@ def test_batched_read_gives_the_records_texts_turns_keys_and_features(
     turns = [message_text(m) for r in records for m in r["messages"]]
     assert list(data.messages) == turns
     assert [data.messages[k] for k in range(len(turns))] == turns
+    for start, stop in ((0, len(turns)), (3, 17), (5, 6), (9, 9), (-4, None)):
+        assert data.messages[start:stop] == turns[start:stop]
     where = [
         f"record {i + 1} (id {r['id']}), message {j + 1} ({m['role']})"
         for i, r in enumerate(records)
@@ -118,6 +120,11 @@ def test_text_column_indexes_slices_and_takes_across_chunks() -> None:
     column.append(["🙂 d", "e"])
     assert len(column) == 5 and list(column) == ["a", "bé", "", "🙂 d", "e"]
     assert column[3] == "🙂 d" and column[-1] == "e" and column[1:4] == ["bé", "", "🙂 d"]
+    every = ["a", "bé", "", "🙂 d", "e"]
+    for start in range(-6, 7):
+        for stop in range(-6, 7):
+            for step in (None, 1, 2, -1):
+                assert column[start:stop:step] == every[start:stop:step], (start, stop, step)
     assert column.take(np.array([4, 0, 3])) == ["e", "a", "🙂 d"]
     with pytest.raises(IndexError):
         column[5]

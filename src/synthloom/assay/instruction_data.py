@@ -88,7 +88,10 @@ class TextColumn(Sequence[str]):
 
     def __getitem__(self, index: int | slice) -> str | list[str]:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return self._range(start, stop)
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
@@ -97,6 +100,19 @@ class TextColumn(Sequence[str]):
         value = self._chunks[k][index - self._starts[k]].as_py()
         assert isinstance(value, str)
         return value
+
+    def _range(self, start: int, stop: int) -> list[str]:
+        """The strings from ``start`` to ``stop``, converted a chunk's piece at a time."""
+        out: list[str] = []
+        if start >= stop:
+            return out
+        k = bisect.bisect_right(self._starts, start) - 1
+        while k < len(self._chunks) and self._starts[k] < stop:
+            lo = max(start, self._starts[k]) - self._starts[k]
+            hi = min(stop, self._starts[k + 1]) - self._starts[k]
+            out.extend(self._chunks[k].slice(lo, hi - lo).to_pylist())
+            k += 1
+        return out
 
     def __iter__(self) -> Iterator[str]:
         for chunk in self._chunks:
@@ -128,9 +144,22 @@ class MessageTexts(Sequence[str]):
     def __getitem__(self, index: slice) -> list[str]: ...
 
     def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
         data = self._data
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1 or start >= stop:
+                return [self[i] for i in range(start, stop, step)]
+            first = int(data.message_record[start])
+            texts = data.texts[first : int(data.message_record[stop - 1]) + 1]
+            return [
+                texts[r - first][a:b]
+                for r, a, b in zip(
+                    data.message_record[start:stop].tolist(),
+                    data.message_start[start:stop].tolist(),
+                    data.message_end[start:stop].tolist(),
+                    strict=True,
+                )
+            ]
         text = data.texts[int(data.message_record[index])]
         return text[int(data.message_start[index]) : int(data.message_end[index])]
 
