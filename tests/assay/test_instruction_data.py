@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import multiprocessing
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthloom.assay import inputs
+from synthloom.assay.diversity import text_measures
 from synthloom.assay.features import record_features
 from synthloom.assay.inputs import load_inputs
 from synthloom.assay.instruction_data import InstructionData, TextColumn, read_instruction_data
@@ -176,8 +180,13 @@ def test_two_sides_read_in_two_processes_equal_the_sides_read_in_one(tmp_path: P
     syn_path, ref_path = tmp_path / "syn.jsonl", tmp_path / "ref.parquet"
     write_records(messy_records(), syn_path)
     write_records(instruction_records(80, seed=9), ref_path)
-    together = load_inputs(syn_path, ref_path, keep_content=True, parallel_bytes=0)
-    apart = load_inputs(syn_path, ref_path, keep_content=True, parallel_bytes=2**62)
+    *together, worker = load_inputs(syn_path, ref_path, keep_content=True, parallel_bytes=0)
+    *apart, none = load_inputs(syn_path, ref_path, keep_content=True, parallel_bytes=2**62)
+    assert worker is not None and none is None
+    # The worker measured the reference's texts as this process would have.
+    assert worker.measures() == text_measures(list(apart[1].texts))  # type: ignore[union-attr]
+    worker.close()
+    assert not multiprocessing.active_children()
     for a, b in zip(together, apart, strict=True):
         assert isinstance(a, InstructionData) and isinstance(b, InstructionData)
         assert list(a.texts) == list(b.texts) and a.keys.tolist() == b.keys.tolist()
@@ -200,3 +209,22 @@ def test_a_broken_side_read_in_another_process_names_its_file_and_line(
     paths[broken].write_text("\n".join(lines) + "\n")
     with pytest.raises(DataFormatError, match=rf"{paths[broken].name}:7: invalid JSON"):
         load_inputs(paths["syn"], paths["ref"], parallel_bytes=0)
+
+
+def test_an_assay_with_the_reference_in_a_second_process_gives_the_same_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthloom.assay.run import AssayOptions, run_assay
+
+    syn_path, ref_path = tmp_path / "syn.jsonl", tmp_path / "ref.jsonl"
+    write_records(messy_records(), syn_path)
+    write_records(instruction_records(120, seed=5), ref_path)
+    options = AssayOptions(embedder="tfidf", ner="off", write_report=False)
+    one = run_assay(syn_path, ref_path, tmp_path / "one", options).metrics
+    monkeypatch.setattr(inputs, "PARALLEL_READ_BYTES", 0)
+    two = run_assay(syn_path, ref_path, tmp_path / "two", options).metrics
+    assert not multiprocessing.active_children()  # the worker is closed
+    for metrics in (one, two):
+        metrics.pop("seconds"), metrics.pop("created")
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    assert two["diversity"]["reference"]["near_duplicate_rate"] is not None

@@ -53,6 +53,7 @@ __all__ = [
     "near_duplicate_rate",
     "self_bleu",
     "self_bleu_scores",
+    "text_measures",
     "vendi_score",
 ]
 
@@ -245,6 +246,19 @@ def vendi_score(embeddings: npt.ArrayLike) -> float:
     return float(np.exp(-np.sum(positive * np.log(positive))))
 
 
+def text_measures(texts: Sequence[str]) -> dict[str, float]:
+    """The measures of :func:`diversity` that read every text and nothing else:
+    ``distinct_1``..``distinct_3``, ``compression_ratio`` and ``near_duplicate_rate``."""
+    distinct = distinct_ns(texts, (1, 2, 3))
+    return {
+        "distinct_1": distinct[1],
+        "distinct_2": distinct[2],
+        "distinct_3": distinct[3],
+        "compression_ratio": compression_ratio(texts),
+        "near_duplicate_rate": near_duplicate_rate(texts),
+    }
+
+
 def diversity(
     texts: Sequence[str],
     embeddings: np.ndarray | None,
@@ -253,6 +267,7 @@ def diversity(
     sample_size: int = 200,
     embedded: SideSample | None = None,
     bootstrap: Bootstrap | None = None,
+    measures: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Every diversity measure of one collection.
 
@@ -266,16 +281,17 @@ def diversity(
     per-text scores resampled) and ``vendi_score_interval`` when ``embedded`` is a sample
     (half-samples of the embedding rows, with ``estimate``, the score expected on every text:
     see :meth:`synthloom.assay.sampling.Bootstrap.half_samples`): ``{value, low, high,
-    confidence, n}``, ``n`` the texts the number was computed on.
+    confidence, n}``, ``n`` the texts the number was computed on. ``measures``: the
+    :func:`text_measures` of ``texts`` when they were computed already (in another process).
     """
-    distinct = distinct_ns(texts, (1, 2, 3))
+    measured = text_measures(texts) if measures is None else measures
     result: dict[str, Any] = {
-        "distinct_1": distinct[1],
-        "distinct_2": distinct[2],
-        "distinct_3": distinct[3],
-        "compression_ratio": compression_ratio(texts),
+        "distinct_1": measured["distinct_1"],
+        "distinct_2": measured["distinct_2"],
+        "distinct_3": measured["distinct_3"],
+        "compression_ratio": measured["compression_ratio"],
         "self_bleu": None,
-        "near_duplicate_rate": near_duplicate_rate(texts),
+        "near_duplicate_rate": measured["near_duplicate_rate"],
         "vendi_score": None,
         "n": len(texts),
     }

@@ -7,7 +7,6 @@ user must fix, so an earlier report in the output folder stays intact.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pandas as pd
 from synthloom.assay.features import BASE_FEATURES, raw_features, raw_features_ray
 from synthloom.assay.instruction_data import InstructionData, read_instruction_data
 from synthloom.assay.preference import PreferenceSet, is_preference_data, read_pairs
+from synthloom.assay.side_worker import SideWorker
 from synthloom.counting import OnCount
 from synthloom.errors import DataFormatError
 from synthloom.records import (
@@ -152,29 +152,34 @@ def load_inputs(
     *,
     keep_content: bool = False,
     executor: str = "local",
-    parallel_bytes: int = PARALLEL_READ_BYTES,
+    parallel_bytes: int | None = None,
     reading: Callable[[str], OnCount | None] = lambda _label: None,
 ) -> tuple[
-    Dataset | InstructionData | PreferenceSet, Dataset | InstructionData | PreferenceSet | None
+    Dataset | InstructionData | PreferenceSet,
+    Dataset | InstructionData | PreferenceSet | None,
+    SideWorker | None,
 ]:
     """Both datasets of an assay (:func:`load_input`); the synthetic side is read first, so its
-    error is the one reported when both are wrong. Two large instruction datasets read on the
-    local executor are read side by side, the reference in a second process.
+    error is the one reported when both are wrong.
 
-    ``reading(label)`` is called as each read starts and returns the ``on_count`` it reports
-    its records to (side by side: the synthetic side's, under a label naming both)."""
+    Two instruction datasets of ``parallel_bytes`` or more together (default
+    :data:`PARALLEL_READ_BYTES`) on the local executor are read side by side, the reference by
+    a :class:`synthloom.assay.side_worker.SideWorker`, returned third with the reference's text
+    measures started (the caller closes it); otherwise the third is None. ``reading(label)`` is
+    called as each read starts and returns the ``on_count`` it reports its records to (side by
+    side: the synthetic side's, under a label naming both)."""
     syn_path = Path(synthetic)
     ref_path = Path(reference) if reference is not None else None
-    parallel = (
-        ref_path is not None
-        and executor == "local"
-        and _size(syn_path) + _size(ref_path) >= parallel_bytes
-        and not is_preference_data(syn_path)
-        and not is_preference_data(ref_path)
-        and detect_kind(syn_path) == "instruction"
-        and detect_kind(ref_path) == "instruction"
-    )
-    if not parallel or ref_path is None:
+    threshold = PARALLEL_READ_BYTES if parallel_bytes is None else parallel_bytes
+    if (
+        ref_path is None
+        or executor != "local"
+        or _size(syn_path) + _size(ref_path) < threshold
+        or is_preference_data(syn_path)
+        or is_preference_data(ref_path)
+        or detect_kind(syn_path) != "instruction"
+        or detect_kind(ref_path) != "instruction"
+    ):
         syn = load_input(
             syn_path,
             keep_content=keep_content,
@@ -183,24 +188,20 @@ def load_inputs(
         )
         ref = None
         if ref_path is not None:
-            ref = load_input(
-                ref_path, executor=executor, on_count=reading(f"reading {ref_path.name}")
-            )
-        return syn, ref
-    # "spawn": the parent may hold threads (Ray, BLAS) that a forked child must not inherit.
-    pool = multiprocessing.get_context("spawn").Pool(1)
+            on_count = reading(f"reading {ref_path.name}")
+            ref = load_input(ref_path, executor=executor, on_count=on_count)
+        return syn, ref, None
+    worker = SideWorker()
     try:
-        pending = pool.apply_async(read_instruction_data, (ref_path,))
+        pending = worker.read(ref_path)
         on_count = reading(f"reading {syn_path.name} (and {ref_path.name} beside it)")
         syn_data = read_instruction_data(syn_path, keep_content=keep_content, on_count=on_count)
         ref_data = pending.get()
+        worker.start_measures()
     except BaseException:
-        pool.terminate()
+        worker.close()
         raise
-    finally:
-        pool.close()
-        pool.join()
-    return syn_data, ref_data
+    return syn_data, ref_data, worker
 
 
 def check_same_kind(

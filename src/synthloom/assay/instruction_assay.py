@@ -53,13 +53,17 @@ def assay_instruction(
     private_names: list[str],
     out: Path,
     extras: dict[str, Any],
+    *,
+    reference_measures: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     """Every section of the instruction-data assay; ``extras`` gets what the report draws
     (kinds, feature tables, embeddings) and ``out / "cache"`` holds the embedding cache.
 
     Both sides come read in batches
     (:func:`synthloom.assay.instruction_data.read_instruction_data`), their features computed
-    then (by Ray tasks with ``--executor ray``)."""
+    then (by Ray tasks with ``--executor ray``). ``reference_measures``: waits for the
+    reference's :func:`synthloom.assay.diversity.text_measures` computed in another process
+    (:class:`synthloom.assay.side_worker.SideWorker`)."""
     metrics: dict[str, Any] = {}
     # Drawn on the driver, by index, before any work is shipped: Ray embeds the same texts.
     ref_sample = draw_sample(len(reference), options.sample, seed=options.seed, side="reference")
@@ -121,7 +125,10 @@ def assay_instruction(
 
     # Diversity, synthetic and reference side by side.
     def diversity_of(
-        texts: Sequence[str], vecs: np.ndarray | None, side: SideSample
+        texts: Sequence[str],
+        vecs: np.ndarray | None,
+        side: SideSample,
+        measures: Callable[[], dict[str, float]] | None = None,
     ) -> Callable[[], Any]:
         return lambda: diversity.diversity(
             texts,
@@ -130,6 +137,7 @@ def assay_instruction(
             sample_size=options.sample_size,
             embedded=side,
             bootstrap=boot,
+            measures=measures() if measures is not None else None,
         )
 
     metrics["diversity"] = {
@@ -137,7 +145,8 @@ def assay_instruction(
             "diversity.synthetic", diversity_of(syn_texts, syn_emb, syn_sample)
         ),
         "reference": sections.run(
-            "diversity.reference", diversity_of(ref_texts, ref_emb, ref_sample)
+            "diversity.reference",
+            diversity_of(ref_texts, ref_emb, ref_sample, reference_measures),
         ),
     }
 

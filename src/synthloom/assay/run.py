@@ -9,6 +9,7 @@ written, so an earlier report in the output folder stays intact.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import shutil
@@ -132,7 +133,9 @@ def run_assay(
     if options.executor == "ray":
         ray_started = init_ray(RayOptions(address=options.ray_address))
     try:
-        return _run_assay(synthetic, reference, out, options, gate_rules, started)
+        # Closes what the run started (a second process reading the reference side).
+        with contextlib.ExitStack() as cleanup:
+            return _run_assay(synthetic, reference, out, options, gate_rules, started, cleanup)
     finally:
         if ray_started:
             import_ray().shutdown()
@@ -145,6 +148,7 @@ def _run_assay(
     options: AssayOptions,
     gate_rules: list[GateRule] | None,
     started: float,
+    cleanup: contextlib.ExitStack,
 ) -> AssayResult:
     extras: dict[str, Any] = {}
     if options.lexicon is not None:
@@ -176,13 +180,15 @@ def _run_assay(
         sections.begin(label)
         return sections.counter("records")
 
-    syn, ref = load_inputs(
+    syn, ref, worker = load_inputs(
         synthetic,
         reference,
         keep_content=bool(options.private),
         executor=options.executor,
         reading=reading,
     )
+    if worker is not None:
+        cleanup.callback(worker.close)
     counts = f"{len(syn):,}" + (f" + {len(ref):,}" if ref is not None else "")
     label = f"reading records: {counts}"
     sections.hold("start", label)
@@ -226,6 +232,7 @@ def _run_assay(
             private_names,
             out,
             extras,
+            reference_measures=worker.measures if worker is not None else None,
         )
 
     metrics: dict[str, Any] = {
