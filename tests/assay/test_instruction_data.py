@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthloom.assay import inputs
 from synthloom.assay.diversity import text_measures
 from synthloom.assay.features import record_features
 from synthloom.assay.inputs import load_inputs
@@ -180,8 +179,8 @@ def test_two_sides_read_in_two_processes_equal_the_sides_read_in_one(tmp_path: P
     syn_path, ref_path = tmp_path / "syn.jsonl", tmp_path / "ref.parquet"
     write_records(messy_records(), syn_path)
     write_records(instruction_records(80, seed=9), ref_path)
-    *together, worker = load_inputs(syn_path, ref_path, keep_content=True, parallel_bytes=0)
-    *apart, none = load_inputs(syn_path, ref_path, keep_content=True, parallel_bytes=2**62)
+    *together, worker = load_inputs(syn_path, ref_path, keep_content=True, processes=2)
+    *apart, none = load_inputs(syn_path, ref_path, keep_content=True, processes=1)
     assert worker is not None and none is None
     # The worker measured the reference's texts as this process would have.
     assert worker.measures() == text_measures(list(apart[1].texts))  # type: ignore[union-attr]
@@ -208,11 +207,11 @@ def test_a_broken_side_read_in_another_process_names_its_file_and_line(
     lines[6] = lines[6][:40]  # a line cut short, as an interrupted copy leaves it
     paths[broken].write_text("\n".join(lines) + "\n")
     with pytest.raises(DataFormatError, match=rf"{paths[broken].name}:7: invalid JSON"):
-        load_inputs(paths["syn"], paths["ref"], parallel_bytes=0)
+        load_inputs(paths["syn"], paths["ref"], processes=2)
 
 
 def test_an_assay_with_the_reference_in_a_second_process_gives_the_same_numbers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     from synthloom.assay.run import AssayOptions, run_assay
 
@@ -221,10 +220,27 @@ def test_an_assay_with_the_reference_in_a_second_process_gives_the_same_numbers(
     write_records(instruction_records(120, seed=5), ref_path)
     options = AssayOptions(embedder="tfidf", ner="off", write_report=False)
     one = run_assay(syn_path, ref_path, tmp_path / "one", options).metrics
-    monkeypatch.setattr(inputs, "PARALLEL_READ_BYTES", 0)
+    options.processes = 2
     two = run_assay(syn_path, ref_path, tmp_path / "two", options).metrics
     assert not multiprocessing.active_children()  # the worker is closed
     for metrics in (one, two):
         metrics.pop("seconds"), metrics.pop("created")
     assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
     assert two["diversity"]["reference"]["near_duplicate_rate"] is not None
+
+
+@pytest.mark.parametrize("processes", [pytest.param(0, id="zero"), pytest.param(3, id="three")])
+def test_processes_other_than_one_or_two_are_refused_before_anything_is_read(
+    tmp_path: Path, processes: int
+) -> None:
+    from synthloom.assay.run import AssayOptions, run_assay
+    from synthloom.errors import InputError
+
+    with pytest.raises(InputError, match=r"--processes.*must be 1 or 2"):
+        run_assay(
+            tmp_path / "missing.jsonl",
+            tmp_path / "also-missing.jsonl",
+            tmp_path / "out",
+            AssayOptions(processes=processes),
+        )
+    assert not (tmp_path / "out").exists()

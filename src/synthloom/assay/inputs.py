@@ -134,25 +134,13 @@ def load_input(
     )
 
 
-#: Instruction datasets at least this large (both sides' files together) are read by two
-#: processes, one per side: reading records and computing their features is per-record Python
-#: work, and the sides are independent. Below it a second process costs more than it saves.
-PARALLEL_READ_BYTES = 64 * 2**20
-
-
-def _size(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size if path.is_file() else 0
-
-
 def load_inputs(
     synthetic: str | Path,
     reference: str | Path | None,
     *,
     keep_content: bool = False,
     executor: str = "local",
-    parallel_bytes: int | None = None,
+    processes: int = 1,
     reading: Callable[[str], OnCount | None] = lambda _label: None,
 ) -> tuple[
     Dataset | InstructionData | PreferenceSet,
@@ -162,19 +150,17 @@ def load_inputs(
     """Both datasets of an assay (:func:`load_input`); the synthetic side is read first, so its
     error is the one reported when both are wrong.
 
-    Two instruction datasets of ``parallel_bytes`` or more together (default
-    :data:`PARALLEL_READ_BYTES`) on the local executor are read side by side, the reference by
-    a :class:`synthloom.assay.side_worker.SideWorker`, returned third with the reference's text
-    measures started (the caller closes it); otherwise the third is None. ``reading(label)`` is
-    called as each read starts and returns the ``on_count`` it reports its records to (side by
-    side: the synthetic side's, under a label naming both)."""
+    With ``processes=2``, two instruction datasets on the local executor are read side by
+    side, the reference by a :class:`synthloom.assay.side_worker.SideWorker`, returned third
+    with the reference's text measures started (the caller closes it); otherwise the third is
+    None. ``reading(label)`` is called as each read starts and returns the ``on_count`` it
+    reports its records to (side by side: the synthetic side's, under a label naming both)."""
     syn_path = Path(synthetic)
     ref_path = Path(reference) if reference is not None else None
-    threshold = PARALLEL_READ_BYTES if parallel_bytes is None else parallel_bytes
     if (
         ref_path is None
         or executor != "local"
-        or _size(syn_path) + _size(ref_path) < threshold
+        or processes < 2
         or is_preference_data(syn_path)
         or is_preference_data(ref_path)
         or detect_kind(syn_path) != "instruction"

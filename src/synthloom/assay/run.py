@@ -129,6 +129,12 @@ def run_assay(
         raise InputError(
             f"unknown executor '{options.executor}'; choose local or ray", field="--executor"
         )
+    if options.processes not in (1, 2):
+        raise InputError(
+            f"must be 1 or 2, got {options.processes!r}; 2 reads the reference side in a "
+            "second process",
+            field="--processes",
+        )
     ray_started = False
     if options.executor == "ray":
         ray_started = init_ray(RayOptions(address=options.ray_address))
@@ -185,6 +191,7 @@ def _run_assay(
         reference,
         keep_content=bool(options.private),
         executor=options.executor,
+        processes=options.processes,
         reading=reading,
     )
     if worker is not None:

@@ -14,6 +14,7 @@ from synthloom.cli.options import (
     ExecutorFlags,
     Kinds,
     Ner,
+    Number,
     Out,
     Quiet,
     Seed,
@@ -92,6 +93,16 @@ def assay(
         typer.Option("--full", help="Compute every metric on all records (no sampling)."),
     ] = False,
     seed: Seed = 0,
+    processes: Annotated[
+        int,
+        number_option(
+            Number(int, low=1, high=2),
+            "--processes",
+            "2: read the reference side of instruction data, and compute its exact text "
+            "measures, in a second process while this one works (same numbers; the "
+            "reference's texts are then held twice).",
+        ),
+    ] = 1,
     flags: ExecutorFlags = ExecutorFlags(),
     quiet: Quiet = False,
 ) -> int:
@@ -143,6 +154,7 @@ def assay(
                 fidelity_binning=fidelity_binning,
                 seed=seed,
                 sample=None if full else (sample or DEFAULT_SAMPLE_SIZE),
+                processes=processes,
                 on_progress=on_progress,
             ),
         )
