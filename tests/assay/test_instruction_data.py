@@ -84,6 +84,11 @@ def test_batched_read_gives_the_records_texts_turns_keys_and_features(
         for j, m in enumerate(r["messages"])
     ]
     assert [data.message_locations[k] for k in range(len(where))] == where
+    assert data.message_locations[-3:] == where[-3:] and data.message_locations[::7] == where[::7]
+    names = [f"record {i + 1} (id {r['id']})" for i, r in enumerate(records)]
+    assert data.names[-1] == names[-1] and data.names[2:9] == names[2:9]
+    with pytest.raises(IndexError):
+        data.names[len(names)]
     digests = [hashlib.blake2b(record_key(r).encode(), digest_size=16).digest() for r in records]
     assert data.keys.tolist() == [d.rstrip(b"\0") for d in digests]
     assert data.content is not None and len(data.content) == len(records)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,38 @@ BATCH_RECORDS = 10_000
 SCORE_FIELDS = ("score", "reward", "quality", "judge_score", "rating")
 
 
-class TextColumn(Sequence[str]):
+class _Derived(Sequence[str]):
+    """A read-only ``Sequence[str]`` whose items are computed when asked for: subclasses give
+    ``__len__`` and :meth:`_item` (a non-negative index), and may read a slice faster.
+    (No callable is stored: a column is pickled to the process that reads the other side.)"""
+
+    @abstractmethod
+    def _item(self, index: int) -> str:
+        """The item at ``index`` (0 to ``len - 1``)."""
+
+    def _range(self, start: int, stop: int) -> list[str]:
+        return [self._item(i) for i in range(start, stop)]
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self._item(i) for i in range(start, stop, step)]
+            return self._range(start, stop) if start < stop else []
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._item(index)
+
+
+class TextColumn(_Derived):
     """Strings kept as Arrow arrays (one per batch read); a read-only ``Sequence[str]``.
 
     Iterating converts one chunk at a time to Python strings, so a metric that walks every
@@ -80,22 +112,7 @@ class TextColumn(Sequence[str]):
         """Bytes the column holds (UTF-8 text and offsets)."""
         return sum(c.nbytes for c in self._chunks)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))
-            if step != 1:
-                return [self[i] for i in range(start, stop, step)]
-            return self._range(start, stop)
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+    def _item(self, index: int) -> str:
         k = bisect.bisect_right(self._starts, index) - 1
         value = self._chunks[k][index - self._starts[k]].as_py()
         assert isinstance(value, str)
@@ -127,9 +144,8 @@ class TextColumn(Sequence[str]):
         return [str(v) for v in table.take(pa.array(wanted)).to_pylist()]
 
 
-class MessageTexts(Sequence[str]):
-    """Each turn's text (:func:`synthloom.messages.message_text`), read as a slice of its
-    record's text: a record's text is its turns joined by newlines, so no second copy is kept."""
+class _PerTurn(_Derived):
+    """One item per turn of an :class:`InstructionData`, in record order."""
 
     def __init__(self, data: InstructionData) -> None:
         self._data = data
@@ -137,31 +153,29 @@ class MessageTexts(Sequence[str]):
     def __len__(self) -> int:
         return len(self._data.message_record)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
 
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
+class MessageTexts(_PerTurn):
+    """Each turn's text (:func:`synthloom.messages.message_text`), read as a slice of its
+    record's text: a record's text is its turns joined by newlines, so no second copy is kept."""
 
-    def __getitem__(self, index: int | slice) -> str | list[str]:
+    def _item(self, index: int) -> str:
         data = self._data
-        if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))
-            if step != 1 or start >= stop:
-                return [self[i] for i in range(start, stop, step)]
-            first = int(data.message_record[start])
-            texts = data.texts[first : int(data.message_record[stop - 1]) + 1]
-            return [
-                texts[r - first][a:b]
-                for r, a, b in zip(
-                    data.message_record[start:stop].tolist(),
-                    data.message_start[start:stop].tolist(),
-                    data.message_end[start:stop].tolist(),
-                    strict=True,
-                )
-            ]
         text = data.texts[int(data.message_record[index])]
         return text[int(data.message_start[index]) : int(data.message_end[index])]
+
+    def _range(self, start: int, stop: int) -> list[str]:
+        data = self._data
+        first = int(data.message_record[start])
+        texts = data.texts[first : int(data.message_record[stop - 1]) + 1]
+        return [
+            texts[r - first][a:b]
+            for r, a, b in zip(
+                data.message_record[start:stop].tolist(),
+                data.message_start[start:stop].tolist(),
+                data.message_end[start:stop].tolist(),
+                strict=True,
+            )
+        ]
 
     def __iter__(self) -> Iterator[str]:
         data = self._data
@@ -175,24 +189,10 @@ class MessageTexts(Sequence[str]):
                 k += 1
 
 
-class MessageLocations(Sequence[str]):
+class MessageLocations(_PerTurn):
     """``record N (id X), message M (role)`` of each turn, formatted when asked for."""
 
-    def __init__(self, data: InstructionData) -> None:
-        self._data = data
-
-    def __len__(self) -> int:
-        return len(self._data.message_record)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+    def _item(self, index: int) -> str:
         data = self._data
         record = int(data.message_record[index])
         role = data.roles[int(data.message_role[index])]
@@ -200,7 +200,7 @@ class MessageLocations(Sequence[str]):
         return f"record {record + 1} (id {data.ids[record]}), message {turn + 1} ({role})"
 
 
-class RecordNames(Sequence[str]):
+class RecordNames(_Derived):
     """``record N (id X)`` of each record, formatted when asked for."""
 
     def __init__(self, ids: Sequence[str]) -> None:
@@ -209,17 +209,7 @@ class RecordNames(Sequence[str]):
     def __len__(self) -> int:
         return len(self._ids)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
+    def _item(self, index: int) -> str:
         return f"record {index + 1} (id {self._ids[index]})"
 
 
