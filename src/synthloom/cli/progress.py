@@ -235,6 +235,10 @@ def assay_progress(quiet: bool, stream: TextIO | None = None) -> Iterator[OnProg
                 seconds=event.seconds or 0.0,
                 told_at=time.monotonic(),
             )
+            if event.done is not None and event.total is not None and event.done >= event.total:
+                # A short step counts everything within one refresh period: draw its last
+                # count now, or the line would go from no count straight to "done".
+                live.refresh()
         else:
             # Plain text: no markup read from labels, no colour on the numbers.
             live.console.print(
