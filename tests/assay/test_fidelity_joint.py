@@ -1,5 +1,5 @@
 """The fast paths of table fidelity: contingency tables counted in blocks of columns
-(synthloom.assay.fidelity.joint), KS read from one merge, bins by edge comparisons. Each is
+(synthloom.assay.fidelity.joint), KS read from merged pieces, bins by edge comparisons. Each is
 checked against an independent count (pandas, scipy) and the block path against the pair-by-pair
 path, on a messy mixed table of the kind users bring."""
 
@@ -14,8 +14,10 @@ import pytest
 from scipy.stats import ks_2samp
 from scipy.stats.contingency import association
 
+from synthloom.assay.fidelity import columns as fidelity_columns
 from synthloom.assay.fidelity import contingency_similarity, ks_complement, table_fidelity
 from synthloom.assay.fidelity import pairs as pair_metrics
+from synthloom.assay.fidelity.columns import ks_statistic
 from synthloom.assay.fidelity.joint import CELL_LIMIT, block_counts, pair_table, plan_blocks
 
 
@@ -239,6 +241,25 @@ def test_ks_on_heavily_tied_columns_equals_scipy() -> None:
         assert ks_complement(real, synthetic) == pytest.approx(expected, abs=1e-15), trial
 
 
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 64])
+def test_ks_walked_in_pieces_equals_scipy(monkeypatch: pytest.MonkeyPatch, piece: int) -> None:
+    # Pieces far smaller than the columns: runs of equal values and the other side's equal
+    # values fall across piece boundaries, and a piece can meet many or none of the other
+    # side's values.
+    monkeypatch.setattr(fidelity_columns, "_KS_PIECE", piece)
+    rng = np.random.default_rng(piece)
+    for trial in range(60):
+        n, m = (int(v) for v in rng.integers(1, 400, 2))
+        levels = int(rng.integers(1, 12))
+        real = np.sort(rng.integers(0, levels, n) / 2)
+        synthetic = np.sort(rng.integers(0, levels + int(rng.integers(0, 6)), m) / 2 - 1.0)
+        if trial % 3 == 0:
+            synthetic = np.sort(rng.normal(levels / 4, 1.0, m))  # no ties with the real side
+        expected = ks_2samp(real, synthetic).statistic
+        assert ks_statistic(real, synthetic) == pytest.approx(expected, abs=1e-15), trial
+        assert ks_statistic(synthetic, real) == pytest.approx(expected, abs=1e-15), trial
+
+
 @pytest.mark.parametrize(
     "bins", [pytest.param(10, id="edge-comparisons"), pytest.param(40, id="binary-search")]
 )
@@ -265,3 +286,58 @@ def test_both_binning_paths_cut_as_digitize(bins: int) -> None:
         real, real_group, synthetic, synthetic_group, continuous_a=True, bins=bins
     )
     assert ours == pytest.approx(1.0 - 0.5 * float(gap.abs().sum()), abs=1e-12)
+
+
+@pytest.mark.parametrize("block", [64, 1 << 14])
+def test_correlations_over_many_blocks_match_pandas(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    # Moments summed over many blocks (and pieces of blocks) of a table with gaps in different
+    # rows per column: every pairwise-complete r as pandas gives it, each column's own r exactly 1.
+    monkeypatch.setattr(pair_metrics, "_MOMENT_BLOCK", block)
+    monkeypatch.setattr(pair_metrics, "_FILL_ROWS", 48)
+    frame = _orders(5_000, seed=8, shift=0.0)
+    names = [n for n in frame.columns if pd.api.types.is_float_dtype(frame[n].dtype)]
+    assert len(names) >= 2 and frame[names].isna().any().any()
+    arrays = [frame[n].to_numpy(dtype=np.float64) for n in names]
+    matrix = pair_metrics._pearson_matrix(arrays)
+    np.testing.assert_allclose(matrix, frame[names].corr().to_numpy(), rtol=0, atol=1e-13)
+    assert np.all(np.diag(matrix) == 1.0)
+
+
+def _messy_category_sides() -> list[tuple[pd.Series, pd.Series]]:
+    rng = np.random.default_rng(5)
+    n = 400
+    flags = pd.Series(pd.array(rng.random(n) < 0.5, dtype="boolean")).where(rng.random(n) < 0.9)
+    return [
+        (pd.Series(rng.choice(["EU", "US", None], n)), pd.Series(rng.choice(["US", "APAC"], n))),
+        (pd.Series(rng.integers(0, 4, n)), pd.Series(rng.integers(0, 6, n).astype(float))),
+        (
+            pd.Series(rng.choice(np.array([1, "1", True, None, 2.0], dtype=object), n)),
+            pd.Series(rng.choice(np.array([1.0, False, "x", None], dtype=object), n)),
+        ),
+        (flags, pd.Series(rng.random(n) < 0.4)),
+        (pd.Series(pd.Categorical(rng.choice(["x", "y"], n))), pd.Series(["y", "z", None] * 3)),
+        (pd.Series(["a", "b", None], dtype="string"), pd.Series(["b", None], dtype="string")),
+        (pd.Series(pd.array([1, 2, None], dtype="Int64")), pd.Series([2.0, 3.0, np.nan])),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_category_codes_are_one_factorisation_of_both_sides(case: int) -> None:
+    # Each side is factorised on its own; the codes must be those of factorising the two
+    # columns end to end, with one code for missing values after the others.
+    real, synthetic = _messy_category_sides()[case]
+    column = fidelity_columns.prepare_discrete(real, synthetic, kind="categorical", name="c")
+    both = pd.concat(
+        [fidelity_columns.plain_object(real), fidelity_columns.plain_object(synthetic)],
+        ignore_index=True,
+    )
+    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    expected_na = len(uniques) if (codes < 0).any() else None
+    codes[codes < 0] = len(uniques)
+    assert column.categories == list(uniques)
+    assert column.na_code == expected_na
+    assert column.n_codes == len(uniques) + (expected_na is not None)
+    np.testing.assert_array_equal(column.real, codes[: len(real)])
+    np.testing.assert_array_equal(column.synthetic, codes[len(real) :])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -234,25 +234,30 @@ def prepare_discrete(
             None,
             [False, True],
         )
-    both = pd.concat([plain_object(real), plain_object(synthetic)], ignore_index=True)
-    codes, uniques = pd.factorize(both, use_na_sentinel=True)
-    codes = codes.astype(np.int64, copy=False)
-    n_codes = len(uniques)
-    na_code: int | None = None
-    missing = codes < 0
-    if missing.any():
-        na_code = n_codes
-        codes[missing] = na_code
-        n_codes += 1
-    split = len(real)
-    column = DiscreteColumn(
-        kind,
-        narrow_codes(codes[:split], n_codes),
-        narrow_codes(codes[split:], n_codes),
-        n_codes,
-        na_code,
-        list(uniques),
+    # Each side factorised on its own, then their (few) distinct values together: the codes of
+    # one factorisation of both sides end to end (the real values first, in order of first
+    # appearance), without copying both columns into one.
+    sides = [pd.factorize(plain_object(s), use_na_sentinel=True) for s in (real, synthetic)]
+    (real_codes, real_uniques), (synthetic_codes, synthetic_uniques) = sides
+    shared, uniques = pd.factorize(
+        pd.concat([pd.Series(real_uniques), pd.Series(synthetic_uniques)], ignore_index=True),
+        use_na_sentinel=True,
     )
+    n_codes = len(uniques)
+    missing = [codes < 0 for codes in (real_codes, synthetic_codes)]
+    na_code = n_codes if any(m.any() for m in missing) else None
+    # A lookup per side: its own codes (the missing code -1 last) to the shared codes.
+    lookups = [
+        np.append(shared[: len(real_uniques)], na_code or 0),
+        np.append(shared[len(real_uniques) :], na_code or 0),
+    ]
+    if na_code is not None:
+        n_codes += 1
+    coded = [
+        narrow_codes(lookup, n_codes)[codes]
+        for lookup, codes in zip(lookups, (real_codes, synthetic_codes), strict=True)
+    ]
+    column = DiscreteColumn(kind, coded[0], coded[1], n_codes, na_code, list(uniques))
     for side, side_codes in (("real", column.real), ("synthetic", column.synthetic)):
         if na_code is not None and bool(np.all(side_codes == na_code)):
             raise DataFormatError(
@@ -272,56 +277,104 @@ def plain_object(series: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- column metrics
 
 
+# Values of one side taken at a time in :func:`ks_statistic`. A piece's temporaries stay in
+# cache; and a piece whose bound on its gaps is below the largest gap found so far is never
+# merged, so small pieces leave most of two columns unread when their CDFs part in one region.
+_KS_PIECE = 1 << 12
+
+
 def ks_statistic(real_sorted: npt.NDArray[Any], synthetic_sorted: npt.NDArray[Any]) -> float:
     """Two-sided two-sample KS D: the largest gap between the empirical CDFs, checked at every
     observed value (both arrays sorted, non-empty).
 
-    One stable sort of the two sorted runs (timsort merges them in linear time) places every
-    value, a real one before an equal synthetic one. The CDFs are read at the last element of
-    each run of equal values: a synthetic value that the next synthetic value differs from, or
-    a real value that neither the next real value nor the next synthetic value equals. Each
-    side is worked on separately, so no array is longer than one side.
+    The CDFs are read at the last element of each run of equal values: on the real side at a
+    real value that neither the next real value nor the next synthetic value equals (with real
+    values placed before equal synthetic ones), on the synthetic side at a synthetic value the
+    next synthetic value differs from.
+
+    Each side is cut into pieces of ``_KS_PIECE`` values. Two binary searches per piece give
+    how many of the other side's values lie below its first and its last value, which bounds
+    every gap inside it; pieces are then merged with the other side's values in their range
+    (one stable sort of two sorted runs) in order of their bounds, largest first, until the
+    next bound is no larger than the largest gap found. The bounds use the same rounded
+    divisions as the gaps, so the skipped pieces cannot hold a larger one: D is exact.
     """
-    # Compare as the merge does (an int64 side meeting a float64 one is compared as floats).
+    # Compare as a merge of the two would (an int64 side meeting a float64 one: as floats).
     common = np.result_type(real_sorted, synthetic_sorted)
     real_sorted = real_sorted.astype(common, copy=False)
     synthetic_sorted = synthetic_sorted.astype(common, copy=False)
-    n_real, n_synthetic = real_sorted.size, synthetic_sorted.size
-    is_real = np.argsort(np.concatenate([real_sorted, synthetic_sorted]), kind="stable") < n_real
-    counting = np.arange(max(n_real, n_synthetic) + 1)
-    # Before the i-th real value in merged order come i real values and the synthetic values
-    # below it; before the j-th synthetic value, j synthetic values and the real values at or
-    # below it.
-    synthetic_below = np.flatnonzero(is_real)
-    synthetic_below -= counting[:n_real]
-    real_upto = np.flatnonzero(~is_real)
-    real_upto -= counting[:n_synthetic]
-    del is_real
-
-    real_end = _run_ends(real_sorted)
-    next_synthetic = synthetic_sorted[np.minimum(synthetic_below, n_synthetic - 1)]
-    real_end &= (next_synthetic != real_sorted) | (synthetic_below == n_synthetic)
-    synthetic_end = _run_ends(synthetic_sorted)
-    # The gaps at every position, then their largest size at the run ends (a masked maximum
-    # instead of compressing four arrays).
-    real_gaps = counting[1 : n_real + 1] / n_real
-    real_gaps -= synthetic_below / n_synthetic
-    synthetic_gaps = real_upto / n_real
-    synthetic_gaps -= counting[1 : n_synthetic + 1] / n_synthetic
-    return float(
-        max(
-            np.max(np.abs(real_gaps, out=real_gaps), where=real_end, initial=0.0),
-            np.max(np.abs(synthetic_gaps, out=synthetic_gaps), where=synthetic_end, initial=0.0),
-        )
-    )
+    pieces = [
+        _pieces(real_sorted, synthetic_sorted, other_first=False),
+        _pieces(synthetic_sorted, real_sorted, other_first=True),
+    ]
+    bounds = np.concatenate([piece.bounds for piece in pieces])
+    owner = np.repeat([0, 1], [pieces[0].bounds.size, pieces[1].bounds.size])
+    index = np.concatenate([np.arange(piece.bounds.size) for piece in pieces])
+    largest = 0.0
+    for k in np.argsort(-bounds, kind="stable"):
+        if bounds[k] <= largest:
+            break
+        largest = max(largest, pieces[owner[k]].largest_gap(int(index[k])))
+    return largest
 
 
-def _run_ends(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    """True where the next value of the sorted ``values`` differs (and at the last one)."""
-    ends = np.empty(values.size, dtype=bool)
-    np.not_equal(values[1:], values[:-1], out=ends[:-1])
-    ends[-1] = True
-    return ends
+@dataclass
+class _Pieces:
+    """One side (``own``) of a KS statistic cut into pieces, with how many of the other side's
+    values lie below (``other_first``: at or below) each piece's first and last value, and the
+    bound on the gaps ``|F_own - F_other|`` inside each piece that follows from them."""
+
+    own: npt.NDArray[Any]
+    other: npt.NDArray[Any]
+    other_first: bool
+    starts: IntArray
+    low: IntArray
+    high: IntArray
+    bounds: FloatArray
+
+    def largest_gap(self, k: int) -> float:
+        """The largest gap at the ends of own's runs of equal values in piece ``k``; with
+        ``other_first`` false, an equal value of the other side comes after, so a run end
+        that the next other value equals is not an end of the merged run and is skipped."""
+        own, other = self.own, self.other
+        n_own, n_other = own.size, other.size
+        start = int(self.starts[k])
+        stop = min(start + _KS_PIECE, n_own)
+        low, high = int(self.low[k]), int(self.high[k])
+        piece, between = own[start:stop], other[low:high]
+        # Stable: within equal values, the first run given comes first in the merged order.
+        if self.other_first:
+            merged_order = np.argsort(np.concatenate([between, piece]), kind="stable")
+            below = np.flatnonzero(merged_order >= between.size)
+        else:
+            merged_order = np.argsort(np.concatenate([piece, between]), kind="stable")
+            below = np.flatnonzero(merged_order < piece.size)
+        # Before the i-th value of the piece in merged order come i of its own values and the
+        # others' values below it (the ones before ``low`` and some of ``between``).
+        below -= np.arange(piece.size)
+        below += low
+        ends = np.empty(piece.size, dtype=bool)
+        np.not_equal(piece[1:], piece[:-1], out=ends[:-1])
+        ends[-1] = stop == n_own or bool(own[stop] != piece[-1])
+        if not self.other_first:
+            next_other = other[np.minimum(below, n_other - 1)]
+            ends &= (next_other != piece) | (below == n_other)
+        gaps = np.arange(start + 1, stop + 1) / n_own
+        gaps -= below / n_other
+        return float(np.max(np.abs(gaps, out=gaps), where=ends, initial=0.0))
+
+
+def _pieces(own: npt.NDArray[Any], other: npt.NDArray[Any], *, other_first: bool) -> _Pieces:
+    n_own, n_other = own.size, other.size
+    side: Literal["left", "right"] = "right" if other_first else "left"
+    starts = np.arange(0, n_own, _KS_PIECE)
+    stops = np.minimum(starts + _KS_PIECE, n_own)
+    low = np.searchsorted(other, own[starts], side)
+    high = np.searchsorted(other, own[stops - 1], side)
+    # Inside a piece, F_own runs from (start + 1) / n_own to stop / n_own and the other side's
+    # count from low to high; the gaps are the same divisions, rounded the same way.
+    bounds = np.maximum(stops / n_own - low / n_other, high / n_other - (starts + 1) / n_own)
+    return _Pieces(own, other, other_first, starts, low, high, bounds)
 
 
 def continuous_from_arrays(real: Any, synthetic: Any, name: str = "values") -> ContinuousColumn:
