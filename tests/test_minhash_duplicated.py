@@ -6,8 +6,10 @@ import random
 from collections import defaultdict
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
+from synthloom.assay.instruction_data import TextColumn
 from synthloom.minhash import (
     NearDuplicateSettings,
     copy_groups,
@@ -71,6 +73,25 @@ def test_tiny_blocks_and_cache_give_the_same_flags() -> None:
     small = near_duplicated(texts, None, block_chars=1, cache_shingles=300, chunk_docs=97)
     np.testing.assert_array_equal(small, expected)
     assert expected.mean() > 0.5  # the template's answers are found
+
+
+def test_an_arrow_column_gives_the_same_flags_through_take() -> None:
+    # The assay's texts are Arrow-backed columns; verification fetches the texts it shingles
+    # with one take() a block instead of one item at a time.
+    texts = _templated(4)
+    column = TextColumn([pa.array(part, pa.large_string()) for part in (texts[:500], texts[500:])])
+    taken: list[int] = []
+    original = column.take
+
+    def counted_take(indices: np.ndarray) -> list[str]:
+        taken.append(len(indices))
+        return original(indices)
+
+    column.take = counted_take  # type: ignore[method-assign]
+    small_cache = {"block_chars": 5_000, "cache_shingles": 2_000}
+    flags = near_duplicated(column, None, **small_cache)
+    np.testing.assert_array_equal(flags, near_duplicated(texts, None, **small_cache))
+    assert taken and sum(taken) > len(taken)  # several texts a call
 
 
 def test_buckets_oversized_by_copies_are_compared_in_full() -> None:

@@ -40,7 +40,7 @@ from synthloom.hashing import (
 )
 from synthloom.text import tokenize
 
-__all__ = ["HashTally", "NgramBatch", "ngram_hash_batches", "text_stream"]
+__all__ = ["HashTally", "NgramBatch", "NgramTable", "ngram_hash_batches", "text_stream"]
 
 #: Tokens a batch holds before its n-grams are hashed (about 15 MB of Python strings).
 BATCH_TOKENS = 1 << 18
@@ -62,6 +62,21 @@ class NgramBatch:
 
     texts: int
     hashes: Mapping[int, UInt64Array]
+
+
+@dataclass(frozen=True)
+class NgramTable:
+    """The word n-grams of order ``n`` of a collection, as hashes: ``keys`` the distinct ones
+    (sorted), ``counts`` how often each occurred (None when not kept), ``total`` how many
+    n-grams there were in all (repeats counted) and ``texts`` how many texts were read. Kept by
+    one pass over the texts for another measure to reuse (the assay's distinct-n pass for its
+    rare n-gram coverage), so the texts are tokenized once."""
+
+    n: int
+    keys: UInt64Array
+    counts: IntArray | None
+    total: int
+    texts: int
 
 
 def text_stream(texts: Iterable[str]) -> Iterator[str]:

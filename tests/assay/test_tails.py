@@ -8,6 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthloom.assay.diversity import (
+    distinct_ns,
+    distinct_ns_with_table,
+    text_measures_with_table,
+)
 from synthloom.assay.tails import (
     LOST_NGRAM_RATIO,
     MAX_FIT_POINTS,
@@ -151,6 +156,49 @@ def test_rare_ngram_coverage_equals_the_tuple_computation_on_messy_text(
         min_count=min_count,
     )
     assert again == result
+
+
+class _NotRead(list[str]):
+    """Texts that fail the test if anything iterates them."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("the texts were read again")
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        raise AssertionError("the texts were read again")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_tables_kept_by_the_distinct_n_pass_give_the_same_coverage(n: int) -> None:
+    # The assay's distinct-n pass keeps each side's bigram table; the coverage from the tables
+    # equals the one from the texts, and neither side's texts are read a second time.
+    texts = messy_texts(900, seed=10 + n)
+    reference, synthetic = texts[:600], texts[600:]
+    expected = rare_ngram_coverage(reference, synthetic, n=n)
+    ratios, reference_table = distinct_ns_with_table(reference, (1, 2, 3), table=n, counted=True)
+    assert ratios == distinct_ns(reference, (1, 2, 3))
+    _, synthetic_table = text_measures_with_table(synthetic, table=n)
+    assert synthetic_table is not None and synthetic_table.counts is None
+    assert synthetic_table.texts == len(synthetic)
+    _, with_gap = distinct_ns_with_table([*synthetic, None], table=n)  # type: ignore[list-item]
+    assert with_gap is not None and with_gap.texts == len(synthetic)  # a missing value: no text
+    np.testing.assert_array_equal(with_gap.keys, synthetic_table.keys)
+    result = rare_ngram_coverage(
+        _NotRead(),
+        _NotRead(),
+        n=n,
+        reference_ngrams=reference_table,
+        synthetic_ngrams=synthetic_table,
+    )
+    assert result == expected
+    # One side from its table, the other from its texts.
+    assert rare_ngram_coverage(reference, _NotRead(), n=n, synthetic_ngrams=synthetic_table) == (
+        expected
+    )
+    with pytest.raises(InputError, match="reference_ngrams"):
+        rare_ngram_coverage(reference, synthetic, n=n, reference_ngrams=synthetic_table)
+    with pytest.raises(InputError, match="synthetic_ngrams"):
+        rare_ngram_coverage(reference, synthetic, n=n + 1, synthetic_ngrams=synthetic_table)
 
 
 def test_rare_ngrams_with_a_minimum_count_by_hand() -> None:

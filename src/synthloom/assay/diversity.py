@@ -42,18 +42,20 @@ from synthloom.assay.sampling import Bootstrap, SideSample, interval
 from synthloom.errors import DataFormatError
 from synthloom.hashing import slices
 from synthloom.minhash import NearDuplicateSettings, near_duplicated
-from synthloom.ngram_hashes import HashTally, ngram_hash_batches
+from synthloom.ngram_hashes import HashTally, NgramTable, ngram_hash_batches
 from synthloom.text import ngrams, tokenize
 
 __all__ = [
     "compression_ratio",
     "distinct_n",
     "distinct_ns",
+    "distinct_ns_with_table",
     "diversity",
     "near_duplicate_rate",
     "self_bleu",
     "self_bleu_scores",
     "text_measures",
+    "text_measures_with_table",
     "vendi_score",
 ]
 
@@ -69,14 +71,39 @@ def distinct_ns(texts: Sequence[str], orders: Sequence[int] = (1, 2, 3)) -> dict
     time, so memory is 8 bytes per distinct n-gram; exact up to hash collisions (expected
     about 3e-4 colliding pairs among 10**8 distinct n-grams).
     """
-    orders = tuple(dict.fromkeys(orders))  # an order asked twice is counted once
-    tallies = {n: HashTally() for n in orders}
-    totals = dict.fromkeys(orders, 0)
-    for batch in ngram_hash_batches(texts, orders):
-        for n in orders:
+    return distinct_ns_with_table(texts, orders)[0]
+
+
+def distinct_ns_with_table(
+    texts: Sequence[str],
+    orders: Sequence[int] = (1, 2, 3),
+    *,
+    table: int | None = None,
+    counted: bool = False,
+) -> tuple[dict[int, float], NgramTable | None]:
+    """:func:`distinct_ns`, and from the same pass the :class:`NgramTable` of order ``table``
+    (with each n-gram's count when ``counted``; None when ``table`` is None)."""
+    asked = tuple(dict.fromkeys(orders))  # an order asked twice is counted once
+    counted_orders = asked + ((table,) if table is not None and table not in asked else ())
+    tallies = {n: HashTally(counts=counted and n == table) for n in counted_orders}
+    totals = dict.fromkeys(counted_orders, 0)
+    read = 0
+    for batch in ngram_hash_batches(texts, counted_orders):
+        read += batch.texts
+        for n in counted_orders:
             tallies[n].add(batch.hashes[n])
             totals[n] += batch.hashes[n].size
-    return {n: tallies[n].distinct / totals[n] if totals[n] else 0.0 for n in orders}
+    ratios = {n: tallies[n].distinct / totals[n] if totals[n] else 0.0 for n in asked}
+    if table is None:
+        return ratios, None
+    kept = tallies.pop(table)
+    return ratios, NgramTable(
+        n=table,
+        keys=kept.keys(),
+        counts=kept.counts() if counted else None,
+        total=totals[table],
+        texts=read,
+    )
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float:
@@ -249,14 +276,23 @@ def vendi_score(embeddings: npt.ArrayLike) -> float:
 def text_measures(texts: Sequence[str]) -> dict[str, float]:
     """The measures of :func:`diversity` that read every text and nothing else:
     ``distinct_1``..``distinct_3``, ``compression_ratio`` and ``near_duplicate_rate``."""
-    distinct = distinct_ns(texts, (1, 2, 3))
-    return {
+    return text_measures_with_table(texts)[0]
+
+
+def text_measures_with_table(
+    texts: Sequence[str], *, table: int | None = None, counted: bool = False
+) -> tuple[dict[str, float], NgramTable | None]:
+    """:func:`text_measures`, and the :class:`NgramTable` of order ``table`` kept from the
+    distinct-n pass (see :func:`distinct_ns_with_table`)."""
+    distinct, kept = distinct_ns_with_table(texts, (1, 2, 3), table=table, counted=counted)
+    measures = {
         "distinct_1": distinct[1],
         "distinct_2": distinct[2],
         "distinct_3": distinct[3],
         "compression_ratio": compression_ratio(texts),
         "near_duplicate_rate": near_duplicate_rate(texts),
     }
+    return measures, kept
 
 
 def diversity(

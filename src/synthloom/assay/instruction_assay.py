@@ -33,6 +33,7 @@ from synthloom.embed import (
     minilm_precision,
 )
 from synthloom.engine.ray.assay import embed_texts_ray
+from synthloom.ngram_hashes import NgramTable
 from synthloom.pii import NER_TYPES, PiiScanner
 from synthloom.pii.precision import CaseCounts
 
@@ -123,32 +124,57 @@ def assay_instruction(
         fid["embedding"] = None
     metrics["fidelity"] = fid
 
-    # Diversity, synthetic and reference side by side.
+    # Diversity, synthetic and reference side by side. The distinct-n pass over a side's texts
+    # also keeps its bigram table for the rare n-gram coverage (tails.ngrams), computed right
+    # after and then let go: each text is tokenized once for both.
+    bigrams: dict[str, NgramTable | None] = {}
+
     def diversity_of(
         texts: Sequence[str],
         vecs: np.ndarray | None,
         side: SideSample,
+        name: str,
         measures: Callable[[], dict[str, float]] | None = None,
     ) -> Callable[[], Any]:
-        return lambda: diversity.diversity(
-            texts,
-            vecs,
-            seed=options.seed,
-            sample_size=options.sample_size,
-            embedded=side,
-            bootstrap=boot,
-            measures=measures() if measures is not None else None,
-        )
+        def run() -> dict[str, Any]:
+            if measures is not None:
+                measured = measures()
+            else:
+                measured, bigrams[name] = diversity.text_measures_with_table(
+                    texts, table=tails.NGRAM_ORDER, counted=name == "reference"
+                )
+            return diversity.diversity(
+                texts,
+                vecs,
+                seed=options.seed,
+                sample_size=options.sample_size,
+                embedded=side,
+                bootstrap=boot,
+                measures=measured,
+            )
+
+        return run
 
     metrics["diversity"] = {
         "synthetic": sections.run(
-            "diversity.synthetic", diversity_of(syn_texts, syn_emb, syn_sample)
+            "diversity.synthetic", diversity_of(syn_texts, syn_emb, syn_sample, "synthetic")
         ),
         "reference": sections.run(
             "diversity.reference",
-            diversity_of(ref_texts, ref_emb, ref_sample, reference_measures),
+            diversity_of(ref_texts, ref_emb, ref_sample, "reference", reference_measures),
         ),
     }
+    tail_ngrams = sections.run(
+        "tails.ngrams",
+        lambda: tails.rare_ngram_coverage(
+            ref_texts,
+            syn_texts,
+            n=tails.NGRAM_ORDER,
+            reference_ngrams=bigrams.get("reference"),
+            synthetic_ngrams=bigrams.get("synthetic"),
+        ),
+    )
+    bigrams.clear()
 
     # Privacy.
     priv: dict[str, Any] = {}
@@ -221,9 +247,7 @@ def assay_instruction(
     numeric = [c for c, k in kinds.items() if k == "numerical"]
     categorical = [c for c, k in kinds.items() if k in ("categorical",)]
     metrics["tails"] = {
-        "ngrams": sections.run(
-            "tails.ngrams", lambda: tails.rare_ngram_coverage(ref_texts, syn_texts)
-        ),
+        "ngrams": tail_ngrams,
         "clusters": (
             sections.run(
                 "tails.clusters",

@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from synthloom.errors import InputError
-from synthloom.ngram_hashes import HashTally, ngram_hash_batches
+from synthloom.ngram_hashes import HashTally, NgramTable, ngram_hash_batches
 from synthloom.text import RARE_QUANTILE, rare_cutoff
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "MAX_FIT_POINTS",
     "MIN_CLUSTERS",
     "MIN_REFERENCE_COUNT",
+    "NGRAM_ORDER",
     "default_cluster_count",
     "numeric_tail_coverage",
     "rare_category_coverage",
@@ -63,6 +64,8 @@ _MAX_LISTED = 20
 LOST_TAIL_RATIO = 0.5
 #: Rare n-grams must occur at least this often in the reference (see rare_ngram_coverage).
 MIN_REFERENCE_COUNT = 3
+#: The n-gram order rare n-gram coverage looks at by default: word bigrams.
+NGRAM_ORDER = 2
 #: Rare n-grams are *lost* when the upper end of their coverage interval is below this share of
 #: the coverage a fair sample would reach. Not 1: n-grams of one text are not independent, so
 #: the Wilson interval is narrower than the truth.
@@ -90,11 +93,17 @@ def rare_ngram_coverage(
     reference_texts: Iterable[str],
     synthetic_texts: Iterable[str],
     *,
-    n: int = 2,
+    n: int = NGRAM_ORDER,
     quantile: float = RARE_QUANTILE,
     min_count: int = MIN_REFERENCE_COUNT,
+    reference_ngrams: NgramTable | None = None,
+    synthetic_ngrams: NgramTable | None = None,
 ) -> dict[str, Any]:
     """Share of the reference's rare n-grams that appear anywhere in the synthetic texts.
+
+    ``reference_ngrams`` (with counts) and ``synthetic_ngrams``: the order-``n``
+    :class:`~synthloom.ngram_hashes.NgramTable` of a side when a pass over its texts kept it
+    already (the assay's distinct-n pass); that side's texts are then not read again.
 
     Returns ``{"n", "quantile", "min_reference_count", "rare_cutoff", "rare_reference",
     "covered", "coverage", "interval", "expected_coverage", "lost", "common_reference",
@@ -142,10 +151,18 @@ def rare_ngram_coverage(
     }
     # N-grams are counted as 64-bit hashes (synthloom.ngram_hashes): exact up to hash
     # collisions, 16 bytes per distinct reference n-gram instead of a tuple in a Counter.
-    tally = HashTally(counts=True)
-    for batch in ngram_hash_batches(reference_texts, (n,)):
-        tally.add(batch.hashes[n])
-    keys, counts = tally.keys(), tally.counts()
+    for side, table in (("reference", reference_ngrams), ("synthetic", synthetic_ngrams)):
+        if table is not None and table.n != n:
+            raise InputError(f"holds {table.n}-grams, not {n}-grams", field=f"{side}_ngrams")
+    if reference_ngrams is not None and reference_ngrams.counts is not None:
+        keys, counts = reference_ngrams.keys, reference_ngrams.counts
+    elif reference_ngrams is not None:
+        raise InputError("must keep counts (counted=True)", field="reference_ngrams")
+    else:
+        tally = HashTally(counts=True)
+        for batch in ngram_hash_batches(reference_texts, (n,)):
+            tally.add(batch.hashes[n])
+        keys, counts = tally.keys(), tally.counts()
     if not keys.size:
         result["error"] = f"the reference texts hold no {n}-grams (empty, or every text too short)"
         return result
@@ -163,14 +180,20 @@ def rare_ngram_coverage(
     common = counts > cutoff
     # Only n-grams the reference has can count, so the synthetic side marks just those.
     seen = np.zeros(keys.size, dtype=bool)
-    n_synthetic = 0
-    synthetic_grams = 0
-    for batch in ngram_hash_batches(synthetic_texts, (n,)):
-        n_synthetic += batch.texts
-        grams = batch.hashes[n]
-        synthetic_grams += grams.size
+    if synthetic_ngrams is not None:
+        n_synthetic, synthetic_grams = synthetic_ngrams.texts, synthetic_ngrams.total
+        grams = synthetic_ngrams.keys
         where = np.minimum(np.searchsorted(keys, grams), keys.size - 1)
         seen[where[keys[where] == grams]] = True
+    else:
+        n_synthetic = 0
+        synthetic_grams = 0
+        for batch in ngram_hash_batches(synthetic_texts, (n,)):
+            n_synthetic += batch.texts
+            grams = batch.hashes[n]
+            synthetic_grams += grams.size
+            where = np.minimum(np.searchsorted(keys, grams), keys.size - 1)
+            seen[where[keys[where] == grams]] = True
     covered = int(np.count_nonzero(rare & seen))
     common_covered = int(np.count_nonzero(common & seen))
     scale = synthetic_grams / int(counts.sum())

@@ -286,7 +286,7 @@ class _PairChecker:
         if missing:
             firsts = self.groups.first
             sets = shingle_hash_sets(
-                [self.texts[int(firsts[g])] for g in missing],
+                _texts_at(self.texts, firsts[missing]),
                 kind=self.settings.kind,
                 n=self.settings.n,
             )
@@ -301,3 +301,12 @@ class _PairChecker:
             self.cached += added
             found.update(fresh)
         return [found[g] for g in wanted]
+
+
+def _texts_at(texts: Sequence[str], indices: IntArray) -> list[str]:
+    """The texts at ``indices``: in one call where the sequence has a ``take(indices)`` (the
+    assay's Arrow-backed columns, where fetching texts one by one costs microseconds each)."""
+    take = getattr(texts, "take", None)
+    if callable(take):
+        return list(take(indices))
+    return [texts[int(i)] for i in indices]
