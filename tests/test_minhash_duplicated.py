@@ -87,7 +87,7 @@ def test_an_arrow_column_gives_the_same_flags_through_take() -> None:
         taken.append(len(indices))
         return original(indices)
 
-    column.take = counted_take  # type: ignore[method-assign]
+    column.take = counted_take  # type: ignore[method-assign,assignment]
     small_cache = {"block_chars": 5_000, "cache_shingles": 2_000}
     flags = near_duplicated(column, None, **small_cache)
     np.testing.assert_array_equal(flags, near_duplicated(texts, None, **small_cache))
