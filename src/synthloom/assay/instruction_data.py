@@ -13,8 +13,6 @@ chunk.
 from __future__ import annotations
 
 import bisect
-import ctypes
-import gc
 import hashlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +29,7 @@ from synthloom.assay.features import finish_features, raw_features
 from synthloom.assay.privacy import content_text, record_key
 from synthloom.counting import OnCount
 from synthloom.errors import DataFormatError
+from synthloom.memory import release_free_memory
 from synthloom.messages import message_text
 from synthloom.records import counted_records
 
@@ -43,7 +42,6 @@ __all__ = [
     "RecordNames",
     "TextColumn",
     "read_instruction_data",
-    "release_free_memory",
 ]
 
 #: Records read, turned into texts and features, and dropped at a time.
@@ -55,23 +53,8 @@ SCORE_FIELDS = ("score", "reward", "quality", "judge_score", "rating")
 # Text columns are allocated by the C library's malloc rather than Arrow's default pool
 # (mimalloc), which keeps the pages freed between batches to itself: measured on 100,000
 # corpus records (76 MB of texts and arrays), the process grew 127 MB with mimalloc and 98 MB
-# this way once the freed memory is handed back (:func:`release_free_memory`).
+# this way once the freed memory is handed back (:func:`synthloom.memory.release_free_memory`).
 _TEXT_POOL = pa.system_memory_pool()
-
-
-def release_free_memory() -> None:
-    """Hand memory freed by Python and the C library back to the system (glibc's
-    ``malloc_trim``; nothing elsewhere). Reading a dataset a batch at a time frees as much as it
-    keeps, in pieces between the kept ones; without this the process keeps those pages, which
-    the metrics' own arrays then cannot always reuse."""
-    gc.collect()
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
-        return
-    trim.argtypes = [ctypes.c_size_t]
-    trim(0)
 
 
 class _Derived(Sequence[str]):

@@ -22,6 +22,7 @@ import pandas as pd
 from synthloom.assay.sampling import BOOTSTRAP_RESAMPLES, DEFAULT_SAMPLE_SIZE
 from synthloom.counting import OnCount
 from synthloom.errors import InputError
+from synthloom.memory import release_free_memory
 
 __all__ = [
     "AssayOptions",
@@ -243,4 +244,7 @@ class Sections:
             return None
         finally:
             self.seconds[name] = round(time.perf_counter() - start, 4)
+            # What the item freed goes back to the system before the next one allocates
+            # (about 0.1 s with a fragmented heap of 2.4 GB; not counted in its seconds).
+            release_free_memory()
             self.tell(event, shown, self.seconds[name])
