@@ -134,6 +134,11 @@ def test_text_column_indexes_slices_and_takes_across_chunks() -> None:
             for step in (None, 1, 2, -1):
                 assert column[start:stop:step] == every[start:stop:step], (start, stop, step)
     assert column.take(np.array([4, 0, 3])) == ["e", "a", "🙂 d"]
+    # Repeats, any order, several chunks and none: as item by item.
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 7, 40):
+        wanted = rng.integers(0, len(column), size)
+        assert column.take(wanted) == [every[i] for i in wanted]
     with pytest.raises(IndexError):
         column[5]
     assert column.nbytes > 0 and TextColumn.of(["x"])[0] == "x"
