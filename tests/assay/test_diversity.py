@@ -11,7 +11,6 @@ import pytest
 from sacrebleu import sentence_bleu
 
 from synthloom.assay import diversity as dv
-from synthloom.assay.instruction_data import TextColumn
 from synthloom.errors import DataFormatError
 from synthloom.minhash import near_duplicate_clusters
 from synthloom.text import ngrams, tokenize
@@ -206,24 +205,3 @@ def test_diversity_on_tiny_or_mismatched_input_records_errors() -> None:
     assert result["self_bleu"] is None and result["vendi_score"] is None
     assert "at least 2 texts" in result["errors"]["self_bleu"]
     assert "2 embedding rows for 1 texts" in result["errors"]["vendi_score"]
-
-
-def test_text_measures_computed_side_by_side_equal_each_measure_alone() -> None:
-    # The compression ratio runs in a thread beside the n-gram and near-duplicate passes, all
-    # reading one Arrow-backed column: each number is the one its function gives alone.
-    # (Arrow holds UTF-8 only: the few messy texts with a lone surrogate are left out.)
-    texts = [t for t in messy_texts(1_500, seed=31) if t.isascii() or _utf8(t)]
-    column = TextColumn.of(texts)
-    measures = dv.text_measures(column)
-    assert measures["compression_ratio"] == dv.compression_ratio(texts)
-    assert measures["near_duplicate_rate"] == dv.near_duplicate_rate(texts)
-    distinct = dv.distinct_ns(texts)
-    assert [measures[f"distinct_{n}"] for n in (1, 2, 3)] == [distinct[n] for n in (1, 2, 3)]
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -33,7 +33,6 @@ import math
 import zlib
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -285,19 +284,14 @@ def text_measures_with_table(
 ) -> tuple[dict[str, float], NgramTable | None]:
     """:func:`text_measures`, and the :class:`NgramTable` of order ``table`` kept from the
     distinct-n pass (see :func:`distinct_ns_with_table`)."""
-    # zlib releases the GIL while it deflates, so the compression ratio (about 25 s a million
-    # texts at level 9) runs on another core beside the n-gram and near-duplicate passes.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        compressed = pool.submit(compression_ratio, texts)
-        distinct, kept = distinct_ns_with_table(texts, (1, 2, 3), table=table, counted=counted)
-        near = near_duplicate_rate(texts)
-        measures = {
-            "distinct_1": distinct[1],
-            "distinct_2": distinct[2],
-            "distinct_3": distinct[3],
-            "compression_ratio": compressed.result(),
-            "near_duplicate_rate": near,
-        }
+    distinct, kept = distinct_ns_with_table(texts, (1, 2, 3), table=table, counted=counted)
+    measures = {
+        "distinct_1": distinct[1],
+        "distinct_2": distinct[2],
+        "distinct_3": distinct[3],
+        "compression_ratio": compression_ratio(texts),
+        "near_duplicate_rate": near_duplicate_rate(texts),
+    }
     return measures, kept
 
 
