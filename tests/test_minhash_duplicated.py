@@ -127,3 +127,22 @@ def test_copy_groups_are_the_texts_with_one_normalised_text(kind: str) -> None:
     assert groups.length.tolist() == [
         len(key) for key in sorted(by_text, key=lambda k: by_text[k][0])
     ]
+
+
+def test_each_text_is_shingled_once_when_the_cache_holds_them_all() -> None:
+    # Verification goes neighbour pairs first, in one order of small bandwidth for all bands,
+    # then the other pairs bucket by bucket: with room for every set, no text is shingled
+    # twice, however many bands and rounds meet it.
+    from synthloom.minhash.duplicated import _group_band_keys, _PairChecker
+
+    texts = [*_templated(5), *MESSY]
+    settings = NearDuplicateSettings()
+    groups = copy_groups(texts)
+    keys = _group_band_keys(texts, groups, settings, 20_000)
+    checker = _PairChecker(texts, groups, settings, block_chars=5_000, cache_shingles=1 << 24)
+    checker.settle_neighbours(keys)
+    checker.settle_rest(keys)
+    assert 0 < checker.shingled <= groups.first.size
+    flags = checker.known[groups.group_of[groups.group_of >= 0]]
+    expected = near_duplicate_clusters(texts).duplicated[groups.group_of >= 0]
+    np.testing.assert_array_equal(flags, expected)

@@ -16,6 +16,7 @@ from synthloom.minhash.shingles import (
     FloatArray,
     IntArray,
     ShingleKind,
+    UInt32Array,
     UInt64Array,
     flatten_sets,
     gather_ranges,
@@ -63,7 +64,7 @@ def pair_jaccard(
 
 
 def pair_jaccard_flat(
-    values: UInt64Array, offsets: IntArray, pairs: npt.ArrayLike, chunk_values: int
+    values: UInt32Array | UInt64Array, offsets: IntArray, pairs: npt.ArrayLike, chunk_values: int
 ) -> FloatArray:
     """:func:`pair_jaccard` of flat shingle sets (``values`` with start ``offsets``, each set
     sorted and unique, as :func:`~synthloom.minhash.shingle_flat` gives them)."""
