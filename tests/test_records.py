@@ -291,6 +291,46 @@ def test_non_utf8_csv_names_line(tmp_path: Path) -> None:
         read_table(path)
 
 
+def test_a_lone_surrogate_is_refused_with_line_and_field(tmp_path: Path) -> None:
+    # json.dumps writes a lone surrogate as the escape \ud83d, as other tools do after cutting
+    # a string between the two halves of an emoji.
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": "Smile \U0001f600"},
+                {"role": "assistant", "content": "ok"},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "cut \ud83d"},
+            ]
+        },
+    ]
+    jsonl = _jsonl(tmp_path / "chat.jsonl", rows)
+    with pytest.raises(DataFormatError) as caught:
+        list(read_records(jsonl))
+    message = str(caught.value)
+    assert message.startswith(f"{jsonl}:2, field 'messages[1].content': holds a lone surrogate")
+    assert "\\ud83d" in message and "\n" not in message
+    array = tmp_path / "chat.json"
+    array.write_text(json.dumps({"data": rows}), encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"field 'messages\[1\]\.content': record 1: holds"):
+        list(read_records(array))
+
+
+def test_escaped_pairs_and_escapes_that_are_no_surrogate_read_as_text(tmp_path: Path) -> None:
+    jsonl = tmp_path / "ok.jsonl"
+    jsonl.write_text(
+        '{"prompt": "emoji \\ud83d\\ude00 and \\uD83D\\uDE01", "response": "path C:\\\\udir"}\n',
+        encoding="utf-8",
+    )
+    [record] = list(read_records(jsonl))
+    assert record["messages"][0]["content"] == "emoji \U0001f600 and \U0001f601"
+    assert record["messages"][1]["content"] == "path C:\\udir"
+
+
 def test_corrupt_parquet(tmp_path: Path) -> None:
     path = tmp_path / "x.parquet"
     path.write_bytes(b"not parquet at all")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,8 @@ __all__ = [
 _TABLE_SUFFIXES = {".csv", ".tsv"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
+# Half of a UTF-16 pair: JSON's \\uXXXX escapes can write one alone, which is no character.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Files written before turns had tool fields hold only role and content; they read the same,
 # since a missing field and a null one both mean "absent".
@@ -144,11 +147,56 @@ def _iter_jsonl_objects(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield lineno, json.loads(line)
+                obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataFormatError(
                     f"invalid JSON ({exc.msg} at column {exc.colno})", path=path, line=lineno
                 ) from exc
+            # Only an escape can make a surrogate (UTF-8 cannot encode one): look when the
+            # line has one.
+            if "\\ud" in line or "\\uD" in line:
+                _refuse_lone_surrogates(obj, path=path, line=lineno)
+            yield lineno, obj
+
+
+def _lone_surrogate(obj: Any, where: str = "") -> tuple[str, str] | None:
+    """The first string of a parsed JSON value (keys included) holding a lone surrogate: its
+    field path (``messages[1].content``) and the surrogate; None when there is none."""
+    if isinstance(obj, str):
+        found = _SURROGATE.search(obj)
+        return (where or "(the value)", found.group()) if found else None
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            inner = f"{where}.{key}" if where else str(key)
+            hit = _lone_surrogate(key, inner) or _lone_surrogate(value, inner)
+            if hit:
+                return hit
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            hit = _lone_surrogate(value, f"{where}[{i}]")
+            if hit:
+                return hit
+    return None
+
+
+def _refuse_lone_surrogates(
+    obj: Any, *, path: Path, line: int | None = None, record: int | None = None
+) -> None:
+    """A one-line error for text that holds half of a UTF-16 pair (``\\ud83d`` without its low
+    half): it is not Unicode, so it cannot be hashed, written to Parquet or shown."""
+    hit = _lone_surrogate(obj)
+    if hit is None:
+        return
+    field, surrogate = hit
+    which = f"record {record}: " if record is not None else ""
+    raise DataFormatError(
+        f"{which}holds a lone surrogate (\\u{ord(surrogate):04x}), half of a UTF-16 pair and not "
+        "a character; fix the escape (an emoji needs both halves, e.g. \\ud83d\\ude00) or "
+        "remove it",
+        path=path,
+        line=line,
+        field=field,
+    )
 
 
 def _read_json_array(path: Path) -> list[Any]:
@@ -160,6 +208,14 @@ def _read_json_array(path: Path) -> list[Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFormatError(f"invalid JSON ({exc.msg})", path=path, line=exc.lineno) from exc
+    records = _json_records(data, path)
+    if "\\ud" in text or "\\uD" in text:
+        for i, record in enumerate(records):
+            _refuse_lone_surrogates(record, path=path, record=i)
+    return records
+
+
+def _json_records(data: Any, path: Path) -> list[Any]:
     if isinstance(data, Mapping):
         for key in ("data", "records", "rows"):
             if isinstance(data.get(key), list):

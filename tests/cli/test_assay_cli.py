@@ -282,6 +282,13 @@ def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     latin.write_bytes("x,y,group,flag\n1,2,caf\xe9,True\n".encode("latin-1"))
     bad_json = tmp / "bad.jsonl"
     bad_json.write_text('{"prompt": "q", "response": "a"}\n{"prompt": \n', encoding="utf-8")
+    # What a tool that cut a string between the two halves of an emoji's escape writes.
+    half_emoji = tmp / "half.jsonl"
+    half_emoji.write_text(
+        '{"prompt": "Fun fact? \\ud83d\\ude00", "response": "Yes."}\n'
+        '{"prompt": "Another one", "response": "Sure \\ud83d"}\n',
+        encoding="utf-8",
+    )
     gate_bad = tmp / "gate.yaml"
     gate_bad.write_text("- fidelity.overal >= 0.8\n", encoding="utf-8")
     odd = tmp / "data.xlsx"
@@ -298,6 +305,11 @@ def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("kinds-differ", [str(chat), "-r", str(real)], "chat.jsonl: is instruction data"),
         ("non-utf8", [str(latin), "-r", str(real)], "latin.csv:2: not UTF-8"),
         ("bad-json-line", [str(bad_json), "-r", str(chat)], "bad.jsonl:2: invalid JSON"),
+        (
+            "lone-surrogate",
+            [str(half_emoji), "-r", str(chat)],
+            "half.jsonl:2, field 'response': holds a lone surrogate (\\ud83d)",
+        ),
         (
             "gate-unknown-path",
             [str(real), "-r", str(real), "--gate", str(gate_bad)],
@@ -346,6 +358,7 @@ def _bad_input_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         "kinds-differ",
         "non-utf8",
         "bad-json-line",
+        "lone-surrogate",
         "gate-unknown-path",
         "sensitive-unknown",
         "private-missing",
