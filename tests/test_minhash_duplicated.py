@@ -146,3 +146,35 @@ def test_each_text_is_shingled_once_when_the_cache_holds_them_all() -> None:
     flags = checker.known[groups.group_of[groups.group_of >= 0]]
     expected = near_duplicate_clusters(texts).duplicated[groups.group_of >= 0]
     np.testing.assert_array_equal(flags, expected)
+
+
+def test_buckets_are_merged_across_bands_only_when_their_groups_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same bucket in several bands is settled once: found by a fingerprint of its groups,
+    # confirmed by the groups themselves. Two buckets of three that share their first group
+    # and, here, a fingerprint (every fingerprint made 0) must both be settled: only the
+    # second holds the pair two places apart that makes the last text a near-duplicate.
+    import synthloom.minhash.duplicated as duplicated
+
+    base = " ".join(WORDS[100:160])
+    texts = [
+        base,
+        " ".join(WORDS[300:360]),
+        " ".join(WORDS[500:560]),
+        " ".join(WORDS[700:760]),
+        base.replace(WORDS[130], "changed", 1),
+    ]
+    settings = NearDuplicateSettings()
+    groups = copy_groups(texts)
+    assert groups.first.size == 5
+    # Band 0: texts 0, 1, 2 share a bucket; band 1: texts 0, 3, 4. Neighbours first: (0, 1),
+    # (1, 2), (0, 3), (3, 4) are all unrelated; (0, 2) and (0, 4) are left for the rounds.
+    keys = np.array([[7, 7, 7, 8, 9], [5, 1, 2, 5, 5]], dtype=np.uint64)
+    checker = duplicated._PairChecker(texts, groups, settings, 1 << 20, 1 << 20)
+    checker.settle_neighbours(keys)
+    assert not checker.known.any()
+    checker.place = np.arange(5, dtype=np.int64)  # text 0 first in both buckets
+    monkeypatch.setattr(duplicated, "mix64", lambda values: np.zeros_like(values))
+    checker.settle_rest(keys)
+    assert checker.known.tolist() == [True, False, False, False, True]

@@ -280,7 +280,7 @@ class _PairChecker:
         neighbour graph (the same text is in up to one bucket a band; in this order those
         buckets come together), a chunk of about ``block_chars`` characters at a time with
         every round of a chunk done before the next, so a text is shingled about once for all
-        its buckets' rounds. A bucket met in several bands is settled once.
+        its buckets' rounds. A bucket met in several bands (the same groups) is settled once.
         """
         found: list[IntArray] = []
         sizes_found: list[IntArray] = []
@@ -310,6 +310,17 @@ class _PairChecker:
             | (sizes[walk[1:]] != sizes[walk[:-1]])
             | (fingerprint[walk[1:]] != fingerprint[walk[:-1]])
         )
+        # A bucket is dropped only when its members equal those of the one before it, not on
+        # a fingerprint alone: two different buckets never share a settling.
+        alike = np.flatnonzero(~distinct)
+        if alike.size:
+            later, earlier = walk[alike], walk[alike - 1]
+            differs = (
+                members[gather_ranges(offsets[later], sizes[later])]
+                != members[gather_ranges(offsets[earlier], sizes[earlier])]
+            )
+            at = np.concatenate(([0], np.cumsum(sizes[later])[:-1]))
+            distinct[alike[np.logical_or.reduceat(differs, at)]] = True
         walk = walk[distinct]
         members = members[gather_ranges(offsets[walk], sizes[walk])]
         sizes = sizes[walk]
