@@ -115,6 +115,20 @@ def string_hashes(strings: Iterable[str], *, words: int = 1) -> UInt64Array:
     return values if words == 1 else values.reshape(-1, words)
 
 
+def run_starts(sorted_values: npt.NDArray[Any]) -> IntArray:
+    """Where each run of equal values begins in a sorted array (empty for an empty array)."""
+    if sorted_values.size == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+
+
+def starts_of(lengths: IntArray) -> IntArray:
+    """Where each of consecutive ranges of ``lengths`` begins: 0, then the running totals."""
+    starts = np.zeros(lengths.size, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return starts
+
+
 def gather_ranges(starts: IntArray, lengths: IntArray) -> IntArray:
     """Concatenation of ``arange(s, s + l)`` for every (s, l), without a Python loop."""
     total = int(lengths.sum())

@@ -34,6 +34,7 @@ from synthloom.hashing import (
     UInt64Array,
     all_window_hashes,
     gather_ranges,
+    run_starts,
     slices,
     sorted_unique,
     string_hashes,
@@ -131,13 +132,6 @@ def _hash_batch(token_lists: list[list[str]], orders: Sequence[int]) -> NgramBat
     return NgramBatch(texts=len(token_lists), hashes=hashes)
 
 
-def _run_starts(sorted_keys: UInt64Array) -> IntArray:
-    """Where each run of equal values begins in a sorted array."""
-    if sorted_keys.size == 0:
-        return np.empty(0, dtype=np.int64)
-    return np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
-
-
 class HashTally:
     """An exact set of 64-bit hashes, or with ``counts=True`` a multiset (each distinct hash and
     how many times it was added), held as sorted unique arrays.
@@ -165,7 +159,7 @@ class HashTally:
             return
         if self._with_counts:
             ordered = np.sort(hashes)
-            starts = _run_starts(ordered)
+            starts = run_starts(ordered)
             self._pending_keys.append(ordered[starts])
             self._pending_counts.append(np.diff(np.append(starts, ordered.size)))
         else:
@@ -197,10 +191,10 @@ class HashTally:
         joined = np.concatenate(keys)
         if not self._with_counts:
             ordered = np.sort(joined, kind="stable")
-            return ordered[_run_starts(ordered)], np.empty(0, dtype=np.int64)
+            return ordered[run_starts(ordered)], np.empty(0, dtype=np.int64)
         order = np.argsort(joined, kind="stable")
         ordered = joined[order]
-        starts = _run_starts(ordered)
+        starts = run_starts(ordered)
         if starts.size == 0:
             return ordered, np.empty(0, dtype=np.int64)
         return ordered[starts], np.add.reduceat(np.concatenate(counts)[order], starts)

@@ -78,7 +78,7 @@ __all__ = [
 _TABLE_SUFFIXES = {".csv", ".tsv"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
-# Half of a UTF-16 pair: JSON's \\uXXXX escapes can write one alone, which is no character.
+# Half of a UTF-16 pair: a JSON escape (\\ud83d) can write one alone, which is no character.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Files written before turns had tool fields hold only role and content; they read the same,

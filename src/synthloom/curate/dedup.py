@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from synthloom.curate.base import RecordSpill, Stage, StageLog, score_of
 from synthloom.errors import ConfigError
+from synthloom.hashing import run_starts
 from synthloom.messages import ROLES, message_text
 from synthloom.minhash import (
     NearDuplicates,
@@ -108,7 +109,7 @@ def group_representatives(groups: npt.ArrayLike, scores: npt.ArrayLike) -> npt.N
     # lexsort sorts by the last key first: group, then score descending, then input order.
     order = np.lexsort((index, -score_arr, group_arr))
     sorted_groups = group_arr[order]
-    heads = np.flatnonzero(np.concatenate(([True], sorted_groups[1:] != sorted_groups[:-1])))
+    heads = run_starts(sorted_groups)
     head_of_run = np.repeat(order[heads], np.diff(np.append(heads, group_arr.size)))
     reps = np.empty_like(index)
     reps[order] = head_of_run

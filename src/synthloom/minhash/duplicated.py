@@ -51,8 +51,10 @@ from synthloom.hashing import (
     UInt64Array,
     gather_ranges,
     mix64,
+    run_starts,
     slices,
     sorted_unique,
+    starts_of,
     string_hashes,
 )
 from synthloom.minhash.clusters import pair_jaccard_flat
@@ -291,7 +293,7 @@ class _PairChecker:
             if not starts.size:
                 continue
             members = order[gather_ranges(starts, sizes)]
-            offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            offsets = starts_of(sizes)
             open_ = ~np.logical_and.reduceat(self.known[members], offsets)
             found.append(members[np.repeat(open_, sizes)])
             sizes_found.append(sizes[open_])
@@ -299,7 +301,7 @@ class _PairChecker:
         if not sizes.size:
             return
         members = np.concatenate(found)
-        offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        offsets = starts_of(sizes)
         # One bucket per member list (a bucket's members are in group order in every band).
         fingerprint = np.add.reduceat(mix64(members.astype(np.uint64)), offsets)
         first_place = np.minimum.reduceat(self.place[members], offsets)
@@ -319,12 +321,12 @@ class _PairChecker:
                 members[gather_ranges(offsets[later], sizes[later])]
                 != members[gather_ranges(offsets[earlier], sizes[earlier])]
             )
-            at = np.concatenate(([0], np.cumsum(sizes[later])[:-1]))
+            at = starts_of(sizes[later])
             distinct[alike[np.logical_or.reduceat(differs, at)]] = True
         walk = walk[distinct]
         members = members[gather_ranges(offsets[walk], sizes[walk])]
         sizes = sizes[walk]
-        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        starts = starts_of(sizes)
         chars = np.add.reduceat(self.groups.length[members], starts)
         cuts = np.searchsorted(
             np.cumsum(chars), np.arange(self.block_chars, int(chars.sum()), self.block_chars)
@@ -341,7 +343,7 @@ class _PairChecker:
         while starts.size:
             # Buckets still holding a group not known to be duplicated, and long enough for gap.
             members = self.known[order[gather_ranges(starts, sizes)]]
-            offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            offsets = starts_of(sizes)
             settled = np.logical_and.reduceat(members, offsets)
             open_ = ~settled & (sizes > gap)
             starts, sizes = starts[open_], sizes[open_]
@@ -413,10 +415,15 @@ class _PairChecker:
         start = self.start_of[involved]
         hit = start >= 0
         missing = involved[~hit]
-        hashes, fresh_offsets = shingle_flat(
-            _texts_at(self.texts, self.groups.first[missing]), self.settings.kind, self.settings.n
-        )
-        fresh = hashes.astype(np.uint32)
+        if missing.size:
+            hashes, fresh_offsets = shingle_flat(
+                _texts_at(self.texts, self.groups.first[missing]),
+                self.settings.kind,
+                self.settings.n,
+            )
+            fresh = hashes.astype(np.uint32)
+        else:
+            fresh, fresh_offsets = np.empty(0, dtype=np.uint32), np.zeros(1, dtype=np.int64)
         self.shingled += missing.size
         sizes = np.empty(involved.size, dtype=np.int64)
         sizes[hit] = self.size_of[involved[hit]]
@@ -460,7 +467,7 @@ def _buckets(band_keys: UInt64Array) -> tuple[IntArray, IntArray, IntArray]:
     ``order``, the groups sorted (stably) by their key."""
     order = np.argsort(band_keys, kind="stable")
     ordered = band_keys[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    starts = run_starts(ordered)
     sizes = np.diff(np.append(starts, ordered.size))
     shared = sizes >= 2
     return starts[shared], sizes[shared], order

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from synthloom.errors import ConfigError
+from synthloom.hashing import run_starts
 from synthloom.minhash.shingles import (
     HASH_BASE,
     FloatArray,
@@ -210,7 +211,7 @@ def _bucket_pairs(keys: UInt64Array, max_bucket_size: int) -> IntArray:
     """Pairs (i < j) of rows that share a key in one band."""
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    starts = run_starts(sorted_keys)
     sizes = np.diff(np.append(starts, keys.size))
     out: list[IntArray] = []
     for size in np.unique(sizes[sizes >= 2]):
